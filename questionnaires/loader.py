@@ -1,0 +1,218 @@
+"""Read definition files, check them, and return frozen Questionnaire objects.
+
+The order is: parse the JSON (refusing duplicate keys, which json.load would silently merge),
+check the structure against schema.json, run the semantic checks, and only when nothing at all
+was found build the objects. Any problem raises one DefinitionError listing every problem in
+every file, so an administrator sees the whole list at once and a broken file never loads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from questionnaires.build import build
+from questionnaires.checks import semantic_problems
+from questionnaires.errors import DefinitionError, PathPart, Problem, json_path
+from questionnaires.model import Questionnaire, Theme
+from questionnaires.schema_check import schema_problems
+
+PACKAGE_DIR = Path(__file__).parent
+DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
+THEMES_FILE = PACKAGE_DIR / "themes.json"
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def parse_json(text: str | bytes, source: str) -> tuple[Any, list[Problem]]:
+    """Parse JSON text; on failure return the problem, said so that it can be fixed."""
+    if len(text) > MAX_FILE_BYTES:
+        return None, [Problem(source, "$", f"the file is larger than {MAX_FILE_BYTES // 1024} KB")]
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        return json.loads(text, object_pairs_hook=_no_duplicates), []
+    except UnicodeDecodeError:
+        return None, [Problem(source, "$", "the file is not UTF-8 text")]
+    except _DuplicateKey as exc:
+        return None, [Problem(source, "$", f"the key '{exc}' appears twice in one object; keep one")]
+    except json.JSONDecodeError as exc:
+        return None, [Problem(source, "$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
+    except RecursionError:
+        return None, [Problem(source, "$", "the JSON is nested too deeply")]
+
+
+def _read(path: Path) -> tuple[Any, list[Problem]]:
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None, [Problem(source, "$", f"the file is larger than {MAX_FILE_BYTES // 1024} KB")]
+        return parse_json(path.read_bytes(), source)
+    except OSError as exc:
+        return None, [Problem(source, "$", f"cannot read the file: {exc.strerror or exc}")]
+
+
+def _problems(source: str, found: Iterable[tuple[list[PathPart], str]]) -> list[Problem]:
+    return [Problem(source, json_path(path), message) for path, message in found]
+
+
+def load_themes(path: Path = THEMES_FILE) -> dict[str, Theme]:
+    """The theme catalogue every question's theme tags must resolve in."""
+    data, problems = _read(path)
+    source = str(path)
+    themes: dict[str, Theme] = {}
+    if data is not None:
+        items = data.get("themes") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not items:
+            problems.append(Problem(source, "$.themes", "must be a non-empty list of themes"))
+            items = []
+        for i, item in enumerate(items):
+            if not (isinstance(item, dict) and isinstance(item.get("id"), str) and isinstance(item.get("label"), str)):
+                problems.append(Problem(source, f"$.themes[{i}]", "each theme needs an 'id' and a 'label'"))
+            elif item["id"] in themes:
+                problems.append(Problem(source, f"$.themes[{i}].id", f"theme '{item['id']}' is listed twice"))
+            else:
+                themes[item["id"]] = Theme(item["id"], item["label"], item.get("description", ""))
+    if problems:
+        raise DefinitionError(problems)
+    return themes
+
+
+def check_definition(data: Any, source: str, themes: Mapping[str, Theme] | None) -> list[Problem]:
+    """Every problem in one parsed definition, structural and semantic."""
+    found = _problems(source, schema_problems(data))
+    found += _problems(source, semantic_problems(data, themes))
+    return sorted(set(found), key=lambda p: (_natural(p.path), p.message))
+
+
+def _natural(path: str) -> list[Any]:
+    """Sort key that puts `sections[2]` before `sections[10]`."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+
+
+def load_definition(
+    data: Any, source: str = "<definition>", themes: Mapping[str, Theme] | None = None
+) -> Questionnaire:
+    """Check parsed JSON and build its Questionnaire, or raise DefinitionError."""
+    themes = load_themes() if themes is None else themes
+    problems = check_definition(data, source, themes)
+    if problems:
+        raise DefinitionError(problems)
+    return build(data, source)
+
+
+def load_file(path: str | Path, themes: Mapping[str, Theme] | None = None) -> Questionnaire:
+    return load_files([path], themes=themes)[0]
+
+
+def load_files(
+    paths: Iterable[str | Path],
+    themes: Mapping[str, Theme] | None = None,
+    context: Iterable[Questionnaire] = (),
+) -> list[Questionnaire]:
+    """Load several files together, so that references between them are checked too.
+
+    `context` holds questionnaires already loaded (the shipped ones) that the files may refer
+    to; a file with the same id and version as one of them takes its place.
+    """
+    themes = load_themes() if themes is None else themes
+    problems: list[Problem] = []
+    checked: list[tuple[str, dict[str, Any]]] = []
+    for path in map(Path, paths):
+        data, read_problems = _read(path)
+        if read_problems:
+            problems += read_problems
+            continue
+        found = check_definition(data, str(path), themes)
+        problems += found
+        if not found:
+            checked.append((str(path), data))
+    questionnaires = [build(data, source) for source, data in checked]
+    mine = {q.key for q in questionnaires}
+    others = [q for q in context if q.key not in mine]
+    sources = {q.source for q in questionnaires}
+    problems += [p for p in cross_file_problems(questionnaires + others) if p.file in sources]
+    if problems:
+        raise DefinitionError(problems)
+    return questionnaires
+
+
+def load_all(
+    directory: str | Path = DEFINITIONS_DIR, themes: Mapping[str, Theme] | None = None
+) -> dict[str, Questionnaire]:
+    """Every definition in a folder, keyed `id@version`; the newest version of each also under its id."""
+    paths = sorted(Path(directory).glob("*.json"))
+    if not paths:
+        raise DefinitionError([Problem(str(directory), "$", "no questionnaire definitions (*.json) found here")])
+    loaded = load_files(paths, themes=themes)
+    by_key: dict[str, Questionnaire] = {}
+    for questionnaire in sorted(loaded, key=lambda q: (q.id, q.version)):
+        by_key[questionnaire.key] = questionnaire
+        by_key[questionnaire.id] = questionnaire
+    return by_key
+
+
+def cross_file_problems(questionnaires: list[Questionnaire]) -> list[Problem]:
+    """Checks that need several files: one file per id and version, matches and same_as links."""
+    problems: list[Problem] = []
+    by_key: dict[str, Questionnaire] = {}
+    newest: dict[str, Questionnaire] = {}
+    for q in questionnaires:
+        if q.key in by_key:
+            problems.append(
+                Problem(
+                    q.source, "$.version", f"version {q.version} of '{q.id}' is also defined in {by_key[q.key].source}"
+                )
+            )
+            continue
+        by_key[q.key] = q
+        if q.id not in newest or newest[q.id].version < q.version:
+            newest[q.id] = q
+    for q in by_key.values():
+        for section in q.sections:
+            for index, question in enumerate(section.questions):
+                path = f"$.sections[{section.position}].questions[{index}]"
+                if question.matches is not None:
+                    target = newest.get(question.matches.questionnaire)
+                    if target is None:
+                        problems.append(
+                            Problem(
+                                q.source,
+                                f"{path}.matches.questionnaire",
+                                f"questionnaire '{question.matches.questionnaire}' is not among the files checked",
+                            )
+                        )
+                    elif target.section(question.matches.section) is None:
+                        problems.append(
+                            Problem(
+                                q.source,
+                                f"{path}.matches.section",
+                                f"questionnaire '{target.id}' has no section '{question.matches.section}'",
+                            )
+                        )
+                if question.same_as is not None:
+                    earlier = by_key.get(f"{q.id}@{question.same_as.version}")
+                    if earlier is not None and earlier.question(question.same_as.question) is None:
+                        problems.append(
+                            Problem(
+                                q.source,
+                                f"{path}.same_as.question",
+                                f"version {earlier.version} of '{q.id}' has no question '{question.same_as.question}'",
+                            )
+                        )
+    return problems
