@@ -1,0 +1,159 @@
+"""Build a fresh WTForms form class for one section of a questionnaire, on every request.
+
+A class per request (WTForms' "dynamic form composition") means no request can leak fields,
+choices or errors into another, and a definition version loaded by an administrator takes
+effect at once. Which questions are asked, and which must be answered, depends on answers
+(show-if, required-if), so `SectionForm.validate` walks the questions in order and decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from flask_wtf import FlaskForm
+
+from forms.fields import SEP, AnswerField, field_for
+from questionnaires.conditions import evaluate, is_answered, referenced_questions
+from questionnaires.model import Question, Questionnaire, Section
+
+
+class SectionForm(FlaskForm):
+    """One page of questions. Subclasses carry the fields and the context below."""
+
+    questionnaire: Questionnaire
+    section: Section
+    band: str | None
+    questions: tuple[Question, ...]
+
+    def __init__(
+        self,
+        *args: Any,
+        answers: Mapping[str, Any] | None = None,
+        prior: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ):
+        """`answers`: stored answers to show (ignored when a POST is read); `prior`: answers
+        given on other pages, which the conditions on this page may look at."""
+        self.prior = dict(prior or {})
+        stored = answers or {}
+        data = {field_key(q.id): stored_value(q, stored) for q in self.questions if q.id in stored}
+        super().__init__(*args, data=data, **kwargs)
+
+    def answer_fields(self) -> Iterator[AnswerField]:
+        for question in self.questions:
+            yield self[field_key(question.id)]
+
+    def field(self, question_id: str) -> AnswerField:
+        return self[field_key(question_id)]
+
+    def visible(self, question: Question) -> bool:
+        """Is the question asked, given the answers so far (page answers up to it, and prior)?"""
+        return evaluate(question.show_if, self.answers_before(question))
+
+    def answers_before(self, question: Question) -> dict[str, Any]:
+        answers = dict(self.prior)
+        for field in self.answer_fields():
+            if field.question.position >= question.position:
+                break
+            answers.update({field.question.id: field.answer} if field.answer is not None else {})
+        return answers
+
+    def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
+        super().validate(extra_validators)
+        answers = dict(self.prior)
+        for field in self.answer_fields():
+            question = field.question
+            if not evaluate(question.show_if, answers):
+                field.clear()
+                answers.pop(question.id, None)
+                continue
+            required = question.required or (
+                question.required_if is not None and evaluate(question.required_if, answers)
+            )
+            if required and not field.errors and not is_answered(field.answer):
+                field.fail(field.required_message)
+                field.errors.append(field.required_message)
+            if field.answer is not None and not field.errors:
+                answers[question.id] = field.answer
+            else:
+                answers.pop(question.id, None)
+        return not self.error_list()
+
+    def error_list(self) -> list[tuple[str, str]]:
+        """(input id, message) for the error summary, in the order of the page."""
+        out: list[tuple[str, str]] = []
+        csrf = getattr(self, "csrf_token", None)
+        if csrf is not None and csrf.errors:
+            out.append(
+                (
+                    "main-content",
+                    "This page was open too long, so we could not save it. Your answers are still here: check them and continue.",
+                )
+            )
+        for field in self.answer_fields():
+            out.extend(field.error_parts.items())
+        return out
+
+    @property
+    def csrf_expired(self) -> bool:
+        csrf = getattr(self, "csrf_token", None)
+        return bool(csrf is not None and csrf.errors)
+
+    def answers(self) -> dict[str, Any]:
+        """What to store: valid answers to the questions that are asked, nothing for the others."""
+        out: dict[str, Any] = {}
+        for field in self.answer_fields():
+            if field.answer is not None and not field.error_parts and self.visible(field.question):
+                out.update(field.answers())
+        return out
+
+    def same_page_conditions(self, question: Question) -> bool:
+        """Whether the question's show-if looks at questions on this page (revealed in place)."""
+        here = {q.id for q in self.questions}
+        return any(ref in here for ref in referenced_questions(question.show_if))
+
+
+def field_key(question_id: str) -> str:
+    """The form's own key for a question's field; a colon keeps it clear of the form's methods."""
+    return f"q:{question_id}"
+
+
+def stored_value(question: Question, stored: Mapping[str, Any]) -> Any:
+    """A stored answer in the shape its field loads (a rating carries its N/A reason)."""
+    if question.type == "rating":
+        return {"value": stored.get(question.id), "reason": stored.get(f"{question.id}{SEP}reason")}
+    return stored.get(question.id)
+
+
+def _min_reason_length(questionnaire: Questionnaire, question: Question) -> int:
+    for rule_id in question.rules:
+        rule = questionnaire.rules.get(rule_id)
+        if rule is not None and rule.kind == "not_applicable_reason":
+            return int(rule.params.get("min_reason_length", 1))
+    return 1
+
+
+def build_form_class(
+    questionnaire: Questionnaire, section: Section, band: str | None = None, prior: Mapping[str, Any] | None = None
+) -> type[SectionForm]:
+    """A new SectionForm subclass with one field per question asked on this page.
+
+    Questions for another age band are left out, and so are questions whose show-if looks only
+    at earlier pages and is false for `prior`: they are not asked at all.
+    """
+    prior = prior or {}
+    page_ids = {q.id for q in section.questions}
+    asked: list[Question] = []
+    attrs: dict[str, Any] = {}
+    for question in section.questions_for(band):
+        refs = referenced_questions(question.show_if)
+        if refs and not any(r in page_ids for r in refs) and not evaluate(question.show_if, prior):
+            continue
+        extra: dict[str, Any] = {"name": question.id}
+        if question.type == "rating":
+            extra["min_reason_length"] = _min_reason_length(questionnaire, question)
+        attrs[field_key(question.id)] = field_for(question, extra)
+        asked.append(question)
+    attrs.update(questionnaire=questionnaire, section=section, band=band, questions=tuple(asked))
+    return type(f"{section.id.title().replace('-', '')}Form", (SectionForm,), attrs)

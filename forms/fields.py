@@ -1,0 +1,454 @@
+"""WTForms fields for each question type, and the registry that picks one per type.
+
+Each field reads what was typed, keeps it so an invalid page can be shown again exactly as typed,
+turns it into a Python answer (`answer`), and records errors per input (`error_parts`) so the
+error summary can link to the exact box. Whether a question is asked or required depends on
+other answers, so that is decided for the whole page in `forms.builder.SectionForm.validate`;
+the fields here only check that an answer is well formed and within what the definition allows.
+Fields never render themselves: `forms.render` turns them into GOV.UK macro parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from wtforms import Field
+from wtforms.utils import unset_value
+
+from forms.dates import PARTS, long_date, parse_date, parts_of, read_parts
+from questionnaires.model import Question
+
+SEP = "__"  # joins a question id to its parts; question ids never contain it
+URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
+
+
+class UnknownQuestionType(ValueError):
+    """A definition names a question type that no field is registered for."""
+
+
+def quoted(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return f"‘{text if len(text) <= limit else text[: limit - 1] + '…'}’"
+
+
+class AnswerField(Field):
+    """Common behaviour: read formdata or stored answers; expose `answer` and `error_parts`."""
+
+    required_verb = "Answer"
+
+    def __init__(self, *args: Any, question: Question, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.question = question
+        self.answer: Any = None
+        self.error_parts: dict[str, str] = {}
+
+    # WTForms calls process() with the posted form, or with None and the stored answer.
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        self.error_parts = {}
+        if formdata is not None:
+            self.read(formdata)
+        else:
+            self.load(None if data is unset_value else data)
+        self.data = self.answer
+
+    def read(self, formdata: Any) -> None:
+        raise NotImplementedError
+
+    def load(self, answer: Any) -> None:
+        self.answer = answer
+
+    def pre_validate(self, form: Any) -> None:
+        self.check()
+        if self.error_parts:
+            self.errors.extend(self.error_parts.values())
+
+    def check(self) -> None:
+        """Add `error_parts` for an answer that is badly formed or outside the definition."""
+
+    def fail(self, message: str, anchor: str | None = None) -> None:
+        self.error_parts.setdefault(anchor or self.anchor, message)
+
+    @property
+    def anchor(self) -> str:
+        """The id of the first input, where the error summary takes the person."""
+        return self.name
+
+    @property
+    def required_message(self) -> str:
+        return f"{self.required_verb} {quoted(self.question.text)}"
+
+    def clear(self) -> None:
+        """Forget the answer and its errors: the question is not asked."""
+        self.answer = None
+        self.data = None
+        self.error_parts = {}
+        self.errors = []
+
+    def answers(self) -> dict[str, Any]:
+        """Stored answers this field gives, keyed by question id (and `id__part` for extras)."""
+        return {} if self.answer is None else {self.question.id: self.answer}
+
+
+class SingleChoiceField(AnswerField):
+    required_verb = "Select an answer to"
+
+    def read(self, formdata: Any) -> None:
+        value = formdata.get(self.name)
+        self.answer = value if value else None
+
+    def check(self) -> None:
+        if self.answer is None or self.answer in {o.value for o in self.question.offered_options}:
+            return
+        option = self.question.option(self.answer)
+        if option is not None and option.not_applicable:
+            self.fail(f"{quoted(self.question.text)} applies to every agency, so it cannot be marked not applicable")
+        else:
+            self.fail(f"Select one of the options shown for {quoted(self.question.text)}")
+
+
+class RatingField(SingleChoiceField):
+    """A rating with its not applicable reason, revealed under the not applicable option (R3)."""
+
+    def __init__(self, *args: Any, min_reason_length: int = 1, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.min_reason_length = min_reason_length
+        self.reason = ""
+
+    @property
+    def reason_name(self) -> str:
+        return f"{self.name}{SEP}reason"
+
+    @property
+    def is_not_applicable(self) -> bool:
+        option = self.question.option(self.answer) if self.answer else None
+        return bool(option and option.not_applicable)
+
+    def read(self, formdata: Any) -> None:
+        super().read(formdata)
+        self.reason = (formdata.get(self.reason_name) or "").strip()
+
+    def load(self, answer: Any) -> None:
+        if isinstance(answer, Mapping):
+            self.answer, self.reason = answer.get("value"), answer.get("reason") or ""
+        else:
+            self.answer, self.reason = answer, ""
+
+    def check(self) -> None:
+        super().check()
+        if self.error_parts or not self.is_not_applicable:
+            return
+        if not self.reason:
+            self.fail("Explain why this does not apply to your agency", self.reason_name)
+        elif len(self.reason) < self.min_reason_length:
+            self.fail(f"The reason must be at least {self.min_reason_length} characters", self.reason_name)
+        elif len(self.reason) > 2000:
+            self.fail("The reason must be 2,000 characters or fewer", self.reason_name)
+
+    def answers(self) -> dict[str, Any]:
+        out = super().answers()
+        if self.answer is not None and self.is_not_applicable:
+            out[self.reason_name] = self.reason
+        return out
+
+
+class MultipleChoiceField(AnswerField):
+    required_verb = "Select at least one answer to"
+
+    def read(self, formdata: Any) -> None:
+        values = [v for v in formdata.getlist(self.name) if v]
+        self.answer = list(dict.fromkeys(values)) or None
+
+    def load(self, answer: Any) -> None:
+        self.answer = list(answer) if answer else None
+
+    def check(self) -> None:
+        if not self.answer:
+            return
+        offered = {o.value: o for o in self.question.offered_options}
+        if any(v not in offered for v in self.answer):
+            self.fail(f"Select from the options shown for {quoted(self.question.text)}")
+            return
+        lone = [offered[v] for v in self.answer if not offered[v].in_base]
+        if lone and len(self.answer) > 1:
+            self.fail(f"Select {quoted(lone[0].label)} on its own, or other options without it")
+        q = self.question
+        if q.min_selected and len(self.answer) < q.min_selected and not lone:
+            self.fail(f"Select at least {q.min_selected} options")
+        if q.max_selected and len(self.answer) > q.max_selected:
+            self.fail(f"Select no more than {q.max_selected} options")
+
+
+class TextField(AnswerField):
+    required_verb = "Enter an answer to"
+
+    def read(self, formdata: Any) -> None:
+        value = (formdata.get(self.name) or "").replace("\r\n", "\n").replace("\x00", "").strip()
+        self.answer = value or None
+
+    def check(self) -> None:
+        limit = self.question.max_length
+        if self.answer and limit and len(self.answer) > limit:
+            self.fail(f"The answer must be {limit:,} characters or fewer (it is {len(self.answer):,})")
+
+
+class NumberField(AnswerField):
+    required_verb = "Enter a number for"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.typed = ""
+
+    def read(self, formdata: Any) -> None:
+        self.typed = (formdata.get(self.name) or "").strip()
+        self.answer = None
+        if not self.typed:
+            return
+        text = self.typed.replace(",", "")
+        try:
+            number = float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:
+            self.answer = self.typed  # kept only to be reported by check()
+            return
+        self.answer = number
+
+    def load(self, answer: Any) -> None:
+        self.answer = answer
+        self.typed = "" if answer is None else f"{answer:g}" if isinstance(answer, float) else str(answer)
+
+    def check(self) -> None:
+        q = self.question
+        value = self.answer
+        if value is None:
+            return
+        if isinstance(value, str) or (isinstance(value, float) and not math.isfinite(value)):
+            self.fail("Enter a number, like 12")
+            return
+        if q.integer:
+            if isinstance(value, float) and not value.is_integer():
+                self.fail("Enter a whole number, like 12")
+                return
+            self.answer = int(value)
+        if q.min is not None and value < q.min or q.max is not None and value > q.max:
+            if q.min is not None and q.max is not None:
+                self.fail(f"Enter a number between {q.min:g} and {q.max:g}")
+            elif q.min is not None:
+                self.fail(f"Enter a number of {q.min:g} or more")
+            else:
+                self.fail(f"Enter a number of {q.max:g} or less")
+
+
+class DateField(AnswerField):
+    required_verb = "Enter a date for"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.typed: dict[str, str] = parts_of(None)
+        self.parse_error: tuple[str, tuple[str, ...]] | None = None
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.name}-day"
+
+    def read(self, formdata: Any) -> None:
+        self.typed = read_parts(formdata, self.name)
+        self.answer, error, wrong = parse_date(self.typed)
+        self.parse_error = (error, wrong) if error else None
+
+    def load(self, answer: Any) -> None:
+        self.answer = date.fromisoformat(answer) if isinstance(answer, str) else answer
+        self.typed = parts_of(self.answer)
+
+    def bad_parts(self) -> tuple[str, ...]:
+        if not self.error_parts:
+            return ()
+        return self.parse_error[1] if self.parse_error else PARTS
+
+    def check(self) -> None:
+        if self.parse_error:
+            message, wrong = self.parse_error
+            self.fail(message, f"{self.name}-{wrong[0]}")
+            return
+        q = self.question
+        if self.answer is None:
+            return
+        if q.not_before and self.answer < q.not_before:
+            self.fail(f"The date must be on or after {long_date(q.not_before)}")
+        elif q.not_after and self.answer > q.not_after:
+            self.fail(f"The date must be on or before {long_date(q.not_after)}")
+
+
+class EvidenceField(AnswerField):
+    """A repeatable list of evidence: title, type, date and an optional link per row."""
+
+    required_verb = "Add at least one piece of evidence for"
+    ROW_PARTS = ("title", "type", "link")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.rows: list[dict[str, Any]] = []
+        self.extra_rows = 0
+
+    def row_name(self, index: int, part: str) -> str:
+        return f"{self.name}{SEP}{index}{SEP}{part}"
+
+    @property
+    def anchor(self) -> str:
+        return self.row_name(0, "title")
+
+    def read(self, formdata: Any) -> None:
+        self.rows = []
+        for index in range(self.question.max_items + 1):
+            row: dict[str, Any] = {p: (formdata.get(self.row_name(index, p)) or "").strip() for p in self.ROW_PARTS}
+            row["date"] = read_parts(formdata, self.row_name(index, "date"))
+            if any(row[p] for p in self.ROW_PARTS) or any(row["date"].values()):
+                self.rows.append(row)
+        self.answer = self._items() or None
+
+    def _items(self) -> list[dict[str, Any]]:
+        items = []
+        for row in self.rows:
+            when, _, _ = parse_date(row["date"], "The date")
+            items.append({"title": row["title"], "type": row["type"], "date": when, "link": row["link"] or None})
+        return items
+
+    def load(self, answer: Any) -> None:
+        self.rows = []
+        for item in answer or []:
+            when = item.get("date")
+            when = date.fromisoformat(when) if isinstance(when, str) else when
+            self.rows.append(
+                {
+                    "title": item.get("title") or "",
+                    "type": item.get("type") or "",
+                    "link": item.get("link") or "",
+                    "date": parts_of(when),
+                }
+            )
+        self.answer = self._items() or None
+
+    def check(self) -> None:
+        q = self.question
+        types = {t.value for t in q.evidence_types}
+        if len(self.rows) > q.max_items:
+            self.fail(f"You can add up to {q.max_items} pieces of evidence")
+            return
+        for index, row in enumerate(self.rows):
+            number = index + 1
+            if not row["title"]:
+                self.fail(f"Enter a title for evidence {number}", self.row_name(index, "title"))
+            elif len(row["title"]) > 200:
+                self.fail(
+                    f"The title of evidence {number} must be 200 characters or fewer", self.row_name(index, "title")
+                )
+            if row["type"] not in types:
+                self.fail(f"Select the type of evidence {number}", self.row_name(index, "type"))
+            when, error, wrong = parse_date(row["date"], f"The date of evidence {number}")
+            if error:
+                self.fail(error, f"{self.row_name(index, 'date')}-{wrong[0]}")
+            elif when is None:
+                self.fail(f"Enter the date of evidence {number}, like 27 3 2024", f"{self.row_name(index, 'date')}-day")
+            elif when > date.today():
+                self.fail(
+                    f"The date of evidence {number} must be today or in the past", f"{self.row_name(index, 'date')}-day"
+                )
+            if row["link"] and (len(row["link"]) > 500 or not URL.match(row["link"])):
+                self.fail(
+                    f"Enter the link for evidence {number} as a web address starting https://",
+                    self.row_name(index, "link"),
+                )
+
+    def row_count(self) -> int:
+        """Rows to show: those typed, plus an empty one to add to, plus any asked for."""
+        return min(self.question.max_items, max(1, len(self.rows) + (0 if self.rows else 1)) + self.extra_rows)
+
+
+class ActionField(AnswerField):
+    """An action for a shortfall: what will be done, who owns it, and by when (R5)."""
+
+    required_verb = "Add an action for"
+    TEXT_PARTS = ("what", "owner")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.typed: dict[str, Any] = {"what": "", "owner": "", "due": parts_of(None)}
+
+    def part_name(self, part: str) -> str:
+        return f"{self.name}{SEP}{part}"
+
+    @property
+    def anchor(self) -> str:
+        return self.part_name("what")
+
+    def read(self, formdata: Any) -> None:
+        self.typed = {p: (formdata.get(self.part_name(p)) or "").strip() for p in self.TEXT_PARTS}
+        self.typed["due"] = read_parts(formdata, self.part_name("due"))
+        self._set_answer()
+
+    def _set_answer(self) -> None:
+        due, _, _ = parse_date(self.typed["due"])
+        blank = not (self.typed["what"] or self.typed["owner"] or any(self.typed["due"].values()))
+        self.answer = None if blank else {"what": self.typed["what"], "owner": self.typed["owner"], "due": due}
+
+    def load(self, answer: Any) -> None:
+        answer = answer or {}
+        due = answer.get("due")
+        due = date.fromisoformat(due) if isinstance(due, str) else due
+        self.typed = {"what": answer.get("what") or "", "owner": answer.get("owner") or "", "due": parts_of(due)}
+        self._set_answer()
+
+    def check(self) -> None:
+        if self.answer is None:
+            return
+        if not self.typed["what"]:
+            self.fail("Enter what will be done", self.part_name("what"))
+        elif len(self.typed["what"]) > 2000:
+            self.fail("What will be done must be 2,000 characters or fewer", self.part_name("what"))
+        if not self.typed["owner"]:
+            self.fail("Enter who owns the action", self.part_name("owner"))
+        elif len(self.typed["owner"]) > 200:
+            self.fail("The owner must be 200 characters or fewer", self.part_name("owner"))
+        due, error, wrong = parse_date(self.typed["due"], "The due date")
+        if error:
+            self.fail(error, f"{self.part_name('due')}-{wrong[0]}")
+        elif due is None:
+            self.fail("Enter the due date, like 27 3 2025", f"{self.part_name('due')}-day")
+
+
+FieldFactory = Callable[[Question, Mapping[str, Any]], Field]
+
+
+def _simple(cls: type[AnswerField]) -> FieldFactory:
+    def make(question: Question, extra: Mapping[str, Any]) -> Any:
+        return cls(label=question.text, question=question, **extra)
+
+    return make
+
+
+FIELD_TYPES: dict[str, FieldFactory] = {
+    "single_choice": _simple(SingleChoiceField),
+    "yes_no": _simple(SingleChoiceField),
+    "rating": _simple(RatingField),
+    "multiple_choice": _simple(MultipleChoiceField),
+    "short_text": _simple(TextField),
+    "long_text": _simple(TextField),
+    "number": _simple(NumberField),
+    "date": _simple(DateField),
+    "evidence": _simple(EvidenceField),
+    "action": _simple(ActionField),
+}
+
+
+def field_for(question: Question, extra: Mapping[str, Any] | None = None) -> Any:
+    """An unbound WTForms field for a question; an unregistered type fails loudly."""
+    try:
+        factory = FIELD_TYPES[question.type]
+    except KeyError:
+        raise UnknownQuestionType(
+            f"no form field is registered for question type {question.type!r} (question {question.id!r})"
+        ) from None
+    return factory(question, extra or {})

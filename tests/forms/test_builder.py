@@ -1,0 +1,308 @@
+"""The form builder: one field per question asked, conditions and validation as the definition says."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.datastructures import MultiDict
+
+from forms import FIELD_TYPES, UnknownQuestionType, build_form_class, field_key
+from forms.fields import field_for
+from questionnaires import Questionnaire
+
+
+@pytest.fixture
+def ctx(app: Flask):
+    with app.test_request_context(method="POST"):
+        yield
+
+
+def post(questionnaire: Questionnaire, section: str, data: dict[str, Any], prior: dict[str, Any] | None = None):
+    form_class = build_form_class(questionnaire, questionnaire.section(section), prior=prior)
+    form = form_class(formdata=MultiDict(data), prior=prior)
+    valid = form.validate()
+    return form, valid
+
+
+def errors(form) -> dict[str, str]:
+    return dict(form.error_list())
+
+
+VALID_FIRST = {
+    "colour": "blue",
+    "item": "met",
+    "item-evidence__0__title": "Safeguarding policy",
+    "item-evidence__0__type": "policy",
+    "item-evidence__0__date-day": "3",
+    "item-evidence__0__date-month": "4",
+    "item-evidence__0__date-year": "2024",
+    "mandatory-item": "met",
+}
+
+
+def test_every_question_type_has_a_field_builder(minimal: Questionnaire) -> None:
+    types = {q.type for q in minimal.questions}
+    assert types == set(FIELD_TYPES)
+
+
+def test_unknown_question_type_raises(minimal: Questionnaire) -> None:
+    odd = dataclasses.replace(minimal.question("colour"), type="slider")
+    with pytest.raises(UnknownQuestionType, match="slider"):
+        field_for(odd)
+
+
+def test_valid_page_gives_typed_answers(ctx, minimal: Questionnaire) -> None:
+    form, valid = post(minimal, "first", {**VALID_FIRST, "shades": ["light", "dark"]})
+    assert valid, form.error_list()
+    assert form.answers() == {
+        "colour": "blue",
+        "shades": ["light", "dark"],
+        "item": "met",
+        "item-evidence": [{"title": "Safeguarding policy", "type": "policy", "date": date(2024, 4, 3), "link": None}],
+        "mandatory-item": "met",
+    }
+
+
+def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnaire) -> None:
+    form, valid = post(minimal, "first", {})
+    assert not valid
+    assert [anchor for anchor, _ in form.error_list()] == ["colour", "item", "mandatory-item"]
+    assert errors(form)["colour"] == "Select an answer to ‘Which colour?’"
+
+
+@pytest.mark.parametrize(
+    ("data", "anchor", "message"),
+    [
+        ({"colour": "green"}, "colour", "Select one of the options shown for ‘Which colour?’"),
+        ({"shades": ["light", "purple"]}, "shades", "Select from the options shown for ‘Which shades?’"),
+        ({"shades": ["light", "none"]}, "shades", "Select ‘None of these’ on its own, or other options without it"),
+        (
+            {"shades": ["light", "dark", "none"]},
+            "shades",
+            "Select ‘None of these’ on its own, or other options without it",
+        ),
+        (
+            {"mandatory-item": "not-applicable"},
+            "mandatory-item",
+            "‘Is there a designated lead?’ applies to every agency, so it cannot be marked not applicable",
+        ),
+        ({"item": "not-applicable"}, "item__reason", "Explain why this does not apply to your agency"),
+        ({"item": "not-applicable", "item__reason": "n/a"}, "item__reason", "The reason must be at least 5 characters"),
+        ({"item-evidence__1__title": "Minutes"}, "item-evidence__1__type", "Select the type of evidence 2"),
+        (
+            {"item-evidence__1__title": "Minutes", "item-evidence__1__type": "other"},
+            "item-evidence__1__date-day",
+            "Enter the date of evidence 2, like 27 3 2024",
+        ),
+        (
+            {
+                "item-evidence__0__title": "P",
+                "item-evidence__0__type": "policy",
+                "item-evidence__0__date-day": "1",
+                "item-evidence__0__date-month": "1",
+                "item-evidence__0__date-year": "2020",
+                "item-evidence__0__link": "javascript:alert(1)",
+            },
+            "item-evidence__0__link",
+            "Enter the link for evidence 1 as a web address starting https://",
+        ),
+        ({"item": "not-met"}, "item-action__what", "Add an action for ‘What will you do?’"),
+        (
+            {"item": "not-met", "item-action__what": "Rewrite the policy"},
+            "item-action__owner",
+            "Enter who owns the action",
+        ),
+        (
+            {
+                "item": "not-met",
+                "item-action__what": "Rewrite",
+                "item-action__owner": "Head",
+                "item-action__due-day": "31",
+                "item-action__due-month": "2",
+                "item-action__due-year": "2027",
+            },
+            "item-action__due-day",
+            "The due date must be a real date",
+        ),
+    ],
+)
+def test_invalid_answers_are_refused_with_a_clear_message(ctx, minimal, data, anchor, message) -> None:
+    form, valid = post(minimal, "first", {**VALID_FIRST, **data})
+    assert not valid
+    assert errors(form)[anchor] == message
+    assert anchor.split("__")[0] not in form.answers(), "nothing invalid is offered for storage"
+
+
+def test_unknown_option_value_is_never_stored(ctx, minimal: Questionnaire) -> None:
+    form, valid = post(minimal, "first", {**VALID_FIRST, "colour": "<script>"})
+    assert not valid
+    assert "colour" not in form.answers()
+
+
+def test_typed_input_is_kept_for_the_next_render(ctx, minimal: Questionnaire) -> None:
+    form, _ = post(
+        minimal,
+        "second",
+        {"agree": "yes", "staff": "twelve", "reviewed-day": "31", "reviewed-month": "2", "reviewed-year": "2021"},
+    )
+    assert form.field("staff").typed == "twelve"
+    assert form.field("reviewed").typed == {"day": "31", "month": "2", "year": "2021"}
+    assert errors(form)["staff"] == "Enter a number, like 12"
+    assert errors(form)["reviewed-day"] == "The date must be a real date"
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("1.5", "Enter a whole number, like 12"),
+        ("-1", "Enter a number between 0 and 1000"),
+        ("1001", "Enter a number between 0 and 1000"),
+        ("nan", "Enter a number, like 12"),
+        ("inf", "Enter a number, like 12"),
+    ],
+)
+def test_number_limits(ctx, minimal, typed, message) -> None:
+    form, valid = post(minimal, "second", {"agree": "yes", "staff": typed})
+    assert not valid
+    assert errors(form)["staff"] == message
+
+
+def test_number_with_thousands_separator(ctx, minimal) -> None:
+    form, valid = post(minimal, "second", {"agree": "yes", "staff": "1,000"})
+    assert valid, form.error_list()
+    assert form.answers()["staff"] == 1000
+
+
+@pytest.mark.parametrize(
+    ("parts", "anchor", "message"),
+    [
+        (("", "2", "2021"), "reviewed-day", "The date must include a day"),
+        (("1", "", ""), "reviewed-month", "The date must include a month and a year"),
+        (("1", "13", "2021"), "reviewed-month", "The date must be a real date"),
+        (("1", "2", "21"), "reviewed-year", "The date must include a year with 4 numbers, like 2024"),
+        (("a", "2", "2021"), "reviewed-day", "The date must be a real date, written in numbers, like 27 3 2024"),
+        (("31", "12", "1999"), "reviewed-day", "The date must be on or after 1 January 2000"),
+    ],
+)
+def test_date_checks(ctx, minimal, parts, anchor, message) -> None:
+    day, month, year = parts
+    form, valid = post(
+        minimal, "second", {"agree": "yes", "reviewed-day": day, "reviewed-month": month, "reviewed-year": year}
+    )
+    assert not valid
+    assert errors(form) == {anchor: message}
+
+
+# show_if / required_if, with each condition operator the fixture uses
+def test_equals_show_if_and_required_if(ctx, minimal) -> None:
+    form, valid = post(minimal, "second", {"agree": "no"})
+    assert not valid
+    assert errors(form) == {"why": "Enter an answer to ‘Why not?’"}
+    form, valid = post(minimal, "second", {"agree": "yes", "why": "kept out"})
+    assert valid
+    assert "why" not in form.answers(), "an answer to a question that is not asked is dropped"
+
+
+def test_all_not_and_gt_conditions(ctx, minimal) -> None:
+    # trained shows when staff > 0 and agree is not dont-know
+    form, valid = post(minimal, "second", {"agree": "yes", "staff": "10", "trained": "4"})
+    assert valid
+    assert form.answers()["trained"] == 4
+    form, valid = post(minimal, "second", {"agree": "dont-know", "staff": "10", "trained": "4"})
+    assert valid
+    assert "trained" not in form.answers()
+    form, valid = post(minimal, "second", {"agree": "yes", "staff": "0", "trained": "4"})
+    assert "trained" not in form.answers()
+
+
+def test_hidden_questions_are_not_validated(ctx, minimal) -> None:
+    form, valid = post(minimal, "second", {"agree": "yes", "staff": "0", "trained": "not a number"})
+    assert valid, form.error_list()
+
+
+def test_any_and_answered_required_if(ctx, minimal) -> None:
+    # reviewed is required when colour is red (an earlier page) or story is answered
+    form, valid = post(minimal, "second", {"agree": "yes", "story": "Something"})
+    assert errors(form) == {"reviewed-day": "Enter a date for ‘When was it reviewed?’"}
+    form, valid = post(minimal, "second", {"agree": "yes"}, prior={"colour": "red"})
+    assert errors(form) == {"reviewed-day": "Enter a date for ‘When was it reviewed?’"}
+    form, valid = post(minimal, "second", {"agree": "yes"}, prior={"colour": "blue"})
+    assert valid
+
+
+def test_gte_on_dates(ctx, minimal) -> None:
+    base = {"agree": "yes", "reviewed-month": "6", "reviewed-year": "2021", "after": "yes"}
+    form, _ = post(minimal, "second", {**base, "reviewed-day": "1"})
+    assert form.answers()["after"] == "yes"
+    form, _ = post(minimal, "second", {**base, "reviewed-year": "2019", "reviewed-day": "1"})
+    assert "after" not in form.answers()
+
+
+def test_in_condition_on_a_rating(ctx, minimal) -> None:
+    action = {
+        "item-action__what": "Review it",
+        "item-action__owner": "Lead",
+        "item-action__due-day": "1",
+        "item-action__due-month": "9",
+        "item-action__due-year": "2027",
+    }
+    form, valid = post(minimal, "first", {**VALID_FIRST, "item": "partially-met", **action})
+    assert valid, form.error_list()
+    assert form.answers()["item-action"] == {"what": "Review it", "owner": "Lead", "due": date(2027, 9, 1)}
+    form, valid = post(minimal, "first", {**VALID_FIRST, **action})
+    assert valid
+    assert "item-action" not in form.answers(), "an action for an item rated met is not asked"
+
+
+def test_question_depending_on_an_earlier_page_is_left_out_when_false(app, minimal) -> None:
+    q = minimal
+    with_red = build_form_class(q, q.section("second"), prior={"agree": "no"})
+    assert "why" in {x.id for x in with_red.questions}
+    # a show_if on a question of the same page keeps the field (revealed in place)
+    assert {x.id for x in build_form_class(q, q.section("second")).questions} >= {"why", "trained", "after"}
+
+
+def test_two_forms_built_in_a_row_share_nothing(ctx, minimal) -> None:
+    first = build_form_class(minimal, minimal.section("first"))
+    second = build_form_class(minimal, minimal.section("first"))
+    assert first is not second
+    a = first(formdata=MultiDict({"colour": "green"}))
+    b = second(formdata=MultiDict({"colour": "blue"}))
+    a.validate()
+    b.validate()
+    assert a.field("colour") is not b.field("colour")
+    assert errors(a)["colour"] == "Select one of the options shown for ‘Which colour?’"
+    assert "colour" not in errors(b)
+    assert a.field("item").question is b.field("item").question  # the definition is shared, frozen
+    assert not hasattr(first, "colour") and field_key("colour") in dir(first)
+
+
+def test_stored_answers_fill_the_form(app, minimal) -> None:
+    with app.test_request_context(method="GET"):
+        form_class = build_form_class(minimal, minimal.section("first"))
+        form = form_class(
+            answers={
+                "colour": "blue",
+                "item": "not-applicable",
+                "item__reason": "We have no staff",
+                "item-action": {"what": "A", "owner": "B", "due": "2027-01-02"},
+            }
+        )
+        assert form.field("colour").answer == "blue"
+        assert form.field("item").reason == "We have no staff"
+        assert form.field("item-action").typed["due"] == {"day": "2", "month": "1", "year": "2027"}
+
+
+def test_age_band_questions(app) -> None:
+    from questionnaires import load_all
+
+    child = load_all()["child-experience"]
+    for band in child.age_bands:
+        for section in child.sections_for(band.id):
+            form_class = build_form_class(child, section, band.id)
+            assert form_class.questions, section.id
+            assert all(q.for_band(band.id) for q in form_class.questions)

@@ -1,0 +1,96 @@
+"""GOV.UK macro parameters built from a bound form."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+from werkzeug.datastructures import MultiDict
+
+from forms import build_form_class
+from forms.render import error_summary, page_views, with_conditional
+from questionnaires import Questionnaire
+
+
+@pytest.fixture
+def views(app: Flask, minimal: Questionnaire):
+    def make(section: str, data: dict | None = None):
+        with app.test_request_context(method="POST"):
+            form = build_form_class(minimal, minimal.section(section))(formdata=MultiDict(data or {}))
+            if data is not None:
+                form.validate()
+            return form, {v["id"]: v for v in page_views(form)}
+
+    return make
+
+
+def test_each_question_gets_its_govuk_component(views) -> None:
+    _, first = views("first")
+    assert {k: v["kind"] for k, v in first.items()} == {
+        "colour": "radios",
+        "shades": "checkboxes",
+        "item": "radios",
+        "item-evidence": "evidence",
+        "item-action": "action",
+        "mandatory-item": "radios",
+    }
+    _, second = views("second")
+    assert second["staff"]["kind"] == "input" and second["staff"]["params"]["inputmode"] == "numeric"
+    assert second["story"]["kind"] == "textarea"
+    assert second["reviewed"]["kind"] == "date"
+    assert [i["name"] for i in second["reviewed"]["params"]["items"]] == ["day", "month", "year"]
+
+
+def test_not_applicable_gets_a_reason_box_unless_mandatory(views) -> None:
+    _, first = views("first")
+    item = first["item"]
+    assert item["params"]["items"][item["reason_index"]]["value"] == "not-applicable"
+    assert item["params"]["items"][item["reason_index"] - 1] == {"divider": "or"}
+    assert item["reason"]["name"] == "item__reason"
+    assert "reason" not in first["mandatory-item"]
+    assert [i.get("value") for i in first["mandatory-item"]["params"]["items"]] == ["met", "partially-met", "not-met"]
+
+
+def test_exclusive_option_in_checkboxes(views) -> None:
+    _, first = views("first")
+    items = first["shades"]["params"]["items"]
+    assert items[-2] == {"divider": "or"}
+    assert items[-1]["behaviour"] == "exclusive"
+
+
+def test_same_page_conditions_are_described_and_serialised(views) -> None:
+    _, second = views("second")
+    condition = second["why"]["condition"]
+    assert json.loads(condition["json"]) == {"question": "agree", "equals": "no"}
+    assert condition["note"] == "you answered 'No' to 'Do you agree?'"
+    assert second["agree"]["condition"] is None
+    # a condition on an earlier page is decided on the server, not revealed in place
+    assert second["reviewed"]["condition"] is None
+
+
+def test_errors_are_placed_on_their_component_and_summarised(views) -> None:
+    form, first = views("first", {"colour": "nope", "item": "not-met", "item-action__due-day": "40"})
+    assert first["colour"]["params"]["errorMessage"] == {"text": "Select one of the options shown for ‘Which colour?’"}
+    assert first["item-action"]["parts"]["what"]["errorMessage"] == {"text": "Enter what will be done"}
+    due = first["item-action"]["parts"]["due"]
+    assert due["errorMessage"]["text"] == "The due date must include a month and a year"
+    summary = error_summary(form)
+    assert summary["titleText"] == "There is a problem"
+    assert {"href": "#item-action__due-month", "text": "The due date must include a month and a year"} in summary[
+        "errorList"
+    ]
+
+
+def test_typed_values_are_shown_again(views) -> None:
+    _, second = views("second", {"agree": "yes", "staff": "many", "story": "<script>x</script>"})
+    assert second["staff"]["params"]["value"] == "many"
+    assert second["story"]["params"]["value"] == "<script>x</script>"  # escaped by the macro
+    assert second["agree"]["params"]["value"] == "yes"
+
+
+def test_with_conditional_does_not_change_its_input() -> None:
+    params = {"items": [{"value": "a"}, {"value": "b"}]}
+    out = with_conditional(params, 1, "<p>x</p>")
+    assert out["items"][1]["conditional"] == {"html": "<p>x</p>"}
+    assert "conditional" not in params["items"][1]
