@@ -1,0 +1,53 @@
+"""Application factory: configuration, extensions, blueprints and commands. Nothing else."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+import catalogue
+import commands
+import security
+import views
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _secret_key(instance_path: str) -> str:
+    """A random key kept in the instance folder, made on first run, so demo sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, static_folder="static", template_folder="templates")
+    app.config.from_mapping(
+        DEMO_MODE=False,
+        DEFINITIONS_DIR=str(ROOT / "questionnaires" / "definitions"),
+        GOVUK_FRONTEND_DIR=str(ROOT / "node_modules" / "govuk-frontend" / "dist" / "govuk"),
+        MAX_CONTENT_LENGTH=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    app.config.from_prefixed_env()
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+
+    security.init_app(app)
+    catalogue.init_app(app)
+    views.init_app(app)
+    commands.init_app(app)
+    return app

@@ -1,0 +1,11 @@
+"""`flask --app app ...` commands, one module per group."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from commands import questionnaires
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(questionnaires.group)

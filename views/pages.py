@@ -1,0 +1,37 @@
+"""The start page, the accessibility statement, the privacy notice and the GOV.UK assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, current_app, render_template, send_from_directory
+from werkzeug.wrappers import Response
+
+bp = Blueprint("pages", __name__)
+
+
+def init_app(app: Flask) -> None:
+    assets = Path(app.config["GOVUK_FRONTEND_DIR"])
+    if not (assets / "govuk-frontend.min.css").is_file():
+        raise RuntimeError(f"GOV.UK Frontend assets not found in {assets}: run `npm ci` in the project folder first")
+
+
+@bp.get("/assets/<path:filename>")
+def assets(filename: str) -> Response:
+    """GOV.UK Frontend's CSS, JavaScript, fonts and images, served here: no CDN."""
+    return send_from_directory(current_app.config["GOVUK_FRONTEND_DIR"], filename, max_age=86400)
+
+
+@bp.get("/")
+def home() -> str:
+    return render_template("pages/home.html")
+
+
+@bp.get("/accessibility")
+def accessibility() -> str:
+    return render_template("pages/accessibility.html")
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    return render_template("pages/privacy.html")

@@ -1,0 +1,69 @@
+"""Preview any section of any shipped questionnaire, and check answers without storing them.
+
+Open in demo mode (administrators get it with accounts); lets every form be tried in a browser.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template, request
+
+from catalogue import all_questionnaires, get_or_404, section_or_404
+from forms import build_form_class
+from forms.fields import EvidenceField
+from forms.render import error_summary, page_views
+from forms.summary import summary_rows
+from questionnaires import Questionnaire
+
+bp = Blueprint("preview", __name__, url_prefix="/preview")
+
+
+@bp.before_request
+def only_in_demo_mode() -> None:
+    if not current_app.config["DEMO_MODE"]:
+        abort(404)
+
+
+def _band(questionnaire: Questionnaire) -> str | None:
+    band = request.args.get("band") or None
+    if band is not None and questionnaire.age_band(band) is None:
+        abort(404)
+    return band
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("questionnaire/preview_index.html", questionnaires=all_questionnaires())
+
+
+@bp.get("/<questionnaire_id>/")
+def questionnaire(questionnaire_id: str) -> str:
+    questionnaire = get_or_404(questionnaire_id)
+    band = _band(questionnaire)
+    return render_template("questionnaire/preview_questionnaire.html", questionnaire=questionnaire, band=band)
+
+
+@bp.route("/<questionnaire_id>/<section_id>", methods=["GET", "POST"])
+def section(questionnaire_id: str, section_id: str) -> str:
+    questionnaire = get_or_404(questionnaire_id)
+    band = _band(questionnaire)
+    section = section_or_404(questionnaire, section_id, band)
+    form = build_form_class(questionnaire, section, band)()
+    checked = None
+    if request.method == "POST":
+        adding = request.form.get("add-evidence")
+        if adding and adding in {q.id for q in form.questions} and isinstance(form.field(adding), EvidenceField):
+            form.field(adding).extra_rows = 1
+        elif form.validate():
+            answers = form.answers()
+            checked = summary_rows(section, answers, {q.id for q in form.questions if form.visible(q)})
+    return render_template(
+        "questionnaire/preview_section.html",
+        questionnaire=questionnaire,
+        section=section,
+        band=band,
+        form=form,
+        views=page_views(form),
+        errors=error_summary(form),
+        checked=checked,
+        has_errors=bool(form.error_list()),
+    )
