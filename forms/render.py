@@ -300,10 +300,14 @@ def question_view(form: SectionForm, field: AnswerField, single: bool) -> dict[s
         view.update(kind="radios", params=radios(field, single))
         na = q.not_applicable_option
         if na is not None and not q.mandatory:
+            # revealed by conditions.js like any conditional question, not by GOV.UK's conditional
+            # radios: their aria-expanded on a radio is invalid ARIA (govuk-frontend issue 979)
             view["reason"] = reason_textarea(field)
-            view["reason_index"] = next(
-                i for i, item in enumerate(view["params"]["items"]) if item.get("value") == na.value
-            )
+            view["reason_condition"] = {
+                "json": json.dumps({"question": q.id, "equals": na.value}, separators=(",", ":")),
+                "prior": "{}",
+                "note": f"you chose '{na.label}'",
+            }
     elif isinstance(field, MultipleChoiceField):
         view.update(kind="checkboxes", params=checkboxes(field, single))
     elif q.type in ("single_choice", "yes_no"):
@@ -376,10 +380,3 @@ def error_summary(form: SectionForm) -> dict[str, Any] | None:
         "titleText": "There is a problem",
         "errorList": [{"href": f"#{anchor}", "text": text} for anchor, text in errors],
     }
-
-
-def with_conditional(params: dict[str, Any], index: int, html: str) -> dict[str, Any]:
-    """Radios parameters with `html` revealed under item `index` (the not applicable reason)."""
-    items = list(params["items"])
-    items[index] = {**items[index], "conditional": {"html": html}}
-    return {**params, "items": items}

@@ -32,6 +32,8 @@ def test_govuk_assets_are_served_by_the_app(client: FlaskClient) -> None:
         assert css.headers["Cache-Control"] == "public, max-age=86400"
     with client.get("/assets/govuk-frontend.min.js") as js:
         assert js.status_code == 200 and b"initAll" in js.data
+    with client.get("/assets/fonts/bold-b542beb274-v2.woff2") as font:
+        assert font.status_code == 200
     assert client.get("/assets/../package.json").status_code == 404
     assert "/assets/govuk-frontend.min.js" in client.get("/").get_data(as_text=True)
 

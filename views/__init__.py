@@ -6,7 +6,6 @@ from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
 
-from forms.render import with_conditional
 from views import errors, pages, preview
 
 
@@ -26,7 +25,6 @@ class SharedBytecodeCache(BytecodeCache):
 def init_app(app: Flask) -> None:
     app.jinja_env.bytecode_cache = SharedBytecodeCache()
     app.jinja_env.undefined = StrictUndefined
-    app.jinja_env.globals["with_conditional"] = with_conditional
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     pages.init_app(app)

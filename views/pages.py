@@ -18,8 +18,20 @@ def init_app(app: Flask) -> None:
 
 @bp.get("/assets/<path:filename>")
 def assets(filename: str) -> Response:
-    """GOV.UK Frontend's CSS, JavaScript, fonts and images, served here: no CDN."""
-    return send_from_directory(current_app.config["GOVUK_FRONTEND_DIR"], filename, max_age=86400)
+    """GOV.UK Frontend's CSS, JavaScript, fonts and images, served here: no CDN.
+
+    The package keeps its CSS and JS in dist/govuk/ and its fonts and images in
+    dist/govuk/assets/, while the CSS asks for all of them under /assets/.
+    """
+    root = Path(current_app.config["GOVUK_FRONTEND_DIR"])
+    folder = root / "assets" if filename.startswith(("fonts/", "images/", "manifest.json")) else root
+    return send_from_directory(folder, filename, max_age=86400)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> tuple[str, int]:
+    """No icon: GOV.UK's crown icons are for GOV.UK services only."""
+    return "", 204
 
 
 @bp.get("/")

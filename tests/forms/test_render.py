@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.datastructures import MultiDict
 
 from forms import build_form_class
-from forms.render import error_summary, page_views, with_conditional
+from forms.render import error_summary, page_views
 from questionnaires import Questionnaire
 
 
@@ -45,9 +45,10 @@ def test_each_question_gets_its_govuk_component(views) -> None:
 def test_not_applicable_gets_a_reason_box_unless_mandatory(views) -> None:
     _, first = views("first")
     item = first["item"]
-    assert item["params"]["items"][item["reason_index"]]["value"] == "not-applicable"
-    assert item["params"]["items"][item["reason_index"] - 1] == {"divider": "or"}
+    assert item["params"]["items"][-1]["value"] == "not-applicable"
+    assert item["params"]["items"][-2] == {"divider": "or"}
     assert item["reason"]["name"] == "item__reason"
+    assert json.loads(item["reason_condition"]["json"]) == {"question": "item", "equals": "not-applicable"}
     assert "reason" not in first["mandatory-item"]
     assert [i.get("value") for i in first["mandatory-item"]["params"]["items"]] == ["met", "partially-met", "not-met"]
 
@@ -87,10 +88,3 @@ def test_typed_values_are_shown_again(views) -> None:
     assert second["staff"]["params"]["value"] == "many"
     assert second["story"]["params"]["value"] == "<script>x</script>"  # escaped by the macro
     assert second["agree"]["params"]["value"] == "yes"
-
-
-def test_with_conditional_does_not_change_its_input() -> None:
-    params = {"items": [{"value": "a"}, {"value": "b"}]}
-    out = with_conditional(params, 1, "<p>x</p>")
-    assert out["items"][1]["conditional"] == {"html": "<p>x</p>"}
-    assert "conditional" not in params["items"][1]
