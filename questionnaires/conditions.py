@@ -8,7 +8,7 @@ question), never a string run as code, so a definition file cannot execute anyth
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 COMPARISONS: dict[str, str] = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -39,6 +39,8 @@ def _comparable(value: Any, other: Any) -> tuple[Any, Any] | None:
     if isinstance(value, bool) or isinstance(other, bool):
         return None
     if isinstance(value, date):
+        if isinstance(value, datetime):  # a date with a time: compare its day, as date < datetime raises
+            value = value.date()
         if isinstance(other, str):
             try:
                 return value, date.fromisoformat(other)

@@ -9,6 +9,7 @@ every file, so an administrator sees the whole list at once and a broken file ne
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,10 +25,26 @@ PACKAGE_DIR = Path(__file__).parent
 DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
 THEMES_FILE = PACKAGE_DIR / "themes.json"
 MAX_FILE_BYTES = 2 * 1024 * 1024
+MAX_DEPTH = 64  # far more than any real definition; deeper data would exhaust the checkers' recursion
 
 
 class _DuplicateKey(ValueError):
     pass
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _no_constants(name: str) -> Any:
+    raise _NotANumber(name)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotANumber(text)
+    return value
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -45,12 +62,17 @@ def parse_json(text: str | bytes, source: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(source, "$", f"the file is larger than {MAX_FILE_BYTES // 1024} KB")]
     try:
         if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        return json.loads(text, object_pairs_hook=_no_duplicates), []
+            text = text.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is fine
+        return (
+            json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite),
+            [],
+        )
     except UnicodeDecodeError:
         return None, [Problem(source, "$", "the file is not UTF-8 text")]
     except _DuplicateKey as exc:
         return None, [Problem(source, "$", f"the key '{exc}' appears twice in one object; keep one")]
+    except _NotANumber as exc:
+        return None, [Problem(source, "$", f"not valid JSON: {exc} is not a number JSON allows; write a number")]
     except json.JSONDecodeError as exc:
         return None, [Problem(source, "$", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")]
     except RecursionError:
@@ -93,8 +115,25 @@ def load_themes(path: Path = THEMES_FILE) -> dict[str, Theme]:
     return themes
 
 
+def _too_deep(data: Any) -> list[PathPart] | None:
+    """The path of a value nested more than MAX_DEPTH levels deep, if there is one."""
+    stack: list[tuple[Any, list[PathPart]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, [*path, k]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(value))
+    return None
+
+
 def check_definition(data: Any, source: str, themes: Mapping[str, Theme] | None) -> list[Problem]:
     """Every problem in one parsed definition, structural and semantic."""
+    deep = _too_deep(data)
+    if deep is not None:
+        return [Problem(source, json_path(deep), f"nested more than {MAX_DEPTH} levels deep; no definition needs that")]
     found = _problems(source, schema_problems(data))
     found += _problems(source, semantic_problems(data, themes))
     return sorted(set(found), key=lambda p: (_natural(p.path), p.message))
