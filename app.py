@@ -14,6 +14,8 @@ import catalogue
 import commands
 import security
 import views
+from accounts import session as accounts_session
+from store import db as store_db
 
 ROOT = Path(__file__).resolve().parent
 
@@ -39,14 +41,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=8 * 3600,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_IDLE_MINUTES=30,
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
     )
     app.config.from_prefixed_env()
+    if os.environ.get("DATABASE_URL") and not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
     if test_config:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
     security.init_app(app)
+    store_db.init_app(app)
+    accounts_session.init_app(app)
     catalogue.init_app(app)
     views.init_app(app)
     commands.init_app(app)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commands import questionnaires
+from commands import db, questionnaires
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(questionnaires.group)
+    app.cli.add_command(db.group)

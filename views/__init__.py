@@ -6,7 +6,7 @@ from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
 
-from views import errors, pages, preview
+from views import auth, errors, pages, preview
 
 
 class SharedBytecodeCache(BytecodeCache):
@@ -30,4 +30,5 @@ def init_app(app: Flask) -> None:
     pages.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(preview.bp)
+    app.register_blueprint(auth.bp)
     errors.init_app(app)

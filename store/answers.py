@@ -1,0 +1,49 @@
+"""Reading and writing a response's answers (one row per question)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from peewee import EXCLUDED
+
+from store.models import Answer, Response
+
+
+def load_answers(response: Response) -> dict[str, Any]:
+    """question id -> stored value (dates come back as ISO text; the form fields read them)."""
+    query = Answer.select(Answer.question_id, Answer.value).where(Answer.response == response)
+    return {a.question_id: a.value for a in query}
+
+
+def save_answers(
+    response: Response, answers: Mapping[str, Any], replace: Iterable[str] = ()
+) -> dict[str, tuple[Any, Any]]:
+    """Store `answers`, and remove the answers to the ids in `replace` that are not given.
+
+    `replace` names the questions of the page being saved: one left blank, or no longer asked,
+    loses its old answer. Returns what changed as question id -> (before, after), for the audit
+    trail. Runs in the caller's transaction; an upsert, so the same on SQLite and PostgreSQL.
+    """
+    scope = set(replace) | set(answers)
+    if not scope:
+        return {}
+    before = {
+        a.question_id: a.value
+        for a in Answer.select(Answer.question_id, Answer.value).where(
+            (Answer.response == response) & (Answer.question_id.in_(sorted(scope)))
+        )
+    }
+    encode = Answer.value.db_value
+    changes = {q: (before.get(q), answers.get(q)) for q in scope if encode(before.get(q)) != encode(answers.get(q))}
+    removed = [q for q in changes if q not in answers]
+    if removed:
+        Answer.delete().where((Answer.response == response) & (Answer.question_id.in_(removed))).execute()
+    rows = [{"response": response.id, "question_id": q, "value": answers[q]} for q in changes if q in answers]
+    if rows:
+        (
+            Answer.insert_many(rows)
+            .on_conflict(conflict_target=[Answer.response, Answer.question_id], update={Answer.value: EXCLUDED.value})
+            .execute()
+        )
+    return changes

@@ -1,0 +1,273 @@
+"""The platform's tables.
+
+Answers are one row per question (long form), so a questionnaire version can add or drop
+questions without a schema change, and analysts get long-form data directly. Anonymous
+responses carry no name, email, IP address or time: only the Monday of the week they were
+submitted in. Schema changes go through migrations/ (`flask --app app db upgrade`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from peewee import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from store.db import BaseModel
+
+ROLES = ("agency", "reviewer", "analyst", "admin")
+ROLE_NAMES = {"agency": "Agency user", "reviewer": "Reviewer", "analyst": "Analyst", "admin": "Administrator"}
+SECTORS = (
+    "local-authority",
+    "health",
+    "police",
+    "education",
+    "probation-and-justice",
+    "voluntary-and-community",
+    "housing",
+    "other",
+)
+SECTOR_NAMES = {
+    "local-authority": "Local authority",
+    "health": "Health",
+    "police": "Police",
+    "education": "Education",
+    "probation-and-justice": "Probation and youth justice",
+    "voluntary-and-community": "Voluntary and community",
+    "housing": "Housing",
+    "other": "Other",
+}
+AUDIT_STATUSES = ("not-started", "in-progress", "submitted", "reopened")
+SECTION_STATUSES = ("not-started", "in-progress", "completed")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday of the week: all an anonymous response records of when it was given."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+class JSONField(TextField):
+    """JSON text; dates become ISO strings (answers decode them again by question type)."""
+
+    def db_value(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        return json.dumps(value, default=_iso, ensure_ascii=False, separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+class Agency(BaseModel):
+    name = CharField(max_length=200, unique=True)
+    sector = CharField(max_length=40, choices=[(s, SECTOR_NAMES[s]) for s in SECTORS])
+    created_at = DateTimeField(default=utcnow)
+
+
+class User(BaseModel):
+    email = CharField(max_length=254, unique=True)
+    name = CharField(max_length=200)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=20, choices=[(r, ROLE_NAMES[r]) for r in ROLES])
+    agency = ForeignKeyField(Agency, null=True, backref="users", on_delete="RESTRICT")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    last_sign_in = DateTimeField(null=True)
+
+
+class QuestionnaireVersion(BaseModel):
+    """A checked definition as it was loaded; answers point at the version they answered."""
+
+    questionnaire_id = CharField(max_length=60)
+    version = IntegerField()
+    title = CharField(max_length=2000)
+    audience = CharField(max_length=20)
+    definition = JSONField()
+    loaded_at = DateTimeField(default=utcnow)
+    loaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("questionnaire_id", "version"), True),)
+
+    @property
+    def key(self) -> str:
+        return f"{self.questionnaire_id}@{self.version}"
+
+
+class AuditCycle(BaseModel):
+    name = CharField(max_length=200)
+    questionnaire = ForeignKeyField(QuestionnaireVersion, on_delete="RESTRICT")
+    opens_on = DateField()
+    closes_on = DateField()
+    is_open = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Audit(BaseModel):
+    """One agency's self-audit in one cycle; `revision` counts every save, for edit conflicts."""
+
+    cycle = ForeignKeyField(AuditCycle, backref="audits", on_delete="RESTRICT")
+    agency = ForeignKeyField(Agency, backref="audits", on_delete="RESTRICT")
+    status = CharField(max_length=20, default="not-started")
+    revision = IntegerField(default=0)
+    submitted_at = DateTimeField(null=True)
+    submitted_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    declaration = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("cycle", "agency"), True),)
+
+
+class SectionState(BaseModel):
+    """Where one standard of one audit stands, and its own revision for edit conflicts."""
+
+    audit = ForeignKeyField(Audit, backref="sections", on_delete="CASCADE")
+    section_id = CharField(max_length=60)
+    status = CharField(max_length=20, default="not-started")
+    revision = IntegerField(default=0)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+
+    class Meta:
+        indexes = ((("audit", "section_id"), True),)
+
+
+class SurveyRound(BaseModel):
+    name = CharField(max_length=200)
+    questionnaire = ForeignKeyField(QuestionnaireVersion, on_delete="RESTRICT")
+    opens_on = DateField()
+    closes_on = DateField()
+    is_open = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class SurveyLink(BaseModel):
+    """An anonymous link to a round: per workshop or agency, one response per device or tokens."""
+
+    round = ForeignKeyField(SurveyRound, backref="links", on_delete="CASCADE")
+    slug = CharField(max_length=64, unique=True)
+    label = CharField(max_length=200)
+    agency = ForeignKeyField(Agency, null=True, on_delete="SET NULL", backref="links")
+    mode = CharField(
+        max_length=20, default="device", choices=[("device", "One response per device"), ("tokens", "Single-use codes")]
+    )
+    is_active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class SurveyToken(BaseModel):
+    """A single-use code; only its hash is kept, and it is spent when a response is submitted."""
+
+    link = ForeignKeyField(SurveyLink, backref="tokens", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    used_on = DateField(null=True)
+
+
+class Response(BaseModel):
+    """A set of answers: an agency's audit (one per audit) or one anonymous survey response."""
+
+    questionnaire = ForeignKeyField(QuestionnaireVersion, on_delete="RESTRICT")
+    audit = ForeignKeyField(Audit, null=True, unique=True, backref="response", on_delete="CASCADE")
+    link = ForeignKeyField(SurveyLink, null=True, backref="responses", on_delete="SET NULL")
+    age_band = CharField(max_length=60, null=True)
+    status = CharField(max_length=20, default="draft")
+    submission_key = CharField(max_length=64, null=True, unique=True)
+    week = DateField(null=True)
+
+
+class Answer(BaseModel):
+    response = ForeignKeyField(Response, backref="answers", on_delete="CASCADE")
+    question_id = CharField(max_length=80)
+    value = JSONField()
+
+    class Meta:
+        indexes = ((("response", "question_id"), True),)
+
+
+class Action(BaseModel):
+    """An improvement action for an S11 shortfall, kept apart so progress can be updated later."""
+
+    audit = ForeignKeyField(Audit, backref="actions", on_delete="CASCADE")
+    question_id = CharField(max_length=80)
+    what = TextField()
+    owner = CharField(max_length=200)
+    due = DateField()
+    progress = IntegerField(default=0)
+    progress_note = TextField(null=True)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("audit", "question_id"), True),)
+
+
+class Draft(BaseModel):
+    """What someone typed on a page but has not saved: survives a closed tab or browser."""
+
+    user = ForeignKeyField(User, backref="drafts", on_delete="CASCADE")
+    path = CharField(max_length=300)
+    form = JSONField()
+    base_revision = IntegerField(null=True)
+    saved_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "path"), True),)
+
+
+class KeptPost(BaseModel):
+    """A form posted after its session or token had expired, kept until the person signs in."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    path = CharField(max_length=300)
+    form = JSONField()
+    created_at = DateTimeField(default=utcnow)
+
+
+class AuditEvent(BaseModel):
+    """The audit trail: who changed what, when, from what, to what."""
+
+    at = DateTimeField(default=utcnow, index=True)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    audit = ForeignKeyField(Audit, null=True, backref="events", on_delete="CASCADE")
+    kind = CharField(max_length=40)
+    target = CharField(max_length=120)
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+
+
+MODELS = [
+    Agency,
+    User,
+    QuestionnaireVersion,
+    AuditCycle,
+    Audit,
+    SectionState,
+    SurveyRound,
+    SurveyLink,
+    SurveyToken,
+    Response,
+    Answer,
+    Action,
+    Draft,
+    KeptPost,
+    AuditEvent,
+]

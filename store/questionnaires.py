@@ -1,0 +1,107 @@
+"""Questionnaire versions in the database: the shipped ones, and those administrators load.
+
+A version's content never changes once stored (answers point at it); a new version of a
+questionnaire is a new row. Definition objects are built from the stored JSON once per
+process and kept, since they are frozen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from questionnaires import DefinitionError, Problem, Questionnaire, load_definition
+from questionnaires.loader import cross_file_problems
+from store.models import QuestionnaireVersion, User
+
+
+def sync_shipped(shipped: Mapping[str, Questionnaire]) -> list[str]:
+    """Store every shipped version the database does not have yet; returns the keys added.
+
+    A stored version whose content differs from the shipped file of the same id and version is
+    an error: versions are immutable, and the file should have raised its version number.
+    """
+    added = []
+    for key, questionnaire in shipped.items():
+        if "@" not in key:
+            continue
+        content = json.loads(Path(questionnaire.source).read_text(encoding="utf-8-sig"))
+        row = QuestionnaireVersion.get_or_none(
+            (QuestionnaireVersion.questionnaire_id == questionnaire.id)
+            & (QuestionnaireVersion.version == questionnaire.version)
+        )
+        if row is None:
+            QuestionnaireVersion.create(
+                questionnaire_id=questionnaire.id,
+                version=questionnaire.version,
+                title=questionnaire.title,
+                audience=questionnaire.audience,
+                definition=content,
+            )
+            added.append(key)
+        elif row.definition != content:
+            raise DefinitionError(
+                [
+                    Problem(
+                        questionnaire.source,
+                        "$.version",
+                        f"version {questionnaire.version} of '{questionnaire.id}' is already stored with different content; raise the version number",
+                    )
+                ]
+            )
+    return added
+
+
+@lru_cache(maxsize=256)
+def _build(key: str, text: str) -> Questionnaire:
+    return load_definition(json.loads(text), source=key)
+
+
+def definition(row: QuestionnaireVersion) -> Questionnaire:
+    """The frozen definition of a stored version (checked again: the database could be edited)."""
+    return _build(row.key, json.dumps(row.definition, sort_keys=True))
+
+
+def newest_versions() -> list[QuestionnaireVersion]:
+    rows = QuestionnaireVersion.select().order_by(
+        QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version.desc()
+    )
+    seen: dict[str, QuestionnaireVersion] = {}
+    for row in rows:
+        seen.setdefault(row.questionnaire_id, row)
+    return list(seen.values())
+
+
+def add_version(data: Any, source: str, user: User | None) -> QuestionnaireVersion:
+    """Check an uploaded definition (with references to the stored ones) and store it.
+
+    Raises DefinitionError listing every problem; nothing is stored then.
+    """
+    questionnaire = load_definition(data, source=source)
+    others = [definition(row) for row in newest_versions() if row.questionnaire_id != questionnaire.id]
+    problems = [p for p in cross_file_problems([questionnaire, *others]) if p.file == source]
+    exists = QuestionnaireVersion.get_or_none(
+        (QuestionnaireVersion.questionnaire_id == questionnaire.id)
+        & (QuestionnaireVersion.version == questionnaire.version)
+    )
+    if exists is not None:
+        problems.append(
+            Problem(
+                source,
+                "$.version",
+                f"version {questionnaire.version} of '{questionnaire.id}' is already loaded; raise the version number",
+            )
+        )
+    if problems:
+        raise DefinitionError(problems)
+    return QuestionnaireVersion.create(
+        questionnaire_id=questionnaire.id,
+        version=questionnaire.version,
+        title=questionnaire.title,
+        audience=questionnaire.audience,
+        definition=data,
+        loaded_by=user,
+    )
