@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 
+from accounts.kept import keep
 from store.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,7 +25,10 @@ def idle_seconds() -> int:
 
 
 def sign_in(user: User) -> None:
+    kept = session.get("kept")
     session.clear()
+    if kept:
+        session["kept"] = kept
     session["user_id"] = user.id
     session["seen"] = int(time.time())
     session.permanent = True
@@ -62,7 +66,44 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def user_context() -> dict[str, Any]:
         user = g.get("user")
-        return {"current_user": user, "session_idle_seconds": idle_seconds() if user else 0}
+        return {
+            "current_user": user,
+            "session_idle_seconds": idle_seconds() if user else 0,
+            "service_navigation_items": navigation(app, user),
+        }
+
+
+def _to_sign_in() -> Any:
+    """Keep a posted form (nothing typed is lost), then ask the person to sign in again."""
+    if request.method == "POST" and request.form:
+        keep(request.path, request.form)
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.sign_in", next=target, expired=1 if g.get("session_expired") else None))
+
+
+# (endpoint, link text, roles that see it); an endpoint not (yet) in the app is left out
+NAVIGATION = (
+    ("audits.index", "Your self-audit", ("agency",)),
+    ("review.index", "Audits to review", ("reviewer",)),
+    ("results.index", "Results", ("reviewer", "analyst", "admin")),
+    ("admin.index", "Administration", ("admin",)),
+)
+
+
+def navigation(app: Flask, user: User | None) -> list[dict[str, Any]]:
+    if user is None:
+        return [{"href": url_for("auth.sign_in"), "text": "Sign in", "active": request.endpoint == "auth.sign_in"}]
+    items = [
+        {
+            "href": url_for(endpoint),
+            "text": text,
+            "active": (request.endpoint or "").startswith(endpoint.split(".")[0] + "."),
+        }
+        for endpoint, text, roles in NAVIGATION
+        if user.role in roles and endpoint in app.view_functions
+    ]
+    items.append({"href": url_for("auth.sign_out"), "text": "Sign out"})
+    return items
 
 
 def signed_in(view: F) -> F:
@@ -71,7 +112,7 @@ def signed_in(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if g.get("user") is None:
-            return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
+            return _to_sign_in()
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -85,7 +126,7 @@ def role(*roles: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = g.get("user")
             if user is None:
-                return redirect(url_for("auth.sign_in", next=request.path))
+                return _to_sign_in()
             if user.role not in roles:
                 abort(404)
             return view(*args, **kwargs)

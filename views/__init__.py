@@ -6,7 +6,7 @@ from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
 
-from views import auth, errors, pages, preview
+from views import admin, audits, auth, errors, pages, preview, surveys
 
 
 class SharedBytecodeCache(BytecodeCache):
@@ -31,4 +31,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.bp)
     app.register_blueprint(preview.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(audits.bp)
+    app.register_blueprint(surveys.bp)
+    app.register_blueprint(admin.bp)
     errors.init_app(app)

@@ -57,7 +57,7 @@ def sign_in() -> Any:
     )
 
 
-@bp.post("/sign-out")
+@bp.route("/sign-out", methods=["GET", "POST"])
 def sign_out() -> Response:
     accounts.sign_out()
     return redirect(url_for("auth.signed_out"))

@@ -123,7 +123,10 @@ def test_s11_page_keeps_typed_input_and_shows_errors(client: FlaskClient) -> Non
 
 def test_not_applicable_reason_is_asked_when_not_applicable_is_chosen(client: FlaskClient) -> None:
     html = client.get("/preview/s11-self-audit/s4").get_data(as_text=True)
-    assert 'id="s4.1__reason-question" data-show-if="{&#34;question&#34;:&#34;s4.1&#34;,&#34;equals&#34;:&#34;not-applicable&#34;}"' in html
+    assert (
+        'id="s4.1__reason-question" data-show-if="{&#34;question&#34;:&#34;s4.1&#34;,&#34;equals&#34;:&#34;not-applicable&#34;}"'
+        in html
+    )
     assert 'name="s4.1__reason"' in html
     assert "Only answer this if you chose &#39;Not applicable&#39;." in html
     posted = client.post("/preview/s11-self-audit/s4", data={"s4.1": "not-applicable"}).get_data(as_text=True)
