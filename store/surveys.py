@@ -1,0 +1,305 @@
+"""Anonymous survey links, single-use codes, draft responses and submitting exactly once.
+
+A respondent is never identified: a response records its link, its age band and the Monday of
+the week it was given, nothing else (no name, email, IP address, device or time). A code is
+stored only as a SHA-256 hash and is spent, with the date only, in the same transaction that
+marks the response submitted, so a code can never be behind two responses and a double click
+can never make two. Pure persistence: no Flask here, so the admin pages, the demo and the
+tests use the same functions as the survey pages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+from typing import Any
+
+from peewee import IntegrityError
+
+from store.answers import save_answers
+from store.db import db
+from store.models import (
+    Answer,
+    QuestionnaireVersion,
+    Response,
+    SurveyLink,
+    SurveyRound,
+    SurveyToken,
+    week_of,
+)
+
+MODES = ("device", "tokens")
+# Codes are read off cards and typed by children: no 0/O, 1/I/L or U/V look-alikes.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+CODE_LENGTH = 12  # 29**12, about 58 bits: not guessable online, short enough to type
+MAX_CODES = 5000
+SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CODE = re.compile(r"^[A-Z0-9]{6,40}$")
+SUBMISSION_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
+class Refusal(StrEnum):
+    """Why a link or code cannot be answered; the survey pages say each kindly, in words."""
+
+    UNKNOWN_LINK = "unknown-link"
+    CLOSED = "closed"
+    NOT_OPEN_YET = "not-open-yet"
+    NEEDS_CODE = "needs-code"
+    UNKNOWN_CODE = "unknown-code"
+    USED_CODE = "used-code"
+    ANSWERED_ON_DEVICE = "answered-on-device"
+
+
+class Refused(Exception):
+    """Raised when a link or code cannot be used; `link` is set when the link itself is known."""
+
+    def __init__(self, reason: Refusal, link: SurveyLink | None = None):
+        super().__init__(reason.value)
+        self.reason = reason
+        self.link = link
+
+
+class Outcome(StrEnum):
+    SUBMITTED = "submitted"  # committed now
+    ALREADY = "already"  # this submission key was committed before: a double click or a resubmit
+    USED_CODE = "used-code"  # another response spent the code first; nothing was stored
+    GONE = "gone"  # no draft to submit (the session lost it, or it was submitted under another key)
+
+
+class _CodeSpent(Exception):
+    """Rolls the submission back when the code was spent by someone else in the meantime."""
+
+
+# --- links -------------------------------------------------------------------------------------
+
+
+def create_link(round: SurveyRound, label: str, mode: str, agency: Any = None) -> SurveyLink:
+    """A new link to a survey round with a random, unguessable slug (one per workshop or agency)."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    label = " ".join(str(label).split())
+    if not label:
+        raise ValueError("a link needs a label saying where it is used")
+    for _ in range(5):
+        slug = secrets.token_urlsafe(9)
+        try:
+            with db.atomic():
+                return SurveyLink.create(round=round, slug=slug, label=label[:200], mode=mode, agency=agency)
+        except IntegrityError:  # a slug already taken: 72 random bits, so practically never
+            continue
+    raise RuntimeError("could not make a unique link slug")
+
+
+def find_link(slug: str) -> SurveyLink | None:
+    """The link with its round and questionnaire version (one query), or None."""
+    if not SLUG.match(slug):
+        return None
+    return (
+        SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
+        .join(SurveyRound)
+        .join(QuestionnaireVersion)
+        .where(SurveyLink.slug == slug)
+        .get_or_none()
+    )
+
+
+def refusal_for(link: SurveyLink, today: dt.date) -> Refusal | None:
+    """Why the link cannot take answers today, or None when it can."""
+    survey_round = link.round
+    if not link.is_active or not survey_round.is_open or today > survey_round.closes_on:
+        return Refusal.CLOSED
+    if today < survey_round.opens_on:
+        return Refusal.NOT_OPEN_YET
+    return None
+
+
+def open_link(slug: str, today: dt.date) -> SurveyLink:
+    """The link if it takes answers today; raises Refused saying why not."""
+    link = find_link(slug)
+    if link is None:
+        raise Refused(Refusal.UNKNOWN_LINK)
+    reason = refusal_for(link, today)
+    if reason is not None:
+        raise Refused(reason, link)
+    return link
+
+
+# --- single-use codes --------------------------------------------------------------------------
+
+
+def normalise_code(text: str) -> str | None:
+    """A code as typed (any case, spaces or dashes) in its canonical form, or None if malformed.
+
+    Any code of capital letters and digits is accepted, not only this module's own form, so that
+    codes made elsewhere (the administration pages draw their own) work here: only the hash decides.
+    """
+    cleaned = re.sub(r"[\s-]", "", text or "").upper()
+    return cleaned if CODE.match(cleaned) else None
+
+
+def code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode("ascii")).hexdigest()
+
+
+def display_code(code: str) -> str:
+    """ABCD-EFGH-JKMN: easier to read out and type than twelve letters in a row."""
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def create_codes(link: SurveyLink, n: int) -> list[str]:
+    """Make `n` single-use codes for a tokens link and return them, once: only hashes are kept."""
+    if link.mode != "tokens":
+        raise ValueError("codes are only for links in single-use code mode")
+    if not 1 <= n <= MAX_CODES:
+        raise ValueError(f"make between 1 and {MAX_CODES} codes at a time")
+    codes: set[str] = set()
+    while len(codes) < n:
+        codes.add("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH)))
+    with db.atomic():
+        rows = [{"link": link.id, "token_hash": code_hash(c)} for c in codes]
+        for start in range(0, len(rows), 500):
+            SurveyToken.insert_many(rows[start : start + 500]).execute()
+    return sorted(display_code(c) for c in codes)
+
+
+def usable_code(link: SurveyLink, text: str | None) -> str:
+    """The canonical code if it belongs to the link and is unused; raises Refused otherwise."""
+    code = normalise_code(text or "")
+    if code is None:
+        raise Refused(Refusal.NEEDS_CODE if not text else Refusal.UNKNOWN_CODE, link)
+    token = SurveyToken.get_or_none((SurveyToken.link == link) & (SurveyToken.token_hash == code_hash(code)))
+    if token is None:
+        raise Refused(Refusal.UNKNOWN_CODE, link)
+    if token.used_on is not None:
+        raise Refused(Refusal.USED_CODE, link)
+    return code
+
+
+# --- draft responses ---------------------------------------------------------------------------
+
+
+def find_draft(link: SurveyLink, response_id: Any) -> Response | None:
+    """The draft of this link with this id, or None (submitted, another link's, or not a number)."""
+    if not isinstance(response_id, int) or isinstance(response_id, bool):
+        return None
+    return Response.get_or_none((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))
+
+
+def save_page(
+    link: SurveyLink,
+    draft: Response | None,
+    band: str | None,
+    answers: Mapping[str, Any],
+    replace: Iterable[str],
+    today: dt.date,
+) -> Response:
+    """Store one page's answers in the draft, making the draft first if there is none yet.
+
+    The week is set now so that abandoned drafts can be purged by age; it is set again when the
+    response is submitted. One transaction: a page is saved whole or not at all.
+    """
+    with db.atomic():
+        if draft is None:
+            draft = Response.create(
+                questionnaire=link.round.questionnaire_id,
+                link=link,
+                age_band=band,
+                status="draft",
+                week=week_of(today),
+            )
+        save_answers(draft, answers, replace=replace)
+    return draft
+
+
+def change_band(draft: Response, band: str, keep: Iterable[str]) -> None:
+    """Move a draft to another age band, dropping answers to questions the new band is not asked."""
+    dropped = Answer.response == draft
+    if keep := sorted(set(keep)):
+        dropped &= Answer.question_id.not_in(keep)
+    with db.atomic():
+        Response.update(age_band=band).where(Response.id == draft.id).execute()
+        Answer.delete().where(dropped).execute()
+    draft.age_band = band
+
+
+def discard_draft(link: SurveyLink, response_id: Any) -> None:
+    draft = find_draft(link, response_id)
+    if draft is not None:
+        with db.atomic():
+            draft.delete_instance(recursive=True)
+
+
+def purge_stale_drafts(before: dt.date) -> int:
+    """Delete drafts started before the week of `before`: never submitted, so never counted."""
+    with db.atomic():
+        return (
+            Response.delete()
+            .where((Response.status == "draft") & Response.link.is_null(False) & (Response.week < week_of(before)))
+            .execute()
+        )
+
+
+# --- submitting exactly once -------------------------------------------------------------------
+
+
+def new_submission_key() -> str:
+    return secrets.token_hex(16)
+
+
+def submitted_with(link: SurveyLink, key: str | None) -> bool:
+    """Whether a response of this link was submitted under this key (a double click or resubmit)."""
+    if not key or not SUBMISSION_KEY.match(key):
+        return False
+    return (
+        Response.select(Response.id)
+        .where((Response.submission_key == key) & (Response.link == link) & (Response.status == "submitted"))
+        .exists()
+    )
+
+
+def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today: dt.date) -> Outcome:
+    """Mark the draft submitted and spend the code, in one transaction, at most once.
+
+    The draft is updated only while it is still a draft, and the code only while it is unused
+    (`UPDATE ... WHERE used_on IS NULL`), so of two racing requests one wins and the other
+    finds the work done: a double click gives ALREADY, another device with the same code gives
+    USED_CODE and stores nothing. The submission key is unique, so one key is one response.
+    """
+    if not SUBMISSION_KEY.match(key or ""):
+        raise ValueError("a submission key is 32 hexadecimal digits")
+    try:
+        with db.atomic():
+            updated = (
+                Response.update(status="submitted", week=week_of(today), submission_key=key)
+                .where((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))
+                .execute()
+            )
+            if updated == 0:
+                return Outcome.ALREADY if submitted_with(link, key) else Outcome.GONE
+            if link.mode == "tokens":
+                spent = (
+                    SurveyToken.update(used_on=today)
+                    .where(
+                        (SurveyToken.link == link)
+                        & (SurveyToken.token_hash == code_hash(code or ""))
+                        & SurveyToken.used_on.is_null()
+                    )
+                    .execute()
+                )
+                if spent != 1:
+                    raise _CodeSpent
+    except _CodeSpent:
+        discard_draft(link, response_id)
+        return Outcome.USED_CODE
+    except IntegrityError:  # the key is already on another response
+        return Outcome.ALREADY if submitted_with(link, key) else Outcome.GONE
+    return Outcome.SUBMITTED
+
+
+def submitted_count(link: SurveyLink) -> int:
+    """Responses counted for a link: drafts never are."""
+    return Response.select().where((Response.link == link) & (Response.status == "submitted")).count()

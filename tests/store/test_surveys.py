@@ -1,0 +1,230 @@
+"""Survey links, single-use codes, drafts and submitting exactly once, below the web pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from peewee import Database
+
+from store import surveys
+from store.answers import load_answers
+from store.models import Agency, Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound, SurveyToken, week_of
+from store.surveys import Outcome, Refusal, Refused
+
+TODAY = dt.date(2025, 3, 12)  # a Wednesday
+
+
+def make_round(questionnaire_id: str = "practitioner-workshop", **overrides) -> SurveyRound:
+    version = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == questionnaire_id)
+    values = {
+        "name": "Spring 2025",
+        "questionnaire": version,
+        "opens_on": TODAY - dt.timedelta(days=7),
+        "closes_on": TODAY + dt.timedelta(days=7),
+    }
+    values.update(overrides)
+    return SurveyRound.create(**values)
+
+
+@pytest.fixture
+def round_(db: Database) -> SurveyRound:
+    return make_round()
+
+
+def test_links_get_random_slugs_and_refuse_unknown_modes(round_: SurveyRound) -> None:
+    police = Agency.create(name="Shire Police", sector="police")
+    one = surveys.create_link(round_, "  Workshop   at the town hall ", "device", agency=police)
+    two = surveys.create_link(round_, "Workshop 2", "tokens")
+    assert one.slug != two.slug and len(one.slug) >= 12
+    assert one.label == "Workshop at the town hall" and one.agency_id == police.id
+    assert surveys.find_link(one.slug).round.questionnaire.questionnaire_id == "practitioner-workshop"
+    with pytest.raises(ValueError, match="mode"):
+        surveys.create_link(round_, "x", "per-person")
+    with pytest.raises(ValueError, match="label"):
+        surveys.create_link(round_, "   ", "device")
+    assert SurveyLink.select().count() == 2
+
+
+@pytest.mark.parametrize("slug", ["", "no such link", "../../etc/passwd", "x" * 65, "nosuchslug"])
+def test_unknown_or_malformed_slugs_are_not_found(db: Database, slug: str) -> None:
+    assert surveys.find_link(slug) is None
+    with pytest.raises(Refused) as refused:
+        surveys.open_link(slug, TODAY)
+    assert refused.value.reason is Refusal.UNKNOWN_LINK and refused.value.link is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"is_open": False}, Refusal.CLOSED),
+        ({"closes_on": TODAY - dt.timedelta(days=1)}, Refusal.CLOSED),
+        ({"opens_on": TODAY + dt.timedelta(days=1)}, Refusal.NOT_OPEN_YET),
+        ({}, None),
+        ({"opens_on": TODAY, "closes_on": TODAY}, None),
+    ],
+)
+def test_a_link_takes_answers_only_while_its_round_is_open(db: Database, changes, reason) -> None:
+    link = surveys.create_link(make_round(**changes), "Workshop", "device")
+    assert surveys.refusal_for(surveys.find_link(link.slug), TODAY) == reason
+
+
+def test_an_inactive_link_is_closed(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    SurveyLink.update(is_active=False).where(SurveyLink.id == link.id).execute()
+    with pytest.raises(Refused) as refused:
+        surveys.open_link(link.slug, TODAY)
+    assert refused.value.reason is Refusal.CLOSED and refused.value.link.id == link.id
+
+
+def test_codes_are_shown_once_and_only_their_hashes_are_kept(round_: SurveyRound, db: Database) -> None:
+    link = surveys.create_link(round_, "Class 5B", "tokens")
+    codes = surveys.create_codes(link, 30)
+    assert len(set(codes)) == 30
+    stored = [t.token_hash for t in SurveyToken.select()]
+    assert len(stored) == 30 and all(len(h) == 64 for h in stored)
+    dump = " ".join(str(row) for row in db.execute_sql('SELECT * FROM "survey_token"').fetchall())
+    for code in codes:
+        assert code not in dump and code.replace("-", "") not in dump
+        assert surveys.code_hash(surveys.normalise_code(code)) in stored
+    # typed in lower case, with spaces instead of dashes, the code still works
+    typed = codes[0].lower().replace("-", " ")
+    assert surveys.usable_code(link, typed) == codes[0].replace("-", "")
+
+
+def test_codes_are_only_for_code_links_and_in_sensible_numbers(round_: SurveyRound) -> None:
+    with pytest.raises(ValueError, match="single-use code mode"):
+        surveys.create_codes(surveys.create_link(round_, "Workshop", "device"), 5)
+    link = surveys.create_link(round_, "Class", "tokens")
+    for n in (0, -1, surveys.MAX_CODES + 1):
+        with pytest.raises(ValueError, match="between"):
+            surveys.create_codes(link, n)
+    assert SurveyToken.select().count() == 0
+
+
+def test_unknown_missing_and_used_codes_are_refused(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Class", "tokens")
+    other = surveys.create_link(round_, "Other class", "tokens")
+    [code] = surveys.create_codes(link, 1)
+    [others] = surveys.create_codes(other, 1)
+    cases = [(None, Refusal.NEEDS_CODE), ("nonsense", Refusal.UNKNOWN_CODE), (others, Refusal.UNKNOWN_CODE)]
+    for text, reason in cases:
+        with pytest.raises(Refused) as refused:
+            surveys.usable_code(link, text)
+        assert refused.value.reason is reason
+    SurveyToken.update(used_on=TODAY).execute()
+    with pytest.raises(Refused) as refused:
+        surveys.usable_code(link, code)
+    assert refused.value.reason is Refusal.USED_CODE
+
+
+def test_a_page_save_replaces_only_that_pages_answers(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4", "delivery": "5"}, {"relevance", "delivery"}, TODAY)
+    surveys.save_page(link, draft, None, {"neglect-before": "2"}, {"neglect-before"}, TODAY)
+    surveys.save_page(link, draft, None, {"relevance": "3"}, {"relevance", "delivery"}, TODAY)
+    assert load_answers(draft) == {"relevance": "3", "neglect-before": "2"}
+    assert draft.status == "draft" and draft.age_band is None
+    assert surveys.submitted_count(link) == 0, "a draft is never counted"
+
+
+def test_changing_band_keeps_only_the_new_bands_answers(db: Database) -> None:
+    link = surveys.create_link(make_round("child-experience"), "School", "device")
+    draft = surveys.save_page(
+        link, None, "age-8-11", {"safe-home.age-8-11": "always", "anything-else.age-8-11": "hi"}, (), TODAY
+    )
+    surveys.change_band(draft, "age-12-17", {"safe-home.age-12-17", "anything-else.age-12-17"})
+    assert Response.get_by_id(draft.id).age_band == "age-12-17"
+    assert load_answers(draft) == {}
+
+
+def test_submitting_twice_with_one_key_makes_one_response(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY)
+    key = surveys.new_submission_key()
+    assert surveys.submit(link, draft.id, key, None, TODAY) is Outcome.SUBMITTED
+    assert surveys.submit(link, draft.id, key, None, TODAY) is Outcome.ALREADY
+    assert surveys.submitted_with(link, key)
+    row = Response.get_by_id(draft.id)
+    assert (row.status, row.submission_key, row.week) == ("submitted", key, dt.date(2025, 3, 10))
+    assert surveys.submitted_count(link) == 1
+    # a submitted response is no longer a draft: it cannot be edited or submitted under a new key
+    assert surveys.find_draft(link, draft.id) is None
+    assert surveys.submit(link, draft.id, surveys.new_submission_key(), None, TODAY) is Outcome.GONE
+    with pytest.raises(ValueError):
+        surveys.submit(link, draft.id, "not a key", None, TODAY)
+
+
+def test_a_code_is_spent_with_the_response_and_only_once(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Class", "tokens")
+    [code] = surveys.create_codes(link, 1)
+    code = surveys.normalise_code(code)
+    first = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY)
+    second = surveys.save_page(link, None, None, {"relevance": "1"}, (), TODAY)
+    assert surveys.submit(link, first.id, surveys.new_submission_key(), code, TODAY) is Outcome.SUBMITTED
+    assert SurveyToken.get().used_on == TODAY
+    assert surveys.submit(link, second.id, surveys.new_submission_key(), code, TODAY) is Outcome.USED_CODE
+    assert Response.get_or_none(Response.id == second.id) is None, "the loser's draft is discarded"
+    assert surveys.submitted_count(link) == 1
+    assert [a.value for a in Answer.select()] == ["4"]
+
+
+def test_a_code_link_without_a_valid_code_submits_nothing(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Class", "tokens")
+    surveys.create_codes(link, 1)
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY)
+    assert surveys.submit(link, draft.id, surveys.new_submission_key(), "ABCDABCDABCD", TODAY) is Outcome.USED_CODE
+    assert surveys.submitted_count(link) == 0 and SurveyToken.get().used_on is None
+
+
+def test_drafts_belong_to_their_link(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    other = surveys.create_link(round_, "Other", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY)
+    assert surveys.find_draft(other, draft.id) is None
+    for bad in (str(draft.id), None, True, 1.0, [draft.id]):
+        assert surveys.find_draft(link, bad) is None
+    assert surveys.submit(other, draft.id, surveys.new_submission_key(), None, TODAY) is Outcome.GONE
+
+
+def test_stale_drafts_are_purged_and_submitted_responses_kept(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    old = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY - dt.timedelta(days=30))
+    recent = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY)
+    sent = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY - dt.timedelta(days=30))
+    surveys.submit(link, sent.id, surveys.new_submission_key(), None, TODAY - dt.timedelta(days=30))
+    assert surveys.purge_stale_drafts(TODAY - dt.timedelta(days=14)) == 1
+    assert {r.id for r in Response.select()} == {recent.id, sent.id}
+    assert old.id not in {a.response_id for a in Answer.select()}
+
+
+def test_racing_submissions_store_exactly_one(app, round_: SurveyRound) -> None:
+    """Eight requests at once: the same draft under eight keys, and eight drafts with one code."""
+    database = app.extensions["database"]
+    device = surveys.create_link(round_, "Workshop", "device")
+    tokens = surveys.create_link(round_, "Class", "tokens")
+    code = surveys.normalise_code(surveys.create_codes(tokens, 1)[0])
+    shared = surveys.save_page(device, None, None, {"relevance": "4"}, (), TODAY)
+    drafts = [surveys.save_page(tokens, None, None, {"relevance": "2"}, (), TODAY) for _ in range(8)]
+    outcomes: list[Outcome] = []
+    barrier = threading.Barrier(16)
+
+    def send(link: SurveyLink, response_id: int, with_code: str | None) -> None:
+        with database.connection_context():  # each thread its own connection, as each request has
+            barrier.wait()
+            outcomes.append(surveys.submit(link, response_id, surveys.new_submission_key(), with_code, TODAY))
+
+    threads = [threading.Thread(target=send, args=(device, shared.id, None)) for _ in range(8)]
+    threads += [threading.Thread(target=send, args=(tokens, d.id, code)) for d in drafts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(Outcome.SUBMITTED) == 2
+    assert surveys.submitted_count(device) == 1 and surveys.submitted_count(tokens) == 1
+    assert Response.select().where(Response.link == tokens).count() == 1, "the losing drafts are discarded"
+
+
+def test_week_of_is_the_monday() -> None:
+    assert week_of(TODAY) == dt.date(2025, 3, 10)

@@ -1,0 +1,578 @@
+"""The anonymous survey journeys through the test client: every audience, link mode and refusal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from html import unescape
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from peewee import Database
+
+from questionnaires import Question, Questionnaire, load_all
+from store import surveys
+from store.models import Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound, SurveyToken, week_of
+
+SHIPPED = load_all()
+CHILD = SHIPPED["child-experience"]
+SUPPORT = "If something is worrying you, please tell an adult you trust."
+FAMILY_SUPPORT = "If a child is in danger right now, call 999."
+IP = "203.0.113.77"
+AGENT = "Unmistakable-Agent/9.9 (child tablet)"
+
+
+def make_link(questionnaire_id: str, mode: str = "device", **round_changes: Any) -> SurveyLink:
+    today = dt.date.today()
+    values = {
+        "name": "Spring round",
+        "questionnaire": QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == questionnaire_id),
+        "opens_on": today - dt.timedelta(days=3),
+        "closes_on": today + dt.timedelta(days=3),
+    }
+    values.update(round_changes)
+    return surveys.create_link(SurveyRound.create(**values), "Workshop at the library", mode)
+
+
+def page_text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def submission_key(html: str) -> str:
+    return re.search(r'name="submission_key" type="hidden" value="([0-9a-f]{32})"', html).group(1)
+
+
+def valid_answer(question: Question) -> dict[str, Any]:
+    """Form data answering a question with a valid value ("I don't know" when offered)."""
+    options = question.offered_options
+    if question.type == "multiple_choice":
+        return {question.id: [options[0].value, options[2].value]}
+    if question.is_choice:
+        dont_know = next((o for o in options if o.dont_know), None)
+        return {question.id: (dont_know or options[0]).value}
+    if question.type == "number":
+        return {question.id: "12"}
+    if question.type == "date":
+        day = dt.date.today() - dt.timedelta(days=2)
+        return {
+            f"{question.id}-day": str(day.day),
+            f"{question.id}-month": str(day.month),
+            f"{question.id}-year": str(day.year),
+        }
+    return {question.id: "Sometimes <b>I</b> feel worried at the park"}
+
+
+def answer_every_page(
+    client: FlaskClient,
+    questionnaire: Questionnaire,
+    first_url: str,
+    band: str | None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> str:
+    """Follow the survey from its first page to the check page, answering every question."""
+    environ = environ or {}
+    url = first_url
+    for section in questionnaire.sections_for(band):
+        assert url.endswith(f"/q/{section.id}"), url
+        page = client.get(url, environ_base=environ)
+        assert page.status_code == 200
+        data: dict[str, Any] = {}
+        for question in section.questions_for(band):
+            if question.show_if is None:
+                data.update(valid_answer(question))
+        data.update({k: v for k, v in (overrides or {}).items() if k in {q.id for q in section.questions}})
+        sent = client.post(url, data=data, environ_base=environ)
+        assert sent.status_code == 303, page_text(sent)
+        url = sent.headers["Location"]
+    assert url.endswith("/check")
+    return url
+
+
+def send(client: FlaskClient, check_url: str, environ: dict[str, str] | None = None):
+    page = client.get(check_url, environ_base=environ or {})
+    assert page.status_code == 200
+    key = submission_key(page.get_data(as_text=True))
+    return client.post(check_url, data={"submission_key": key}, environ_base=environ or {})
+
+
+def submitted(link: SurveyLink) -> list[Response]:
+    return list(Response.select().where((Response.link == link) & (Response.status == "submitted")))
+
+
+# --- children -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("band", [b.id for b in CHILD.age_bands])
+def test_a_child_chooses_their_age_and_answers_to_the_end(client: FlaskClient, db: Database, band: str) -> None:
+    link = make_link("child-experience")
+    start = client.get(f"/s/{link.slug}")
+    html = page_text(start)
+    assert start.status_code == 200
+    assert CHILD.title in html and CHILD.description in html
+    assert SUPPORT in html, "who to talk to, before the first question"
+    assert "at least 10 people" in html and "Start now" in html
+    assert f'href="/s/{link.slug}/age"' in html
+    age = client.get(f"/s/{link.slug}/age")
+    age_html = page_text(age)
+    assert "How old are you?" in age_html and "If an adult is helping you, they can choose for you" in age_html
+    assert all(b.label in age_html for b in CHILD.age_bands)
+    assert SUPPORT in age_html
+    chosen = client.post(f"/s/{link.slug}/age", data={"band": band})
+    assert chosen.status_code == 303
+    first = CHILD.sections_for(band)[0]
+    assert chosen.headers["Location"] == f"/s/{link.slug}/q/{first.id}"
+
+    page = page_text(client.get(chosen.headers["Location"]))
+    assert SUPPORT in page, "the support message is on every page"
+    assert "I don" in page and "know" in page, "I don't know is always offered"
+    if CHILD.age_band(band).assisted:
+        assert "app-radios--faces" in page and "<svg" in page, "faces, with their text labels"
+
+    check_url = answer_every_page(client, CHILD, chosen.headers["Location"], band)
+    check = client.get(check_url).get_data(as_text=True)
+    assert CHILD.age_band(band).label in unescape(check) and SUPPORT in unescape(check)
+    typed = [q for s in CHILD.sections_for(band) for q in s.questions_for(band) if q.type == "long_text"]
+    assert bool(typed) == ("Sometimes &lt;b&gt;I&lt;/b&gt; feel worried" in check), "free text shown, escaped"
+    assert "<b>I</b>" not in check
+    done = send(client, check_url)
+    assert done.status_code == 303 and done.headers["Location"] == f"/s/{link.slug}/thank-you"
+    thanks = page_text(client.get(done.headers["Location"]))
+    assert "govuk-panel--confirmation" in thanks and "Thank you" in thanks and SUPPORT in thanks
+
+    [response] = submitted(link)
+    assert response.age_band == band
+    asked = {q.id for s in CHILD.sections_for(band) for q in s.questions_for(band)}
+    stored = {a.question_id: a.value for a in Answer.select().where(Answer.response == response)}
+    assert set(stored) == asked
+    assert all(v == "dont-know" for k, v in stored.items() if not k.startswith("anything-else"))
+
+
+@pytest.mark.parametrize("band", [b.id for b in CHILD.age_bands])
+def test_the_link_can_give_the_age_band(client: FlaskClient, db: Database, band: str) -> None:
+    link = make_link("child-experience")
+    first = CHILD.sections_for(band)[0]
+    start = page_text(client.get(f"/s/{link.slug}?band={band}"))
+    assert f'href="/s/{link.slug}/q/{first.id}"' in start, "no age question when the link gives it"
+    assert client.get(f"/s/{link.slug}/age").headers["Location"] == f"/s/{link.slug}/q/{first.id}"
+    check_url = answer_every_page(client, CHILD, f"/s/{link.slug}/q/{first.id}", band)
+    check = page_text(client.get(check_url))
+    assert f"/s/{link.slug}/age" not in check, "the age given by the link cannot be changed"
+    assert send(client, check_url).status_code == 303
+    [response] = submitted(link)
+    assert response.age_band == band
+
+
+@pytest.mark.parametrize("band", ["age-99", "", "<script>"])
+def test_a_link_with_an_unknown_band_is_not_found(client: FlaskClient, db: Database, band: str) -> None:
+    link = make_link("child-experience")
+    page = client.get(f"/s/{link.slug}", query_string={"band": band})
+    assert page.status_code == 404
+    assert "We could not find this survey" in page_text(page)
+
+
+def test_a_child_who_does_not_choose_an_age_is_asked_again(client: FlaskClient, db: Database) -> None:
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}")
+    for data in ({}, {"band": "age-18-99"}):
+        page = client.post(f"/s/{link.slug}/age", data=data)
+        html = page_text(page)
+        assert page.status_code == 200 and "<title>Error: " in html and "Select how old you are" in html
+    first = client.get(f"/s/{link.slug}/q/{CHILD.sections[0].id}")
+    assert first.status_code == 302 and first.headers["Location"] == f"/s/{link.slug}/age"
+    assert Response.select().count() == 0
+
+
+def test_changing_the_age_keeps_only_that_ages_answers(client: FlaskClient, db: Database) -> None:
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}")
+    client.post(f"/s/{link.slug}/age", data={"band": "age-8-11"})
+    client.post(f"/s/{link.slug}/q/age-8-11-safe", data={"safe-home.age-8-11": "always"})
+    back = client.post(f"/s/{link.slug}/age?change=1", data={"band": "age-12-17"})
+    assert back.headers["Location"] == f"/s/{link.slug}/check"
+    [draft] = Response.select()
+    assert draft.age_band == "age-12-17" and Answer.select().count() == 0
+
+
+# --- practitioners and families ------------------------------------------------------------------
+
+
+def test_a_practitioner_answers_the_workshop_survey_with_its_conditional_question(
+    client: FlaskClient, db: Database
+) -> None:
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    start = page_text(client.get(f"/s/{link.slug}"))
+    assert workshop.title in start and SUPPORT not in start
+    check_url = answer_every_page(
+        client, workshop, f"/s/{link.slug}/q/{workshop.sections[0].id}", None, {"follow-up-consent": "no"}
+    )
+    follow_up = f"/s/{link.slug}/q/follow-up"
+    # yes, then the format is required; the question is on the page, explained without JavaScript
+    page = client.post(follow_up, data={"follow-up-consent": "yes"})
+    html = page_text(page)
+    assert page.status_code == 200 and "There is a problem" in html
+    assert "How would you prefer to give that feedback?" in html and "Only answer this if" in html
+    assert client.post(follow_up, data={"follow-up-consent": "yes", "follow-up-format": "online"}).status_code == 303
+    # no, then a format sent anyway is not stored, and the old one is removed
+    assert client.post(follow_up, data={"follow-up-consent": "no", "follow-up-format": "online"}).status_code == 303
+    check = page_text(client.get(check_url))
+    assert "How would you prefer to give that feedback?" not in check
+    assert send(client, check_url).status_code == 303
+    [response] = submitted(link)
+    stored = {a.question_id: a.value for a in Answer.select().where(Answer.response == response)}
+    assert stored["follow-up-consent"] == "no" and "follow-up-format" not in stored
+    assert stored["years-with-children"] == 12
+    assert stored["relevance"] == "1"
+
+
+def test_a_required_answer_missing_at_check_blocks_sending(client: FlaskClient, db: Database) -> None:
+    survey = SHIPPED["practitioner-s11-survey"]
+    link = make_link("practitioner-s11-survey")
+    client.get(f"/s/{link.slug}")
+    last = survey.sections[-1]
+    assert client.post(f"/s/{link.slug}/q/{last.id}", data={"role": "manager"}).status_code == 303
+    check = client.get(f"/s/{link.slug}/check")
+    html = page_text(check)
+    assert "There is a problem" in html and "Send your answers" not in html
+    first_question = survey.sections[0].questions[0]
+    assert f"Answer ‘{first_question.text}’" in html
+    assert f'href="/s/{link.slug}/q/{survey.sections[0].id}?change=1"' in html
+    refused = client.post(f"/s/{link.slug}/check", data={"submission_key": surveys.new_submission_key()})
+    assert refused.status_code == 200 and submitted(link) == []
+
+
+def test_a_family_member_answers_the_family_survey(client: FlaskClient, db: Database) -> None:
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    start = page_text(client.get(f"/s/{link.slug}"))
+    assert FAMILY_SUPPORT in start
+    page = page_text(client.get(f"/s/{link.slug}/q/{family.sections[0].id}"))
+    assert FAMILY_SUPPORT in page
+    check_url = answer_every_page(client, family, f"/s/{link.slug}/q/{family.sections[0].id}", None)
+    check = page_text(client.get(check_url))
+    services = family.question("services").options
+    assert f"{services[0].label}, {services[2].label}" in check
+    assert send(client, check_url).status_code == 303
+    thanks = page_text(client.get(f"/s/{link.slug}/thank-you"))
+    assert FAMILY_SUPPORT in thanks
+    [response] = submitted(link)
+    services = Answer.get((Answer.response == response) & (Answer.question_id == "services")).value
+    assert services == [family.question("services").options[0].value, family.question("services").options[2].value]
+
+
+def test_change_links_come_back_to_the_check_page(client: FlaskClient, db: Database) -> None:
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, family, f"/s/{link.slug}/q/{family.sections[0].id}", None)
+    html = client.get(check_url).get_data(as_text=True)
+    change = f"/s/{link.slug}/q/about-you?change=1"
+    assert f'href="{change}"' in html
+    page = client.get(change)
+    assert f'href="/s/{link.slug}/check"' in page.get_data(as_text=True), "Back goes to the check page"
+    saved = client.post(change, data={"relationship": "carer"})
+    assert saved.headers["Location"] == check_url
+    assert "Foster carer or another paid carer" in page_text(client.get(check_url))
+
+
+# --- one response per device, single-use codes ---------------------------------------------------
+
+
+def test_a_device_link_takes_one_response_per_device(app: Flask, client: FlaskClient, db: Database) -> None:
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    first = f"/s/{link.slug}/q/{family.sections[0].id}"
+    client.get(f"/s/{link.slug}")
+    done = send(client, answer_every_page(client, family, first, None))
+    cookie = next(h for h in done.headers.getlist("Set-Cookie") if h.startswith("answered="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and f"Path=/s/{link.slug}" in cookie
+    assert "Max-Age=" in cookie
+    for url in (f"/s/{link.slug}", first, f"/s/{link.slug}/check"):
+        again = client.get(url)
+        assert again.status_code == 409
+        assert "You have already answered this survey on this device" in page_text(again)
+        assert "Thank you" in page_text(again)
+    assert client.post(first, data={"told-what": "agree"}).status_code == 409
+    # another device (another browser) can answer
+    other = app.test_client()
+    assert other.get(f"/s/{link.slug}").status_code == 200
+    assert send(other, answer_every_page(other, family, first, None)).status_code == 303
+    assert len(submitted(link)) == 2
+
+
+def test_a_code_is_used_once_even_from_two_devices(app: Flask, db: Database) -> None:
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop", mode="tokens")
+    [code] = surveys.create_codes(link, 1)
+    first = f"/s/{link.slug}/q/{workshop.sections[0].id}"
+    one, two = app.test_client(), app.test_client()
+    for client in (one, two):
+        start = client.get(f"/s/{link.slug}/{code}")
+        assert start.status_code == 200 and "Your code can only be used once" in page_text(start)
+    check_one = answer_every_page(one, workshop, first, None, {"follow-up-consent": "no"})
+    check_two = answer_every_page(two, workshop, first, None, {"follow-up-consent": "no"})
+    page_two = two.get(check_two)
+    assert send(one, check_one).status_code == 303
+    late = two.post(check_two, data={"submission_key": submission_key(page_two.get_data(as_text=True))})
+    assert late.status_code == 410 and "This code has already been used" in page_text(late)
+    assert len(submitted(link)) == 1
+    assert Response.select().where(Response.link == link).count() == 1, "the second draft is not kept"
+    assert SurveyToken.get().used_on == dt.date.today()
+    for client in (one, two, app.test_client()):
+        again = client.get(f"/s/{link.slug}/{code}")
+        assert again.status_code == 410 and "This code has already been used" in page_text(again)
+    assert one.get(first).status_code == 410
+
+
+def test_a_code_link_asks_for_the_code_and_refuses_bad_ones(client: FlaskClient, db: Database) -> None:
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop", mode="tokens")
+    [code, used] = surveys.create_codes(link, 2)
+    SurveyToken.update(used_on=dt.date.today()).where(
+        SurveyToken.token_hash == surveys.code_hash(surveys.normalise_code(used))
+    ).execute()
+    ask = client.get(f"/s/{link.slug}")
+    assert ask.status_code == 200 and "Enter your code" in page_text(ask)
+    inner = client.get(f"/s/{link.slug}/q/about")
+    assert inner.status_code == 302 and inner.headers["Location"] == f"/s/{link.slug}", "no code yet: asked for it"
+    for typed, message in [
+        ("", "Enter your code"),
+        ("ZZZZ-ZZZZ-ZZZZ", "We could not find this code. Check it and try again"),
+        ("<script>", "We could not find this code. Check it and try again"),
+        (used, "This code has already been used"),
+    ]:
+        page = client.post(f"/s/{link.slug}", data={"code": typed})
+        html = page_text(page)
+        assert page.status_code == 200 and "<title>Error: " in html and message in html, typed
+    accepted = client.post(f"/s/{link.slug}", data={"code": f" {code.lower().replace('-', ' ')} "})
+    assert accepted.status_code == 303 and accepted.headers["Location"] == f"/s/{link.slug}"
+    start = page_text(client.get(f"/s/{link.slug}"))
+    assert "Start now" in start and f'href="/s/{link.slug}/q/about"' in start
+    check_url = answer_every_page(client, workshop, f"/s/{link.slug}/q/about", None, {"follow-up-consent": "no"})
+    assert send(client, check_url).status_code == 303
+    assert len(submitted(link)) == 1 and SurveyToken.select().where(SurveyToken.used_on.is_null()).count() == 0
+    assert Response.select().count() == 1
+
+
+def test_codes_made_elsewhere_work_and_a_shared_tablet_takes_one_code_after_another(
+    client: FlaskClient, db: Database
+) -> None:
+    """The administration pages draw their own codes (ten characters): only the hash decides."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop", mode="tokens")
+    codes = ["K7QM4TPX9W", "UVLU2345AB"]
+    SurveyToken.insert_many([{"link": link.id, "token_hash": surveys.code_hash(c)} for c in codes]).execute()
+    for code in codes:  # one person after another on the same device
+        assert client.post(f"/s/{link.slug}", data={"code": code}).status_code == 303
+        check_url = answer_every_page(client, workshop, f"/s/{link.slug}/q/about", None, {"follow-up-consent": "no"})
+        assert send(client, check_url).status_code == 303
+        assert client.get(f"/s/{link.slug}/thank-you").status_code == 200
+        assert client.get(f"/s/{link.slug}/q/about").status_code == 410, "after sending, the code is spent"
+    assert len(submitted(link)) == 2
+
+
+def test_a_new_code_on_a_shared_device_does_not_see_the_last_persons_answers(client: FlaskClient, db: Database) -> None:
+    link = make_link("practitioner-workshop", mode="tokens")
+    first, second = surveys.create_codes(link, 2)
+    client.get(f"/s/{link.slug}/{first}")
+    client.post(f"/s/{link.slug}/q/reaction", data={"relevance": "4", "delivery": "2"})
+    assert Response.select().count() == 1
+    client.get(f"/s/{link.slug}/{second}")
+    page = client.get(f"/s/{link.slug}/q/reaction").get_data(as_text=True)
+    assert "checked" not in page
+    assert Response.select().count() == 0, "the abandoned draft is discarded"
+
+
+# --- kind refusals -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("setup", "status", "message"),
+    [
+        ("closed-round", 410, "This survey has closed"),
+        ("past-round", 410, "This survey has closed"),
+        ("inactive-link", 410, "This survey has closed"),
+        ("future-round", 404, "This survey is not open yet"),
+        ("unknown-slug", 404, "We could not find this survey"),
+        ("unknown-code", 404, "We could not find this code"),
+        ("code-on-device-link", 404, "We could not find this survey"),
+    ],
+)
+def test_closed_and_unknown_links_get_a_kind_page(
+    client: FlaskClient, db: Database, setup: str, status: int, message: str
+) -> None:
+    today = dt.date.today()
+    changes = {
+        "closed-round": {"is_open": False},
+        "past-round": {"opens_on": today - dt.timedelta(days=30), "closes_on": today - dt.timedelta(days=1)},
+        "future-round": {"opens_on": today + dt.timedelta(days=2)},
+    }.get(setup, {})
+    link = make_link("child-experience", mode="tokens" if setup == "unknown-code" else "device", **changes)
+    url = f"/s/{link.slug}"
+    if setup == "inactive-link":
+        SurveyLink.update(is_active=False).execute()
+    elif setup == "unknown-slug":
+        url = "/s/no-such-survey"
+    elif setup in ("unknown-code", "code-on-device-link"):
+        surveys.create_codes(link, 1) if link.mode == "tokens" else None
+        url = f"{url}/ABCD-EFGH-JKMN"
+    refused_link = setup in ("closed-round", "past-round", "inactive-link", "future-round")
+    for path in (url, f"/s/{link.slug}/q/age-8-11-safe", f"/s/{link.slug}/check") if refused_link else (url,):
+        page = client.get(path)
+        html = page_text(page)
+        assert page.status_code == status
+        assert f'<h1 class="govuk-heading-l">{message}</h1>' in html
+        assert "Traceback" not in html
+        if setup not in ("unknown-slug",):
+            assert SUPPORT in html, "a child turned away is still told who to talk to"
+    assert Response.select().count() == 0
+
+
+def test_a_survey_that_closes_midway_refuses_to_send(client: FlaskClient, db: Database) -> None:
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, family, f"/s/{link.slug}/q/{family.sections[0].id}", None)
+    key = submission_key(client.get(check_url).get_data(as_text=True))
+    SurveyRound.update(is_open=False).execute()
+    page = client.post(check_url, data={"submission_key": key})
+    assert page.status_code == 410 and "This survey has closed" in page_text(page)
+    assert submitted(link) == [] and Response.get().status == "draft"
+
+
+# --- exactly once, nothing invalid, nothing identifying ------------------------------------------
+
+
+def test_double_submission_makes_one_response(client: FlaskClient, db: Database) -> None:
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, family, f"/s/{link.slug}/q/{family.sections[0].id}", None)
+    key = submission_key(client.get(check_url).get_data(as_text=True))
+    responses = [client.post(check_url, data={"submission_key": key}) for _ in range(3)]
+    assert [r.status_code for r in responses] == [303, 303, 303]
+    assert {r.headers["Location"] for r in responses} == {f"/s/{link.slug}/thank-you"}
+    assert "Thank you" in page_text(client.get(f"/s/{link.slug}/thank-you"))
+    [response] = submitted(link)
+    assert response.submission_key == key
+    assert Response.select().count() == 1
+
+
+def test_a_double_click_from_a_stale_session_finds_the_same_response(app: Flask, db: Database) -> None:
+    """The second click carries the cookie from before the first was answered."""
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    client = app.test_client()
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, family, f"/s/{link.slug}/q/{family.sections[0].id}", None)
+    key = submission_key(client.get(check_url).get_data(as_text=True))
+    session_cookie = client.get_cookie("session").value
+    assert client.post(check_url, data={"submission_key": key}).status_code == 303
+    stale = app.test_client()
+    stale.set_cookie("session", session_cookie)
+    second = stale.post(check_url, data={"submission_key": key})
+    assert second.status_code == 303 and second.headers["Location"] == f"/s/{link.slug}/thank-you"
+    assert stale.get(second.headers["Location"]).status_code == 200
+    assert len(submitted(link)) == 1 and Response.select().count() == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"relevance": "11", "delivery": "5"},
+        {"relevance": "4", "delivery": "<script>alert(1)</script>"},
+        {"relevance": "", "delivery": "5"},
+        {"relevance": "not-applicable", "delivery": "5"},
+    ],
+)
+def test_invalid_values_are_refused_and_never_stored(client: FlaskClient, db: Database, data) -> None:
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    page = client.post(f"/s/{link.slug}/q/reaction", data=data)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "There is a problem" in html
+    assert "<script>alert(1)</script>" not in html
+    assert Answer.select().count() == 0 and Response.select().count() == 0
+
+
+def test_unknown_numbers_and_multiple_choices_are_refused(client: FlaskClient, db: Database) -> None:
+    workshop_link = make_link("practitioner-workshop")
+    client.get(f"/s/{workshop_link.slug}")
+    page = client.post(f"/s/{workshop_link.slug}/q/about", data={"years-with-children": "61"})
+    assert page.status_code == 200 and "There is a problem" in page_text(page)
+    family_link = make_link("family-experience")
+    client.get(f"/s/{family_link.slug}")
+    page = client.post(f"/s/{family_link.slug}/q/together", data={"services": ["health", "aliens"]})
+    assert page.status_code == 200 and "There is a problem" in page_text(page)
+    assert Answer.select().count() == 0
+
+
+def test_unknown_pages_of_a_survey_are_not_found(client: FlaskClient, db: Database) -> None:
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}?band=age-8-11")
+    for path in ("q/no-such-page", "q/age-4-7-home", "q/age-12-17-safe"):
+        assert client.get(f"/s/{link.slug}/{path}").status_code == 404
+    assert client.get(f"/s/{link.slug}/check").headers["Location"] == f"/s/{link.slug}/q/age-8-11-safe"
+    assert client.get(f"/s/{link.slug}/thank-you").status_code == 302
+
+
+def test_a_draft_is_not_counted_as_submitted(client: FlaskClient, db: Database) -> None:
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    assert client.post(f"/s/{link.slug}/q/reaction", data={"relevance": "4", "delivery": "5"}).status_code == 303
+    [draft] = Response.select()
+    assert draft.status == "draft" and draft.submission_key is None
+    assert submitted(link) == [] and surveys.submitted_count(link) == 0
+    # and coming back shows what was saved
+    assert 'value="4" checked' in client.get(f"/s/{link.slug}/q/reaction").get_data(as_text=True)
+
+
+def test_answers_carry_nothing_that_identifies_the_respondent(client: FlaskClient, db: Database) -> None:
+    environ = {"REMOTE_ADDR": IP, "HTTP_USER_AGENT": AGENT, "HTTP_X_FORWARDED_FOR": IP}
+    link = make_link("child-experience")
+    band = "age-12-17"
+    client.get(f"/s/{link.slug}?band={band}", environ_base=environ)
+    first = f"/s/{link.slug}/q/{CHILD.sections_for(band)[0].id}"
+    check_url = answer_every_page(client, CHILD, first, band, environ=environ)
+    assert send(client, check_url, environ).status_code == 303
+
+    [response] = submitted(link)
+    columns = {c.name for c in db.get_columns("response")}
+    assert columns == {"id", "questionnaire_id", "audit_id", "link_id", "age_band", "status", "submission_key", "week"}
+    assert {c.name for c in db.get_columns("answer")} == {"id", "response_id", "question_id", "value"}
+    assert response.week == week_of(dt.date.today()) and response.week.weekday() == 0
+    assert type(response.week) is dt.date
+    assert (response.link_id, response.age_band, response.audit_id) == (link.id, band, None)
+    assert re.fullmatch(r"[0-9a-f]{32}", response.submission_key)
+    # nothing typed into the request (address, user agent, time) reached any table
+    for table in db.get_tables():
+        dump = repr(db.execute_sql(f'SELECT * FROM "{table}"').fetchall())
+        assert IP not in dump and "Unmistakable-Agent" not in dump, table
+        if table in ("response", "answer"):
+            assert not re.search(r"\d:\d\d", dump), f"no time of day in {table}: {dump}"
+
+
+def test_an_expired_token_keeps_what_was_typed(app: Flask, client: FlaskClient, db: Database) -> None:
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = client.post(f"/s/{link.slug}/q/reaction", data={"relevance": "4", "delivery": "2", "csrf_token": "stale"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "This page was open too long" in html
+    assert 'value="4" checked' in html and 'value="2" checked' in html
+    assert Answer.select().count() == 0
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+    saved = client.post(f"/s/{link.slug}/q/reaction", data={"relevance": "4", "delivery": "2", "csrf_token": token})
+    assert saved.status_code == 303 and Answer.select().count() == 2
+
+
+def test_a_page_posted_after_the_session_was_lost_is_still_saved(app: Flask, db: Database) -> None:
+    link = make_link("child-experience")
+    fresh = app.test_client()  # no session: the browser was closed and the tab restored
+    page = fresh.post(f"/s/{link.slug}/q/age-8-11-safe", data={"band": "age-8-11", "safe-home.age-8-11": "mostly"})
+    assert page.status_code == 303 and page.headers["Location"] == f"/s/{link.slug}/q/age-8-11-out-and-online"
+    [draft] = Response.select()
+    assert draft.age_band == "age-8-11" and Answer.get().value == "mostly"
