@@ -23,8 +23,15 @@ def can_read_audit(user: User | None, audit: Audit) -> bool:
 
 
 def can_edit_audit(user: User | None, audit: Audit) -> bool:
-    """Answers can be changed by the agency's own users until it is submitted (or reopened)."""
-    return bool(user and user.role == "agency" and can_read_audit(user, audit) and audit.status in EDITABLE)
+    """Answers can be changed by the agency's own users until it is submitted (or reopened),
+    while its cycle is open: a closed cycle is over (action progress can still be updated)."""
+    return bool(
+        user
+        and user.role == "agency"
+        and can_read_audit(user, audit)
+        and audit.status in EDITABLE
+        and audit.cycle.is_open
+    )
 
 
 def can_update_actions(user: User | None, audit: Audit) -> bool:

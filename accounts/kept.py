@@ -26,7 +26,8 @@ def _hash(token: str) -> str:
 
 def keep(path: str, form: MultiDict) -> None:
     token = secrets.token_urlsafe(24)
-    items = [[key, value] for key, value in form.items(multi=True) if key != "csrf_token"]
+    # never keep a password or a token at rest: the person types those again
+    items = [[key, value] for key, value in form.items(multi=True) if key != "csrf_token" and "password" not in key]
     KeptPost.create(token_hash=_hash(token), path=path, form=items)
     session["kept"] = token
 

@@ -16,6 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from peewee import Database, PostgresqlDatabase
 
+from accounts import passwords
 from accounts.passwords import hash_password
 from app import create_app
 from questionnaires import Questionnaire, load_file
@@ -24,6 +25,9 @@ from store.models import MODELS, Agency, User
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PASSWORD = "correct horse battery staple"
+
+# the same algorithm at a lower cost: hashing at full cost in every test would take minutes
+passwords.METHOD = "scrypt:1024:8:1"
 
 
 @pytest.fixture(scope="session")
