@@ -1,7 +1,811 @@
-"""Placeholder replaced by the audits journey (issue 3)."""
+"""The Section 11 self-audit journey for agency users.
+
+A task list with one task per standard; a page per standard that saves, autosaves and spots a
+colleague's newer save; check answers; submission with a declaration; action progress after it.
+Every route loads the audit named in its URL and checks accounts.access before anything else: an
+audit the person may not read is the same 404 as one that does not exist, for GET and POST.
+The work is done in store.audits; these views read the request, call it and choose a page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
-bp = Blueprint("audits", __name__)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import validate_csrf
+from markupsafe import Markup, escape
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as HTTPResponse
+from wtforms.validators import ValidationError
+
+from accounts.access import can_edit_audit, can_read_audit, can_update_actions
+from accounts.kept import take
+from accounts.session import current_user, role, signed_in
+from forms import SectionForm, build_form_class
+from forms.fields import EvidenceField
+from forms.render import page_views
+from forms.summary import summary_rows
+from questionnaires.completeness import Gap, asked
+from questionnaires.model import Question, Questionnaire, Section
+from store import audits as store
+from store.answers import load_answers
+from store.models import Action, Audit, SectionState, User
+
+bp = Blueprint("audits", __name__, url_prefix="/audit")
+
+COMPLETED = "section-completed"
+COMPLETED_ERROR = "Select whether you’ve completed this section"
+KEPT_MESSAGE = "We kept what you typed before you were signed out. Check it and save."
+CSRF_MESSAGE = "This page was open too long, so nothing was changed. Check your answers and try again."
+CLOSED_MESSAGE = "This self-audit cannot be changed now, so what you sent was not saved."
+LONDON = ZoneInfo("Europe/London")
+STATUS_TAGS = {
+    "not-started": {"tag": {"text": "Not yet started", "classes": "govuk-tag--blue"}},
+    "in-progress": {"tag": {"text": "In progress", "classes": "govuk-tag--light-blue"}},
+    "completed": {"text": "Completed"},
+}
+AUDIT_STATUS_NAMES = {
+    "not-started": "Not started",
+    "in-progress": "In progress",
+    "submitted": "Submitted",
+    "reopened": "Reopened for changes",
+}
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for buttons that change something."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading what a URL names, and words for times
+# ---------------------------------------------------------------------------------------------
+
+
+def audit_or_404(audit_id: int) -> Audit:
+    """The audit, if the person may read it; otherwise the 404 of an audit that does not exist."""
+    audit = Audit.get_or_none(Audit.id == audit_id)
+    if audit is None or not can_read_audit(current_user(), audit):
+        abort(404)
+    return audit
+
+
+@dataclass
+class StandardPage:
+    """One standard of one audit: its definition, its state and the answers around it."""
+
+    audit: Audit
+    questionnaire: Questionnaire
+    section: Section
+    number: int
+    state: SectionState
+    stored: dict[str, Any]  # this section's stored answers
+    prior: dict[str, Any]  # every other section's stored answers
+
+    @classmethod
+    def load(cls, audit: Audit, section_id: str) -> StandardPage:
+        questionnaire = store.questionnaire_of(audit)
+        section = questionnaire.section(section_id)
+        if section is None:
+            abort(404)
+        states = store.section_states(audit, questionnaire)
+        stored, prior = store.split_answers(load_answers(store.response_of(audit)), section)
+        number = list(states).index(section.id) + 1
+        return cls(audit, questionnaire, section, number, states[section.id], stored, prior)
+
+    @property
+    def path(self) -> str:
+        return url_for("audits.standard", audit_id=self.audit.id, section_id=self.section.id)
+
+    def form(self, formdata: MultiDict | None = None, stored: bool = False) -> SectionForm:
+        """The page's form: from the request (POST), from `formdata`, or from the stored answers."""
+        form_class = build_form_class(self.questionnaire, self.section, prior=self.prior)
+        if stored:
+            return form_class(formdata=None, answers=self.stored, prior=self.prior)
+        if formdata is not None:
+            return form_class(formdata=formdata, prior=self.prior)
+        return form_class(prior=self.prior)
+
+
+def moment(value: dt.datetime | None) -> str:
+    """A stored UTC time in words, in UK time: `3 March 2025 at 10:42am`."""
+    if value is None:
+        return ""
+    local = value.replace(tzinfo=dt.UTC).astimezone(LONDON)
+    hour = local.hour % 12 or 12
+    return f"{local.day} {local:%B} {local.year} at {hour}:{local:%M}{'am' if local.hour < 12 else 'pm'}"
+
+
+def day(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.replace(tzinfo=dt.UTC).astimezone(LONDON).date()
+    return f"{value.day} {value:%B} {value.year}"
+
+
+@bp.context_processor
+def words_for_times() -> dict[str, Any]:
+    return {"moment": moment, "day": day, "audit_status_names": AUDIT_STATUS_NAMES}
+
+
+def _number(text: str | None, default: int | None = None) -> int | None:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
+
+
+def _name(user: User | None) -> str:
+    return user.name if user is not None else "Someone who no longer has an account"
+
+
+# ---------------------------------------------------------------------------------------------
+# The task list
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@role("agency")
+def index() -> str:
+    user = current_user()
+    if user.agency_id is None:
+        return render_template("audits/no_agency.html")
+    cycle = store.open_cycle()
+    audit = store.audit_for(user.agency_id, cycle, user) if cycle is not None else None
+    context: dict[str, Any] = {"audit": audit, "cycle": cycle, "agency": user.agency}
+    if audit is not None:
+        questionnaire = store.questionnaire_of(audit)
+        states = store.section_states(audit, questionnaire)
+        editable = can_edit_audit(user, audit)
+        context.update(
+            tasks=_tasks(audit, questionnaire, states),
+            completed=store.completed_count(states),
+            total=len(states),
+            carry_from=store.can_carry_forward(audit) if editable else None,
+            confirm=ConfirmForm(),
+            has_actions=Action.select().where(Action.audit == audit).exists(),
+        )
+    context["earlier"] = store.earlier_audits(user.agency_id, audit)
+    return render_template("audits/index.html", **context)
+
+
+def _tasks(audit: Audit, questionnaire: Questionnaire, states: dict[str, SectionState]) -> list[dict[str, Any]]:
+    return [
+        {
+            "title": {"text": section.title},
+            "href": url_for(".standard", audit_id=audit.id, section_id=section.id),
+            "status": STATUS_TAGS.get(states[section.id].status, STATUS_TAGS["not-started"]),
+        }
+        for section in questionnaire.sections
+    ]
+
+
+@bp.route("/<int:audit_id>/carry-forward", methods=["GET", "POST"])
+@signed_in
+def carry_forward(audit_id: int) -> HTTPResponse:
+    """Start from the last submitted audit's answers (GET: after signing in again, go back)."""
+    audit = audit_or_404(audit_id)
+    if request.method == "GET":
+        take(request.path)
+        return redirect(url_for(".index"))
+    user = current_user()
+    if not can_edit_audit(user, audit) or not ConfirmForm().validate():
+        flash(CLOSED_MESSAGE if not can_edit_audit(user, audit) else CSRF_MESSAGE, "important")
+        return redirect(url_for(".index"))
+    try:
+        copied = store.carry_forward(audit, user)
+    except store.NotEditable:
+        flash("Your answers were not copied: someone has already started this self-audit.", "important")
+        return redirect(url_for(".index"))
+    flash(
+        f"We copied {copied} answers from your last self-audit. Check every section and mark it as completed.",
+        "success",
+    )
+    return redirect(url_for(".index"))
+
+
+# ---------------------------------------------------------------------------------------------
+# A standard's page
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/<int:audit_id>/<section_id>", methods=["GET", "POST"])
+@signed_in
+def standard(audit_id: int, section_id: str) -> Any:
+    page = StandardPage.load(audit_or_404(audit_id), section_id)
+    user = current_user()
+    if not can_edit_audit(user, page.audit):
+        return _refuse(page) if request.method == "POST" else _read_only(page)
+    if request.method == "GET":
+        return _show(page, user)
+    return _save(page, user)
+
+
+def _show(page: StandardPage, user: User) -> str:
+    """The stored answers; or what was kept when the session expired; or a newer draft."""
+    kept = take(request.path)
+    draft = store.draft_of(user, page.path)
+    if kept is not None:
+        return _render(page, page.form(kept), _number(kept.get("revision"), -1), kept.get(COMPLETED), KEPT_MESSAGE)
+    if draft is not None and store.draft_is_newer(draft, page.state):
+        typed = MultiDict([tuple(item) for item in draft.form])
+        banner = (
+            f"We restored what you typed on {moment(draft.saved_at)}. "
+            "It is not saved yet: select Save and continue to keep it."
+        )
+        revision = draft.base_revision if draft.base_revision is not None else -1
+        return _render(page, page.form(typed), revision, typed.get(COMPLETED), banner)
+    completed = "yes" if page.state.status == "completed" else None
+    return _render(page, page.form(stored=True), page.state.revision, completed, older_draft=draft)
+
+
+def _render(
+    page: StandardPage,
+    form: SectionForm,
+    revision: int,
+    completed: str | None,
+    banner: str | None = None,
+    completed_error: str | None = None,
+    older_draft: Any = None,
+) -> str:
+    errors = [{"href": f"#{anchor}", "text": text} for anchor, text in form.error_list()]
+    if completed_error:
+        errors.append({"href": f"#{COMPLETED}", "text": completed_error})
+    return render_template(
+        "audits/standard.html",
+        page=page,
+        form=form,
+        views=page_views(form),
+        errors=errors,
+        revision=revision,
+        completed=completed if completed in ("yes", "no") else None,
+        completed_error=completed_error,
+        banner=banner,
+        older_draft=older_draft,
+        has_errors=bool(errors),
+        total=len(page.questionnaire.sections),
+    )
+
+
+def _save(page: StandardPage, user: User) -> Any:
+    """Validate, save, go back to the task list; or show why not, keeping everything typed."""
+    form = page.form()
+    revision = _number(request.form.get("revision"), -1)
+    completed = request.form.get(COMPLETED)
+    adding = request.form.get("add-evidence")
+    if adding and adding in {q.id for q in form.questions} and isinstance(form.field(adding), EvidenceField):
+        form.field(adding).extra_rows = 1
+        return _render(page, form, revision, completed)
+    valid = form.validate()
+    later = request.form.get("save") == "later"
+    if form.csrf_expired:
+        return _render(page, form, revision, completed)
+    if later:
+        answers, scope, leftover = _valid_now(page, form)
+        status = "in-progress"
+    else:
+        completed_error = None if completed in ("yes", "no") else COMPLETED_ERROR
+        if not valid or completed_error:
+            return _render(page, form, revision, completed, completed_error=completed_error)
+        answers, scope, leftover = form.answers(), store.section_keys(page.section), False
+        status = "completed" if completed == "yes" else "in-progress"
+    typed = store.typed_items(request.form)
+    try:
+        store.save_section(
+            page.audit,
+            page.section,
+            answers,
+            scope,
+            revision,
+            user,
+            status,
+            draft_path=page.path,
+            leftover=typed if leftover else None,
+        )
+    except store.Conflict as conflict:
+        store.keep_draft(user, page.path, typed, revision)
+        mine = store.merged(conflict.theirs, answers, scope)
+        return _conflict(page, conflict.state, conflict.theirs, mine, typed, request.form.get("save") or "continue")
+    except store.NotEditable:
+        return _refuse(page)
+    if leftover:
+        flash(
+            f"We saved your answers to ‘{page.section.title}’. Some need checking: "
+            "we kept them as you typed them for when you come back.",
+            "success",
+        )
+    else:
+        flash(f"We saved your answers to ‘{page.section.title}’.", "success")
+    return redirect(url_for(".index"))
+
+
+def _valid_now(page: StandardPage, form: SectionForm) -> tuple[dict[str, Any], set[str], bool]:
+    """What "Save and come back later" stores: (answers, keys they replace, anything left over).
+
+    A blank answer replaces the stored one, even when the question must be answered before
+    submitting; an answer typed wrongly (a date like 31 2 2024) leaves the stored one alone and is
+    kept in the draft instead, so nothing typed is lost.
+    """
+    scope = store.section_keys(page.section)
+    leftover = False
+    for field in form.answer_fields():
+        messages = list(field.error_parts.values())
+        if messages and messages != [field.required_message]:
+            scope -= set(store.field_keys(field.question))
+            leftover = True
+    return form.answers(), scope, leftover
+
+
+def _read_only(page: StandardPage, message: str | None = None, status: int = 200) -> tuple[str, int]:
+    answers = store.decoded(page.questionnaire, {**page.prior, **page.stored})
+    asked_ids = {q.id for q in asked(page.questionnaire, {**page.prior, **page.stored})}
+    return (
+        render_template(
+            "audits/standard_read_only.html",
+            page=page,
+            rows=summary_rows(page.section, answers, asked_ids),
+            message=message,
+            total=len(page.questionnaire.sections),
+        ),
+        status,
+    )
+
+
+def _refuse(page: StandardPage) -> tuple[str, int]:
+    """A change to an audit that cannot be changed: nothing is saved, but what was typed is kept
+    as the person's draft, so it comes back if a reviewer reopens the audit."""
+    user = current_user()
+    if user is not None and user.role == "agency":
+        store.keep_draft(user, page.path, store.typed_items(request.form), _number(request.form.get("revision")))
+    audit = Audit.get_by_id(page.audit.id)
+    if audit.status == "submitted":
+        message = (
+            f"This self-audit was submitted on {moment(audit.submitted_at)}, so your changes were not saved. "
+            "We kept them: if a reviewer reopens the self-audit, you will see them again on this page."
+        )
+    else:
+        message = CLOSED_MESSAGE
+    return _read_only(page, message, 409)
+
+
+# ---------------------------------------------------------------------------------------------
+# Edit conflicts
+# ---------------------------------------------------------------------------------------------
+
+
+def _conflict(
+    page: StandardPage,
+    state: SectionState,
+    theirs: dict[str, Any],
+    mine: dict[str, Any],
+    typed: list[list[str]],
+    save: str,
+    status: int = 409,
+) -> tuple[str, int]:
+    """Their saved answers next to the person's, for the questions that differ; nothing was saved."""
+    questions = store.differing(page.section, theirs, mine)
+    their_words = store.decoded(page.questionnaire, theirs)
+    my_words = store.decoded(page.questionnaire, mine)
+    ids = {q.id for q in questions}
+    return (
+        render_template(
+            "audits/conflict.html",
+            page=page,
+            who=_name(state.updated_by),
+            when=moment(state.updated_at),
+            theirs=rows_in_context(page.section, their_words, ids),
+            mine=rows_in_context(page.section, my_words, ids),
+            hidden=[(k, v) for k, v in typed if k not in ("revision",)],
+            revision=state.revision,
+            save=save if save in ("continue", "later") else "continue",
+            confirm=ConfirmForm(),
+        ),
+        status,
+    )
+
+
+@bp.get("/<int:audit_id>/<section_id>/compare")
+@signed_in
+def compare(audit_id: int, section_id: str) -> Any:
+    """An older draft (a colleague saved after it) next to what is saved now."""
+    page = StandardPage.load(audit_or_404(audit_id), section_id)
+    user = current_user()
+    draft = store.draft_of(user, page.path)
+    if draft is None or not can_edit_audit(user, page.audit):
+        return redirect(page.path)
+    typed = MultiDict([tuple(item) for item in draft.form])
+    form = page.form(typed)
+    form.validate()
+    answers, scope, _ = _valid_now(page, form)
+    mine = store.merged(page.stored, answers, scope)
+    if not store.differing(page.section, page.stored, mine):
+        store.drop_draft(user, page.path)
+        flash("Your unsaved changes were the same as the saved answers.", "success")
+        return redirect(page.path)
+    return _conflict(page, page.state, page.stored, mine, draft.form, typed.get("save") or "continue", 200)
+
+
+@bp.route("/<int:audit_id>/<section_id>/discard", methods=["GET", "POST"])
+@signed_in
+def discard(audit_id: int, section_id: str) -> HTTPResponse:
+    """Keep the colleague's answers: forget the person's own unsaved draft of the page."""
+    page = StandardPage.load(audit_or_404(audit_id), section_id)
+    if request.method == "GET":
+        take(request.path)
+        return redirect(page.path)
+    if not ConfirmForm().validate():
+        flash(CSRF_MESSAGE, "important")
+        return redirect(page.path)
+    store.drop_draft(current_user(), page.path)
+    flash("Your changes were discarded. These are the saved answers.", "success")
+    return redirect(page.path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Autosave
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.post("/<int:audit_id>/<section_id>/draft")
+def draft(audit_id: int, section_id: str) -> Any:
+    """Keep what is typed on a page (static/autosave.js sends it); answers 401 when signed out.
+
+    Not guarded by `signed_in`: that would keep this background post for after signing in, in
+    place of the form the person actually sends next. The page itself still holds the typing.
+    """
+    user = current_user()
+    if user is None:
+        return jsonify(kept=False, reason="signed-out"), 401
+    audit = audit_or_404(audit_id)
+    if store.questionnaire_of(audit).section(section_id) is None:
+        abort(404)
+    if not can_edit_audit(user, audit):
+        return jsonify(kept=False, reason="closed"), 409
+    if not _csrf_ok():
+        return jsonify(kept=False, reason="expired"), 400
+    path = url_for(".standard", audit_id=audit.id, section_id=section_id)
+    try:
+        kept = store.keep_draft(user, path, store.typed_items(request.form), _number(request.form.get("revision")))
+    except ValueError:
+        return jsonify(kept=False, reason="too-large"), 413
+    return jsonify(kept=True, at=kept.saved_at.replace(tzinfo=dt.UTC).isoformat())
+
+
+def _csrf_ok() -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Check answers and submit
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.get("/<int:audit_id>/check")
+@signed_in
+def check(audit_id: int) -> Any:
+    audit = audit_or_404(audit_id)
+    kept = take(url_for(".submit", audit_id=audit.id))
+    return _check_page(audit, declared=bool(kept and kept.get("declaration")), banner=KEPT_MESSAGE if kept else None)
+
+
+def _check_page(
+    audit: Audit,
+    declared: bool = False,
+    banner: str | None = None,
+    refused: list[dict[str, str]] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    user = current_user()
+    questionnaire = store.questionnaire_of(audit)
+    stored = load_answers(store.response_of(audit))
+    states = store.section_states(audit, questionnaire)
+    editable = can_edit_audit(user, audit)
+    problems = store.blockers(questionnaire, stored, states) if editable else []
+    return (
+        render_template(
+            "audits/check.html",
+            audit=audit,
+            questionnaire=questionnaire,
+            cards=_answer_cards(audit, questionnaire, stored, editable),
+            editable=editable,
+            problems=_problem_groups(audit, questionnaire, problems),
+            problem_count=len(problems),
+            declared=declared,
+            banner=banner,
+            refused=refused,
+            confirm=ConfirmForm(),
+            has_errors=bool(refused),
+            can_update_actions=can_update_actions(user, audit) and audit.status != "not-started",
+        ),
+        status,
+    )
+
+
+def _answer_cards(
+    audit: Audit, questionnaire: Questionnaire, stored: dict[str, Any], editable: bool
+) -> list[dict[str, Any]]:
+    """A summary card per standard; when the audit can be changed, a Change link per answer."""
+    answers = store.decoded(questionnaire, stored)
+    asked_ids = {q.id for q in asked(questionnaire, stored)}
+    cards = []
+    for number, section in enumerate(questionnaire.sections, start=1):
+        href = url_for(".standard", audit_id=audit.id, section_id=section.id)
+        rows = summary_rows(section, answers, asked_ids)
+        if editable:
+            shown = [q for q in section.questions if q.id in asked_ids]
+            for row, question in zip(rows, shown, strict=True):
+                row["actions"] = {
+                    "items": [
+                        {
+                            "href": f"{href}#{anchor(question)}",
+                            "text": "Change",
+                            "visuallyHiddenText": _change_words(section, question),
+                        }
+                    ]
+                }
+        cards.append(
+            {
+                "card": {
+                    "title": {"text": f"{number}. {section.title}"},
+                    "actions": {"items": [{"href": href, "text": "Change", "visuallyHiddenText": section.title}]}
+                    if editable
+                    else {},
+                },
+                "rows": rows,
+            }
+        )
+    return cards
+
+
+def anchor(question: Question) -> str:
+    """The id of a question's first input on its page (where a Change link should land)."""
+    if question.type == "date":
+        return f"{question.id}-day"
+    if question.type == "evidence":
+        return f"{question.id}__0__title"
+    if question.type == "action":
+        return f"{question.id}__what"
+    return question.id
+
+
+def items_followed(section: Section) -> dict[str, Question]:
+    """Follow-up question id -> the rated item it follows. An item's follow-ups (description,
+    evidence, action) ask the same words for every item, so alone they do not say which item."""
+    out: dict[str, Question] = {}
+    item = None
+    for question in section.questions:
+        if question.type == "rating":
+            item = question
+        elif item is not None:
+            out[question.id] = item
+    return out
+
+
+def _change_words(section: Section, question: Question) -> str:
+    """What a Change link changes, for screen readers."""
+    item = items_followed(section).get(question.id)
+    return f"{question.text} (for ‘{item.text}’)" if item is not None else question.text
+
+
+def rows_in_context(section: Section, answers: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
+    """Summary rows for some of a section's questions, each follow-up naming its item."""
+    rows = summary_rows(section, answers, ids)
+    followed = items_followed(section)
+    shown = [q for q in section.questions if q.id in ids]
+    for row, question in zip(rows, shown, strict=True):
+        item = followed.get(question.id)
+        if item is not None:
+            row["key"] = {
+                "html": escape(question.text)
+                + Markup('<span class="govuk-caption-s app-item-context">For ‘')
+                + escape(item.text)
+                + Markup("’</span>")
+            }
+    return rows
+
+
+def _problem_link(audit: Audit, questionnaire: Questionnaire, problem: Gap) -> dict[str, str]:
+    href = url_for(".standard", audit_id=audit.id, section_id=problem.section_id)
+    question = questionnaire.question(problem.question_id) if problem.question_id else None
+    section = questionnaire.section(problem.section_id)
+    title = section.title if section is not None else problem.section_id
+    return {
+        "href": f"{href}#{anchor(question)}" if question is not None else href,
+        "text": f"{title}: {problem.message}" if question is not None else problem.message,
+    }
+
+
+def _problem_groups(audit: Audit, questionnaire: Questionnaire, problems: list[Gap]) -> list[dict[str, Any]]:
+    """What stops submission, standard by standard, each linking to where to fix it."""
+    groups: dict[str, dict[str, Any]] = {}
+    for problem in problems:
+        section = questionnaire.section(problem.section_id)
+        if section is None:
+            continue
+        href = url_for(".standard", audit_id=audit.id, section_id=section.id)
+        group = groups.setdefault(section.id, {"title": section.title, "href": href, "items": []})
+        question = questionnaire.question(problem.question_id) if problem.question_id else None
+        group["items"].append(
+            {"href": f"{href}#{anchor(question)}" if question is not None else href, "text": problem.message}
+        )
+    return list(groups.values())
+
+
+@bp.route("/<int:audit_id>/submit", methods=["GET", "POST"])
+@signed_in
+def submit(audit_id: int) -> Any:
+    """Submit with the declaration; refused, with the list of what to fix, while rules fail."""
+    audit = audit_or_404(audit_id)
+    if request.method == "GET":  # back here after signing in again: the check page shows what was kept
+        return redirect(url_for(".check", audit_id=audit.id))
+    if audit.status == "submitted":  # a double click, or back and submit again
+        return redirect(url_for(".confirmation", audit_id=audit.id))
+    user = current_user()
+    if not can_edit_audit(user, audit):
+        return _check_page(audit, refused=[{"href": "#main-content", "text": CLOSED_MESSAGE}], status=409)
+    declared = request.form.get("declaration") == "confirmed"
+    if not ConfirmForm().validate():
+        return _check_page(audit, declared, refused=[{"href": "#main-content", "text": CSRF_MESSAGE}])
+    if not declared:
+        problem = {"href": "#declaration", "text": "Select the box to confirm the declaration"}
+        return _check_page(audit, refused=[problem])
+    questionnaire = store.questionnaire_of(audit)
+    try:
+        store.submit(audit, user, questionnaire.declaration or "")
+    except store.Blocked as blocked:
+        return _check_page(audit, True, refused=[_problem_link(audit, questionnaire, p) for p in blocked.problems])
+    except store.NotEditable:
+        return _check_page(audit, refused=[{"href": "#main-content", "text": CLOSED_MESSAGE}], status=409)
+    return redirect(url_for(".confirmation", audit_id=audit.id))
+
+
+@bp.get("/<int:audit_id>/confirmation")
+@signed_in
+def confirmation(audit_id: int) -> Any:
+    """Shown only once the submission is committed: it reads the stored status."""
+    audit = audit_or_404(audit_id)
+    if audit.status != "submitted":
+        return redirect(url_for(".check", audit_id=audit.id))
+    return render_template(
+        "audits/confirmation.html",
+        audit=audit,
+        submitted_by=_name(audit.submitted_by),
+        actions=len(store.actions_of(audit)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Action progress
+# ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/<int:audit_id>/actions", methods=["GET", "POST"])
+@signed_in
+def actions(audit_id: int) -> Any:
+    audit = audit_or_404(audit_id)
+    user = current_user()
+    editable = can_update_actions(user, audit)
+    rows = store.actions_of(audit)
+    if request.method == "GET":
+        kept = take(request.path)
+        return _actions_page(audit, rows, editable, kept or MultiDict(), banner=KEPT_MESSAGE if kept else None)
+    if not editable:
+        return _actions_page(audit, rows, False, MultiDict(), refused=CLOSED_MESSAGE, status=409)
+    if not ConfirmForm().validate():
+        return _actions_page(audit, rows, True, request.form, refused=CSRF_MESSAGE)
+    updates, problems = read_progress(rows, request.form)
+    if problems:
+        return _actions_page(audit, rows, True, request.form, problems=problems)
+    try:
+        changed = store.update_progress(audit, updates, user)
+    except store.StaleProgress as stale:
+        fresh = {a.id: a for a in store.actions_of(audit)}
+        problems = {
+            a.id: f"Someone updated this action to {fresh[a.id].progress}% since you opened this page. "
+            "Check it and save again."
+            for a in stale.actions
+            if a.id in fresh
+        }
+        return _actions_page(audit, list(fresh.values()), True, request.form, problems=problems, fresh=True)
+    flash("Your progress was saved." if changed else "Nothing had changed, so there was nothing to save.", "success")
+    return redirect(url_for(".actions", audit_id=audit.id))
+
+
+MAX_NOTE = 2000
+
+
+def read_progress(rows: list[Action], form: MultiDict) -> tuple[list[store.ProgressUpdate], dict[int, str]]:
+    """Progress typed for each action: a whole number from 0 to 100, and a short note."""
+    updates, problems = [], {}
+    for action in rows:
+        typed = (form.get(f"progress-{action.id}") or "").strip().removesuffix("%").strip()
+        note = (form.get(f"note-{action.id}") or "").replace("\r\n", "\n").strip() or None
+        progress = _number(typed)
+        if progress is None or not 0 <= progress <= 100:
+            problems[action.id] = "Enter progress as a whole number from 0 to 100"
+        elif note is not None and len(note) > MAX_NOTE:
+            problems[action.id] = f"The note must be {MAX_NOTE:,} characters or fewer"
+        else:
+            seen = form.get(f"seen-{action.id}") or ""
+            updates.append(store.ProgressUpdate(action.id, progress, note, seen))
+    return updates, problems
+
+
+def _actions_page(
+    audit: Audit,
+    rows: list[Action],
+    editable: bool,
+    typed: MultiDict,
+    banner: str | None = None,
+    refused: str | None = None,
+    problems: dict[int, str] | None = None,
+    fresh: bool = False,
+    status: int = 200,
+) -> tuple[str, int]:
+    """The actions with their progress; typed values win over stored ones so nothing is lost.
+
+    `fresh`: the stored time of each action is the one to send back (after a colleague's update,
+    saving again is a knowing choice)."""
+    questionnaire = store.questionnaire_of(audit)
+    subjects = _action_subjects(questionnaire)
+    problems = problems or {}
+    today = dt.date.today()
+    items = []
+    for action in rows:
+        seen = store.progress_stamp(action) if fresh or not typed else typed.get(f"seen-{action.id}")
+        items.append(
+            {
+                "action": action,
+                "subject": subjects.get(action.question_id),
+                "overdue": store.is_overdue(action, today),
+                "progress": typed.get(f"progress-{action.id}", str(action.progress)),
+                "note": typed.get(f"note-{action.id}", action.progress_note or ""),
+                "seen": seen or store.progress_stamp(action),
+                "error": problems.get(action.id),
+            }
+        )
+    errors = [{"href": f"#progress-{i}", "text": m} for i, m in problems.items()]
+    if refused:
+        errors.insert(0, {"href": "#main-content", "text": refused})
+    return (
+        render_template(
+            "audits/actions.html",
+            audit=audit,
+            items=items,
+            editable=editable,
+            banner=banner,
+            errors=errors,
+            confirm=ConfirmForm(),
+            has_errors=bool(errors),
+        ),
+        status,
+    )
+
+
+def _action_subjects(questionnaire: Questionnaire) -> dict[str, str]:
+    """Action question id -> the item it improves, in words (the action's own text repeats)."""
+    out = {}
+    for question in questionnaire.questions:
+        if question.action:
+            out[question.action] = question.text
+    return out

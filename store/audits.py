@@ -1,0 +1,601 @@
+"""An agency's Section 11 self-audit: its cycle, sections, saves, drafts, carry forward and submission.
+
+Views stay short by asking this module to do the work. Every change runs in one transaction
+together with its audit trail entries. A transaction that writes starts with a conditional
+UPDATE (and, on SQLite, takes the write lock at once), so two people saving at the same moment
+cannot both pass a check that only one of them should pass: the loser sees an edit conflict,
+a submitted audit or an already finished submission, never a lost or doubled change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import IntegrityError, SqliteDatabase
+
+from accounts.access import EDITABLE
+from questionnaires.completeness import Gap, asked, gaps
+from questionnaires.conditions import is_answered
+from questionnaires.model import Question, Questionnaire, Section
+from store.answers import load_answers, save_answers
+from store.db import db
+from store.models import (
+    Action,
+    Agency,
+    Answer,
+    Audit,
+    AuditCycle,
+    Draft,
+    Response,
+    SectionState,
+    User,
+    utcnow,
+)
+from store.questionnaires import definition
+from store.trail import record
+
+REASON = "__reason"
+# what a page posts that is not an answer: never kept in a draft
+NOT_TYPED = frozenset({"csrf_token", "save", "add-evidence"})
+MAX_DRAFT_ITEMS = 3000
+
+
+class NotEditable(Exception):
+    """The audit was submitted (or is otherwise closed) before this change could land."""
+
+
+class Conflict(Exception):
+    """Someone else saved the section after the page being saved was built."""
+
+    def __init__(self, state: SectionState, theirs: dict[str, Any]):
+        super().__init__(f"section {state.section_id} was saved by someone else (revision {state.revision})")
+        self.state = state
+        self.theirs = theirs
+
+
+class Blocked(Exception):
+    """The audit cannot be submitted yet; `problems` says what to fix, standard by standard."""
+
+    def __init__(self, problems: list[Gap]):
+        super().__init__(f"{len(problems)} problems block submission")
+        self.problems = problems
+
+
+class StaleProgress(Exception):
+    """An action's progress was updated by someone else since the page was built."""
+
+    def __init__(self, actions: list[Action]):
+        super().__init__(f"{len(actions)} actions were updated by someone else")
+        self.actions = actions
+
+
+def _writing() -> Any:
+    """A transaction that takes SQLite's write lock at once: a read then a write in a deferred
+    transaction fails outright (not after a wait) when another writer committed in between."""
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic(lock_type="IMMEDIATE")
+    return db.atomic()
+
+
+# ---------------------------------------------------------------------------------------------
+# Cycles, audits, responses and section states
+# ---------------------------------------------------------------------------------------------
+
+
+def open_cycle() -> AuditCycle | None:
+    """The cycle agencies are answering now: the latest one an administrator has open."""
+    return (
+        AuditCycle.select()
+        .where(AuditCycle.is_open == True)  # noqa: E712
+        .order_by(AuditCycle.opens_on.desc(), AuditCycle.id.desc())
+        .first()
+    )
+
+
+def questionnaire_of(audit: Audit) -> Questionnaire:
+    """The questionnaire version the audit's cycle uses (not the newest: answers belong to it)."""
+    return definition(audit.cycle.questionnaire)
+
+
+def audit_for(agency: Agency | int, cycle: AuditCycle, user: User | None) -> Audit:
+    """The agency's audit in the cycle, made with its response the first time anyone opens it.
+
+    Two colleagues opening the task list at once both end up with the one audit: the unique
+    index on (cycle, agency) refuses the second insert and the second reads the first's row.
+    """
+    audit = Audit.get_or_none((Audit.cycle == cycle) & (Audit.agency == agency))
+    if audit is not None:
+        return audit
+    try:
+        with db.atomic():
+            audit = Audit.create(cycle=cycle, agency=agency)
+            Response.create(questionnaire=cycle.questionnaire_id, audit=audit)
+            record(user, "status", "audit", None, audit.status, audit=audit)
+    except IntegrityError:
+        audit = Audit.get((Audit.cycle == cycle) & (Audit.agency == agency))
+    return audit
+
+
+def response_of(audit: Audit) -> Response:
+    """The audit's set of answers (made if an audit was created without one)."""
+    response = Response.get_or_none(Response.audit == audit)
+    if response is None:
+        try:
+            with db.atomic():
+                response = Response.create(questionnaire=audit.cycle.questionnaire_id, audit=audit)
+        except IntegrityError:
+            response = Response.get(Response.audit == audit)
+    return response
+
+
+def section_states(audit: Audit, questionnaire: Questionnaire) -> dict[str, SectionState]:
+    """Each standard's state, in the questionnaire's order; missing rows are made on the way."""
+    rows = {s.section_id: s for s in SectionState.select().where(SectionState.audit == audit)}
+    missing = [s.id for s in questionnaire.sections if s.id not in rows]
+    if missing:
+        SectionState.insert_many([{"audit": audit.id, "section_id": m} for m in missing]).on_conflict_ignore().execute()
+        rows = {s.section_id: s for s in SectionState.select().where(SectionState.audit == audit)}
+    return {s.id: rows[s.id] for s in questionnaire.sections}
+
+
+def completed_count(states: Mapping[str, SectionState]) -> int:
+    return sum(1 for s in states.values() if s.status == "completed")
+
+
+def earlier_audits(agency: Agency | int, current: Audit | None) -> list[Audit]:
+    """The agency's audits in other cycles, newest cycle first (read-only history)."""
+    query = (
+        Audit.select(Audit, AuditCycle)
+        .join(AuditCycle)
+        .where(Audit.agency == agency)
+        .order_by(AuditCycle.opens_on.desc(), AuditCycle.id.desc())
+    )
+    if current is not None:
+        query = query.where(Audit.id != current.id)
+    return list(query)
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers by section
+# ---------------------------------------------------------------------------------------------
+
+
+def field_keys(question: Question) -> tuple[str, ...]:
+    """The stored answer keys one question owns: a rating also owns its not applicable reason."""
+    return (question.id, question.id + REASON) if question.type == "rating" else (question.id,)
+
+
+def section_keys(section: Section) -> set[str]:
+    return {key for question in section.questions for key in field_keys(question)}
+
+
+def split_answers(answers: Mapping[str, Any], section: Section) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(this section's answers, every other answer): the second is the form's `prior`."""
+    keys = section_keys(section)
+    mine = {k: v for k, v in answers.items() if k in keys}
+    others = {k: v for k, v in answers.items() if k not in keys}
+    return mine, others
+
+
+_encode = Answer.value.db_value
+
+
+def differing(section: Section, theirs: Mapping[str, Any], mine: Mapping[str, Any]) -> list[Question]:
+    """The section's questions whose stored answer differs from the other one (dates as text)."""
+    out = []
+    for question in section.questions:
+        if any(_encode(theirs.get(k)) != _encode(mine.get(k)) for k in field_keys(question)):
+            out.append(question)
+    return out
+
+
+def merged(stored: Mapping[str, Any], answers: Mapping[str, Any], scope: Iterable[str]) -> dict[str, Any]:
+    """The section's answers as they would be after saving `answers` over `scope`."""
+    out = dict(stored)
+    for key in scope:
+        if answers.get(key) is None:
+            out.pop(key, None)
+        else:
+            out[key] = answers[key]
+    return out
+
+
+def decoded(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored answers with their dates as dates again (JSON keeps them as text), for summaries."""
+    out = dict(answers)
+    for key, value in answers.items():
+        question = questionnaire.question(key)
+        if question is None or value is None:
+            continue
+        if question.type == "date":
+            out[key] = _date(value)
+        elif question.type == "evidence" and isinstance(value, list):
+            out[key] = [{**item, "date": _date(item.get("date"))} for item in value if isinstance(item, Mapping)]
+        elif question.type == "action" and isinstance(value, Mapping):
+            out[key] = {**value, "due": _date(value.get("due"))}
+    return out
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving a section, with edit conflicts
+# ---------------------------------------------------------------------------------------------
+
+
+def save_section(
+    audit: Audit,
+    section: Section,
+    answers: Mapping[str, Any],
+    scope: Iterable[str],
+    base_revision: int,
+    user: User,
+    status: str,
+    draft_path: str | None = None,
+    leftover: list[list[str]] | None = None,
+) -> SectionState:
+    """Store a section's answers (removing those in `scope` not given) and set its status.
+
+    `base_revision` is the section's revision when the page was built. If someone saved it since,
+    nothing is written and Conflict carries their answers, unless they saved exactly what is being
+    saved now. Every changed answer and status goes into the audit trail. The person's draft of the
+    page (`draft_path`) goes, since what it kept is now saved; or, when some of what was typed could
+    not be saved yet (`leftover`: the page's typed items), it becomes the new draft, in the same
+    transaction, so that nothing typed is lost.
+    """
+    scope = set(scope)
+    response = response_of(audit)
+    with _writing():
+        bumped = (
+            Audit.update(revision=Audit.revision + 1)
+            .where((Audit.id == audit.id) & (Audit.status.in_(EDITABLE)))
+            .execute()
+        )
+        if not bumped:
+            raise NotEditable(audit.id)
+        state = SectionState.get((SectionState.audit == audit) & (SectionState.section_id == section.id))
+        if state.revision != base_revision:
+            theirs, _ = split_answers(load_answers(response), section)
+            if differing(section, theirs, merged(theirs, answers, scope)):
+                raise Conflict(state, theirs)
+            base_revision = state.revision  # they saved what is being saved now: no conflict
+        now = utcnow()
+        updated = (
+            SectionState.update(revision=SectionState.revision + 1, status=status, updated_at=now, updated_by=user)
+            .where((SectionState.id == state.id) & (SectionState.revision == base_revision))
+            .execute()
+        )
+        if not updated:  # another server process saved between the read and the update
+            fresh = SectionState.get_by_id(state.id)
+            raise Conflict(fresh, split_answers(load_answers(response), section)[0])
+        for key, (before, after) in sorted(save_answers(response, answers, replace=scope).items()):
+            record(user, "answer", key, before, after, audit=audit)
+        if state.status != status:
+            record(user, "status", f"section:{section.id}", state.status, status, audit=audit)
+        started = (
+            Audit.update(status="in-progress").where((Audit.id == audit.id) & (Audit.status == "not-started")).execute()
+        )
+        if started:
+            record(user, "status", "audit", "not-started", "in-progress", audit=audit)
+        if draft_path is not None and leftover:
+            keep_draft(user, draft_path, leftover, base_revision + 1)
+        elif draft_path is not None:
+            drop_draft(user, draft_path)
+    return SectionState.get_by_id(state.id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Drafts: what was typed but not saved
+# ---------------------------------------------------------------------------------------------
+
+
+def typed_items(form: Any) -> list[list[str]]:
+    """A posted form's items worth keeping (not the CSRF token or which button was pressed)."""
+    return [[key, value] for key, value in form.items(multi=True) if key not in NOT_TYPED]
+
+
+def keep_draft(user: User, path: str, items: list[list[str]], base_revision: int | None) -> Draft:
+    """Keep (or replace) the person's draft of a page; one per person and page."""
+    if len(items) > MAX_DRAFT_ITEMS:
+        raise ValueError(f"a draft holds at most {MAX_DRAFT_ITEMS} inputs")
+    now = utcnow()
+    with db.atomic():
+        (
+            Draft.insert(user=user, path=path, form=items, base_revision=base_revision, saved_at=now)
+            .on_conflict(
+                conflict_target=[Draft.user, Draft.path],
+                update={Draft.form: items, Draft.base_revision: base_revision, Draft.saved_at: now},
+            )
+            .execute()
+        )
+    return Draft.get((Draft.user == user) & (Draft.path == path))
+
+
+def draft_of(user: User, path: str) -> Draft | None:
+    return Draft.get_or_none((Draft.user == user) & (Draft.path == path))
+
+
+def drop_draft(user: User, path: str) -> None:
+    Draft.delete().where((Draft.user == user) & (Draft.path == path)).execute()
+
+
+def draft_is_newer(draft: Draft, state: SectionState) -> bool:
+    """A draft made on the page as it is now, or typed after the last save, replaces the saved answers.
+
+    An older draft (a colleague saved after it) is not shown in their place, but it is not lost
+    either: the page offers to compare it with what was saved.
+    """
+    if draft.base_revision is not None and draft.base_revision >= state.revision:
+        return True
+    return draft.saved_at > state.updated_at
+
+
+# ---------------------------------------------------------------------------------------------
+# Carry forward the last cycle's answers
+# ---------------------------------------------------------------------------------------------
+
+
+def previous_audit(audit: Audit) -> Audit | None:
+    """The agency's latest submitted audit in an earlier cycle."""
+    cycle = audit.cycle
+    earlier = (AuditCycle.opens_on < cycle.opens_on) | (
+        (AuditCycle.opens_on == cycle.opens_on) & (AuditCycle.id < cycle.id)
+    )
+    return (
+        Audit.select()
+        .join(AuditCycle)
+        .where((Audit.agency == audit.agency_id) & (Audit.status == "submitted") & earlier)
+        .order_by(AuditCycle.opens_on.desc(), AuditCycle.id.desc())
+        .first()
+    )
+
+
+def has_answers(audit: Audit) -> bool:
+    return Answer.select().where(Answer.response == response_of(audit)).exists()
+
+
+def can_carry_forward(audit: Audit) -> Audit | None:
+    """The audit to start from, when this one is editable, has no answers yet and there is one."""
+    if audit.status not in EDITABLE or has_answers(audit):
+        return None
+    return previous_audit(audit)
+
+
+def carried_answers(previous: Questionnaire, answers: Mapping[str, Any], current: Questionnaire) -> dict[str, Any]:
+    """The previous answers that the current version asks again, under their current ids.
+
+    A question carries an answer given to the same id, or to the question its `same_as` names in
+    the previous version; a choice whose option no longer exists is left for the agency to give.
+    """
+    out: dict[str, Any] = {}
+    for question in current.questions:
+        sources = [question.id]
+        if question.same_as is not None and question.same_as.version == previous.version:
+            sources.insert(0, question.same_as.question)
+        source = next((s for s in sources if s in answers and is_answered(answers[s])), None)
+        if source is None or not _fits(question, answers[source]):
+            continue
+        out[question.id] = answers[source]
+        if question.type == "rating" and answers.get(source + REASON):
+            out[question.id + REASON] = answers[source + REASON]
+    return out
+
+
+def _fits(question: Question, value: Any) -> bool:
+    if not question.is_choice:
+        return True
+    offered = {o.value for o in question.offered_options}
+    values = value if isinstance(value, list) else [value]
+    return all(v in offered for v in values)
+
+
+def carry_forward(audit: Audit, user: User) -> int:
+    """Copy the last submitted audit's answers into this one as a draft to check; returns how many.
+
+    Sections that receive answers are in progress (never completed: every one must be looked at
+    again). Refused (NotEditable) if the audit is closed or someone has started answering it.
+    """
+    previous = previous_audit(audit)
+    if previous is None:
+        raise NotEditable(audit.id)
+    current_q = questionnaire_of(audit)
+    previous_q = questionnaire_of(previous)
+    response = response_of(audit)
+    with _writing():
+        bumped = (
+            Audit.update(revision=Audit.revision + 1, status="in-progress")
+            .where((Audit.id == audit.id) & (Audit.status.in_(("not-started", "in-progress"))))
+            .execute()
+        )
+        if not bumped or Answer.select().where(Answer.response == response).exists():
+            raise NotEditable(audit.id)
+        answers = carried_answers(previous_q, load_answers(response_of(previous)), current_q)
+        save_answers(response, answers)
+        touched = {current_q.question(k.removesuffix(REASON)).section_id for k in answers}
+        if touched:
+            (
+                SectionState.update(
+                    status="in-progress",
+                    revision=SectionState.revision + 1,
+                    updated_at=utcnow(),
+                    updated_by=user,
+                )
+                .where((SectionState.audit == audit) & (SectionState.section_id.in_(sorted(touched))))
+                .execute()
+            )
+        record(
+            user,
+            "carry-forward",
+            "audit",
+            {"status": audit.status},
+            {"from_audit": previous.id, "answers": len(answers), "sections": sorted(touched)},
+            audit=audit,
+        )
+    return len(answers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking and submitting
+# ---------------------------------------------------------------------------------------------
+
+
+def blockers(questionnaire: Questionnaire, answers: Mapping[str, Any], states: Mapping[str, SectionState]) -> list[Gap]:
+    """Everything that stops the audit being submitted, in the order of the standards.
+
+    The questionnaire's own rules come first (an unanswered item, a shortfall without an action);
+    a standard with none of those but not yet marked as completed is listed too.
+    """
+    found = gaps(questionnaire, answers)
+    with_gaps = {g.section_id for g in found}
+    for section in questionnaire.sections:
+        state = states.get(section.id)
+        if section.id not in with_gaps and (state is None or state.status != "completed"):
+            found.append(Gap(section.id, "", f"Mark ‘{section.title}’ as completed"))
+    order = {s.id: i for i, s in enumerate(questionnaire.sections)}
+    return sorted(found, key=lambda g: order.get(g.section_id, len(order)))
+
+
+def submit(audit: Audit, user: User, declaration: str) -> bool:
+    """Submit the audit with the declaration the person confirmed; False if it already was.
+
+    In one transaction: the status changes only if it is still editable (so a double click or
+    a resubmitted page finds it submitted and changes nothing), the rules are checked again on
+    the stored answers (Blocked rolls everything back), and an Action row is made or updated
+    for each action given, each change in the trail.
+    """
+    before = audit.status
+    with _writing():
+        done = (
+            Audit.update(
+                status="submitted",
+                submitted_at=utcnow(),
+                submitted_by=user,
+                declaration=declaration,
+                revision=Audit.revision + 1,
+            )
+            .where((Audit.id == audit.id) & (Audit.status.in_(EDITABLE)))
+            .execute()
+        )
+        if not done:
+            if Audit.get_by_id(audit.id).status == "submitted":
+                return False
+            raise NotEditable(audit.id)
+        questionnaire = questionnaire_of(audit)
+        response = response_of(audit)
+        answers = load_answers(response)
+        problems = blockers(questionnaire, answers, section_states(audit, questionnaire))
+        if problems:
+            raise Blocked(problems)
+        Response.update(status="submitted").where(Response.id == response.id).execute()
+        record(user, "status", "audit", before, "submitted", audit=audit)
+        sync_actions(audit, questionnaire, answers, user)
+    return True
+
+
+def action_answers(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The complete actions among the questions asked: question id -> what, owner, due."""
+    out = {}
+    for question in asked(questionnaire, answers):
+        value = answers.get(question.id)
+        if question.type != "action" or not isinstance(value, Mapping):
+            continue
+        due = _date(value.get("due"))
+        if is_answered(value.get("what")) and is_answered(value.get("owner")) and due is not None:
+            out[question.id] = {"what": value["what"], "owner": value["owner"], "due": due}
+    return out
+
+
+def _action_value(action: Action) -> dict[str, Any]:
+    return {"what": action.what, "owner": action.owner, "due": action.due}
+
+
+def sync_actions(audit: Audit, questionnaire: Questionnaire, answers: Mapping[str, Any], user: User) -> None:
+    """Make the Action rows match the submitted actions; progress on an unchanged one is kept."""
+    wanted = action_answers(questionnaire, answers)
+    existing = {a.question_id: a for a in Action.select().where(Action.audit == audit)}
+    now = utcnow()
+    for question_id, value in wanted.items():
+        action = existing.get(question_id)
+        if action is None:
+            Action.create(audit=audit, question_id=question_id, updated_at=now, **value)
+            record(user, "action", question_id, None, value, audit=audit)
+        elif _action_value(action) != value:
+            Action.update(updated_at=now, **value).where(Action.id == action.id).execute()
+            record(user, "action", question_id, _action_value(action), value, audit=audit)
+    for question_id, action in existing.items():
+        if question_id not in wanted:
+            action.delete_instance()
+            record(user, "action", question_id, _action_value(action), None, audit=audit)
+
+
+# ---------------------------------------------------------------------------------------------
+# Action progress after submission
+# ---------------------------------------------------------------------------------------------
+
+
+def actions_of(audit: Audit) -> list[Action]:
+    return list(Action.select().where(Action.audit == audit).order_by(Action.due, Action.id))
+
+
+def is_overdue(action: Action, today: dt.date | None = None) -> bool:
+    return action.progress < 100 and action.due < (today or dt.date.today())
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressUpdate:
+    action_id: int
+    progress: int
+    note: str | None
+    seen: str  # the action's updated_at when the page was built, to detect a colleague's update
+
+
+def progress_stamp(action: Action) -> str:
+    return action.updated_at.isoformat()
+
+
+def update_progress(audit: Audit, updates: Iterable[ProgressUpdate], user: User) -> int:
+    """Record new progress on the audit's actions; returns how many changed.
+
+    All or nothing: if any action was updated by someone else since the page was built,
+    StaleProgress names them and nothing is written.
+    """
+    updates = list(updates)
+    changed = 0
+    stale: list[Action] = []
+    with _writing():
+        rows = {a.id: a for a in Action.select().where(Action.audit == audit)}
+        now = utcnow()
+        for update in updates:
+            action = rows.get(update.action_id)
+            if action is None:
+                continue
+            before = {"progress": action.progress, "note": action.progress_note}
+            after = {"progress": update.progress, "note": update.note}
+            if before == after:
+                continue
+            if progress_stamp(action) != update.seen:
+                stale.append(action)
+                continue
+            written = (
+                Action.update(progress=update.progress, progress_note=update.note, updated_at=now)
+                .where((Action.id == action.id) & (Action.updated_at == action.updated_at))
+                .execute()
+            )
+            if not written:  # updated by another process between the read and the write
+                stale.append(action)
+                continue
+            record(user, "action-progress", action.question_id, before, after, audit=audit)
+            changed += 1
+        if stale:
+            raise StaleProgress(stale)  # leaving the block rolls back what was written
+    return changed

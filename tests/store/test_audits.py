@@ -1,0 +1,396 @@
+"""The self-audit's domain functions, below the pages: conflicts, drafts, carry forward, submission."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import threading
+from typing import Any
+
+import pytest
+from peewee import Database
+from werkzeug.datastructures import MultiDict
+
+from questionnaires import load_definition
+from questionnaires.model import Questionnaire
+from store import audits
+from store.answers import load_answers, save_answers
+from store.db import db as proxy
+from store.models import (
+    Action,
+    Agency,
+    Audit,
+    AuditCycle,
+    AuditEvent,
+    Draft,
+    QuestionnaireVersion,
+    Response,
+    SectionState,
+    User,
+    utcnow,
+)
+from store.questionnaires import definition
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def cycle(db: Database) -> AuditCycle:
+    version = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "s11-self-audit")
+    return AuditCycle.create(
+        name="This year",
+        questionnaire=version,
+        opens_on=TODAY - dt.timedelta(days=10),
+        closes_on=TODAY + dt.timedelta(days=10),
+    )
+
+
+@pytest.fixture
+def s11(cycle: AuditCycle) -> Questionnaire:
+    return definition(cycle.questionnaire)
+
+
+@pytest.fixture
+def audit(cycle: AuditCycle, users: dict[str, User], s11: Questionnaire) -> Audit:
+    made = audits.audit_for(users["agency"].agency, cycle, users["agency"])
+    audits.section_states(made, s11)
+    return made
+
+
+def met_answers(s11: Questionnaire, shortfalls: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every item answered Met with evidence, except the `shortfalls` given, which get actions."""
+    shortfalls = shortfalls or {}
+    out: dict[str, Any] = {}
+    for question in s11.questions:
+        if question.type == "rating":
+            out[question.id] = shortfalls.get(question.id, "met")
+            if question.id in shortfalls and question.action:
+                out[question.action] = {"what": f"Fix {question.id}", "owner": "Lead", "due": TODAY.isoformat()}
+        elif question.type == "long_text":
+            out[question.id] = "Words"
+    return out
+
+
+def complete_everything(audit: Audit, s11: Questionnaire, answers: dict[str, Any], user: User) -> None:
+    save_answers(audits.response_of(audit), answers)
+    SectionState.update(status="completed").where(SectionState.audit == audit).execute()
+
+
+def section_state(audit: Audit, section_id: str) -> SectionState:
+    return SectionState.get((SectionState.audit == audit) & (SectionState.section_id == section_id))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def test_one_audit_per_agency_and_cycle_with_its_response_and_states(
+    cycle: AuditCycle, users: dict[str, User], s11: Questionnaire
+) -> None:
+    first = audits.audit_for(users["agency"].agency, cycle, users["agency"])
+    again = audits.audit_for(users["colleague"].agency_id, cycle, users["colleague"])
+    assert first.id == again.id and Audit.select().count() == 1
+    assert audits.response_of(first).questionnaire_id == cycle.questionnaire_id
+    states = audits.section_states(first, s11)
+    assert list(states) == [s.id for s in s11.sections]
+    assert {s.status for s in states.values()} == {"not-started"}
+    assert audits.open_cycle().id == cycle.id
+
+
+def test_the_open_cycle_is_the_latest_one_open(db: Database, cycle: AuditCycle) -> None:
+    later = AuditCycle.create(
+        name="Next", questionnaire=cycle.questionnaire, opens_on=TODAY, closes_on=TODAY + dt.timedelta(days=5)
+    )
+    assert audits.open_cycle().id == later.id
+    AuditCycle.update(is_open=False).execute()
+    assert audits.open_cycle() is None
+
+
+def test_a_section_save_records_each_change_and_bumps_the_revisions(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    section = s11.section("s1")
+    user = users["agency"]
+    scope = audits.section_keys(section)
+    state = audits.save_section(audit, section, {"s1.1": "met", "s1.1-narrative": "One"}, scope, 0, user, "in-progress")
+    assert state.revision == 1 and state.updated_by_id == user.id and state.status == "in-progress"
+    assert Audit.get_by_id(audit.id).revision == 1 and Audit.get_by_id(audit.id).status == "in-progress"
+    state = audits.save_section(audit, section, {"s1.1": "met"}, scope, 1, user, "completed")
+    assert load_answers(audits.response_of(audit)) == {"s1.1": "met"}  # the narrative was cleared
+    trail = [(e.kind, e.target, e.before, e.after) for e in AuditEvent.select().order_by(AuditEvent.id)]
+    assert ("answer", "s1.1-narrative", "One", None) in trail
+    assert ("status", "section:s1", "in-progress", "completed") in trail
+    assert trail.count(("answer", "s1.1", None, "met")) == 1
+
+
+def test_a_save_on_an_older_revision_raises_a_conflict_and_writes_nothing(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    audits.save_section(audit, section, {"s1.1": "met"}, scope, 0, users["colleague"], "completed")
+    events = AuditEvent.select().count()
+    with pytest.raises(audits.Conflict) as raised:
+        audits.save_section(audit, section, {"s1.1": "not-met"}, scope, 0, users["agency"], "in-progress")
+    assert raised.value.state.updated_by_id == users["colleague"].id and raised.value.theirs == {"s1.1": "met"}
+    assert load_answers(audits.response_of(audit)) == {"s1.1": "met"}
+    assert section_state(audit, "s1").revision == 1 and Audit.get_by_id(audit.id).revision == 1
+    assert AuditEvent.select().count() == events
+
+
+def test_a_save_that_matches_what_a_colleague_saved_is_not_a_conflict(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    audits.save_section(audit, section, {"s1.1": "met"}, scope, 0, users["colleague"], "in-progress")
+    state = audits.save_section(audit, section, {"s1.1": "met"}, scope, 0, users["agency"], "completed")
+    assert state.revision == 2 and state.status == "completed"
+
+
+def test_a_submitted_audit_refuses_a_save(audit: Audit, users: dict[str, User], s11: Questionnaire) -> None:
+    Audit.update(status="submitted").where(Audit.id == audit.id).execute()
+    with pytest.raises(audits.NotEditable):
+        audits.save_section(audit, s11.section("s1"), {"s1.1": "met"}, {"s1.1"}, 0, users["agency"], "completed")
+    assert load_answers(audits.response_of(audit)) == {} and Audit.get_by_id(audit.id).revision == 0
+
+
+def test_a_save_can_leave_a_draft_of_what_it_could_not_store(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    user = users["agency"]
+    audits.keep_draft(user, "/audit/x/s1", [["s1.1", "met"]], 0)
+    audits.save_section(audit, s11.section("s1"), {}, set(), 0, user, "in-progress", "/audit/x/s1", [["a", "b"]])
+    draft = audits.draft_of(user, "/audit/x/s1")
+    assert draft.form == [["a", "b"]] and draft.base_revision == 1
+    audits.save_section(audit, s11.section("s1"), {}, set(), 1, user, "in-progress", "/audit/x/s1")
+    assert audits.draft_of(user, "/audit/x/s1") is None
+
+
+def test_drafts_are_one_per_person_and_page_and_know_when_they_are_newer(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    agency, colleague = users["agency"], users["colleague"]
+    audits.keep_draft(agency, "/p", [["q", "1"]], 0)
+    audits.keep_draft(agency, "/p", [["q", "2"]], 0)
+    audits.keep_draft(colleague, "/p", [["q", "3"]], 0)
+    assert Draft.select().count() == 2 and audits.draft_of(agency, "/p").form == [["q", "2"]]
+    state = section_state(audit, "s1")
+    draft = audits.draft_of(agency, "/p")
+    assert audits.draft_is_newer(draft, state)  # made on the page as it is
+    state.revision, state.updated_at = 1, utcnow() + dt.timedelta(minutes=1)
+    assert not audits.draft_is_newer(draft, state)  # a colleague saved after it
+    state.updated_at = utcnow() - dt.timedelta(minutes=1)
+    assert audits.draft_is_newer(draft, state)  # typed after their save, on the older page
+    with pytest.raises(ValueError):
+        audits.keep_draft(agency, "/p", [["q", "x"]] * (audits.MAX_DRAFT_ITEMS + 1), 0)
+    assert audits.typed_items(MultiDict([("csrf_token", "t"), ("save", "later"), ("q", "v"), ("q", "w")])) == [
+        ["q", "v"],
+        ["q", "w"],
+    ]
+
+
+def test_differences_are_found_per_question_with_dates_as_text(s11: Questionnaire) -> None:
+    section = s11.section("s1")
+    theirs = {"s1.1": "not-applicable", "s1.1__reason": "Old reason", "s1.1-action": {"due": "2025-01-02"}}
+    mine = {"s1.1": "not-applicable", "s1.1__reason": "New reason", "s1.1-action": {"due": dt.date(2025, 1, 2)}}
+    assert [q.id for q in audits.differing(section, theirs, mine)] == ["s1.1"]
+    assert audits.merged(theirs, {"s1.1": "met"}, {"s1.1", "s1.1__reason"}) == {
+        "s1.1": "met",
+        "s1.1-action": {"due": "2025-01-02"},
+    }
+    typed = audits.decoded(
+        s11, {"s1.1-evidence": [{"title": "P", "date": "2024-05-06"}], "s1.1-action": {"due": "bad"}}
+    )
+    assert typed["s1.1-evidence"][0]["date"] == dt.date(2024, 5, 6) and typed["s1.1-action"]["due"] is None
+
+
+# ---------------------------------------------------------------------------------------------
+# Carry forward
+# ---------------------------------------------------------------------------------------------
+
+
+def next_version(s11: Questionnaire) -> Questionnaire:
+    """Version 2 of the S11 questionnaire, asking s1.1's narrative under a new id."""
+    data = copy.deepcopy(QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "s11-self-audit").definition)
+    data["version"] = 2
+    for question in data["sections"][0]["questions"]:
+        if question["id"] == "s1.1-narrative":
+            question["id"] = "s1.1-story"
+            question["same_as"] = {"version": 1, "question": "s1.1-narrative"}
+    return load_definition(json.loads(json.dumps(data)), source="s11-self-audit@2")
+
+
+def test_carried_answers_follow_same_as_and_leave_out_what_no_longer_fits(s11: Questionnaire) -> None:
+    previous = {
+        "s1.1": "not-applicable",  # s1.1 is mandatory: not applicable is no longer allowed
+        "s1.1__reason": "Not ours",
+        "s1.1-narrative": "Told last year",
+        "s1.2": "partially-met",
+        "s1.2-action": {"what": "Report", "owner": "Lead", "due": "2024-01-01"},
+        "s2.2": "not-applicable",
+        "s2.2__reason": "No longer relevant",
+        "retired": "x",
+        "s2.3": "",
+    }
+    carried = audits.carried_answers(s11, previous, next_version(s11))
+    assert carried == {
+        "s1.1-story": "Told last year",
+        "s1.2": "partially-met",
+        "s1.2-action": {"what": "Report", "owner": "Lead", "due": "2024-01-01"},
+        "s2.2": "not-applicable",
+        "s2.2__reason": "No longer relevant",
+    }
+
+
+def test_carry_forward_copies_once_and_only_into_an_empty_audit(
+    audit: Audit, cycle: AuditCycle, users: dict[str, User], s11: Questionnaire
+) -> None:
+    assert audits.can_carry_forward(audit) is None
+    old_cycle = AuditCycle.create(
+        name="Last year",
+        questionnaire=cycle.questionnaire,
+        opens_on=cycle.opens_on - dt.timedelta(days=365),
+        closes_on=cycle.opens_on - dt.timedelta(days=200),
+        is_open=False,
+    )
+    older = Audit.create(cycle=old_cycle, agency=audit.agency, status="in-progress")
+    assert audits.can_carry_forward(audit) is None  # never submitted: nothing to start from
+    Audit.update(status="submitted").where(Audit.id == older.id).execute()
+    save_answers(audits.response_of(older), {"s3.1": "met", "s3.1-narrative": "Carried"})
+    assert audits.can_carry_forward(audit).id == older.id
+    assert audits.carry_forward(audit, users["agency"]) == 2
+    assert load_answers(audits.response_of(audit)) == {"s3.1": "met", "s3.1-narrative": "Carried"}
+    assert section_state(audit, "s3").status == "in-progress" and section_state(audit, "s3").revision == 1
+    assert Audit.get_by_id(audit.id).status == "in-progress"
+    assert audits.can_carry_forward(Audit.get_by_id(audit.id)) is None
+    with pytest.raises(audits.NotEditable):
+        audits.carry_forward(audit, users["agency"])
+    assert AuditEvent.select().where(AuditEvent.kind == "carry-forward").count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Submission
+# ---------------------------------------------------------------------------------------------
+
+
+def test_blockers_come_in_the_order_of_the_standards(audit: Audit, users: dict[str, User], s11: Questionnaire) -> None:
+    answers = met_answers(s11)
+    answers["s2.1"] = "not-met"  # a shortfall with no action
+    states = audits.section_states(audit, s11)
+    for state in states.values():
+        state.status = "completed"
+    states["s1"].status = "in-progress"
+    problems = audits.blockers(s11, answers, states)
+    assert [(p.section_id, p.question_id) for p in problems] == [("s1", ""), ("s2", "s2.1-action")]
+    assert problems[0].message == "Mark ‘Senior leadership and a board-level lead’ as completed"
+
+
+def test_submitting_is_refused_while_rules_fail_and_changes_nothing(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    answers = met_answers(s11)
+    del answers["s4.2"]
+    complete_everything(audit, s11, answers, users["agency"])
+    with pytest.raises(audits.Blocked) as blocked:
+        audits.submit(audit, users["agency"], "I confirm")
+    assert [p.question_id for p in blocked.value.problems] == ["s4.2"]
+    audit = Audit.get_by_id(audit.id)
+    assert audit.status == "not-started" and audit.submitted_at is None and audit.revision == 0
+
+
+def test_submitting_twice_submits_once(audit: Audit, users: dict[str, User], s11: Questionnaire) -> None:
+    complete_everything(audit, s11, met_answers(s11, {"s1.2": "not-met"}), users["agency"])
+    assert audits.submit(audit, users["agency"], "I confirm") is True
+    assert audits.submit(audit, users["colleague"], "I confirm") is False
+    stored = Audit.get_by_id(audit.id)
+    assert (stored.status, stored.submitted_by_id, stored.declaration) == ("submitted", users["agency"].id, "I confirm")
+    assert [a.question_id for a in Action.select()] == ["s1.2-action"]
+    assert AuditEvent.select().where(AuditEvent.after == "submitted").count() == 1
+
+
+def test_concurrent_submissions_submit_once(app: Any, audit: Audit, users: dict[str, User], s11: Questionnaire) -> None:
+    complete_everything(audit, s11, met_answers(s11, {"s1.2": "not-met"}), users["agency"])
+    database = app.extensions["database"]
+    results: list[bool] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def attempt(user: User) -> None:
+        try:
+            with database.connection_context():
+                start.wait()
+                results.append(audits.submit(Audit.get_by_id(audit.id), user, "I confirm"))
+        except BaseException as error:  # reported below, with the thread's own traceback
+            errors.append(error)
+
+    threads = [threading.Thread(target=attempt, args=(users["agency" if i % 2 else "colleague"],)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert sorted(results) == [False, False, False, True]
+    assert Action.select().count() == 1
+    assert AuditEvent.select().where(AuditEvent.after == "submitted").count() == 1
+    assert proxy.obj is database
+
+
+def test_resubmitting_after_a_reopen_updates_actions_and_keeps_their_progress(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    user = users["agency"]
+    complete_everything(audit, s11, met_answers(s11, {"s1.2": "not-met", "s2.2": "partially-met"}), user)
+    audits.submit(audit, user, "I confirm")
+    Action.update(progress=30).execute()
+    Audit.update(status="reopened").where(Audit.id == audit.id).execute()
+    response = audits.response_of(audit)
+    save_answers(response, {"s1.2-action": {"what": "Report twice a year", "owner": "Lead", "due": TODAY.isoformat()}})
+    save_answers(response, {"s2.2": "met"}, replace=["s2.2-action"])
+    assert audits.submit(Audit.get_by_id(audit.id), user, "I confirm") is True
+    (action,) = Action.select()
+    assert (action.question_id, action.what, action.progress) == ("s1.2-action", "Report twice a year", 30)
+    trail = [
+        (e.target, e.before is None, e.after is None) for e in AuditEvent.select().where(AuditEvent.kind == "action")
+    ]
+    assert trail == [
+        ("s1.2-action", True, False),
+        ("s2.2-action", True, False),
+        ("s1.2-action", False, False),
+        ("s2.2-action", False, True),
+    ]
+
+
+def test_progress_updates_are_all_or_nothing(audit: Audit, users: dict[str, User], s11: Questionnaire) -> None:
+    complete_everything(audit, s11, met_answers(s11, {"s1.2": "not-met", "s2.2": "not-met"}), users["agency"])
+    audits.submit(audit, users["agency"], "I confirm")
+    one, two = audits.actions_of(audit)
+    updates = [
+        audits.ProgressUpdate(one.id, 50, "Half", audits.progress_stamp(one)),
+        audits.ProgressUpdate(two.id, 20, None, "2000-01-01T00:00:00"),  # the page saw an older version
+    ]
+    with pytest.raises(audits.StaleProgress) as stale:
+        audits.update_progress(audit, updates, users["agency"])
+    assert [a.id for a in stale.value.actions] == [two.id]
+    assert [a.progress for a in audits.actions_of(audit)] == [0, 0]
+    assert audits.update_progress(audit, updates[:1], users["agency"]) == 1
+    assert Action.get_by_id(one.id).progress_note == "Half"
+    other = Agency.create(name="Elsewhere", sector="health")
+    assert audits.update_progress(Audit.create(cycle=audit.cycle, agency=other), updates[:1], users["agency"]) == 0
+    assert audits.is_overdue(Action.get_by_id(one.id), TODAY + dt.timedelta(days=1))
+    assert not audits.is_overdue(Action.get_by_id(one.id), TODAY)
+
+
+def test_earlier_audits_are_listed_newest_first(audit: Audit, cycle: AuditCycle) -> None:
+    made = []
+    for years in (2, 1):
+        old = AuditCycle.create(
+            name=f"{years} years ago",
+            questionnaire=cycle.questionnaire,
+            opens_on=cycle.opens_on - dt.timedelta(days=365 * years),
+            closes_on=cycle.opens_on - dt.timedelta(days=365 * years - 100),
+            is_open=False,
+        )
+        made.append(Audit.create(cycle=old, agency=audit.agency, status="submitted"))
+    assert [a.cycle.name for a in audits.earlier_audits(audit.agency_id, audit)] == ["1 years ago", "2 years ago"]
+    assert Response.select().where(Response.audit << made).count() == 0

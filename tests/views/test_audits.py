@@ -1,0 +1,806 @@
+"""The S11 self-audit journey of agency users, through the Flask test client.
+
+Pages are driven the way a browser drives them: form data built from the definition, the
+revision the page carried, the buttons' names and values. The database is read directly to
+check that what a page claims is what was stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from questionnaires.model import Questionnaire, Section
+from store.answers import load_answers, save_answers
+from store.models import (
+    Action,
+    Audit,
+    AuditCycle,
+    AuditEvent,
+    Draft,
+    KeptPost,
+    QuestionnaireVersion,
+    Response,
+    SectionState,
+    User,
+)
+from store.questionnaires import definition
+from tests.conftest import PASSWORD, sign_in_as
+
+TODAY = dt.date.today()
+LAST_YEAR = TODAY - dt.timedelta(days=365)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def s11_version() -> QuestionnaireVersion:
+    return QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "s11-self-audit")
+
+
+def date_parts(prefix: str, day: dt.date) -> dict[str, str]:
+    return {f"{prefix}-day": str(day.day), f"{prefix}-month": str(day.month), f"{prefix}-year": str(day.year)}
+
+
+def section_data(
+    section: Section,
+    revision: int = 0,
+    ratings: dict[str, str] | None = None,
+    completed: str = "yes",
+    save: str = "continue",
+    text: str = "Reviewed by the board every year.",
+) -> dict[str, str]:
+    """Valid answers to every question of a section, as its page posts them.
+
+    Ratings are Met unless `ratings` says otherwise; a shortfall gets an action (what, owner, due).
+    """
+    ratings = ratings or {}
+    data: dict[str, str] = {"revision": str(revision), "section-completed": completed, "save": save}
+    shortfalls: set[str] = set()
+    for q in section.questions:
+        if q.type == "rating":
+            value = ratings.get(q.id, "met")
+            data[q.id] = value
+            if value in ("partially-met", "not-met") and q.action:
+                shortfalls.add(q.action)
+        elif q.type in ("single_choice", "yes_no", "multiple_choice"):
+            data[q.id] = q.offered_options[0].value
+        elif q.type in ("short_text", "long_text"):
+            data[q.id] = text
+        elif q.type == "number":
+            data[q.id] = str(int(q.min or 1))
+        elif q.type == "date":
+            data.update(date_parts(q.id, TODAY))
+        elif q.type == "evidence":
+            row = f"{q.id}__0__"
+            data[row + "title"] = "Safeguarding policy 2024"
+            data[row + "type"] = q.evidence_types[0].value
+            data.update(date_parts(row + "date", TODAY - dt.timedelta(days=30)))
+        elif q.type == "action" and q.id in shortfalls:
+            data[f"{q.id}__what"] = "Train every manager in the new procedure"
+            data[f"{q.id}__owner"] = "Head of safeguarding"
+            data.update(date_parts(f"{q.id}__due", TODAY + dt.timedelta(days=90)))
+    return data
+
+
+def body(response: Any) -> str:
+    return response.get_data(as_text=True)
+
+
+def text_of(html: str) -> str:
+    """The page's words with tags and runs of spaces collapsed, to assert on sentences."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+@pytest.fixture
+def cycle(db: Any) -> AuditCycle:
+    return AuditCycle.create(
+        name="2025 to 2026 self-audit",
+        questionnaire=s11_version(),
+        opens_on=TODAY - dt.timedelta(days=30),
+        closes_on=TODAY + dt.timedelta(days=60),
+    )
+
+
+@pytest.fixture
+def s11(cycle: AuditCycle) -> Questionnaire:
+    return definition(cycle.questionnaire)
+
+
+@pytest.fixture
+def audit(client: FlaskClient, users: dict[str, User], cycle: AuditCycle) -> Audit:
+    """The police agency's audit in the open cycle, made by its lead opening the task list."""
+    sign_in_as(client, users["agency"])
+    assert client.get("/audit/").status_code == 200
+    return Audit.get((Audit.cycle == cycle) & (Audit.agency == users["agency"].agency_id))
+
+
+def fill(client: FlaskClient, audit: Audit, s11: Questionnaire, ratings: dict[str, str] | None = None) -> None:
+    """Complete every standard through its page."""
+    for section in s11.sections:
+        state = SectionState.get((SectionState.audit == audit) & (SectionState.section_id == section.id))
+        response = client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, state.revision, ratings))
+        assert response.status_code == 302, text_of(body(response))[:2000]
+
+
+def submit(client: FlaskClient, audit: Audit) -> Any:
+    return client.post(f"/audit/{audit.id}/submit", data={"declaration": "confirmed"})
+
+
+def fresh(audit: Audit) -> Audit:
+    return Audit.get_by_id(audit.id)
+
+
+def state_of(audit: Audit, section_id: str) -> SectionState:
+    return SectionState.get((SectionState.audit == audit) & (SectionState.section_id == section_id))
+
+
+def stored(audit: Audit) -> dict[str, Any]:
+    return load_answers(Response.get(Response.audit == audit))
+
+
+def expire_session(app: Flask, client: FlaskClient) -> None:
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 60
+
+
+# ---------------------------------------------------------------------------------------------
+# The task list
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_task_list_makes_the_audit_once_with_a_task_per_standard(
+    client: FlaskClient, users: dict[str, User], cycle: AuditCycle, s11: Questionnaire
+) -> None:
+    sign_in_as(client, users["agency"])
+    page = text_of(body(client.get("/audit/")))
+    assert "You have completed 0 of 11 sections" in page
+    assert page.count("Not yet started") >= 11
+    for section in s11.sections:
+        assert section.title in page
+    sign_in_as(client, users["colleague"])
+    client.get("/audit/")
+    assert Audit.select().count() == 1
+    audit = Audit.get()
+    assert Response.select().where(Response.audit == audit).count() == 1
+    assert SectionState.select().where(SectionState.audit == audit).count() == 11
+    created = AuditEvent.get(AuditEvent.audit == audit)
+    assert (created.kind, created.after, created.user_id) == ("status", "not-started", users["agency"].id)
+
+
+def test_without_an_open_cycle_the_task_list_says_so(client: FlaskClient, users: dict[str, User]) -> None:
+    sign_in_as(client, users["agency"])
+    page = text_of(body(client.get("/audit/")))
+    assert "There is no self-audit open at the moment" in page
+    assert Audit.select().count() == 0
+
+
+@pytest.mark.parametrize("who", ["reviewer", "analyst", "admin"])
+def test_only_agency_users_have_a_task_list(
+    client: FlaskClient, users: dict[str, User], cycle: AuditCycle, who: str
+) -> None:
+    sign_in_as(client, users[who])
+    assert client.get("/audit/").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole journey
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_whole_journey_over_two_visits(
+    client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    first, rest = s11.sections[:5], s11.sections[5:]
+    page = body(client.get(f"/audit/{audit.id}/{first[0].id}"))
+    assert 'name="revision" value="0"' in page and "Have you completed this section?" in page
+    assert 'src="/static/autosave.js"' in page and "data-autosave=" in page
+    for section in first:
+        response = client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section))
+        assert response.status_code == 302 and response.headers["Location"] == "/audit/"
+    assert "You have completed 5 of 11 sections" in text_of(body(client.get("/audit/")))
+    client.post("/sign-out")
+
+    sign_in_as(client, users["agency"])
+    page = text_of(body(client.get("/audit/")))
+    assert "You have completed 5 of 11 sections" in page and page.count("Completed") >= 5
+    again = body(client.get(f"/audit/{audit.id}/{first[0].id}"))
+    assert 'value="met" checked' in again and "Reviewed by the board every year." in again
+    assert 'value="yes" checked' in again
+    for section in rest:
+        client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, ratings={"s7.1": "partially-met"}))
+    check = text_of(body(client.get(f"/audit/{audit.id}/check")))
+    assert "You cannot submit yet" not in check
+    assert "Submit your Section 11 self-audit" in check and s11.declaration[:60] in check
+    response = submit(client, audit)
+    assert response.status_code == 302 and response.headers["Location"] == f"/audit/{audit.id}/confirmation"
+    done = text_of(body(client.get(response.headers["Location"])))
+    assert "Self-audit submitted" in done and "govuk-panel" in body(client.get(response.headers["Location"]))
+    audit = fresh(audit)
+    assert audit.status == "submitted" and audit.submitted_by_id == users["agency"].id
+    assert audit.declaration == s11.declaration
+    assert Response.get(Response.audit == audit).status == "submitted"
+    assert [a.question_id for a in Action.select().where(Action.audit == audit)] == ["s7.1-action"]
+
+
+def test_save_and_continue_checks_the_answers_and_asks_if_the_section_is_complete(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    data = section_data(section, ratings={"s1.2": "not-met"})
+    del data["section-completed"]
+    del data["s1.2-action__what"]
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    page = body(response)
+    assert response.status_code == 200 and "<title>Error:" in page
+    assert "Select whether you’ve completed this section" in page and 'href="#section-completed"' in page
+    assert 'href="#s1.2-action__what"' in page
+    assert "Head of safeguarding" in page  # what was typed is shown again
+    assert stored(audit) == {} and state_of(audit, "s1").revision == 0
+
+    data = section_data(section, completed="no")
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=data).status_code == 302
+    assert state_of(audit, "s1").status == "in-progress" and stored(audit)["s1.1"] == "met"
+    assert fresh(audit).status == "in-progress"
+
+
+def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: Audit, s11: Questionnaire) -> None:
+    section = s11.sections[0]
+    data = section_data(section)
+    data["add-evidence"] = "s1.1-evidence"
+    page = body(client.post(f"/audit/{audit.id}/{section.id}", data=data))
+    assert 'name="s1.1-evidence__1__title"' in page and "Safeguarding policy 2024" in page
+    assert stored(audit) == {}
+
+
+def test_unknown_standard_is_not_found(client: FlaskClient, audit: Audit) -> None:
+    assert client.get(f"/audit/{audit.id}/s99").status_code == 404
+    assert client.post(f"/audit/{audit.id}/s99", data={"save": "later"}).status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Save and come back later, autosave and drafts
+# ---------------------------------------------------------------------------------------------
+
+
+def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_draft(
+    client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, completed="no"))
+    evidence_before = stored(audit)["s1.1-evidence"]
+    data = section_data(section, revision=1, save="later", text="A new narrative")
+    del data["section-completed"]
+    data["s1.1-evidence__0__date-day"] = "31"
+    data["s1.1-evidence__0__date-month"] = "2"  # 31 February: not a real date
+    data["s1.2"] = ""  # cleared: a required answer may be blank until submission
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    assert response.status_code == 302 and response.headers["Location"] == "/audit/"
+    assert "Some need checking: we kept them as you typed them" in text_of(body(client.get("/audit/")))
+    answers = stored(audit)
+    assert answers["s1.1-narrative"] == "A new narrative"
+    assert answers["s1.1-evidence"] == evidence_before  # the badly typed one leaves the saved one alone
+    assert "s1.2" not in answers
+    assert state_of(audit, "s1").status == "in-progress"
+    draft = Draft.get()
+    assert draft.user_id == users["agency"].id and draft.path == f"/audit/{audit.id}/s1"
+    assert draft.base_revision == state_of(audit, "s1").revision
+
+    page = body(client.get(f"/audit/{audit.id}/{section.id}"))
+    assert "We restored what you typed on" in page and "It is not saved yet" in page
+    assert re.search(r'name="s1.1-evidence__0__date-day"[^>]*value="31"', page)
+    assert re.search(r'name="s1.1-evidence__0__date-month"[^>]*value="2"', page)
+
+    fixed = section_data(section, revision=state_of(audit, "s1").revision)
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=fixed).status_code == 302
+    assert Draft.select().count() == 0  # a successful save deletes the draft
+    assert "We restored" not in body(client.get(f"/audit/{audit.id}/{section.id}"))
+
+
+def test_autosave_keeps_a_draft_that_comes_back_and_goes_when_saved(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[1]
+    data = section_data(section, text="Typed but never saved")
+    response = client.post(f"/audit/{audit.id}/{section.id}/draft", data=data)
+    assert response.status_code == 200 and response.get_json()["kept"] is True
+    draft = Draft.get()
+    assert ["s2.1-narrative", "Typed but never saved"] in draft.form and draft.base_revision == 0
+    assert not any(name == "save" for name, _ in draft.form)
+    assert stored(audit) == {}  # a draft is not an answer
+
+    client.post(f"/audit/{audit.id}/{section.id}/draft", data={**data, "s2.1-narrative": "Typed again"})
+    assert Draft.select().count() == 1 and ["s2.1-narrative", "Typed again"] in Draft.get().form
+
+    page = text_of(body(client.get(f"/audit/{audit.id}/{section.id}")))
+    assert "We restored what you typed on" in page and "Typed again" in page
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=data).status_code == 302
+    assert Draft.select().count() == 0
+    assert stored(audit)["s2.1-narrative"] == "Typed but never saved"
+
+
+def test_autosave_when_signed_out_answers_401_and_keeps_nothing(
+    app: Flask, client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    expire_session(app, client)
+    response = client.post(f"/audit/{audit.id}/s1/draft", data={"s1.1-narrative": "x", "revision": "0"})
+    assert response.status_code == 401 and response.get_json() == {"kept": False, "reason": "signed-out"}
+    assert Draft.select().count() == 0 and KeptPost.select().count() == 0
+
+
+def test_autosave_refuses_a_forged_request(app: Flask, client: FlaskClient, audit: Audit, s11: Questionnaire) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    response = client.post(f"/audit/{audit.id}/s1/draft", data={"s1.1-narrative": "x", "csrf_token": "forged"})
+    assert response.status_code == 400 and Draft.select().count() == 0
+
+
+def test_a_draft_older_than_a_colleagues_save_is_offered_for_comparison(
+    client: FlaskClient, app: Flask, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    client.post(f"/audit/{audit.id}/{section.id}/draft", data=section_data(section, text="My old typing"))
+    Draft.update(saved_at=dt.datetime(2000, 1, 1)).execute()
+    other = app.test_client()
+    sign_in_as(other, users["colleague"])
+    assert (
+        other.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, text="Colleague's")).status_code == 302
+    )
+
+    page = text_of(body(client.get(f"/audit/{audit.id}/{section.id}")))
+    assert "We restored" not in page and "Colleague's" in page
+    assert "Compare your unsaved changes with the saved answers" in page
+    compare = client.get(f"/audit/{audit.id}/{section.id}/compare")
+    words = text_of(body(compare))
+    assert compare.status_code == 200 and "Police Colleague has changed this section" in words
+    assert "My old typing" in words and "Colleague's" in words
+
+
+# ---------------------------------------------------------------------------------------------
+# Two colleagues editing the same standard
+# ---------------------------------------------------------------------------------------------
+
+
+def test_an_edit_based_on_an_older_version_is_shown_never_overwritten(
+    client: FlaskClient, app: Flask, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[2]
+    assert 'name="revision" value="0"' in body(client.get(f"/audit/{audit.id}/{section.id}"))
+    colleague = app.test_client()
+    sign_in_as(colleague, users["colleague"])
+    theirs = section_data(section, text="The colleague's description")
+    assert colleague.post(f"/audit/{audit.id}/{section.id}", data=theirs).status_code == 302
+    saved = stored(audit)
+
+    mine = section_data(section, text="My description", ratings={"s3.1": "partially-met"})
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=mine)
+    page = body(response)
+    words = text_of(page)
+    assert response.status_code == 409
+    assert "Police Colleague has changed this section since you opened it" in words
+    assert "The colleague's description" in words and "My description" in words
+    assert "Partially met" in words and "Use my answers" in words and "Keep my colleague's answers" in words
+    assert f"For ‘{s11.question('s3.1').text}’" in words  # a repeated follow-up names its item
+    assert stored(audit) == saved  # nothing overwritten
+    assert state_of(audit, section.id).updated_by_id == users["colleague"].id
+    assert Draft.get().base_revision == 0  # what I typed is kept
+
+    # "Use my answers" posts my answers again with the revision the conflict page carries
+    form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page))
+    assert form["revision"] == "1" and form["s3.1"] == "partially-met"
+    button = re.search(r'name="save"[^>]*value="(\w+)"|value="(\w+)"[^>]*name="save"', page)
+    form["save"] = next(v for v in button.groups() if v)
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=form).status_code == 302
+    assert stored(audit)["s3.1"] == "partially-met" and stored(audit)["s3.1-narrative"] == "My description"
+    assert state_of(audit, section.id).revision == 2 and Draft.select().count() == 0
+
+
+def test_keeping_the_colleagues_answers_discards_mine(
+    client: FlaskClient, app: Flask, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    colleague = app.test_client()
+    sign_in_as(colleague, users["colleague"])
+    colleague.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, text="Theirs"))
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, text="Mine")).status_code == 409
+    response = client.post(f"/audit/{audit.id}/{section.id}/discard")
+    assert response.status_code == 302 and response.headers["Location"] == f"/audit/{audit.id}/{section.id}"
+    page = body(client.get(response.headers["Location"]))
+    assert Draft.select().count() == 0 and "Theirs" in page and "Mine" not in page
+    assert stored(audit)["s1.1-narrative"] == "Theirs"
+
+
+def test_a_stale_page_saving_the_same_answers_is_no_conflict(
+    client: FlaskClient, app: Flask, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    colleague = app.test_client()
+    sign_in_as(colleague, users["colleague"])
+    colleague.post(f"/audit/{audit.id}/{section.id}", data=section_data(section))
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section)).status_code == 302
+    assert state_of(audit, section.id).revision == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Carry forward
+# ---------------------------------------------------------------------------------------------
+
+
+def test_carry_forward_copies_the_last_submitted_audit_once(
+    client: FlaskClient, users: dict[str, User], cycle: AuditCycle, s11: Questionnaire
+) -> None:
+    old_cycle = AuditCycle.create(
+        name="2023 to 2024 self-audit",
+        questionnaire=s11_version(),
+        opens_on=LAST_YEAR - dt.timedelta(days=365),
+        closes_on=LAST_YEAR,
+        is_open=False,
+    )
+    old = Audit.create(
+        cycle=old_cycle, agency=users["agency"].agency, status="submitted", submitted_at=dt.datetime(2024, 3, 1)
+    )
+    response = Response.create(questionnaire=old_cycle.questionnaire, audit=old)
+    save_answers(
+        response,
+        {
+            "s1.1": "not-met",
+            "s1.1-narrative": "Last year's words",
+            "s1.1-action": {"what": "Appoint a lead", "owner": "Chief officer", "due": "2024-06-30"},
+            "s4.1": "not-applicable",
+            "s4.1__reason": "We do not work with children directly",
+            "gone-question": "dropped",
+        },
+    )
+    sign_in_as(client, users["agency"])
+    page = text_of(body(client.get("/audit/")))
+    assert "Start from your answers to the last self-audit" in page and "2023 to 2024 self-audit" in page
+    audit = Audit.get(Audit.cycle == cycle)
+    result = client.post(f"/audit/{audit.id}/carry-forward")
+    assert result.status_code == 302
+    answers = stored(audit)
+    assert answers["s1.1"] == "not-met" and answers["s1.1-narrative"] == "Last year's words"
+    assert answers["s1.1-action"]["owner"] == "Chief officer"
+    assert answers["s4.1__reason"] == "We do not work with children directly"
+    assert "gone-question" not in answers
+    states = {s.section_id: s.status for s in SectionState.select().where(SectionState.audit == audit)}
+    assert states["s1"] == "in-progress" and states["s4"] == "in-progress" and states["s2"] == "not-started"
+    assert "completed" not in states.values()
+    events = list(AuditEvent.select().where((AuditEvent.audit == audit) & (AuditEvent.kind == "carry-forward")))
+    assert len(events) == 1 and events[0].after["from_audit"] == old.id
+    page = text_of(body(client.get("/audit/")))
+    assert "We copied 5 answers" in page and "Start from your answers" not in page
+    client.post(f"/audit/{audit.id}/carry-forward")  # a second time changes nothing
+    assert AuditEvent.select().where(AuditEvent.kind == "carry-forward").count() == 1
+    assert "Earlier self-audits" in page and "2023 to 2024 self-audit" in page
+
+
+def test_no_carry_forward_without_a_submitted_earlier_audit(
+    client: FlaskClient, users: dict[str, User], audit: Audit
+) -> None:
+    assert "Start from your answers" not in body(client.get("/audit/"))
+    client.post(f"/audit/{audit.id}/carry-forward")
+    assert stored(audit) == {} and AuditEvent.select().where(AuditEvent.kind == "carry-forward").count() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Check answers and submit
+# ---------------------------------------------------------------------------------------------
+
+
+def test_check_answers_lists_what_to_fix_and_refuses_a_shortfall_without_an_action(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    fill(client, audit, s11)
+    section = s11.sections[0]
+    data = section_data(section, revision=state_of(audit, "s1").revision, ratings={"s1.2": "not-met"}, save="later")
+    for key in [k for k in data if k.startswith("s1.2-action")]:
+        del data[key]
+    client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    assert stored(audit)["s1.2"] == "not-met" and "s1.2-action" not in stored(audit)
+
+    page = body(client.get(f"/audit/{audit.id}/check"))
+    words = text_of(page)
+    assert "You cannot submit yet" in words
+    assert "Add an action with an owner and a due date" in words
+    assert f'href="/audit/{audit.id}/s1#s1.2-action__what"' in page
+    assert "Mark ‘Senior leadership and a board-level lead’ as completed" not in words  # its gap says it
+    assert "Submit your Section 11 self-audit" not in words
+    assert f'href="/audit/{audit.id}/s2#s2.1"' in page and ">Change<" in page
+
+    refused = submit(client, audit)
+    assert refused.status_code == 200 and "<title>Error:" in body(refused)
+    assert "Add an action with an owner and a due date" in text_of(body(refused))
+    assert fresh(audit).status == "in-progress" and Action.select().count() == 0
+    assert AuditEvent.select().where(AuditEvent.target == "audit", AuditEvent.after == "submitted").count() == 0
+
+
+def test_sections_not_marked_completed_block_submission(client: FlaskClient, audit: Audit, s11: Questionnaire) -> None:
+    fill(client, audit, s11)
+    last = s11.sections[-1]
+    client.post(
+        f"/audit/{audit.id}/{last.id}", data=section_data(last, state_of(audit, last.id).revision, completed="no")
+    )
+    words = text_of(body(client.get(f"/audit/{audit.id}/check")))
+    assert f"Mark ‘{last.title}’ as completed" in words
+    assert submit(client, audit).status_code == 200 and fresh(audit).status == "in-progress"
+
+
+def test_submission_needs_the_declaration(client: FlaskClient, audit: Audit, s11: Questionnaire) -> None:
+    fill(client, audit, s11)
+    response = client.post(f"/audit/{audit.id}/submit", data={})
+    assert response.status_code == 200 and "Select the box to confirm the declaration" in body(response)
+    assert 'href="#declaration"' in body(response)
+    assert fresh(audit).status == "in-progress"
+
+
+def test_double_submission_changes_the_status_once_and_makes_one_set_of_actions(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    fill(client, audit, s11, ratings={"s2.1": "partially-met", "s5.2": "not-met"})
+    first, second = submit(client, audit), submit(client, audit)
+    assert first.headers["Location"] == second.headers["Location"] == f"/audit/{audit.id}/confirmation"
+    submitted = AuditEvent.select().where((AuditEvent.kind == "status") & (AuditEvent.target == "audit"))
+    assert [e.after for e in submitted].count("submitted") == 1
+    assert sorted(a.question_id for a in Action.select()) == ["s2.1-action", "s5.2-action"]
+    assert AuditEvent.select().where(AuditEvent.kind == "action").count() == 2
+    # back to the check page and submit again: still one submission
+    client.get(f"/audit/{audit.id}/check")
+    assert submit(client, audit).status_code == 302 and Action.select().count() == 2
+
+
+def test_confirmation_is_only_shown_for_a_submitted_audit(client: FlaskClient, audit: Audit) -> None:
+    response = client.get(f"/audit/{audit.id}/confirmation")
+    assert response.status_code == 302 and response.headers["Location"] == f"/audit/{audit.id}/check"
+
+
+# ---------------------------------------------------------------------------------------------
+# After submission
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def submitted(client: FlaskClient, audit: Audit, s11: Questionnaire) -> Audit:
+    fill(client, audit, s11, ratings={"s1.2": "partially-met", "s6.3": "not-met"})
+    assert submit(client, audit).status_code == 302
+    return fresh(audit)
+
+
+def test_a_submitted_audit_is_read_only(client: FlaskClient, submitted: Audit, s11: Questionnaire) -> None:
+    section = s11.sections[0]
+    page = body(client.get(f"/audit/{submitted.id}/{section.id}"))
+    assert f'action="/audit/{submitted.id}/{section.id}"' not in page and "Save and continue" not in page
+    assert "govuk-summary-list" in page and "Reviewed by the board every year." in page
+    assert "cannot be changed" in text_of(page)
+    before = stored(submitted)
+    revision = state_of(submitted, "s1").revision
+    refused = client.post(f"/audit/{submitted.id}/{section.id}", data=section_data(section, revision, text="Late"))
+    assert refused.status_code == 409 and "your changes were not saved" in text_of(body(refused))
+    assert stored(submitted) == before and state_of(submitted, "s1").revision == revision
+    assert client.post(f"/audit/{submitted.id}/{section.id}/draft", data={"x": "y"}).status_code == 409
+    check = text_of(body(client.get(f"/audit/{submitted.id}/check")))
+    assert "Submitted on" in check and "Submit your Section 11 self-audit" not in check and "Change" not in check
+    task_list = text_of(body(client.get("/audit/")))
+    assert "You submitted this self-audit on" in task_list and "Update progress on your actions" in task_list
+
+
+def test_a_reopened_audit_can_be_changed_and_submitted_again(
+    client: FlaskClient, users: dict[str, User], submitted: Audit, s11: Questionnaire
+) -> None:
+    Action.update(progress=40).where(Action.question_id == "s1.2-action").execute()
+    Audit.update(status="reopened").where(Audit.id == submitted.id).execute()
+    section = s11.sections[0]
+    assert "Save and continue" in body(client.get(f"/audit/{submitted.id}/{section.id}"))
+    data = section_data(section, state_of(submitted, "s1").revision, ratings={"s1.2": "met"})
+    assert client.post(f"/audit/{submitted.id}/{section.id}", data=data).status_code == 302
+    assert stored(submitted)["s1.2"] == "met" and fresh(submitted).status == "reopened"
+    assert submit(client, submitted).status_code == 302
+    assert fresh(submitted).status == "submitted"
+    assert [a.question_id for a in Action.select()] == ["s6.3-action"]  # s1.2 is met now
+    removed = AuditEvent.get((AuditEvent.kind == "action") & (AuditEvent.after.is_null()))
+    assert removed.target == "s1.2-action" and removed.before["what"]
+
+
+def test_action_progress_is_updated_and_recorded(client: FlaskClient, users: dict[str, User], submitted: Audit) -> None:
+    page = body(client.get(f"/audit/{submitted.id}/actions"))
+    action = Action.get(Action.question_id == "s1.2-action")
+    assert "Train every manager in the new procedure" in page and f'name="progress-{action.id}"' in page
+    seen = re.search(rf'name="seen-{action.id}" value="([^"]+)"', page).group(1)
+    other = Action.get(Action.question_id == "s6.3-action")
+    other_seen = re.search(rf'name="seen-{other.id}" value="([^"]+)"', page).group(1)
+    form = {
+        f"progress-{action.id}": "60%",
+        f"note-{action.id}": "Half the managers trained",
+        f"seen-{action.id}": seen,
+        f"progress-{other.id}": "0",
+        f"note-{other.id}": "",
+        f"seen-{other.id}": other_seen,
+    }
+    response = client.post(f"/audit/{submitted.id}/actions", data=form)
+    assert response.status_code == 302
+    action = Action.get_by_id(action.id)
+    assert (action.progress, action.progress_note) == (60, "Half the managers trained")
+    event = AuditEvent.get(AuditEvent.kind == "action-progress")
+    assert event.user_id == users["agency"].id and event.target == "s1.2-action"
+    assert event.before == {"progress": 0, "note": None} and event.after == {
+        "progress": 60,
+        "note": "Half the managers trained",
+    }
+    assert "Your progress was saved" in body(client.get(f"/audit/{submitted.id}/actions"))
+
+    bad = client.post(f"/audit/{submitted.id}/actions", data={**form, f"progress-{action.id}": "150"})
+    assert bad.status_code == 200 and "Enter progress as a whole number from 0 to 100" in body(bad)
+    assert 'value="150"' in body(bad) and Action.get_by_id(action.id).progress == 60
+
+    stale = client.post(f"/audit/{submitted.id}/actions", data={**form, f"progress-{action.id}": "80"})
+    assert "Someone updated this action to 60%" in body(stale) and Action.get_by_id(action.id).progress == 60
+    assert AuditEvent.select().where(AuditEvent.kind == "action-progress").count() == 1
+
+
+def test_an_overdue_action_is_tagged(client: FlaskClient, submitted: Audit) -> None:
+    assert "Overdue" not in body(client.get(f"/audit/{submitted.id}/actions"))
+    Action.update(due=TODAY - dt.timedelta(days=1)).where(Action.question_id == "s1.2-action").execute()
+    page = text_of(body(client.get(f"/audit/{submitted.id}/actions")))
+    assert page.count("Overdue") == 1
+    assert page.index("Overdue") < page.index("Head of safeguarding")  # on the overdue one, listed first
+
+
+def test_before_submission_there_are_no_actions_yet(client: FlaskClient, audit: Audit) -> None:
+    assert "There are no actions yet" in body(client.get(f"/audit/{audit.id}/actions"))
+
+
+def test_a_reviewer_reads_a_submitted_audit_but_cannot_change_it(
+    client: FlaskClient, users: dict[str, User], submitted: Audit, s11: Questionnaire
+) -> None:
+    sign_in_as(client, users["reviewer"])
+    assert "Police Lead" in text_of(body(client.get(f"/audit/{submitted.id}/check")))
+    before = stored(submitted)
+    section = s11.sections[0]
+    assert client.post(f"/audit/{submitted.id}/{section.id}", data=section_data(section, 99)).status_code == 409
+    action = Action.get(Action.question_id == "s1.2-action")
+    assert client.post(f"/audit/{submitted.id}/actions", data={f"progress-{action.id}": "90"}).status_code == 409
+    assert stored(submitted) == before and Action.get_by_id(action.id).progress == 0
+    assert Draft.select().count() == 0
+
+
+def test_an_audit_in_a_closed_cycle_cannot_be_changed(
+    client: FlaskClient, audit: Audit, cycle: AuditCycle, s11: Questionnaire
+) -> None:
+    AuditCycle.update(is_open=False).execute()
+    section = s11.sections[0]
+    assert "Save and continue" not in body(client.get(f"/audit/{audit.id}/{section.id}"))
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section)).status_code == 409
+    assert stored(audit) == {}
+    assert "There is no self-audit open at the moment" in text_of(body(client.get("/audit/")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Access: another agency's audit does not exist
+# ---------------------------------------------------------------------------------------------
+
+ROUTES: list[tuple[str, str]] = [
+    ("GET", "/audit/{id}/s1"),
+    ("POST", "/audit/{id}/s1"),
+    ("GET", "/audit/{id}/s1/compare"),
+    ("GET", "/audit/{id}/s1/discard"),
+    ("POST", "/audit/{id}/s1/discard"),
+    ("POST", "/audit/{id}/s1/draft"),
+    ("GET", "/audit/{id}/check"),
+    ("GET", "/audit/{id}/submit"),
+    ("POST", "/audit/{id}/submit"),
+    ("GET", "/audit/{id}/confirmation"),
+    ("GET", "/audit/{id}/actions"),
+    ("POST", "/audit/{id}/actions"),
+    ("GET", "/audit/{id}/carry-forward"),
+    ("POST", "/audit/{id}/carry-forward"),
+]
+
+
+@pytest.mark.parametrize("state", ["in-progress", "submitted"])
+def test_another_agencys_audit_is_not_found_on_any_route(
+    client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire, state: str
+) -> None:
+    """Every route, GET and POST, for an audit of another agency and for a made-up id alike."""
+    Audit.update(status=state).where(Audit.id == audit.id).execute()
+    action = Action.create(audit=audit, question_id="s1.1-action", what="x", owner="y", due=TODAY)
+    sign_in_as(client, users["other-agency"])
+    data = {**section_data(s11.sections[0]), "declaration": "confirmed", f"progress-{action.id}": "50"}
+    for method, route in ROUTES:
+        for url in (route.format(id=audit.id), route.format(id=audit.id + 1000)):
+            response = client.open(url, method=method, data=data if method == "POST" else None)
+            assert response.status_code == 404, f"{method} {url}"
+            assert "Page not found" in body(response), f"{method} {url}"
+    assert stored(audit) == {} and Draft.select().count() == 0 and fresh(audit).status == state
+    assert Action.get_by_id(action.id).progress == 0 and KeptPost.select().count() == 0
+
+
+@pytest.mark.parametrize("who", ["analyst", "reviewer"])
+def test_readers_of_results_cannot_see_an_unsubmitted_audit(
+    client: FlaskClient, users: dict[str, User], audit: Audit, who: str
+) -> None:
+    sign_in_as(client, users[who])
+    assert client.get(f"/audit/{audit.id}/check").status_code == 404
+    assert client.get(f"/audit/{audit.id}/s1").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing lost when the session expires
+# ---------------------------------------------------------------------------------------------
+
+
+def test_a_post_after_the_session_expired_is_kept_and_shown_after_signing_in(
+    app: Flask, client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    expire_session(app, client)
+    data = section_data(section, text="Typed before the timeout")
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
+    assert stored(audit) == {}
+    signed = client.post(response.headers["Location"], data={"email": users["agency"].email, "password": PASSWORD})
+    assert signed.headers["Location"] == f"/audit/{audit.id}/{section.id}"
+    page = body(client.get(signed.headers["Location"]))
+    assert "We kept what you typed before you were signed out. Check it and save." in page
+    assert "Typed before the timeout" in page and 'name="revision" value="0"' in page
+    assert KeptPost.select().count() == 0  # taken once
+    assert "We kept what you typed" not in body(client.get(signed.headers["Location"]))
+    assert stored(audit) == {}  # shown, not saved, until the person saves it
+
+
+def test_a_submission_after_the_session_expired_comes_back_to_the_check_page(
+    app: Flask, client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    fill(client, audit, s11)
+    expire_session(app, client)
+    response = submit(client, audit)
+    assert "/sign-in" in response.headers["Location"] and fresh(audit).status == "in-progress"
+    signed = client.post(response.headers["Location"], data={"email": users["agency"].email, "password": PASSWORD})
+    page = client.get(signed.headers["Location"], follow_redirects=True)
+    assert "We kept what you typed" in body(page) and 'value="confirmed" checked' in body(page)
+
+
+def test_action_progress_posted_after_the_session_expired_is_kept(
+    app: Flask, client: FlaskClient, users: dict[str, User], submitted: Audit
+) -> None:
+    action = Action.get(Action.question_id == "s1.2-action")
+    expire_session(app, client)
+    response = client.post(f"/audit/{submitted.id}/actions", data={f"progress-{action.id}": "75"})
+    signed = client.post(response.headers["Location"], data={"email": users["agency"].email, "password": PASSWORD})
+    page = body(client.get(signed.headers["Location"]))
+    assert "We kept what you typed" in page and 'value="75"' in page and Action.get_by_id(action.id).progress == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit trail
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_change_is_in_the_trail_with_who_when_before_and_after(
+    client: FlaskClient, app: Flask, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(seconds=5)
+    client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, completed="no"))
+    colleague = app.test_client()
+    sign_in_as(colleague, users["colleague"])
+    colleague.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, 1, ratings={"s1.3": "not-met"}))
+    events = list(AuditEvent.select().where(AuditEvent.audit == audit).order_by(AuditEvent.id))
+    assert all(e.at >= started for e in events)
+    first = next(e for e in events if e.kind == "answer" and e.target == "s1.3")
+    assert (first.user_id, first.before, first.after) == (users["agency"].id, None, "met")
+    change = [e for e in events if e.kind == "answer" and e.target == "s1.3"][-1]
+    assert (change.user_id, change.before, change.after) == (users["colleague"].id, "met", "not-met")
+    action = next(e for e in events if e.target == "s1.3-action")
+    assert action.before is None and action.after["owner"] == "Head of safeguarding"
+    statuses = [(e.target, e.before, e.after) for e in events if e.kind == "status"]
+    assert ("audit", "not-started", "in-progress") in statuses
+    assert ("section:s1", "not-started", "in-progress") in statuses
+    assert ("section:s1", "in-progress", "completed") in statuses
+    unchanged = [e for e in events if e.kind == "answer" and e.target == "s1.1"]
+    assert len(unchanged) == 1  # saved twice, changed once
