@@ -292,8 +292,13 @@ def action_parts(field: ActionField) -> dict[str, Any]:
     }
 
 
-def question_view(form: SectionForm, field: AnswerField, single: bool) -> dict[str, Any]:
-    """What the page template needs for one question: the macro to call and its parameters."""
+def question_view(
+    form: SectionForm, field: AnswerField, single: bool, labels: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """What the page template needs for one question: the macro to call and its parameters.
+
+    `labels`: `_labels(form)`, when the caller has it already (page_views makes it once a page).
+    """
     q = field.question
     view: dict[str, Any] = {"id": q.id, "question": q, "condition": None}
     if isinstance(field, RatingField):
@@ -341,7 +346,7 @@ def question_view(form: SectionForm, field: AnswerField, single: bool) -> dict[s
                 {k: _jsonable(v) for k, v in form.prior.items() if k in referenced_questions(q.show_if)},
                 separators=(",", ":"),
             ),
-            "note": describe(q.show_if, _labels(form)),
+            "note": describe(q.show_if, labels if labels is not None else _labels(form)),
         }
     return view
 
@@ -369,7 +374,9 @@ def page_views(form: SectionForm) -> list[dict[str, Any]]:
     """Views for every question on the page, in order."""
     fields = list(form.answer_fields())
     single = len(fields) == 1
-    return [question_view(form, field, single) for field in fields]
+    # the words for conditions, made once a page rather than once per conditional question
+    labels = _labels(form) if any(field.question.show_if is not None for field in fields) else None
+    return [question_view(form, field, single, labels) for field in fields]
 
 
 def error_summary(form: SectionForm) -> dict[str, Any] | None:
