@@ -70,6 +70,10 @@ class AnswerField(Field):
     def check(self) -> None:
         """Add `error_parts` for an answer that is badly formed or outside the definition."""
 
+    def state(self) -> tuple[Any, ...]:
+        """Everything about this field that its markup depends on, hashable (a cache key)."""
+        return (self.answer, tuple(self.error_parts.items()))
+
     def fail(self, message: str, anchor: str | None = None) -> None:
         self.error_parts.setdefault(anchor or self.anchor, message)
 
@@ -132,6 +136,9 @@ class RatingField(SingleChoiceField):
         super().read(formdata)
         self.reason = (formdata.get(self.reason_name) or "").strip()
 
+    def state(self) -> tuple[Any, ...]:
+        return (*super().state(), self.reason)
+
     def load(self, answer: Any) -> None:
         if isinstance(answer, Mapping):
             self.answer, self.reason = answer.get("value"), answer.get("reason") or ""
@@ -165,6 +172,9 @@ class MultipleChoiceField(AnswerField):
 
     def load(self, answer: Any) -> None:
         self.answer = list(answer) if answer else None
+
+    def state(self) -> tuple[Any, ...]:
+        return (tuple(self.answer or ()), tuple(self.error_parts.items()))
 
     def check(self) -> None:
         if not self.answer:
@@ -220,6 +230,9 @@ class NumberField(AnswerField):
         self.answer = answer
         self.typed = "" if answer is None else f"{answer:g}" if isinstance(answer, float) else str(answer)
 
+    def state(self) -> tuple[Any, ...]:
+        return (self.typed, tuple(self.error_parts.items()))
+
     def check(self) -> None:
         q = self.question
         value = self.answer
@@ -262,6 +275,9 @@ class DateField(AnswerField):
     def load(self, answer: Any) -> None:
         self.answer = date.fromisoformat(answer) if isinstance(answer, str) else answer
         self.typed = parts_of(self.answer)
+
+    def state(self) -> tuple[Any, ...]:
+        return (tuple(self.typed.items()), self.bad_parts(), tuple(self.error_parts.items()))
 
     def bad_parts(self) -> tuple[str, ...]:
         if not self.error_parts:
@@ -362,6 +378,10 @@ class EvidenceField(AnswerField):
                     self.row_name(index, "link"),
                 )
 
+    def state(self) -> tuple[Any, ...]:
+        rows = tuple((r["title"], r["type"], r["link"], tuple(r["date"].items())) for r in self.rows)
+        return (rows, self.extra_rows, tuple(self.error_parts.items()))
+
     def row_count(self) -> int:
         """Rows to show: those typed, plus an empty one to add to, plus any asked for."""
         return min(self.question.max_items, max(1, len(self.rows) + (0 if self.rows else 1)) + self.extra_rows)
@@ -388,6 +408,10 @@ class ActionField(AnswerField):
         self.typed = {p: (formdata.get(self.part_name(p)) or "").strip() for p in self.TEXT_PARTS}
         self.typed["due"] = read_parts(formdata, self.part_name("due"))
         self._set_answer()
+
+    def state(self) -> tuple[Any, ...]:
+        typed = (self.typed["what"], self.typed["owner"], tuple(self.typed["due"].items()))
+        return (typed, tuple(self.error_parts.items()))
 
     def _set_answer(self) -> None:
         due, _, _ = parse_date(self.typed["due"])

@@ -379,6 +379,25 @@ def page_views(form: SectionForm) -> list[dict[str, Any]]:
     return [question_view(form, field, single, labels) for field in fields]
 
 
+def view_keys(form: SectionForm) -> list[tuple[Any, ...]]:
+    """One key per question of the page, covering everything its markup depends on.
+
+    The definition version, band and question; whether it is the page's only question; the
+    field's typed state and errors; the questions on the page (same-page conditions) and the
+    earlier answers its condition looks at; and the year (date hints give an example date).
+    Two requests with equal keys produce identical markup for that question.
+    """
+    fields = list(form.answer_fields())
+    single = len(fields) == 1
+    page = (form.questionnaire.key, form.band, tuple(f.question.id for f in fields), single, date.today().year)
+    keys = []
+    for field in fields:
+        q = field.question
+        prior = tuple((k, repr(form.prior.get(k))) for k in referenced_questions(q.show_if)) if q.show_if else ()
+        keys.append((*page, q.id, field.name, prior, field.state()))
+    return keys
+
+
 def error_summary(form: SectionForm) -> dict[str, Any] | None:
     errors = form.error_list()
     if not errors:

@@ -1,6 +1,6 @@
 """The database: SQLite in WAL mode by default, PostgreSQL when DATABASE_URL says so.
 
-One connection per request, opened before it and closed after it. Models bind to a proxy so
+One connection per request, opened by its first query and closed after it. Models bind to a proxy so
 that the same code serves SQLite, PostgreSQL and the tests' throwaway databases.
 """
 
@@ -34,7 +34,8 @@ def make_database(url: str) -> Database:
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=10)
-    return connect(url, autorollback=True)
+    # peewee 4 runs PostgreSQL in autocommit mode and rolls back a failed statement itself
+    return connect(url)
 
 
 def default_url(app: Flask) -> str:
@@ -58,13 +59,14 @@ def init_app(app: Flask) -> None:
     db.initialize(database)
 
     @app.before_request
-    def open_connection() -> None:
+    def bind_database() -> None:
         if db.obj is not database:  # several apps in one process (the tests): bind ours
             db.initialize(database)
-        g.opened_connection = database.is_closed() and database.connect()
+        # peewee connects on the first query, so a page that needs no data opens no connection
+        g.connection_was_open = not database.is_closed()
 
     @app.teardown_request
     def close_connection(exc: BaseException | None) -> None:
-        # close only what this request opened (a command or test may hold its own connection)
-        if g.pop("opened_connection", False) and not database.is_closed():
+        # close what this request opened (a command or test may hold its own connection)
+        if not g.pop("connection_was_open", True) and not database.is_closed():
             database.close()

@@ -37,13 +37,13 @@ from accounts.kept import take
 from accounts.session import current_user, role, signed_in
 from forms import SectionForm, build_form_class
 from forms.fields import EvidenceField
-from forms.render import page_views
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
 from questionnaires.model import Question, Questionnaire, Section
 from store import audits as store
 from store.answers import load_answers
 from store.models import Action, Audit, SectionState, User
+from views.question_html import question_html
 
 bp = Blueprint("audits", __name__, url_prefix="/audit")
 
@@ -269,7 +269,7 @@ def _render(
         "audits/standard.html",
         page=page,
         form=form,
-        views=page_views(form),
+        questions=question_html(form),
         errors=errors,
         revision=revision,
         completed=completed if completed in ("yes", "no") else None,

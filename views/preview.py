@@ -10,9 +10,10 @@ from flask import Blueprint, abort, current_app, render_template, request
 from catalogue import all_questionnaires, get_or_404, section_or_404
 from forms import build_form_class
 from forms.fields import EvidenceField
-from forms.render import error_summary, page_views
+from forms.render import error_summary
 from forms.summary import summary_rows
 from questionnaires import Questionnaire
+from views.question_html import question_html
 
 bp = Blueprint("preview", __name__, url_prefix="/preview")
 
@@ -62,7 +63,7 @@ def section(questionnaire_id: str, section_id: str) -> str:
         section=section,
         band=band,
         form=form,
-        views=page_views(form),
+        questions=question_html(form),
         errors=error_summary(form),
         checked=checked,
         has_errors=bool(form.error_list()),

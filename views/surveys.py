@@ -28,7 +28,7 @@ from wtforms import HiddenField, StringField
 
 from forms import build_form_class
 from forms.fields import SEP
-from forms.render import error_summary, page_views
+from forms.render import error_summary
 from forms.summary import summary_rows
 from questionnaires import Questionnaire, Section
 from questionnaires.completeness import asked, gaps
@@ -52,6 +52,7 @@ from store.surveys import (
     submitted_with,
     usable_code,
 )
+from views.question_html import question_html
 
 bp = Blueprint("surveys", __name__, url_prefix="/s")
 
@@ -504,7 +505,7 @@ def section(slug: str, section_id: str) -> Any:
         j,
         section=page,
         form=form,
-        views=page_views(form),
+        questions=question_html(form),
         errors=error_summary(form),
         back_url=_before(j, index),
         code=j.state.get("code"),
