@@ -6,6 +6,13 @@ import secrets
 
 from flask import Flask, Response, g
 
+FIXED = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
+CSP_BEFORE_NONCE = "default-src 'self'; script-src 'self' 'nonce-"
+CSP_AFTER_NONCE = (
+    "'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
 
 def init_app(app: Flask) -> None:
     @app.before_request
@@ -19,16 +26,13 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def headers(response: Response) -> Response:
         nonce = g.get("csp_nonce", "")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}'; "
-            "style-src 'self'; img-src 'self' data:; font-src 'self'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-        )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        headers = response.headers
+        present = {key.lower() for key, _ in headers.items()}
+        for name, value in FIXED:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", CSP_BEFORE_NONCE + nonce + CSP_AFTER_NONCE)
+        if "cache-control" not in present and response.mimetype == "text/html":
+            headers.add("Cache-Control", "no-store")
         return response

@@ -207,12 +207,31 @@ def check_page(label: str, path: str, app: Server, baseline: Server) -> str:
 # ---------------------------------------------------------------------------------------------
 # Load: each returns (requests completed, requests/s)
 
-Load = Callable[[int, str, float, int], tuple[int, float]]
+Load = Callable[[int, str, float, int, str | None], tuple[int, float]]
 
 
-def wrk_load(port: int, path: str, duration: float, connections: int) -> tuple[int, float]:
+def session_cookie(port: int, path: str) -> str | None:
+    """The cookie a browser would send back after its first visit (`name=value`), if any.
+
+    Respondents keep their session cookie from page to page, so the load sends it too: every
+    request then reads a session that exists, as in use, instead of making a new one.
+    """
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        header = response.getheader("Set-Cookie")
+    finally:
+        connection.close()
+    return header.split(";", 1)[0] if header else None
+
+
+def wrk_load(port: int, path: str, duration: float, connections: int, cookie: str | None) -> tuple[int, float]:
     threads = max(1, min(connections, os.cpu_count() or 1))
     command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration:g}s", f"http://{HOST}:{port}{path}"]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 30, check=True)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
@@ -226,7 +245,7 @@ def wrk_load(port: int, path: str, duration: float, connections: int) -> tuple[i
     return int(count.group(1)), float(rate.group(1))
 
 
-def python_load(port: int, path: str, duration: float, connections: int) -> tuple[int, float]:
+def python_load(port: int, path: str, duration: float, connections: int, cookie: str | None) -> tuple[int, float]:
     """`connections` threads, each sending requests one after another on its own connection.
 
     http.client reconnects by itself when the server closes a connection (gunicorn's sync
@@ -240,7 +259,7 @@ def python_load(port: int, path: str, duration: float, connections: int) -> tupl
         connection = http.client.HTTPConnection(HOST, port, timeout=10)
         try:
             while time.monotonic() < deadline:
-                connection.request("GET", path)
+                connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:
@@ -271,8 +290,9 @@ class Measurement:
 
 
 def measure(load: Load, server: Server, path: str, duration: float, connections: int) -> Measurement:
+    cookie = session_cookie(server.port, path)
     before = server.worker_cpu()
-    requests, rate = load(server.port, path, duration, connections)
+    requests, rate = load(server.port, path, duration, connections, cookie)
     after = server.worker_cpu()
     cpu_ms = (after - before) * 1000 / requests if before is not None and after is not None and requests else None
     return Measurement(rate, cpu_ms)
@@ -330,7 +350,7 @@ def run(args: argparse.Namespace) -> None:
             note = check_page(page["label"], page["path"], app, baseline)
             print(f"  {page['label']}: {page['path']} ({page['questions']} questions): {note}")
             for server in servers:
-                load(server.port, page["path"], args.warmup, args.connections)
+                load(server.port, page["path"], args.warmup, args.connections, session_cookie(server.port, page["path"]))
 
         results: dict[str, dict[str, list[Measurement]]] = {p["label"]: {"app": [], "baseline": []} for p in pages}
         for round_ in range(args.rounds):

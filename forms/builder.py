@@ -155,5 +155,10 @@ def build_form_class(
             extra["min_reason_length"] = _min_reason_length(questionnaire, question)
         attrs[field_key(question.id)] = field_for(question, extra)
         asked.append(question)
+    fields = list(attrs.items())
     attrs.update(questionnaire=questionnaire, section=section, band=band, questions=tuple(asked))
-    return type(f"{section.id.title().replace('-', '')}Form", (SectionForm,), attrs)
+    form_class = type(f"{section.id.title().replace('-', '')}Form", (SectionForm,), attrs)
+    # WTForms would find the fields by scanning dir() of the new class on first use; we know
+    # them, in question order, so say so (a measurable part of a short page's time)
+    form_class._unbound_fields = fields
+    return form_class
