@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_wtf.csrf import generate_csrf
 
 from accounts.kept import keep
 from store.models import User
@@ -21,6 +22,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def idle_seconds() -> int:
+    """SESSION_IDLE_SECONDS when set (a browser test waits seconds, not minutes), else the minutes."""
+    seconds = current_app.config.get("SESSION_IDLE_SECONDS")
+    if seconds:
+        return int(seconds)
     return int(current_app.config.get("SESSION_IDLE_MINUTES", 30)) * 60
 
 
@@ -43,6 +48,9 @@ def current_user() -> User | None:
 
 
 def init_app(app: Flask) -> None:
+    # what CSRFProtect would register: the timeout warning's form posts the token (templates/_timeout.html)
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+
     @app.before_request
     def load_user() -> None:
         g.user = None
@@ -92,7 +100,9 @@ NAVIGATION = (
 
 def navigation(app: Flask, user: User | None) -> list[dict[str, Any]]:
     if user is None:
-        return [{"href": url_for("auth.sign_in"), "text": "Sign in", "active": request.endpoint == "auth.sign_in"}]
+        # every visitor's page has this link: its address is worked out once per app
+        href = app.extensions.get("sign_in_href") or app.extensions.setdefault("sign_in_href", url_for("auth.sign_in"))
+        return [{"href": href, "text": "Sign in", "active": request.endpoint == "auth.sign_in"}]
     items = [
         {
             "href": url_for(endpoint),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commands import db, questionnaires
+from commands import db, demo, questionnaires
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(questionnaires.group)
     app.cli.add_command(db.group)
+    app.cli.add_command(demo.command)

@@ -1,0 +1,400 @@
+"""Migrations: from nothing to the models' schema, from a populated database without losing a row,
+idempotent, and driven by `flask --app app db upgrade|status`.
+
+Each test gets a brand-new database of the engine under test (a SQLite file, or a new database
+on the PostgreSQL server of TEST_DATABASE_URL). Nothing assumes how many migrations there are:
+the tests hold as later ones (0002_...) are added, as long as each keeps the models and the
+schema in step and keeps the rows it finds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from flask import Flask
+from peewee import Database, ForeignKeyField, PostgresqlDatabase, ProgrammingError
+from playhouse.migrations import Migration, Runner
+from playhouse.reflection import Introspector
+from playhouse.schema_diff import diff_models
+
+from app import create_app
+from store.db import MIGRATIONS_DIR, db, make_database, pending, upgrade
+from store.models import MODELS
+
+ROOT = Path(__file__).resolve().parents[2]
+FIRST = "0001_initial"
+
+
+@pytest.fixture
+def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a new, empty database of the engine the suite runs on; dropped afterwards."""
+    server = make_database(database_url)
+    if not isinstance(server, PostgresqlDatabase):
+        yield f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        return
+    name = f"migrations_{secrets.token_hex(4)}"
+    try:
+        server.execute_sql(f'CREATE DATABASE "{name}"')
+    except ProgrammingError as error:
+        pytest.fail(
+            f"the role in TEST_DATABASE_URL needs CREATEDB for the migration tests (.ci/run grants it): {error}"
+        )
+    parts = urlsplit(database_url)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        server.execute_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.close()
+
+
+@pytest.fixture
+def fresh(fresh_url: str) -> Iterator[Database]:
+    """A connection to the new database, with the models bound to it for the test."""
+    database = make_database(fresh_url)
+    before = db.obj
+    db.initialize(database)
+    with database.connection_context():
+        yield database
+    db.initialize(before)
+
+
+def _names() -> list[str]:
+    """Every migration file's name, in the order the runner applies them (by number, then name:
+    two engineers' 0002_* files both apply)."""
+    return [m.name for m in Migration.load_directory(str(MIGRATIONS_DIR))]
+
+
+def _column_type(database: Database, field_type: str) -> str:
+    # the column type the engine gives a peewee field type (SQLite keeps booleans as INTEGER)
+    return database._field_types.get(field_type, field_type)
+
+
+def schema_differences(database: Database) -> list[str]:
+    """How the database's tables differ from the models: tables, columns, indexes (peewee's
+    schema diff), then each column's type, length, nullability and foreign key."""
+    found = [line for line in str(diff_models(database, MODELS)).splitlines() if line]
+    reflected = Introspector.from_database(database).generate_models()
+    for model in MODELS:
+        table = model._meta.table_name
+        if table not in reflected:
+            continue  # already reported as a table to create
+        columns = reflected[table]._meta.columns
+        foreign = {fk.column: fk.dest_table for fk in database.get_foreign_keys(table)}
+        for field in model._meta.sorted_fields:
+            column = columns.get(field.column_name)
+            if column is None:
+                continue  # already reported as a column to add
+            where = f"{table}.{field.column_name}"
+            wanted, found_type = _column_type(database, field.field_type), _column_type(database, column.field_type)
+            if wanted != found_type:
+                found.append(f"{where} is {found_type}, the model says {wanted}")
+            if getattr(field, "max_length", None) != getattr(column, "max_length", None):
+                found.append(f"{where} holds {column.max_length} characters, the model says {field.max_length}")
+            if bool(field.null) != bool(column.null):
+                found.append(f"{where} null={column.null}, the model says null={field.null}")
+            target = field.rel_model._meta.table_name if isinstance(field, ForeignKeyField) else None
+            if foreign.get(field.column_name) != target:
+                found.append(f"{where} refers to {foreign.get(field.column_name)}, the model says {target}")
+    return found
+
+
+def snapshot(database: Database) -> dict[str, Any]:
+    """Tables, columns and indexes as the database reports them."""
+    out: dict[str, Any] = {}
+    for table in sorted(database.get_tables()):
+        columns = sorted((c.name, c.data_type, c.null) for c in database.get_columns(table))
+        indexes = sorted((i.name, tuple(i.columns), i.unique) for i in database.get_indexes(table))
+        out[table] = (columns, indexes)
+    return out
+
+
+def test_every_migration_file_can_be_applied_and_reverted() -> None:
+    """Each file has up() and down() and names no live model (a migration is a frozen copy)."""
+    assert _names()[0] == FIRST
+    for migration in Migration.load_directory(str(MIGRATIONS_DIR)):
+        module = migration.load()
+        assert callable(getattr(module, "up", None)) and callable(getattr(module, "down", None)), migration.name
+        assert "store.models" not in Path(migration.path).read_text(encoding="utf-8"), migration.name
+
+
+def test_upgrading_an_empty_database_makes_the_schema_of_the_models(fresh: Database) -> None:
+    assert fresh.get_tables() == []
+    assert pending(fresh) == _names()
+
+    assert upgrade(fresh) == _names()
+
+    assert schema_differences(fresh) == []
+    assert pending(fresh) == []
+    assert {m._meta.table_name for m in MODELS} <= set(fresh.get_tables())
+
+
+def test_the_schema_check_notices_a_difference(fresh: Database) -> None:
+    """The comparison above is not vacuous: a missing column and a changed one are reported."""
+    upgrade(fresh)
+    fresh.execute_sql('DROP INDEX "draft_user_id_path"')
+    fresh.execute_sql('ALTER TABLE "kept_post" RENAME COLUMN "path" TO "page"')
+    differences = schema_differences(fresh)
+    assert "add column kept_post.path" in differences
+    assert "drop column kept_post.page" in differences
+    assert "add index draft (user_id, path) unique" in differences, differences
+
+
+def test_upgrading_twice_changes_nothing(fresh: Database) -> None:
+    upgrade(fresh)
+    before = snapshot(fresh)
+    assert upgrade(fresh) == []
+    assert snapshot(fresh) == before
+    assert pending(fresh) == []
+
+
+# One row in every table of the first schema, written with SQL as it stood then (the live
+# models may have moved on), with every foreign key pointing at the row above it.
+ROWS: list[tuple[str, dict[str, Any]]] = [
+    ("agency", {"id": 7, "name": "Shire Police", "sector": "police", "created_at": dt.datetime(2024, 1, 2, 9, 30)}),
+    (
+        "user",
+        {
+            "id": 8,
+            "email": "lead@example.org",
+            "name": "Sam Lead",
+            "password_hash": "scrypt:32768:8:1$salt$hash",
+            "role": "agency",
+            "agency_id": 7,
+            "active": True,
+            "created_at": dt.datetime(2024, 1, 2, 9, 31),
+            "last_sign_in": None,
+        },
+    ),
+    (
+        "questionnaire_version",
+        {
+            "id": 9,
+            "questionnaire_id": "s11-self-audit",
+            "version": 1,
+            "title": "Section 11 safeguarding self-audit",
+            "audience": "agency",
+            "definition": '{"id":"s11-self-audit"}',
+            "loaded_at": dt.datetime(2024, 1, 3, 10, 0),
+            "loaded_by_id": 8,
+        },
+    ),
+    (
+        "audit_cycle",
+        {
+            "id": 10,
+            "name": "2024 to 2025",
+            "questionnaire_id": 9,
+            "opens_on": dt.date(2024, 4, 1),
+            "closes_on": dt.date(2024, 9, 30),
+            "is_open": True,
+            "created_at": dt.datetime(2024, 3, 1, 12, 0),
+        },
+    ),
+    (
+        "audit",
+        {
+            "id": 11,
+            "cycle_id": 10,
+            "agency_id": 7,
+            "status": "submitted",
+            "revision": 4,
+            "submitted_at": dt.datetime(2024, 5, 1, 15, 0),
+            "submitted_by_id": 8,
+            "declaration": "I confirm",
+            "created_at": dt.datetime(2024, 4, 1, 9, 0),
+        },
+    ),
+    (
+        "section_state",
+        {
+            "id": 12,
+            "audit_id": 11,
+            "section_id": "s1",
+            "status": "completed",
+            "revision": 2,
+            "updated_at": dt.datetime(2024, 4, 20, 11, 0),
+            "updated_by_id": 8,
+        },
+    ),
+    (
+        "action",
+        {
+            "id": 13,
+            "audit_id": 11,
+            "question_id": "s1.2-action",
+            "what": "Report to the board yearly",
+            "owner": "Head of Safeguarding",
+            "due": dt.date(2024, 12, 1),
+            "progress": 40,
+            "progress_note": "Started",
+            "updated_at": dt.datetime(2024, 6, 1, 9, 0),
+        },
+    ),
+    (
+        "survey_round",
+        {
+            "id": 14,
+            "name": "Practitioners 2024",
+            "questionnaire_id": 9,
+            "opens_on": dt.date(2024, 4, 1),
+            "closes_on": dt.date(2024, 6, 30),
+            "is_open": False,
+            "created_at": dt.datetime(2024, 3, 20, 9, 0),
+        },
+    ),
+    (
+        "survey_link",
+        {
+            "id": 15,
+            "round_id": 14,
+            "slug": "AbC_123-xyz",
+            "label": "Workshop, 3 May",
+            "agency_id": 7,
+            "mode": "tokens",
+            "is_active": True,
+            "created_at": dt.datetime(2024, 3, 21, 9, 0),
+        },
+    ),
+    ("survey_token", {"id": 16, "link_id": 15, "token_hash": "a" * 64, "used_on": dt.date(2024, 5, 3)}),
+    (
+        "response",
+        {
+            "id": 17,
+            "questionnaire_id": 9,
+            "audit_id": None,
+            "link_id": 15,
+            "age_band": None,
+            "status": "submitted",
+            "submission_key": "b" * 32,
+            "week": dt.date(2024, 4, 29),
+        },
+    ),
+    ("answer", {"id": 18, "response_id": 17, "question_id": "relevance", "value": '"5"'}),
+    (
+        "draft",
+        {
+            "id": 19,
+            "user_id": 8,
+            "path": "/audit/11/s1",
+            "form": '[["s1.1","met"]]',
+            "base_revision": 2,
+            "saved_at": dt.datetime(2024, 4, 19, 16, 0),
+        },
+    ),
+    (
+        "kept_post",
+        {
+            "id": 20,
+            "token_hash": "c" * 64,
+            "path": "/audit/11/s2",
+            "form": "[]",
+            "created_at": dt.datetime(2024, 4, 19, 17, 0),
+        },
+    ),
+    (
+        "audit_event",
+        {
+            "id": 21,
+            "at": dt.datetime(2024, 5, 1, 15, 0),
+            "user_id": 8,
+            "audit_id": 11,
+            "kind": "status",
+            "target": "audit",
+            "before": '"in-progress"',
+            "after": '"submitted"',
+        },
+    ),
+]
+
+
+def insert(database: Database, table: str, row: dict[str, Any]) -> None:
+    columns = ", ".join(f'"{c}"' for c in row)
+    marks = ", ".join(database.param for _ in row)
+    database.execute_sql(f'INSERT INTO "{table}" ({columns}) VALUES ({marks})', list(row.values()))
+
+
+def read(database: Database, table: str, columns: list[str]) -> list[tuple[Any, ...]]:
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return list(database.execute_sql(f'SELECT {listed} FROM "{table}" ORDER BY "id"').fetchall())
+
+
+def test_upgrading_a_populated_database_keeps_every_row(fresh: Database) -> None:
+    Runner(fresh, directory=str(MIGRATIONS_DIR)).up(target=FIRST)
+    assert pending(fresh) == _names()[1:]
+    with fresh.atomic():
+        for table, row in ROWS:
+            insert(fresh, table, row)
+    kept = {table: read(fresh, table, list(row)) for table, row in ROWS}
+    assert all(len(rows) == 1 for rows in kept.values())
+
+    assert upgrade(fresh) == _names()[1:]
+
+    assert {table: read(fresh, table, list(row)) for table, row in ROWS} == kept
+    assert schema_differences(fresh) == []
+    # and the live models read the old rows
+    from store.models import Action, Answer, Response, User
+
+    assert User.get_by_id(8).agency.name == "Shire Police"
+    assert Action.get_by_id(13).audit.cycle.name == "2024 to 2025"
+    assert Response.get_by_id(17).week == dt.date(2024, 4, 29)
+    assert Answer.get_by_id(18).value == "5"
+
+
+@pytest.fixture
+def fresh_app(fresh_url: str) -> Iterator[Flask]:
+    app = create_app({"TESTING": True, "SECRET_KEY": "migrations", "DATABASE_URL": fresh_url})
+    before = db.obj
+    yield app
+    app.extensions["database"].close()
+    db.initialize(before)
+
+
+def test_db_status_exits_1_while_migrations_are_pending_and_db_upgrade_applies_them(fresh_app: Flask) -> None:
+    runner = fresh_app.test_cli_runner()
+
+    status = runner.invoke(args=["db", "status"])
+    assert status.exit_code == 1
+    assert status.output.splitlines() == [f"pending {name}" for name in _names()]
+
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    lines = upgraded.output.splitlines()
+    assert lines[: len(_names())] == [f"applied {name}" for name in _names()]
+    assert "loaded questionnaire s11-self-audit@1" in lines
+
+    status = runner.invoke(args=["db", "status"])
+    assert (status.exit_code, status.output.strip()) == (0, "the database is up to date")
+
+    again = runner.invoke(args=["db", "upgrade"])
+    assert again.exit_code == 0
+    assert again.output.splitlines() == ["the database schema is up to date", "the shipped questionnaires are loaded"]
+
+
+def test_the_flask_command_line_upgrades_the_database_named_by_database_url(fresh_url: str) -> None:
+    """The real `flask --app app db ...` in a process of its own, configured by the environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")} | {"DATABASE_URL": fresh_url}
+
+    def flask(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "app", "db", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = flask("upgrade")
+    assert done.returncode == 0, done.stderr
+    assert f"applied {FIRST}" in done.stdout
+    final = flask("status")
+    assert (final.returncode, final.stdout.strip()) == (0, "the database is up to date")
