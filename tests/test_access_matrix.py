@@ -5,6 +5,7 @@ real ids: the signed-in agency user's own audit and another agency's audit, and 
 round, link (with single-use codes), user, agency and questionnaire version of the database. What must hold:
 - never a 500, for anyone, anywhere;
 - administrator pages: administrators only; everyone else signed in gets 404, visitors sign in;
+- review pages: reviewers and administrators, for the audits they may read;
 - audit pages: only users of the audit's own agency; other agencies and other roles get 404
   (the same answer as for an id that does not exist); visitors are sent to sign in;
 - public pages (start page, sign in, preview in demo mode, anonymous surveys) answer everyone.
@@ -125,6 +126,12 @@ def _expected(endpoint: str, role: str, whose: str) -> str:
     area = endpoint.split(".")[0]
     if area == "admin":
         return "sign-in" if role == "visitor" else "allowed" if role == "admin" else "refused"
+    if area == "review":
+        if role == "visitor":
+            return "sign-in"
+        if role not in ("reviewer", "admin"):
+            return "refused"
+        return "allowed" if whose == "none" or READS[(role, whose)] else "refused"
     if area == "audits":
         if role == "visitor":
             return "sign-in-or-401"

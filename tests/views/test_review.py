@@ -1,0 +1,61 @@
+"""Reviewers list submitted audits and reopen one for its agency."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask.testing import FlaskClient
+
+from accounts import access
+from store.models import Audit, AuditCycle, AuditEvent, QuestionnaireVersion
+from tests.conftest import sign_in_as
+
+
+def _submitted(agency) -> Audit:
+    version = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "s11-self-audit")
+    today = dt.date.today()
+    cycle = AuditCycle.create(
+        name="2026 to 2027", questionnaire=version, opens_on=today, closes_on=today + dt.timedelta(days=60)
+    )
+    return Audit.create(cycle=cycle, agency=agency, status="submitted", submitted_at=dt.datetime(2026, 11, 2, 9, 0))
+
+
+def test_a_reviewer_reopens_a_submitted_audit(client: FlaskClient, db, agencies, users) -> None:
+    audit = _submitted(agencies["police"])
+    sign_in_as(client, users["reviewer"])
+    page = client.get("/review/").get_data(as_text=True)
+    assert "Shire Police" in page and f"/review/audits/{audit.id}/reopen" in page
+    assert "Reopen Shire Police" in client.get(f"/review/audits/{audit.id}/reopen").get_data(as_text=True)
+    done = client.post(f"/review/audits/{audit.id}/reopen")
+    assert done.status_code == 302
+    assert Audit.get_by_id(audit.id).status == "reopened"
+    assert access.can_edit_audit(users["agency"], Audit.get_by_id(audit.id))
+    event = AuditEvent.get(AuditEvent.audit == audit)
+    assert (event.user_id, event.before, event.after) == (
+        users["reviewer"].id,
+        {"status": "submitted"},
+        {"status": "reopened"},
+    )
+    assert "is reopened" in client.get("/review/").get_data(as_text=True)
+    # a second reopen changes nothing
+    client.post(f"/review/audits/{audit.id}/reopen")
+    assert AuditEvent.select().where(AuditEvent.audit == audit).count() == 1
+
+
+def test_an_audit_not_submitted_cannot_be_reopened(client: FlaskClient, db, agencies, users) -> None:
+    audit = _submitted(agencies["police"])
+    Audit.update(status="in-progress").where(Audit.id == audit.id).execute()
+    sign_in_as(client, users["admin"])
+    client.post(f"/review/audits/{audit.id}/reopen")
+    assert Audit.get_by_id(audit.id).status == "in-progress"
+
+
+def test_other_roles_are_refused(client: FlaskClient, db, agencies, users) -> None:
+    audit = _submitted(agencies["police"])
+    for key in ("agency", "analyst"):
+        sign_in_as(client, users[key])
+        assert client.get("/review/").status_code == 404
+        assert client.post(f"/review/audits/{audit.id}/reopen").status_code == 404
+        client.post("/sign-out")
+    assert Audit.get_by_id(audit.id).status == "submitted"
+    assert client.get("/review/").status_code == 302
