@@ -350,7 +350,9 @@ def run(args: argparse.Namespace) -> None:
             note = check_page(page["label"], page["path"], app, baseline)
             print(f"  {page['label']}: {page['path']} ({page['questions']} questions): {note}")
             for server in servers:
-                load(server.port, page["path"], args.warmup, args.connections, session_cookie(server.port, page["path"]))
+                load(
+                    server.port, page["path"], args.warmup, args.connections, session_cookie(server.port, page["path"])
+                )
 
         results: dict[str, dict[str, list[Measurement]]] = {p["label"]: {"app": [], "baseline": []} for p in pages}
         for round_ in range(args.rounds):
