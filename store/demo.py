@@ -553,6 +553,8 @@ class _Builder:
     def __init__(self, rng: random.Random, today: dt.date, versions: Mapping[str, QuestionnaireVersion]):
         self.rng = rng
         self.today = today
+        # what signed-in people did is dated yesterday at the latest: a time today could be later than now
+        self.latest = today - dt.timedelta(days=1)
         self.versions = versions
         self.definitions = {key: definition(row) for key, row in versions.items()}
         self.answers: list[dict[str, Any]] = []
@@ -633,7 +635,7 @@ class _Builder:
             check_complete(questionnaire, answers)
             states = dict.fromkeys(sections, "completed")
         submitted = status in ("submitted", "reopened")
-        submitted_on = min(cycle.closes_on, started + dt.timedelta(days=rng.randint(20, 50)), self.today)
+        submitted_on = min(cycle.closes_on, started + dt.timedelta(days=rng.randint(20, 50)), self.latest)
         # as the journeys leave it: submitted on submission, and left so when a reviewer reopens
         response = Response.create(
             questionnaire=cycle.questionnaire, audit=audit, status="submitted" if submitted else "draft"
@@ -644,7 +646,7 @@ class _Builder:
         for number, (section_id, state) in enumerate(states.items()):
             revision = rng.randint(1, 3)
             revisions += revision
-            day = min(started + dt.timedelta(days=number * 2), submitted_on if submitted else self.today)
+            day = min(started + dt.timedelta(days=number * 2), submitted_on if submitted else self.latest)
             state_rows.append(
                 {
                     "audit": audit.id,
@@ -682,7 +684,7 @@ class _Builder:
             else:
                 progress = rng.choice([0, 0, 10, 25, 40, 60])
             note = None if progress == 0 else PROGRESS_NOTES[min(4, progress // 25)]
-            updated = min(self.today, on + dt.timedelta(days=rng.randint(10, 200)))
+            updated = min(self.latest, on + dt.timedelta(days=rng.randint(10, 200)))
             planned = {"what": value["what"], "owner": value["owner"], "due": due}
             self.event(user, audit, "action", question.id, None, planned, when)
             self.actions.append(
