@@ -1,0 +1,339 @@
+"""The analysts' downloads: scored standards, theme tables, raw answers long and wide.
+
+Each builder returns an `export.Export` (columns, data dictionary, row chunks) that
+`export.stream` writes as CSV, JSON or XLSX. Every figure passes through the same suppression
+as the pages (`scoring.suppression`), and free text from anonymous surveys is released only
+for groups of respondents at least as large as the policy's text threshold (20 for children).
+
+Raw answers are read chunk by chunk (`answers` is an iterator of frames in response order,
+as a database cursor gives them), so the download holds one chunk in memory at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import pandas as pd
+
+from questionnaires.model import Questionnaire
+from scoring.export import Column, Export
+from scoring.frames import REASON_SUFFIX, option_frame, question_frame, typed_answers
+from scoring.suppression import SUPPRESSED, SuppressionPolicy, mark
+from scoring.themes import THEME_TABLE_COLUMNS, source_of
+
+META_COLUMNS = ["cycle", "source", "agency_id", "sector", "age_band"]
+TEXT_TYPES = ("short_text", "long_text", "reason")
+
+_META_DOC = {
+    "response_id": Column("response_id", "The response (for an audit, the agency's audit response)", "integer"),
+    "cycle": Column("cycle", "The audit cycle or survey round the response belongs to", "text"),
+    "source": Column("source", "Who answered", "text", "self-rating; moderated; practitioner; child; family"),
+    "agency_id": Column("agency_id", "The agency (for surveys, the agency whose link was used)", "integer"),
+    "sector": Column("sector", "The agency's sector", "text"),
+    "age_band": Column("age_band", "Child surveys: the age band the child answered in", "text"),
+}
+_SUPPRESSED_NOTE = f"'{SUPPRESSED}' where suppressed: fewer respondents than the threshold, or hidden so that such a cell cannot be worked out from totals"
+
+
+def _scale_text(options: pd.DataFrame) -> str:
+    return "; ".join(options["value"] + " = " + options["label"])
+
+
+def standards_export(
+    questionnaire: Questionnaire,
+    standards: pd.DataFrame,
+    responses: pd.DataFrame,
+    policy: SuppressionPolicy | None = None,
+) -> Export:
+    """Scored results per agency and standard (self, moderated, reported rating, explanation).
+
+    `standards` comes from `score_audits` (with `triangulate`'s columns if it ran); the
+    practitioners' figures beside a triangulation are hidden below the anonymous threshold.
+    """
+    policy = policy or SuppressionPolicy()
+    meta = responses.drop_duplicates("response_id").set_index("response_id")
+    table = standards.copy()
+    for column in ("cycle", "agency_id", "sector"):
+        if column in meta and column not in table:
+            table[column] = meta[column].reindex(table["response_id"]).to_numpy()
+    titles = {s.id: s.title for s in questionnaire.sections}
+    table["standard_title"] = table["section_id"].map(titles)
+    value_cols: list[str] = []
+    if "practitioner_answers" in table:
+        hidden = table["practitioner_answers"].fillna(0).lt(policy.k_for("practitioner"))
+        table["suppressed"] = hidden.to_numpy()
+        value_cols = ["practitioner_answers", "practitioner_positive", "positive_share"]
+        table = mark(table, value_cols, policy.marker)
+    options = option_frame(questionnaire)
+    rating_options = options.loc[options["question_id"].isin(questionnaire_ratings(questionnaire))].drop_duplicates(
+        "value"
+    )
+    ratings = _scale_text(rating_options)
+    columns = [
+        Column("cycle", "The audit cycle", "text"),
+        Column("agency_id", "The agency", "integer"),
+        Column("sector", "The agency's sector", "text"),
+        Column("response_id", "The agency's audit response", "integer"),
+        Column("section_id", "The standard", "text", ", ".join(s.id for s in questionnaire.sections)),
+        Column("standard_title", "The standard's title", "text"),
+        Column(
+            "self_rating",
+            "The rating the rules give the agency's answers (R1-R4, R2); empty when not all items are answered",
+            "text",
+            ratings,
+        ),
+        Column("score_100", "Weighted score of the standard's applicable items, 0 to 100", "number"),
+        Column("applicable", "Items that apply (not rated not applicable)", "integer"),
+        Column("met", "Applicable items that count as met after the evidence rules", "integer"),
+        Column("moderated_rating", "The sub-group's moderated rating, if moderated", "text", ratings),
+        Column("reported_rating", "The rating reported: the moderated one where there is one (R6)", "text", ratings),
+        Column("rating_source", "Where the reported rating comes from", "text", "self; moderated"),
+        Column("moderation", "How moderation changed the self rating", "text", "agreed; raised; lowered"),
+        Column(
+            "triangulation",
+            "R8: does the practitioners' view bear out a Met rating",
+            "text",
+            "flag; no-flag; not-enough-answers; not-checked",
+        ),
+        Column(
+            "practitioner_answers",
+            "Practitioners of the agency answering the matching question (don't know excluded)",
+            "integer",
+            _SUPPRESSED_NOTE,
+        ),
+        Column(
+            "positive_share", "Share of those practitioners answering positively, 0 to 1", "number", _SUPPRESSED_NOTE
+        ),
+        Column("explanation", "Which rule decided the rating, and the answers it read", "text"),
+    ]
+    present = [c for c in columns if c.name in table]
+    return Export(
+        name=f"{questionnaire.id}-standards",
+        columns=[c.name for c in present],
+        dictionary=present,
+        chunks=[table[[c.name for c in present]]],
+    )
+
+
+def questionnaire_ratings(questionnaire: Questionnaire) -> list[str]:
+    return [q.id for q in questionnaire.questions if q.type == "rating"]
+
+
+def theme_export(table: pd.DataFrame, policy: SuppressionPolicy | None = None, name: str = "themes") -> Export:
+    """A theme table (`themes.theme_table`, suppressed with a policy) with `c` in hidden cells."""
+    policy = policy or SuppressionPolicy()
+    values = ["respondents", "answers", "positive", "share", "mean_100", "change"]
+    shown = mark(table, values, policy.marker) if "suppressed" in table else table
+    columns = [
+        Column("theme", "The theme (questionnaires/themes.json)", "text"),
+        Column(
+            "measure",
+            "Essex measure",
+            "text",
+            "quantity (how much did we do); quality (how well did we do it); outcome (is anyone better off); all",
+        ),
+        Column("source", "Who answered", "text", "self-rating; moderated; practitioner; child; family"),
+        Column("cycle", "The audit cycle or survey round", "text"),
+        Column("group", "The agency or sector, or 'all'", "text"),
+        Column("age_band", "Child surveys: the age band; empty for all ages or other sources", "text"),
+        Column(
+            "respondents",
+            "Responses (audits for agency sources) with at least one answer in the base",
+            "integer",
+            _SUPPRESSED_NOTE,
+        ),
+        Column(
+            "answers",
+            "Answers in the base (standards for agency sources); don't know and not applicable excluded",
+            "integer",
+            _SUPPRESSED_NOTE,
+        ),
+        Column("positive", "Positive answers (standards met, for agency sources)", "integer", _SUPPRESSED_NOTE),
+        Column("share", "positive / answers, 0 to 1: the positive or compliance share", "number", _SUPPRESSED_NOTE),
+        Column(
+            "mean_100",
+            "Mean score on 0 (each question's lowest option) to 100 (its highest)",
+            "number",
+            _SUPPRESSED_NOTE,
+        ),
+        Column("change", "share less the share of the source's previous cycle", "number", _SUPPRESSED_NOTE),
+    ]
+    return Export(name=name, columns=list(THEME_TABLE_COLUMNS), dictionary=columns, chunks=[shown[THEME_TABLE_COLUMNS]])
+
+
+def _text_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy: SuppressionPolicy) -> pd.Index:
+    """The responses whose free text may leave the platform: those in large enough groups."""
+    if not questionnaire.anonymous:
+        return pd.Index(responses["response_id"])
+    keys = [c for c in ("cycle", "agency_id", "age_band") if c in responses]
+    k = policy.k_for_text(source_of(questionnaire))
+    size = (
+        responses.groupby(keys, dropna=False)["response_id"].transform("nunique")
+        if keys
+        else pd.Series(responses["response_id"].nunique(), index=responses.index)
+    )
+    return pd.Index(responses.loc[size.ge(k), "response_id"])
+
+
+def _in_response_order(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Chunks that never split a response: the last response of a chunk waits for the next."""
+    held: pd.DataFrame | None = None
+    for chunk in chunks:
+        if held is not None:
+            chunk = pd.concat([held, chunk], ignore_index=True)
+        if chunk.empty:
+            held = None
+            continue
+        last = chunk["response_id"].iloc[-1]
+        tail = chunk["response_id"].eq(last).to_numpy()
+        held = chunk.loc[tail]
+        if (~tail).any():
+            yield chunk.loc[~tail]
+    if held is not None and len(held):
+        yield held
+
+
+def _typed(
+    chunk: pd.DataFrame,
+    questionnaire: Questionnaire,
+    questions: pd.DataFrame,
+    labels: pd.Series,
+    meta: pd.DataFrame,
+    released: pd.Index,
+) -> pd.DataFrame:
+    typed = typed_answers(chunk, questions)
+    base_id = typed["question_id"].str.removesuffix(REASON_SUFFIX)
+    info = questions.set_index("question_id")
+    typed["questionnaire"] = questionnaire.key
+    typed["section_id"] = info["section_id"].reindex(base_id).to_numpy()
+    typed["stable_key"] = info["stable_key"].reindex(base_id).to_numpy()
+    typed["stable_key"] = typed["stable_key"].where(~typed["type"].eq("reason"), typed["stable_key"] + REASON_SUFFIX)
+    key = pd.MultiIndex.from_arrays([typed["question_id"], typed["value_text"].fillna("")])
+    typed["label"] = labels.reindex(key).to_numpy()
+    hide = typed["type"].isin(TEXT_TYPES) & ~typed["response_id"].isin(released)
+    typed["value_text"] = typed["value_text"].mask(hide, SUPPRESSED)
+    for column in meta.columns:
+        typed[column] = meta[column].reindex(typed["response_id"]).to_numpy()
+    return typed
+
+
+LONG_COLUMNS = [
+    "response_id",
+    *META_COLUMNS,
+    "questionnaire",
+    "section_id",
+    "question_id",
+    "stable_key",
+    "type",
+    "value_text",
+    "label",
+    "value_num",
+    "value_date",
+]
+
+
+def answers_long(
+    questionnaire: Questionnaire,
+    answers: Iterable[pd.DataFrame],
+    responses: pd.DataFrame,
+    policy: SuppressionPolicy | None = None,
+) -> Export:
+    """Raw answers, one row per answer, typed, with each response's cycle, agency and age band.
+
+    `answers` is an iterator of (`response_id`, `question_id`, `value`) frames;
+    `responses` describes every response once. Free text of anonymous responses in groups
+    (cycle x agency x age band) smaller than the text threshold reads `c`.
+    """
+    policy = policy or SuppressionPolicy()
+    questions = question_frame(questionnaire)
+    options = option_frame(questionnaire)
+    labels = options.set_index(["question_id", "value"])["label"]
+    meta_cols = [c for c in META_COLUMNS if c in responses]
+    meta = responses.drop_duplicates("response_id").set_index("response_id")[meta_cols]
+    released = _text_released(questionnaire, responses, policy)
+    columns = [c for c in LONG_COLUMNS if c not in META_COLUMNS or c in meta_cols]
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for chunk in answers:
+            yield _typed(chunk, questionnaire, questions, labels, meta, released)[columns]
+
+    dictionary = [
+        _META_DOC["response_id"],
+        *[_META_DOC[c] for c in meta_cols],
+        Column("questionnaire", "The questionnaire and version answered (id@version)", "text"),
+        Column("section_id", "The section (for S11, the standard)", "text"),
+        Column("question_id", f"The question; '<id>{REASON_SUFFIX}' holds a not applicable reason", "text"),
+        Column("stable_key", "The question's key across versions (follows same_as links), for trends", "text"),
+        Column(
+            "type",
+            "The question type",
+            "text",
+            "single_choice; multiple_choice; rating; yes_no; short_text; long_text; number; date; evidence; action; reason",
+        ),
+        Column(
+            "value_text",
+            f"Choice value(s) joined by '; ', text, or evidence and action as JSON; '{SUPPRESSED}' for free text of a group too small to show",
+            "text",
+        ),
+        Column("label", "The chosen option's label", "text"),
+        Column("value_num", "Number answers; for evidence, how many pieces", "number"),
+        Column("value_date", "Date answers", "date (YYYY-MM-DD)"),
+    ]
+    return Export(name=f"{questionnaire.id}-answers-long", columns=columns, dictionary=dictionary, chunks=chunks())
+
+
+def answers_wide(
+    questionnaire: Questionnaire,
+    answers: Iterable[pd.DataFrame],
+    responses: pd.DataFrame,
+    policy: SuppressionPolicy | None = None,
+) -> Export:
+    """Raw answers, one row per response and one column per question (in the order asked).
+
+    Chunks of `answers` must come in response order (a response's answers together); a
+    response split over two chunks is joined up before it is written.
+    """
+    policy = policy or SuppressionPolicy()
+    questions = question_frame(questionnaire)
+    options = option_frame(questionnaire)
+    labels = options.set_index(["question_id", "value"])["label"]
+    meta_cols = [c for c in META_COLUMNS if c in responses]
+    meta = responses.drop_duplicates("response_id").set_index("response_id")[meta_cols]
+    released = _text_released(questionnaire, responses, policy)
+    question_cols: list[str] = []
+    dictionary = [_META_DOC["response_id"], *[_META_DOC[c] for c in meta_cols]]
+    for row in questions.itertuples(index=False):
+        question_cols.append(row.question_id)
+        mine = options.loc[options["question_id"].eq(row.question_id)]
+        dictionary.append(Column(row.question_id, row.text, row.type, _scale_text(mine) if len(mine) else ""))
+        if row.type == "rating" and options.loc[options["question_id"].eq(row.question_id), "not_applicable"].any():
+            question_cols.append(row.question_id + REASON_SUFFIX)
+            dictionary.append(
+                Column(row.question_id + REASON_SUFFIX, f"Why {row.question_id} does not apply", "reason")
+            )
+    columns = ["response_id", *meta_cols, *question_cols]
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        for chunk in _in_response_order(answers):
+            typed = _typed(chunk, questionnaire, questions, labels, meta, released)
+            shown = typed["value_text"].astype(object)
+            number = typed["type"].isin(["number"])
+            shown = shown.mask(number.to_numpy(), typed["value_num"].astype(object))
+            date = typed["type"].eq("date")
+            shown = shown.mask(date.to_numpy(), typed["value_date"].dt.strftime("%Y-%m-%d").astype(object))
+            wide = (
+                pd.DataFrame({"response_id": typed["response_id"], "question_id": typed["question_id"], "shown": shown})
+                .drop_duplicates(["response_id", "question_id"], keep="last")
+                .pivot(index="response_id", columns="question_id", values="shown")
+                .reindex(columns=question_cols)
+            )
+            wide.columns.name = None
+            wide = wide.reset_index()
+            for column in meta_cols:
+                wide[column] = meta[column].reindex(wide["response_id"]).to_numpy()
+            yield wide[columns]
+
+    return Export(name=f"{questionnaire.id}-answers-wide", columns=columns, dictionary=dictionary, chunks=chunks())
+
+
+__all__ = ["answers_long", "answers_wide", "standards_export", "theme_export"]

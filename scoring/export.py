@@ -1,0 +1,220 @@
+"""Streaming CSV, JSON and XLSX writers, each with its data dictionary and safe for spreadsheets.
+
+Every writer takes the columns and an iterator of row chunks (DataFrames), and yields the file
+piece by piece, so a million answers go out in the memory of one chunk: a web view returns
+the generator as a streamed response. Every text cell that a spreadsheet would read as a
+formula (starting with =, +, -, @, a tab or a carriage return) is neutralised with a leading
+apostrophe, in all three formats, so a file means the same whichever one an analyst opens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
+_DANGEROUS = re.compile(r"^[=+\-@\t\r]")
+XLSX_MAX_TEXT = 32_767  # the most characters an Excel cell holds
+XLSX_MAX_ROWS = 1_048_576  # the most rows an Excel sheet holds, header included
+JSON_PIECE = 5_000  # rows rendered to JSON text at a time
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+JSON_MEDIA_TYPE = "application/json"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def neutralise(value: object) -> object:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; anything else is kept.
+
+    >>> neutralise("=HYPERLINK(\\"http://x\\")"), neutralise("-2+3"), neutralise("@SUM(A1)")
+    ('\\'=HYPERLINK("http://x")', "'-2+3", "'@SUM(A1)")
+    >>> neutralise("Met"), neutralise(-2), neutralise(None)
+    ('Met', -2, None)
+    """
+    if isinstance(value, str) and value.startswith(DANGEROUS_FIRST):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`neutralise` on every text cell of a frame, one vectorised pass per text column."""
+    out = frame.copy()
+    for column in out.columns:
+        series = out[column]
+        if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+            continue
+        text = series.where(series.map(type, na_action="ignore").eq(str)) if series.dtype == object else series
+        hit = text.str.match(_DANGEROUS).fillna(False).astype(bool)
+        if hit.any():
+            out[column] = series.mask(hit, "'" + text.where(hit))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One line of a data dictionary: what a column holds, its type and its values."""
+
+    name: str
+    meaning: str
+    type: str = "text"
+    values: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """A download: its file name (without extension), columns, data dictionary and row chunks."""
+
+    name: str
+    columns: Sequence[str]
+    dictionary: Sequence[Column]
+    chunks: Iterable[pd.DataFrame]
+
+    def dictionary_frame(self) -> pd.DataFrame:
+        return dictionary_frame(self.dictionary)
+
+
+def dictionary_frame(dictionary: Sequence[Column]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(c.name, c.meaning, c.type, c.values) for c in dictionary], columns=["column", "meaning", "type", "values"]
+    )
+
+
+def _prepared(chunk: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The chunk's columns in order, dates as YYYY-MM-DD text, formulas neutralised."""
+    frame = chunk.reindex(columns=list(columns))
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.strftime("%Y-%m-%d").astype(object)
+        elif isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype(object)
+    return neutralise_frame(frame)
+
+
+def csv_stream(columns: Sequence[str], chunks: Iterable[pd.DataFrame], bom: bool = True) -> Iterator[str]:
+    """CSV text, a header line then one piece per chunk; a byte-order mark so Excel reads UTF-8."""
+    header = pd.DataFrame(columns=list(columns)).to_csv(index=False, lineterminator="\r\n")
+    yield ("\ufeff" if bom else "") + header
+    for chunk in chunks:
+        if len(chunk):
+            yield _prepared(chunk, columns).to_csv(index=False, header=False, lineterminator="\r\n")
+
+
+def dictionary_csv(dictionary: Sequence[Column]) -> str:
+    """The data dictionary as CSV, to download beside a CSV file."""
+    return "\ufeff" + neutralise_frame(dictionary_frame(dictionary)).to_csv(index=False, lineterminator="\r\n")
+
+
+def _records(frame: pd.DataFrame) -> str:
+    """The chunk's rows as JSON objects separated by commas (no brackets)."""
+    text = frame.to_json(orient="records", force_ascii=False, double_precision=15)
+    return text[1:-1]
+
+
+def json_stream(
+    columns: Sequence[str], chunks: Iterable[pd.DataFrame], dictionary: Sequence[Column] | None = None
+) -> Iterator[str]:
+    """A JSON array of row objects; with a dictionary, `{"data_dictionary": [...], "rows": [...]}`.
+
+    Missing and suppressed values are `null`; a cell shown as suppressed says `"c"`.
+    """
+    if dictionary is not None:
+        head = json.dumps(
+            dictionary_frame(dictionary).to_dict(orient="records"), ensure_ascii=False, separators=(",", ":")
+        )
+        yield '{"data_dictionary":' + head + ',"rows":['
+    else:
+        yield "["
+    first = True
+    for chunk in chunks:
+        frame = _prepared(chunk, columns)
+        for start in range(0, len(frame), JSON_PIECE):  # JSON text is long: render a few thousand rows at a time
+            if not first:
+                yield ","
+            yield _records(frame.iloc[start : start + JSON_PIECE])
+            first = False
+    yield "]}" if dictionary is not None else "]"
+
+
+def _xlsx_columns(frame: pd.DataFrame) -> list[list[object]]:
+    """Each column as plain Python values openpyxl accepts: missing as None, text cleaned and cut to fit.
+
+    Done a column at a time, so the per-row work is only openpyxl's own.
+    """
+    out = []
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+            text = series.where(series.map(type, na_action="ignore").eq(str))
+            cleaned = text.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True).str.slice(0, XLSX_MAX_TEXT)
+            series = series.astype(object).mask(text.notna(), cleaned.astype(object))
+        values = series.astype(object)
+        out.append(values.where(values.notna(), None).tolist())
+    return out
+
+
+def xlsx_stream(
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[pd.DataFrame]]],
+    block: int = 1 << 16,
+    max_rows: int = XLSX_MAX_ROWS,
+) -> Iterator[bytes]:
+    """An XLSX workbook, one sheet per (title, columns, chunks), as bytes blocks.
+
+    openpyxl's write-only mode keeps each sheet's rows in a temporary file, not in memory;
+    the finished workbook is written to a temporary file too and read back in blocks. A
+    sheet that reaches Excel's row limit goes on in a new sheet ("title (2)") with the same
+    header, rather than losing rows Excel would not open.
+    """
+    workbook = Workbook(write_only=True)
+    for title, columns, chunks in sheets:
+        part, sheet, used = 1, workbook.create_sheet(title=title[:31]), 1
+        sheet.append(list(columns))
+        for chunk in chunks:
+            for row in zip(*_xlsx_columns(_prepared(chunk, columns)), strict=True):
+                if used >= max_rows:
+                    part += 1
+                    suffix = f" ({part})"
+                    sheet, used = workbook.create_sheet(title=title[: 31 - len(suffix)] + suffix), 1
+                    sheet.append(list(columns))
+                sheet.append(row)
+                used += 1
+    with tempfile.TemporaryFile() as file:
+        workbook.save(file)
+        file.seek(0)
+        while data := file.read(block):
+            yield data
+
+
+def stream(export: Export, format: str) -> Iterator[str] | Iterator[bytes]:
+    """The export in `format` ('csv', 'json' or 'xlsx'); XLSX carries its dictionary as a second sheet.
+
+    A CSV's dictionary is `dictionary_csv(export.dictionary)`, offered beside it.
+    """
+    if format == "csv":
+        return csv_stream(export.columns, export.chunks)
+    if format == "json":
+        return json_stream(export.columns, export.chunks, export.dictionary)
+    if format == "xlsx":
+        dictionary = export.dictionary_frame()
+        return xlsx_stream(
+            [
+                (export.name, export.columns, export.chunks),
+                ("Data dictionary", list(dictionary.columns), [dictionary]),
+            ]
+        )
+    raise ValueError(f"unknown export format '{format}': use csv, json or xlsx")
+
+
+def media_type(format: str) -> str:
+    return {"csv": CSV_MEDIA_TYPE, "json": JSON_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}[format]
+
+
+def chunked(frame: pd.DataFrame, size: int = 50_000) -> Iterator[pd.DataFrame]:
+    """A frame already in memory as chunks of `size` rows, for the writers."""
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]

@@ -1,0 +1,320 @@
+"""Definitions and stored answers as DataFrames: the tables every other scoring module reads.
+
+A definition is a handful of frozen objects; the rules and aggregations want it as tables they
+can join to a million answers without a Python loop per answer. So a questionnaire becomes a
+question frame (one row per question) and an option frame (one row per question and option),
+and stored answers (`response_id`, `question_id`, `value` as the store decodes it) become typed
+columns, plus separate tables for the nested answers (evidence lists and actions).
+
+Lookups from answers to questions and options go through integer codes (`codes`), the cheapest
+way pandas has to join millions of rows to a few dozen definition rows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from questionnaires.model import Question, Questionnaire
+
+#: The suffix under which a rating's not applicable reason is stored: `s1.1__reason`.
+REASON_SUFFIX = "__reason"
+
+#: Question types whose answer is one option value.
+SINGLE_CHOICE_TYPES = frozenset({"single_choice", "rating", "yes_no"})
+
+ANSWER_COLUMNS = ("response_id", "question_id", "value")
+
+T = TypeVar("T")
+_MEMO: dict[int, tuple[Questionnaire, dict[str, Any]]] = {}
+_MEMO_SIZE = 64
+_MEMO_LOCK = threading.Lock()
+
+
+def is_scored(question: Question) -> bool:
+    """A question is scored when it is a choice question, not a profile question, with option scores.
+
+    >>> from questionnaires.model import Option, Question
+    >>> q = Question("q", "yes_no", "Safe?", ("feeling-safe",), "outcome", "s", 0,
+    ...              options=(Option("yes", "Yes", score=1.0, positive=True), Option("no", "No", score=0.0)))
+    >>> is_scored(q)
+    True
+    >>> is_scored(Question("t", "long_text", "Anything else?", ("feeling-safe",), "quality", "s", 1))
+    False
+    """
+    return question.scored and question.is_choice and any(o.score is not None for o in question.options)
+
+
+def stable_ids(questionnaires: Iterable[Questionnaire]) -> dict[tuple[str, int, str], str]:
+    """(questionnaire id, version, question id) -> the id of the question in its earliest version.
+
+    A question keeps its id across versions unless it says `same_as`; following those links
+    (through every version given) to the first one gives one key per thing asked, so trends
+    span versions. A link to a version that is not given stops at the id it names.
+    """
+    by_key = {(q.id, q.version): q for q in questionnaires}
+    out: dict[tuple[str, int, str], str] = {}
+
+    def resolve(qid: str, version: int, question_id: str, seen: frozenset[tuple[int, str]]) -> str:
+        cached = out.get((qid, version, question_id))
+        if cached is not None:
+            return cached
+        questionnaire = by_key.get((qid, version))
+        question = questionnaire.question(question_id) if questionnaire else None
+        if question is None or question.same_as is None or (version, question_id) in seen:
+            return question_id
+        link = question.same_as
+        return resolve(qid, link.version, link.question, seen | {(version, question_id)})
+
+    for (qid, version), questionnaire in sorted(by_key.items()):
+        for question in questionnaire.questions:
+            out[(qid, version, question.id)] = resolve(qid, version, question.id, frozenset())
+    return out
+
+
+def stable_question_key(questionnaire: Questionnaire, question_id: str, versions: Iterable[Questionnaire] = ()) -> str:
+    """`questionnaire-id:question-id` of the earliest version asking the same thing.
+
+    >>> from questionnaires import load_all
+    >>> s11 = load_all()["s11-self-audit"]
+    >>> stable_question_key(s11, "s1.1")
+    's11-self-audit:s1.1'
+    """
+    ids = stable_ids([questionnaire, *versions])
+    return f"{questionnaire.id}:{ids.get((questionnaire.id, questionnaire.version, question_id), question_id)}"
+
+
+def memo(questionnaire: Questionnaire, name: str, build: Callable[[], T]) -> T:
+    """`build()`, once per questionnaire object and name: tables derived from a definition.
+
+    Definitions are frozen, so what is derived from one never changes; a batch that scores
+    many responses, or a page that scores one, should not rebuild them each call. Frames
+    handed out are shallow copies, safe to change under pandas' copy-on-write.
+    """
+    with _MEMO_LOCK:  # pages may score from several threads
+        entry = _MEMO.get(id(questionnaire))
+        if entry is None or entry[0] is not questionnaire:  # the entry holds the object, so its id is not reused
+            if len(_MEMO) >= _MEMO_SIZE:
+                _MEMO.pop(next(iter(_MEMO)))
+            entry = (questionnaire, {})
+            _MEMO[id(questionnaire)] = entry
+        found = name in entry[1]
+        value = entry[1].get(name)
+    if not found:  # built outside the lock: a build may itself ask for other tables
+        value = build()
+        with _MEMO_LOCK:
+            value = entry[1].setdefault(name, value)
+    return value.copy(deep=False) if isinstance(value, pd.DataFrame) else value
+
+
+def question_frame(questionnaire: Questionnaire, versions: Iterable[Questionnaire] = ()) -> pd.DataFrame:
+    """One row per question, in the order the questionnaire asks them.
+
+    `versions` are the other versions of the same questionnaire, so that `stable_key` follows
+    `same_as` links all the way back. `age_bands` are the bands the question is asked in (its
+    own, or else its section's; empty for every band). `scored` is true for choice questions
+    with option scores (see `is_scored`): only those count in shares and means.
+    """
+    versions = tuple(versions)
+    if not versions:
+        return memo(questionnaire, "questions", lambda: _question_frame(questionnaire, ()))
+    return _question_frame(questionnaire, versions)
+
+
+def _question_frame(questionnaire: Questionnaire, versions: tuple[Questionnaire, ...]) -> pd.DataFrame:
+    ids = stable_ids([questionnaire, *versions])
+    rows = [
+        {
+            "questionnaire": questionnaire.id,
+            "version": questionnaire.version,
+            "key": questionnaire.key,
+            "question_id": q.id,
+            "section_id": q.section_id,
+            "position": position,
+            "type": q.type,
+            "text": q.text,
+            "measure": q.measure,
+            "weight": float(q.weight),
+            "scale": q.scale,
+            "scored": is_scored(q),
+            "mandatory": q.mandatory,
+            "evidence": q.evidence,
+            "action": q.action,
+            "themes": tuple(q.themes),
+            "rules": tuple(q.rules),
+            "age_bands": tuple(q.age_bands or section.age_bands),
+            "matches_questionnaire": q.matches.questionnaire if q.matches else None,
+            "matches_section": q.matches.section if q.matches else None,
+            "stable_key": f"{questionnaire.id}:{ids[(questionnaire.id, questionnaire.version, q.id)]}",
+        }
+        for position, (section, q) in enumerate((s, q) for s in questionnaire.sections for q in s.questions)
+    ]
+    frame = pd.DataFrame(rows)
+    for column in ("measure", "scale", "evidence", "action", "matches_questionnaire", "matches_section"):
+        frame[column] = frame[column].astype("str")
+    return frame
+
+
+def option_frame(questionnaire: Questionnaire) -> pd.DataFrame:
+    """One row per choice question and option, with the option's score put on 0-100.
+
+    `score_100` puts each question's scale on 0 (its lowest score) to 100 (its highest), so
+    that a mean over questions on different scales (a 1-5 agreement scale, a 0-100 faces
+    scale, yes/no) means one thing. Don't know and not applicable options have no score and
+    are out of every base (`in_base` false).
+    """
+    return memo(questionnaire, "options", lambda: _option_frame(questionnaire))
+
+
+def _option_frame(questionnaire: Questionnaire) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    for q in questionnaire.questions:
+        if not q.is_choice:
+            continue
+        scores = [o.score for o in q.options if o.score is not None and o.in_base]
+        low, high = (min(scores), max(scores)) if scores else (0.0, 0.0)
+        for position, o in enumerate(q.options):
+            if o.score is None or not o.in_base:
+                score_100 = np.nan
+            elif high > low:
+                score_100 = (o.score - low) / (high - low) * 100.0
+            else:
+                score_100 = 100.0 if o.positive else 0.0
+            rows.append(
+                {
+                    "question_id": q.id,
+                    "value": o.value,
+                    "label": o.label,
+                    "position": position,
+                    "score": np.nan if o.score is None else float(o.score),
+                    "score_100": score_100,
+                    "positive": o.positive,
+                    "dont_know": o.dont_know,
+                    "not_applicable": o.not_applicable,
+                    "in_base": o.in_base,
+                    "colour": o.colour,
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "question_id",
+            "value",
+            "label",
+            "position",
+            "score",
+            "score_100",
+            "positive",
+            "dont_know",
+            "not_applicable",
+            "in_base",
+            "colour",
+        ],
+    )
+    frame["colour"] = frame["colour"].astype("str")
+    return frame.astype({"position": "int64", "score": "float64", "score_100": "float64"})
+
+
+def theme_pairs(questions: pd.DataFrame) -> pd.DataFrame:
+    """(question_id, theme, measure) for every scored question and each of its themes.
+
+    >>> from questionnaires import load_all
+    >>> pairs = theme_pairs(question_frame(load_all()["family-experience"]))
+    >>> pairs[pairs.question_id == "told-what"].theme.tolist()
+    ['family-involvement', 'being-informed']
+    """
+    scored = questions.loc[questions["scored"], ["question_id", "themes", "measure"]]
+    pairs = scored.explode("themes").dropna(subset=["themes"]).rename(columns={"themes": "theme"})
+    pairs["theme"] = pairs["theme"].astype("str")
+    return pairs[["question_id", "theme", "measure"]].reset_index(drop=True)
+
+
+def codes(values: pd.Series | np.ndarray, categories: pd.Index) -> np.ndarray:
+    """Position of each value in `categories`, -1 where it is not there (one hash lookup each).
+
+    Values that cannot be looked up (a list where a string belongs, from a malformed row) get -1
+    rather than stopping a batch.
+
+    >>> codes(pd.Series(["b", "x", "a"]), pd.Index(["a", "b"])).tolist()
+    [1, -1, 0]
+    >>> codes(pd.Series(["a", ["a"], None], dtype=object), pd.Index(["a"])).tolist()
+    [0, -1, -1]
+    """
+    try:
+        return categories.get_indexer(values)
+    except TypeError:  # an unhashable value in the column: only malformed rows take this path
+        array = np.asarray(values, dtype=object)
+        hashable = np.fromiter((isinstance(v, str) for v in array), dtype=bool, count=len(array))
+        out = np.full(len(array), -1, dtype=np.intp)
+        out[hashable] = categories.get_indexer(array[hashable])
+        return out
+
+
+def iso_dates(values: pd.Series) -> pd.Series:
+    """ISO date text as datetimes; anything else (a number, a list, bad text) as NaT.
+
+    >>> iso_dates(pd.Series(["2025-03-14", 20250314, "14/03/2025", None], dtype=object)).tolist()
+    [Timestamp('2025-03-14 00:00:00'), NaT, NaT, NaT]
+    """
+    text = values.where(values.map(type, na_action="ignore").eq(str))
+    return pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def answers_frame(rows: Iterable[tuple[Any, str, Any]] | pd.DataFrame) -> pd.DataFrame:
+    """Stored (response_id, question_id, value) rows as a frame with those three columns."""
+    if isinstance(rows, pd.DataFrame):
+        return rows
+    frame = pd.DataFrame(list(rows), columns=list(ANSWER_COLUMNS))
+    frame["value"] = frame["value"].astype(object)
+    return frame
+
+
+def typed_answers(answers: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
+    """One row per stored answer, its value in the column its type calls for.
+
+    `value_text` holds choice values (several joined with "; "), text, and evidence and
+    actions as JSON text; `value_num` numbers (and the number of evidence items);
+    `value_date` dates. A not applicable reason (`s1.1__reason`) comes as text under its own id.
+    Answers to questions the definition does not have are dropped.
+    """
+    answers = answers.loc[:, list(ANSWER_COLUMNS)]
+    base_id = answers["question_id"].str.removesuffix(REASON_SUFFIX)
+    is_reason = answers["question_id"].str.endswith(REASON_SUFFIX)
+    kinds = pd.Series(questions["type"].to_numpy(), index=pd.Index(questions["question_id"]))
+    kind = pd.Series(kinds.reindex(base_id).to_numpy(), index=answers.index, dtype="str")
+    kind = kind.mask(is_reason & kind.notna(), "reason")
+    out = answers.assign(type=kind).loc[kind.notna()]
+    kind = out["type"]
+    value = out["value"]
+    single = kind.isin([*SINGLE_CHOICE_TYPES, "short_text", "long_text", "reason"])
+    text = value.where(single)
+    multiple = kind.eq("multiple_choice")
+    if multiple.any():
+        text = text.mask(multiple, value.where(multiple).str.join("; "))
+    nested = kind.isin(["evidence", "action"])
+    if nested.any():
+        text = text.mask(nested, value.where(nested).map(_json, na_action="ignore"))
+    number = pd.to_numeric(value.where(kind.eq("number")), errors="coerce")
+    evidence = kind.eq("evidence")
+    if evidence.any():
+        number = number.mask(evidence, value.where(evidence).str.len())
+    date = iso_dates(value.where(kind.eq("date")))
+    return pd.DataFrame(
+        {
+            "response_id": out["response_id"].to_numpy(),
+            "question_id": out["question_id"].astype("str").to_numpy(),
+            "type": kind.astype("str").to_numpy(),
+            "value_text": text.astype("str").to_numpy(),
+            "value_num": number.astype("float64").to_numpy(),
+            "value_date": date.astype("datetime64[ns]").to_numpy(),
+        }
+    )

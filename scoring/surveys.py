@@ -1,0 +1,389 @@
+"""Score survey answers by their scale, and sum them per response and theme.
+
+A choice answer scores what its option scores. Options marked positive count towards the
+positive share; "don't know" and "not applicable" options are out of the base: they count in
+neither the share nor the mean. Multiple choice answers are positive when any chosen option
+is, and score the mean of the chosen options in the base.
+
+The per-answer scores (`score_answers`) and the per response and theme sums
+(`response_theme_scores`) are what a submission stores; theme tables are built from the
+latter (see `scoring.themes`), so a dashboard never reads answers again.
+
+Everything runs on integer codes: one hash lookup for the question, one for the value, then
+array indexing into small tables built from the definition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from questionnaires.model import Questionnaire
+from scoring.frames import codes, memo, option_frame, question_frame, theme_pairs
+
+SCORE_COLUMNS = [
+    "response_id",
+    "question_id",
+    "value",
+    "score",
+    "score_100",
+    "positive",
+    "in_base",
+    "dont_know",
+    "not_applicable",
+    "known",
+]
+THEME_SCORE_COLUMNS = ["response_id", "theme", "measure", "answers", "positive", "score_sum"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """The definition's choice questions and options as arrays, for indexing by code."""
+
+    questions: pd.Index  # scored choice question ids
+    multiple: np.ndarray  # per question: multiple choice
+    values: pd.Index  # every option value in the questionnaire
+    table: np.ndarray  # [question, value + 1 (last: unknown)] -> option row, or the last (unknown) row
+    value_of_row: np.ndarray  # option row -> code into `values` (-1 for the unknown row)
+    score: np.ndarray
+    score_100: np.ndarray
+    positive: np.ndarray
+    in_base: np.ndarray
+    dont_know: np.ndarray
+    not_applicable: np.ndarray
+
+
+def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
+    scored = questions.loc[questions["scored"], ["question_id", "type"]]
+    options = option_frame(questionnaire)
+    options = options.loc[options["question_id"].isin(scored["question_id"])].reset_index(drop=True)
+    q_index = pd.Index(scored["question_id"].to_numpy(dtype=object), dtype=object)
+    v_index = pd.Index(pd.unique(options["value"].to_numpy(dtype=object)), dtype=object)
+    unknown = len(options)
+    table = np.full((len(q_index) + 1, len(v_index) + 1), unknown, dtype=np.intp)
+    table[q_index.get_indexer(options["question_id"]), v_index.get_indexer(options["value"])] = np.arange(len(options))
+
+    def column(name: str, missing: object) -> np.ndarray:
+        return np.append(options[name].to_numpy(), missing)
+
+    return _Lookup(
+        questions=q_index,
+        multiple=np.append(scored["type"].eq("multiple_choice").to_numpy(), False),
+        values=v_index,
+        table=table,
+        value_of_row=np.append(v_index.get_indexer(options["value"]), -1),
+        score=column("score", np.nan).astype("float64"),
+        score_100=column("score_100", np.nan).astype("float64"),
+        positive=column("positive", False).astype(bool),
+        in_base=column("in_base", False).astype(bool),
+        dont_know=column("dont_know", False).astype(bool),
+        not_applicable=column("not_applicable", False).astype(bool),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyScores:
+    """What scoring survey responses yields; both frames are stored as they are."""
+
+    answers: pd.DataFrame  # one row per answer to a scored question (SCORE_COLUMNS)
+    themes: pd.DataFrame  # one row per response, theme and measure (THEME_SCORE_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    """Per-answer results as arrays, before they become frames."""
+
+    response: np.ndarray
+    question: np.ndarray  # code into _Lookup.questions
+    row: np.ndarray  # option row, the last one meaning "not an option of this question"
+    score: np.ndarray
+    score_100: np.ndarray
+    positive: np.ndarray
+    in_base: np.ndarray
+    dont_know: np.ndarray
+    not_applicable: np.ndarray
+    known: np.ndarray
+    joined: pd.Series | None  # multiple choice answers' values joined with "; ", by position
+
+
+def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
+    q_code = codes(answers["question_id"], lookup.questions)
+    keep = q_code >= 0
+    everything = bool(keep.all())
+    q_code = q_code if everything else q_code[keep]
+    raw = answers["value"].to_numpy(dtype=object)
+    raw = raw if everything else raw[keep]
+    response = answers["response_id"].to_numpy()
+    response = response if everything else response[keep]
+    unknown = len(lookup.score) - 1
+    multiple = lookup.multiple[q_code]
+    if multiple.any():
+        single = ~multiple
+        row = np.full(len(q_code), unknown, dtype=np.intp)
+        row[single] = lookup.table[q_code[single], codes(raw[single], lookup.values)]
+    else:
+        row = lookup.table[q_code, codes(raw, lookup.values)]
+    scored = _Scored(
+        response=response,
+        question=q_code,
+        row=row,
+        score=lookup.score[row],
+        score_100=lookup.score_100[row],
+        positive=lookup.positive[row] & lookup.in_base[row],
+        in_base=lookup.in_base[row],
+        dont_know=lookup.dont_know[row],
+        not_applicable=lookup.not_applicable[row],
+        known=row < unknown,
+        joined=None,
+    )
+    if not multiple.any():
+        return scored
+    at = np.flatnonzero(multiple)
+    chosen = pd.Series(raw[at], index=at).explode()
+    chosen = chosen[chosen.notna()]
+    code = lookup.table[q_code[chosen.index.to_numpy()], codes(chosen, lookup.values)]
+    parts = pd.DataFrame(
+        {
+            "at": chosen.index.to_numpy(),
+            "score": np.where(lookup.in_base[code], lookup.score[code], np.nan),
+            "score_100": np.where(lookup.in_base[code], lookup.score_100[code], np.nan),
+            "positive": lookup.positive[code] & lookup.in_base[code],
+            "in_base": lookup.in_base[code],
+            "dont_know": lookup.dont_know[code],
+            "not_applicable": lookup.not_applicable[code],
+            "known": code < unknown,
+        }
+    )
+    per = parts.groupby("at").agg(
+        score=("score", "mean"),
+        score_100=("score_100", "mean"),
+        positive=("positive", "any"),
+        in_base=("in_base", "any"),
+        dont_know=("dont_know", "all"),
+        not_applicable=("not_applicable", "all"),
+        known=("known", "all"),
+    )
+    where = per.index.to_numpy()
+    for name in ("score", "score_100", "positive", "in_base", "dont_know", "not_applicable", "known"):
+        getattr(scored, name)[where] = per[name].to_numpy()
+    empty = np.setdiff1d(at, where)  # nothing chosen: nothing scored, out of the base
+    scored.known[empty] = True
+    scored.in_base[empty] = False
+    joined = pd.Series(raw[at], index=at).map(_join, na_action="ignore")
+    return _Scored(**{**{n: getattr(scored, n) for n in scored.__slots__}, "joined": joined})
+
+
+def _join(values: object) -> str | None:
+    if isinstance(values, list | tuple):
+        return "; ".join(str(v) for v in values)
+    return None
+
+
+def _answer_frame(lookup: _Lookup, scored: _Scored) -> pd.DataFrame:
+    # question_id and value as categoricals: built from codes at no cost, small to store
+    value_code = lookup.value_of_row[scored.row]
+    value = pd.Categorical.from_codes(value_code, lookup.values)
+    if scored.joined is not None:
+        value = pd.Series(value).astype("str")
+        value.iloc[scored.joined.index.to_numpy()] = scored.joined.to_numpy()
+    return pd.DataFrame(
+        {
+            "response_id": scored.response,
+            "question_id": pd.Categorical.from_codes(scored.question, lookup.questions),
+            "value": value,
+            "score": scored.score,
+            "score_100": scored.score_100,
+            "positive": scored.positive,
+            "in_base": scored.in_base,
+            "dont_know": scored.dont_know,
+            "not_applicable": scored.not_applicable,
+            "known": scored.known,
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    """Each scored question's (theme, measure) pairs, flattened for indexing by question code."""
+
+    count: np.ndarray  # per question
+    start: np.ndarray  # per question, into `pair`
+    pair: np.ndarray  # pair codes, grouped by question
+    themes: pd.Index
+    measures: pd.Index
+    theme_of: np.ndarray  # per pair
+    measure_of: np.ndarray  # per pair
+
+
+def _pairs(questions: pd.DataFrame, order: pd.Index) -> _Pairs:
+    pairs = theme_pairs(questions)
+    keys = pairs[["theme", "measure"]].drop_duplicates()
+    themes = pd.Index(sorted(set(keys["theme"])), dtype=object)
+    measures = pd.Index(sorted(set(keys["measure"])), dtype=object)
+    pair_index = pd.MultiIndex.from_frame(keys)
+    pair_code = pair_index.get_indexer(pd.MultiIndex.from_frame(pairs[["theme", "measure"]]))
+    owner = order.get_indexer(pairs["question_id"])
+    pair_code, owner = pair_code[owner >= 0], owner[owner >= 0]
+    sort = np.argsort(owner, kind="stable")
+    count = np.bincount(owner, minlength=len(order))
+    return _Pairs(
+        count=count,
+        start=np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.intp),
+        pair=pair_code[sort],
+        themes=themes,
+        measures=measures,
+        theme_of=themes.get_indexer(pair_index.get_level_values(0)),
+        measure_of=measures.get_indexer(pair_index.get_level_values(1)),
+    )
+
+
+def _response_codes(response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes 0..R-1 for response ids; a run-length pass when rows come ordered by response."""
+    if len(response) and pd.Index(response).is_monotonic_increasing:
+        change = np.empty(len(response), dtype=bool)
+        change[0] = True
+        np.not_equal(response[1:], response[:-1], out=change[1:])
+        return np.cumsum(change) - 1, response[change]
+    code, keys = pd.factorize(response)
+    return code, np.asarray(keys)
+
+
+def _theme_sums(
+    pairs: _Pairs, response: np.ndarray, question: np.ndarray, positive: np.ndarray, score_100: np.ndarray
+) -> pd.DataFrame:
+    """Sum base answers per (response, theme, measure): one repeat, one key, three bincounts.
+
+    Each answer is repeated once per (theme, measure) pair of its question; the key
+    response x pairs + pair is counted into dense bins when there are few enough of them
+    (no hashing), else factorised first.
+    """
+    r_code, r_keys = _response_codes(response)
+    n = pairs.count[question]
+    rows = np.repeat(np.arange(len(question)), n)
+    offset = np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n)
+    pair = pairs.pair[pairs.start[question][rows] + offset]
+    width = max(len(pairs.theme_of), 1)
+    key = r_code[rows].astype(np.int64) * width + pair
+    if len(r_keys) * width <= 4 * len(key) + 1_000_000:
+        answers = np.bincount(key, minlength=len(r_keys) * width)
+        present = np.flatnonzero(answers)
+        answers = answers[present]
+        positives = np.bincount(key, weights=positive[rows], minlength=len(r_keys) * width)[present]
+        sums = np.bincount(key, weights=score_100[rows], minlength=len(r_keys) * width)[present]
+    else:
+        group, present = pd.factorize(key, sort=True)
+        answers = np.bincount(group, minlength=len(present))
+        positives = np.bincount(group, weights=positive[rows], minlength=len(present))
+        sums = np.bincount(group, weights=score_100[rows], minlength=len(present))
+    which = present % width
+    return pd.DataFrame(
+        {
+            "response_id": r_keys[present // width],
+            "theme": pd.Categorical.from_codes(pairs.theme_of[which], pairs.themes),
+            "measure": pd.Categorical.from_codes(pairs.measure_of[which], pairs.measures),
+            "answers": np.rint(answers).astype("int64"),
+            "positive": np.rint(positives).astype("int64"),
+            "score_sum": sums,
+        }
+    )
+
+
+def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyScores:
+    """Score responses (one or a batch) and sum them per theme in one pass over the answers.
+
+    `answers` holds (`response_id`, `question_id`, `value`) as stored. Answers to questions
+    that are not scored (text, numbers, profile questions) are left out. An answer whose value
+    is not an option of its question (`known` false) scores nothing and is out of the base,
+    rather than failing a batch. `score_100` is the score on the question's 0-100 range.
+
+    >>> from questionnaires import load_all
+    >>> family = load_all()["family-experience"]
+    >>> answers = pd.DataFrame({"response_id": [1, 1, 2], "question_id": ["told-what", "told-why", "told-what"],
+    ...                         "value": ["agree", "dont-know", "disagree"]})
+    >>> scores = score_survey(family, answers)
+    >>> scores.answers[["response_id", "question_id", "score", "positive", "in_base"]]
+       response_id question_id  score  positive  in_base
+    0            1   told-what    4.0      True     True
+    1            1    told-why    NaN     False    False
+    2            2   told-what    2.0     False     True
+    >>> scores.themes[scores.themes.theme == "being-informed"]
+       response_id           theme  measure  answers  positive  score_sum
+    1            1  being-informed  quality        1         1       75.0
+    3            2  being-informed  quality        1         0       25.0
+    """
+    questions = question_frame(questionnaire)
+    lookup = memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, questions))
+    scored = _score(lookup, answers)
+    base = scored.in_base
+    themes = _theme_sums(
+        memo(questionnaire, "survey-pairs", lambda: _pairs(questions, lookup.questions)),
+        scored.response[base],
+        scored.question[base],
+        scored.positive[base],
+        scored.score_100[base],
+    )
+    return SurveyScores(answers=_answer_frame(lookup, scored), themes=themes)
+
+
+def score_answers(questionnaire: Questionnaire, answers: pd.DataFrame) -> pd.DataFrame:
+    """One row per answer to a scored choice question: its option, score and base (see `score_survey`)."""
+    questions = question_frame(questionnaire)
+    lookup = memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, questions))
+    return _answer_frame(lookup, _score(lookup, answers))
+
+
+def response_theme_scores(scores: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
+    """Per response, theme and measure: answers in the base, how many positive, sum of 0-100 scores.
+
+    What a submission stores for the theme tables, here rebuilt from stored answer scores
+    (after a change of themes, say). Small (a response touches a few themes), additive (sums,
+    not shares, so groups add up) and enough for respondents (a row means the response
+    answered at least one question of the theme in the base), the positive share
+    (`positive / answers`) and the mean score (`score_sum / answers`).
+    """
+    order = pd.Index(questions.loc[questions["scored"], "question_id"].to_numpy(dtype=object), dtype=object)
+    base = scores.loc[scores["in_base"].to_numpy(dtype=bool)]
+    question = codes(base["question_id"], order)
+    ok = question >= 0
+    return _theme_sums(
+        _pairs(questions, order),
+        base["response_id"].to_numpy()[ok],
+        question[ok],
+        base["positive"].to_numpy(dtype=bool)[ok],
+        base["score_100"].to_numpy(dtype="float64")[ok],
+    )
+
+
+def aggregate(scores: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Respondents, answers in base, positive share and mean score per group of answer scores.
+
+    `scores` is `score_answers`' output with any grouping columns added. Don't know and not
+    applicable answers count in `answers_total` only, never in the base.
+
+    >>> s = pd.DataFrame({"q": ["a", "a", "a"], "response_id": [1, 2, 3], "score": [5.0, 2.0, None],
+    ...                   "score_100": [100.0, 25.0, None], "positive": [True, False, False],
+    ...                   "in_base": [True, True, False]})
+    >>> aggregate(s, ["q"]).iloc[0].to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'q': 'a', 'answers_total': 3, 'respondents': 2, 'positive': 1, 'positive_share': 0.5,
+     'mean_score': 3.5, 'mean_100': 62.5}
+    """
+    base = scores["in_base"].astype(bool)
+    work = pd.DataFrame(
+        {
+            **{column: scores[column] for column in by},
+            "answers_total": 1,
+            "respondents": base.astype("int64"),
+            "positive": (scores["positive"].astype(bool) & base).astype("int64"),
+            "score": scores["score"].where(base, 0.0).fillna(0.0),
+            "score_100": scores["score_100"].where(base, 0.0).fillna(0.0),
+        }
+    )
+    out = work.groupby(list(by), sort=True, dropna=False, observed=True).sum().reset_index()
+    n = out["respondents"].where(out["respondents"].gt(0))
+    out["positive_share"] = out["positive"] / n
+    out["mean_score"] = out["score"] / n
+    out["mean_100"] = out["score_100"] / n
+    return out.drop(columns=["score", "score_100"])

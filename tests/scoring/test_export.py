@@ -1,0 +1,270 @@
+"""Downloads: formulas neutralised, files read back equal to what went in, streamed in bounded memory."""
+
+from __future__ import annotations
+
+import io
+import json
+import tracemalloc
+from collections.abc import Iterator
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from questionnaires import Questionnaire
+from scoring.downloads import answers_long, answers_wide, standards_export, theme_export
+from scoring.export import (
+    DANGEROUS_FIRST,
+    Column,
+    Export,
+    csv_stream,
+    dictionary_csv,
+    json_stream,
+    neutralise,
+    neutralise_frame,
+    stream,
+    xlsx_stream,
+)
+from scoring.suppression import SuppressionPolicy
+
+
+@pytest.mark.parametrize("first", DANGEROUS_FIRST)
+def test_every_dangerous_first_character_is_neutralised(first: str) -> None:
+    value = first + 'HYPERLINK("http://evil.example")'
+    assert neutralise(value) == "'" + value
+    frame = neutralise_frame(pd.DataFrame({"text": [value, "safe"], "n": [-1, 2]}))
+    assert frame["text"].tolist() == ["'" + value, "safe"]
+    assert frame["n"].tolist() == [-1, 2]  # numbers are not text: a negative number stays a number
+
+
+@pytest.mark.parametrize("value", ["Met", "a=b", " =SUM(A1)", "", "'already", 3, None, 2.5])
+def test_harmless_values_are_kept(value: object) -> None:
+    assert neutralise(value) == value
+
+
+SAMPLE = pd.DataFrame(
+    {
+        "id": [1, 2, 3, 4],
+        "text": ["plain", "=cmd|'/C calc'!A0", 'quote " and, comma', "line\nbreak é"],
+        "number": [1.5, np.nan, -2.0, 1e6],
+        "count": [1, 2, 3, 4],
+        "when": pd.to_datetime(["2025-01-02", None, "2024-12-31", "2023-06-30"]),
+        "flag": [True, False, True, False],
+    }
+)
+EXPECTED = SAMPLE.assign(
+    text=["plain", "'=cmd|'/C calc'!A0", 'quote " and, comma', "line\nbreak é"],
+    when=["2025-01-02", None, "2024-12-31", "2023-06-30"],
+)
+COLUMNS = list(SAMPLE.columns)
+
+
+def _chunks(frame: pd.DataFrame, size: int = 3) -> Iterator[pd.DataFrame]:
+    for start in range(0, len(frame), size):
+        yield frame.iloc[start : start + size]
+
+
+def test_csv_reads_back_equal() -> None:
+    text = "".join(csv_stream(COLUMNS, _chunks(SAMPLE)))
+    assert text.startswith("\ufeffid,text")
+    back = pd.read_csv(
+        io.StringIO(text), encoding="utf-8-sig", dtype={"text": "str", "when": "str"}, keep_default_na=True
+    )
+    back.columns = [c.lstrip("\ufeff") for c in back.columns]
+    assert_frame_equal(back, EXPECTED, check_dtype=False)
+
+
+def test_json_reads_back_equal() -> None:
+    rows = json.loads("".join(json_stream(COLUMNS, _chunks(SAMPLE))))
+    back = pd.DataFrame(rows)
+    assert_frame_equal(back, EXPECTED, check_dtype=False)
+
+
+def test_json_with_dictionary() -> None:
+    dictionary = [Column("id", "The row"), Column("text", "Some text")]
+    data = json.loads("".join(json_stream(["id", "text"], _chunks(SAMPLE), dictionary)))
+    assert data["data_dictionary"][0] == {"column": "id", "meaning": "The row", "type": "text", "values": ""}
+    assert [r["id"] for r in data["rows"]] == [1, 2, 3, 4]
+    assert json.loads("".join(json_stream(["id"], iter([])))) == []
+
+
+def test_xlsx_reads_back_equal_with_openpyxl() -> None:
+    data = b"".join(xlsx_stream([("Rows", COLUMNS, _chunks(SAMPLE))]))
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    rows = list(book["Rows"].iter_rows(values_only=True))
+    assert list(rows[0]) == COLUMNS
+    back = pd.DataFrame(rows[1:], columns=COLUMNS)
+    assert_frame_equal(back, EXPECTED, check_dtype=False)
+
+
+def test_xlsx_drops_characters_excel_refuses() -> None:
+    frame = pd.DataFrame({"text": ["bell\x07 and\x00 null"]})
+    data = b"".join(xlsx_stream([("Rows", ["text"], [frame])]))
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert list(book["Rows"].iter_rows(values_only=True))[1] == ("bell and null",)
+
+
+def test_stream_every_format_with_its_dictionary() -> None:
+    export = Export("sample", COLUMNS, [Column(c, f"the {c}") for c in COLUMNS], [SAMPLE])
+    assert "".join(stream(export, "csv")).count("\r\n") == 5  # header and 4 rows (a line break in a cell is quoted)
+    assert json.loads("".join(stream(Export("sample", COLUMNS, export.dictionary, [SAMPLE]), "json")))["rows"][1][
+        "text"
+    ].startswith("'=")
+    book = openpyxl.load_workbook(
+        io.BytesIO(b"".join(stream(Export("sample", COLUMNS, export.dictionary, [SAMPLE]), "xlsx")))
+    )
+    assert book.sheetnames == ["sample", "Data dictionary"]
+    assert [c.value for c in book["Data dictionary"][3]] == ["text", "the text", "text", None]  # row 1 is the header
+    assert dictionary_csv(export.dictionary).splitlines()[1] == "id,the id,text,"
+    with pytest.raises(ValueError, match="unknown export format"):
+        stream(export, "pdf")
+
+
+def _big(rows: int, size: int) -> Iterator[pd.DataFrame]:
+    """Chunks made on demand, so the whole table never exists in memory."""
+    for start in range(0, rows, size):
+        n = min(size, rows - start)
+        yield pd.DataFrame(
+            {
+                "response_id": np.arange(start, start + n),
+                "question_id": "told-what",
+                "value_text": "some words that take a little room",
+                "score": np.full(n, 4.0),
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "rows", "limit_mb"), [("csv", 200_000, 40), ("json", 200_000, 40), ("xlsx", 20_000, 40)]
+)
+def test_a_large_export_streams_in_bounded_memory(fmt: str, rows: int, limit_mb: int) -> None:
+    columns = ["response_id", "question_id", "value_text", "score"]
+    export = Export("big", columns, [Column(c, c) for c in columns], _big(rows, 10_000))
+    tracemalloc.start()
+    try:
+        written = sum(len(piece) for piece in stream(export, fmt))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert written > 0
+    assert peak < limit_mb * 2**20, f"peak {peak / 2**20:.1f} MB"
+    if fmt != "xlsx":
+        assert peak < written, "the whole file was held in memory"
+
+
+# --- the analysts' downloads -------------------------------------------------------------------
+
+
+def _answers(rows: list[tuple[int, str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["response_id", "question_id", "value"])
+    frame["value"] = frame["value"].astype(object)
+    return frame
+
+
+@pytest.fixture
+def family_round(shipped: dict[str, Questionnaire]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, meta = [], []
+    for response in range(14):
+        agency = 1 if response < 11 else 2  # agency 2 has 3 respondents
+        rows += [
+            (response, "told-what", "agree"),
+            (response, "services", ["health", "police"]),
+            (response, "anything-else", f'=HYPERLINK("x") from {response}'),
+        ]
+        meta.append((response, "family", "2025", agency, "health"))
+    return _answers(rows), pd.DataFrame(meta, columns=["response_id", "source", "cycle", "agency_id", "sector"])
+
+
+def test_answers_long_one_row_per_answer(
+    shipped: dict[str, Questionnaire], family_round: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    answers, responses = family_round
+    export = answers_long(shipped["family-experience"], _chunks(answers, 5), responses)
+    back = pd.read_csv(io.StringIO("".join(stream(export, "csv"))), encoding="utf-8-sig")
+    back.columns = [c.lstrip("\ufeff") for c in back.columns]
+    assert len(back) == len(answers)
+    assert list(back.columns) == list(export.columns)
+    told = back.loc[back["question_id"].eq("told-what")].iloc[0]
+    assert (told["value_text"], told["label"], told["stable_key"]) == ("agree", "Agree", "family-experience:told-what")
+    assert back.loc[back["question_id"].eq("services"), "value_text"].iloc[0] == "health; police"
+    text = back.loc[back["question_id"].eq("anything-else")].set_index("response_id")["value_text"]
+    assert text.loc[0] == '\'=HYPERLINK("x") from 0'  # agency 1: 11 respondents, shown, neutralised
+    assert text.loc[12] == "c"  # agency 2: 3 respondents, never shown
+
+
+def test_answers_wide_one_row_per_response_across_chunk_edges(
+    shipped: dict[str, Questionnaire], family_round: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    answers, responses = family_round
+    export = answers_wide(
+        shipped["family-experience"], _chunks(answers, 4), responses
+    )  # 4 splits responses of 3 answers
+    rows = json.loads("".join(stream(export, "json")))["rows"]
+    back = pd.DataFrame(rows)
+    assert back["response_id"].tolist() == list(range(14))
+    assert back["told-what"].eq("agree").all()
+    assert back.loc[0, "services"] == "health; police"
+    assert back.loc[13, "anything-else"] == "c"
+    assert back["told-why"].isna().all()
+    dictionary = {c.name: c for c in export.dictionary}
+    assert dictionary["told-what"].values.startswith("strongly-agree = Strongly agree; agree = Agree")
+
+
+def test_theme_export_shows_c_for_suppressed_cells() -> None:
+    table = pd.DataFrame(
+        {
+            "theme": ["t", "t"],
+            "measure": ["quality", "quality"],
+            "source": ["child", "child"],
+            "cycle": ["2025", "2025"],
+            "group": [1, 2],
+            "age_band": [None, None],
+            "respondents": pd.array([pd.NA, 30], dtype="Int64"),
+            "answers": pd.array([pd.NA, 60], dtype="Int64"),
+            "positive": pd.array([pd.NA, 30], dtype="Int64"),
+            "share": [np.nan, 0.5],
+            "mean_100": [np.nan, 50.0],
+            "change": [np.nan, np.nan],
+            "suppressed": [True, False],
+        }
+    )
+    back = pd.read_csv(io.StringIO("".join(stream(theme_export(table), "csv"))), encoding="utf-8-sig", dtype=str)
+    assert back.loc[0, ["respondents", "share", "change"]].tolist() == ["c", "c", "c"]
+    assert back.loc[1, ["respondents", "share"]].tolist() == ["30", "0.5"]
+
+
+def test_standards_export_hides_small_practitioner_figures(s11: Questionnaire) -> None:
+    standards = pd.DataFrame(
+        {
+            "response_id": [1, 2],
+            "section_id": ["s1", "s1"],
+            "self_rating": ["met", "met"],
+            "score_100": [100.0, 100.0],
+            "triangulation": ["flag", "no-flag"],
+            "practitioner_answers": [6, 25],
+            "practitioner_positive": [3, 24],
+            "positive_share": [0.5, 0.96],
+            "explanation": ["=SUM(1)", "ok"],
+        }
+    )
+    responses = pd.DataFrame({"response_id": [1, 2], "cycle": "2025", "agency_id": [10, 20], "sector": "health"})
+    export = standards_export(s11, standards, responses, SuppressionPolicy())
+    book = openpyxl.load_workbook(io.BytesIO(b"".join(stream(export, "xlsx"))), read_only=True)
+    rows = list(book[export.name[:31]].iter_rows(values_only=True))
+    header = list(rows[0])
+    first = dict(zip(header, rows[1], strict=True))
+    second = dict(zip(header, rows[2], strict=True))
+    assert (first["practitioner_answers"], first["positive_share"], first["triangulation"]) == ("c", "c", "flag")
+    assert (second["practitioner_answers"], second["positive_share"]) == (25, 0.96)
+    assert first["explanation"] == "'=SUM(1)"
+    assert first["standard_title"] == s11.section("s1").title
+
+
+def test_xlsx_goes_on_in_a_new_sheet_at_the_row_limit() -> None:
+    data = b"".join(xlsx_stream([("Rows", ["n"], [pd.DataFrame({"n": range(5)})])], max_rows=3))
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    assert book.sheetnames == ["Rows", "Rows (2)", "Rows (3)"]
+    values = [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames]
+    assert values == [[("n",), (0,), (1,)], [("n",), (2,), (3,)], [("n",), (4,)]]

@@ -1,0 +1,471 @@
+"""Each rule R1-R8 on tables of cases: the rows a rule reads, and the rows it must give back.
+
+Every case table is run twice: one case at a time (so a failure names its case), and all the
+cases together in one call (so the vectorised rule does not depend on its neighbours).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from scoring import rules as R
+from tests.scoring.conftest import make_items, make_options, rule
+
+R1 = rule("evidence_for_met", met="met", downgrade_to="partially-met")
+R3 = rule("not_applicable_reason", "na-reason", min_reason_length=10)
+R4 = rule("evidence_age", "policy-currency", max_age_years=3, evidence_types=["policy"], downgrade_to="partially-met")
+R5 = rule("action_for_shortfall", shortfall=["partially-met", "not-met"])
+R2 = rule(
+    "standard_rating",
+    met="met",
+    thresholds=[{"rating": "partially-met", "min_score": 50}, {"rating": "not-met", "min_score": 0}],
+)
+R7 = rule("action_progress", red_below=25, green_from=75, overdue_red_below=50)
+R8 = rule("triangulation", met="met", min_positive_share=0.8, min_respondents=5)
+AS_OF = date(2025, 6, 30)
+OPTIONS = make_options()
+
+
+def _counted(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rating counted and the rule that decided it, missing values as None."""
+    out = frame[["rating", "decided_by"]].reset_index(drop=True).astype(object)
+    return out.where(out.notna(), None)
+
+
+def _expected(rows: list[tuple[Any, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["rating", "decided_by"], dtype=object)
+
+
+# --- R1: an item rated Met needs evidence ---------------------------------------------------
+
+R1_CASES = [
+    pytest.param({"answered": "met", "evidence_count": 0}, ("partially-met", "evidence-for-met"), id="met-no-evidence"),
+    pytest.param({"answered": "met", "evidence_count": 2}, ("met", None), id="met-with-evidence"),
+    pytest.param({"answered": "partially-met", "evidence_count": 0}, ("partially-met", None), id="partly-no-evidence"),
+    pytest.param({"answered": "not-met", "evidence_count": 0}, ("not-met", None), id="not-met-no-evidence"),
+    pytest.param({"answered": "not-applicable", "evidence_count": 0}, ("not-applicable", None), id="n-a"),
+    pytest.param({"answered": None, "evidence_count": 0}, (None, None), id="unanswered"),
+]
+
+
+@pytest.mark.parametrize(("row", "expected"), R1_CASES)
+def test_r1_met_without_evidence_counts_as_partially_met(row: dict[str, Any], expected: tuple[Any, Any]) -> None:
+    out = R.evidence_for_met(make_items(row), R1, OPTIONS)
+    assert_frame_equal(_counted(out), _expected([expected]))
+
+
+def test_r1_all_cases_at_once() -> None:
+    rows = [case.values[0] for case in R1_CASES]
+    out = R.evidence_for_met(make_items(*rows), R1, OPTIONS)
+    assert_frame_equal(_counted(out), _expected([case.values[1] for case in R1_CASES]))
+
+
+def test_r1_only_touches_items_that_declare_it() -> None:
+    table = make_items(
+        {"answered": "met", "evidence_count": 0}, {"question_id": "q2", "answered": "met", "evidence_count": 0}
+    )
+    out = R.evidence_for_met(table, R1, OPTIONS, applies=table["question_id"].eq("q2"))
+    assert_frame_equal(_counted(out), _expected([("met", None), ("partially-met", "evidence-for-met")]))
+    assert out.loc[1, "why"] == "no evidence is listed"
+
+
+def test_r1_never_raises_a_rating() -> None:
+    harsh = rule("evidence_for_met", met="partially-met", downgrade_to="met")
+    out = R.evidence_for_met(make_items({"answered": "partially-met", "evidence_count": 0}), harsh, OPTIONS)
+    assert_frame_equal(_counted(out), _expected([("partially-met", None)]))
+
+
+# --- R4: out-of-date evidence of the listed types downgrades ------------------------------------
+
+
+def _evidence(*pieces: tuple[str, str, str | None]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "response_id": 1,
+            "item_id": "q1",
+            "title": [p[0] for p in pieces],
+            "type": [p[1] for p in pieces],
+            "date": pd.to_datetime(pd.Series([p[2] for p in pieces], dtype=object)),
+        }
+    )
+
+
+R4_CASES = [
+    pytest.param(
+        "met", [("Policy", "policy", "2022-06-29")], ("partially-met", "policy-currency"), id="older-than-3-years"
+    ),
+    pytest.param("met", [("Policy", "policy", "2022-06-30")], ("met", None), id="exactly-3-years"),
+    pytest.param("met", [("Policy", "policy", "2024-01-01")], ("met", None), id="recent"),
+    pytest.param("met", [("Minutes", "minutes", "2010-01-01")], ("met", None), id="old-but-not-a-policy"),
+    pytest.param("met", [("Policy", "policy", None)], ("met", None), id="undated"),
+    pytest.param(
+        "met",
+        [("New", "policy", "2024-01-01"), ("Old", "policy", "2019-01-01")],
+        ("partially-met", "policy-currency"),
+        id="one-old-of-two",
+    ),
+    pytest.param("not-met", [("Policy", "policy", "2010-01-01")], ("not-met", None), id="already-lower"),
+    pytest.param("met", [], ("met", None), id="no-evidence"),
+]
+
+
+@pytest.mark.parametrize(("answered", "pieces", "expected"), R4_CASES)
+def test_r4_out_of_date_policy_downgrades(
+    answered: str, pieces: list[tuple[str, str, str | None]], expected: tuple[Any, Any]
+) -> None:
+    out = R.evidence_age(make_items({"answered": answered}), _evidence(*pieces), R4, OPTIONS, AS_OF)
+    assert_frame_equal(_counted(out), _expected([expected]))
+
+
+def test_r4_explains_which_piece_is_old() -> None:
+    pieces = _evidence(
+        ("Safeguarding policy", "policy", "2019-04-01"), ("Allegations procedure", "policy", "2016-02-01")
+    )
+    out = R.evidence_age(make_items({"answered": "met"}), pieces, R4, OPTIONS, AS_OF)
+    assert out.loc[0, "why"] == "'Allegations procedure' (policy) is dated 2016-02-01, more than 3 years old"
+
+
+def test_r4_reads_each_audits_own_evidence() -> None:
+    table = make_items({"response_id": 1}, {"response_id": 2})
+    pieces = _evidence(("Policy", "policy", "2019-01-01"))  # audit 1's only
+    out = R.evidence_age(table, pieces, R4, OPTIONS, AS_OF)
+    assert_frame_equal(_counted(out), _expected([("partially-met", "policy-currency"), ("met", None)]))
+
+
+def test_r1_then_r4_keeps_the_lowest() -> None:
+    lower = rule("evidence_age", "currency", max_age_years=1, evidence_types=[], downgrade_to="not-met")
+    table = make_items({"answered": "met", "evidence_count": 1})
+    out = R.evidence_age(
+        R.evidence_for_met(table, R1, OPTIONS), _evidence(("P", "policy", "2020-01-01")), lower, OPTIONS, AS_OF
+    )
+    assert_frame_equal(_counted(out), _expected([("not-met", "currency")]))
+
+
+# --- R3: not applicable needs a reason, never on mandatory items --------------------------------
+
+R3_CASES = [
+    pytest.param(
+        {"answered": "not-applicable", "reason": "We run no services for children"}, True, None, id="with-reason"
+    ),
+    pytest.param(
+        {"answered": "not-applicable", "reason": None},
+        True,
+        "q1 is not applicable: say why, in at least 10 characters",
+        id="no-reason",
+    ),
+    pytest.param(
+        {"answered": "not-applicable", "reason": "  n/a     "},
+        True,
+        "q1 is not applicable: say why, in at least 10 characters",
+        id="short",
+    ),
+    pytest.param(
+        {"answered": "not-applicable", "reason": "We have no staff at all", "mandatory": True},
+        False,
+        "q1 must be answered: it is required of every agency, so it cannot be not applicable",
+        id="mandatory",
+    ),
+    pytest.param({"answered": "met", "reason": None, "mandatory": True}, True, None, id="answered-mandatory"),
+]
+
+
+@pytest.mark.parametrize(("row", "rated", "message"), R3_CASES)
+def test_r3_not_applicable_needs_a_reason(row: dict[str, Any], rated: bool, message: str | None) -> None:
+    out, problems = R.not_applicable_reason(make_items(row), R3, OPTIONS)
+    if rated:
+        assert out.loc[0, "rating"] == row["answered"]
+    else:
+        assert pd.isna(out.loc[0, "rating"])
+    assert problems["message"].tolist() == ([message] if message else [])
+    if not rated:
+        assert not out.loc[0, "applicable"]
+        assert out.loc[0, "decided_by"] == "na-reason"
+
+
+def test_r3_problems_table() -> None:
+    table = make_items(
+        {"question_id": "q1", "answered": "not-applicable", "reason": None},
+        {"question_id": "q2", "answered": "met"},
+        {"question_id": "q3", "answered": "not-applicable", "reason": "x", "mandatory": True},
+    )
+    _, problems = R.not_applicable_reason(table, R3, OPTIONS)
+    expected = pd.DataFrame(
+        {
+            "response_id": [1, 1],
+            "section_id": ["s1", "s1"],
+            "question_id": ["q1", "q3"],
+            "rule": ["na-reason", "na-reason"],
+            "message": [
+                "q1 is not applicable: say why, in at least 10 characters",
+                "q3 must be answered: it is required of every agency, so it cannot be not applicable",
+            ],
+        }
+    ).astype({"section_id": "str", "question_id": "str", "rule": "str", "message": "str"})
+    assert_frame_equal(problems, expected)
+
+
+# --- R5: a shortfall needs an action with owner and due date ------------------------------------
+
+R5_CASES = [
+    pytest.param(
+        "partially-met",
+        False,
+        ["q1 is rated Partially met: add an action saying what will be done, who owns it and when it is due"],
+        id="partly-no-action",
+    ),
+    pytest.param(
+        "not-met",
+        False,
+        ["q1 is rated Not met: add an action saying what will be done, who owns it and when it is due"],
+        id="not-met-no-action",
+    ),
+    pytest.param("not-met", True, [], id="with-action"),
+    pytest.param("met", False, [], id="met"),
+    pytest.param("not-applicable", False, [], id="n-a"),
+    pytest.param(None, False, [], id="unanswered"),
+]
+
+
+@pytest.mark.parametrize(("answered", "has_action", "messages"), R5_CASES)
+def test_r5_shortfall_needs_an_action(answered: str | None, has_action: bool, messages: list[str]) -> None:
+    problems = R.action_for_shortfall(make_items({"answered": answered, "has_action": has_action}), R5, OPTIONS)
+    assert problems["message"].tolist() == messages
+    assert problems["rule"].tolist() == ["action-for-shortfall"] * len(messages)
+
+
+def test_r5_reads_the_agencys_own_rating_not_the_downgraded_one() -> None:
+    table = R.evidence_for_met(make_items({"answered": "met", "evidence_count": 0}), R1, OPTIONS)
+    assert table.loc[0, "rating"] == "partially-met"
+    assert R.action_for_shortfall(table, R5, OPTIONS).empty
+
+
+# --- R2: the standard's rating and weighted score -----------------------------------------------
+
+
+def _standard(*ratings: str | None, weights: list[float] | None = None) -> pd.DataFrame:
+    rows = [
+        {"question_id": f"q{i + 1}", "answered": r, "weight": (weights or [1.0] * len(ratings))[i]}
+        for i, r in enumerate(ratings)
+    ]
+    return make_items(*rows)
+
+
+SCALE = make_options(("q1",))
+R2_CASES = [
+    pytest.param(("met", "met", "met"), None, "met", 100.0, 3, 3, id="all-met"),
+    pytest.param(("met", "met", "not-applicable"), None, "met", 100.0, 2, 2, id="met-with-n-a"),
+    pytest.param(("met", "partially-met", "met"), None, "partially-met", 500 / 6, 3, 2, id="one-partly"),
+    pytest.param(("met", "not-met"), None, "partially-met", 50.0, 2, 1, id="exactly-50"),
+    pytest.param(("partially-met", "not-met", "not-met"), None, "not-met", 50 / 3, 3, 0, id="below-50"),
+    pytest.param(("met", "not-met"), [1.0, 3.0], "not-met", 25.0, 2, 1, id="weights"),
+    pytest.param(
+        ("met", "not-met", "not-applicable"), [1.0, 1.0, 8.0], "partially-met", 50.0, 2, 1, id="n-a-weight-renormalised"
+    ),
+    pytest.param(("not-applicable", "not-applicable"), None, "not-applicable", np.nan, 0, 0, id="nothing-applies"),
+    pytest.param(("met", None), None, None, 100.0, 1, 1, id="unanswered"),
+]
+
+
+@pytest.mark.parametrize(("ratings", "weights", "rating", "score", "applicable", "met"), R2_CASES)
+def test_r2_standard_rating(
+    ratings: tuple[str | None, ...],
+    weights: list[float] | None,
+    rating: str | None,
+    score: float,
+    applicable: int,
+    met: int,
+) -> None:
+    out = R.standard_rating(_standard(*ratings, weights=weights), R2, OPTIONS, SCALE)
+    expected = pd.DataFrame(
+        {"self_rating": [rating], "score_100": [score], "applicable": [applicable], "met": [met]}
+    ).astype({"self_rating": "str", "score_100": "float64"})
+    assert_frame_equal(out[["self_rating", "score_100", "applicable", "met"]], expected)
+
+
+def test_r2_rates_many_standards_in_one_call() -> None:
+    cases = [case.values for case in R2_CASES]
+    frames = []
+    for n, (ratings, weights, *_) in enumerate(cases):
+        frames.append(_standard(*ratings, weights=weights).assign(response_id=n))
+    out = R.standard_rating(pd.concat(frames, ignore_index=True), R2, OPTIONS, SCALE)
+    expected = pd.DataFrame(
+        [(n, c[2], c[3]) for n, c in enumerate(cases)], columns=["response_id", "self_rating", "score_100"]
+    ).astype({"self_rating": "str"})
+    assert_frame_equal(out[["response_id", "self_rating", "score_100"]], expected)
+
+
+def test_r2_first_threshold_reached_wins() -> None:
+    ladder = rule(
+        "standard_rating",
+        met="met",
+        thresholds=[{"rating": "partially-met", "min_score": 75}, {"rating": "not-met", "min_score": 10}],
+    )
+    for ratings, expected in [
+        (("met", "partially-met"), "partially-met"),
+        (("met", "not-met"), "not-met"),
+        (("not-met",), "not-met"),
+    ]:
+        out = R.standard_rating(_standard(*ratings), ladder, OPTIONS, SCALE)
+        assert out.loc[0, "self_rating"] == expected, ratings
+    assert (
+        "below every threshold" in R.standard_rating(_standard("not-met"), ladder, OPTIONS, SCALE).loc[0, "explanation"]
+    )
+
+
+def test_r2_explanation_names_the_rule_and_every_item_read() -> None:
+    table = _standard("met", "met", "not-applicable", "partially-met")
+    table.loc[1, "evidence_count"] = 0
+    table = R.evidence_for_met(table, R1, OPTIONS)
+    table.loc[2, "reason"] = "No such service here"
+    out = R.standard_rating(table, R2, OPTIONS, SCALE)
+    assert out.loc[0, "explanation"] == (
+        "Partially met by standard-rating: 1 of 3 applicable items is Met; the weighted score 67 reaches 50,"
+        " the least for Partially met. Items read: q1 Met (1 piece of evidence); q2 rated Met, counted as"
+        " Partially met by evidence-for-met: no evidence is listed; q3 Not applicable (reason given);"
+        " q4 Partially met (1 piece of evidence)."
+    )
+    assert out.loc[0, "rule"] == "standard-rating"
+
+
+@pytest.mark.parametrize(
+    ("ratings", "start"),
+    [
+        (("met", "met"), "Met by standard-rating: all 2 applicable items are Met (weighted score 100)."),
+        (("not-applicable",), "Not applicable by standard-rating: no item applies."),
+        (("met", None, None), "Not rated by standard-rating: 2 items are not answered or not counted."),
+    ],
+)
+def test_r2_explanation_for_each_way_of_deciding(ratings: tuple[str | None, ...], start: str) -> None:
+    explanation = R.standard_rating(_standard(*ratings), R2, OPTIONS, SCALE).loc[0, "explanation"]
+    assert explanation.startswith(start + " Items read: ")
+
+
+# --- R6: moderation replaces the self rating in reports ------------------------------------------
+
+R6_CASES = [
+    pytest.param("met", "not-met", "not-met", "moderated", "lowered", id="lowered"),
+    pytest.param("not-met", "partially-met", "partially-met", "moderated", "raised", id="raised"),
+    pytest.param("met", "met", "met", "moderated", "agreed", id="agreed"),
+    pytest.param("partially-met", None, "partially-met", "self", None, id="not-moderated"),
+]
+
+
+@pytest.mark.parametrize(("self_rating", "moderated", "reported", "source", "comparison"), R6_CASES)
+def test_r6_moderated_rating_is_reported(
+    self_rating: str, moderated: str | None, reported: str, source: str, comparison: str | None
+) -> None:
+    standards = pd.DataFrame(
+        {"response_id": [7], "section_id": ["s1"], "self_rating": [self_rating], "explanation": ["E."]}
+    )
+    moderation = pd.DataFrame({"response_id": [7], "section_id": ["s1"], "moderated_rating": [moderated]}).dropna()
+    out = R.moderate(standards, moderation, SCALE)
+    expected = pd.DataFrame(
+        {
+            "self_rating": [self_rating],
+            "moderated_rating": [moderated],
+            "reported_rating": [reported],
+            "rating_source": [source],
+            "moderation": [comparison],
+        }
+    ).astype("str")
+    assert_frame_equal(out[expected.columns.tolist()], expected)
+    if moderated:
+        assert out.loc[0, "explanation"].endswith(
+            "by the sub-group (moderation, R6), replacing the self rating "
+            + SCALE.set_index("value").loc[self_rating, "label"]
+            + " in reports."
+        )
+
+
+def test_r6_moderation_of_other_audits_is_not_applied() -> None:
+    standards = pd.DataFrame(
+        {"response_id": [1, 2], "section_id": ["s1", "s1"], "self_rating": ["met", "met"], "explanation": ["", ""]}
+    )
+    moderation = pd.DataFrame({"response_id": [2], "section_id": ["s1"], "moderated_rating": ["not-met"]})
+    out = R.moderate(standards, moderation, SCALE)
+    assert out["reported_rating"].tolist() == ["met", "not-met"]
+
+
+# --- R7: action progress RAG ---------------------------------------------------------------------
+
+R7_CASES = [
+    pytest.param("2026-01-01", 0, False, "red", id="not-started"),
+    pytest.param("2026-01-01", 24, False, "red", id="under-25"),
+    pytest.param("2026-01-01", 25, False, "amber", id="25"),
+    pytest.param("2026-01-01", 74, False, "amber", id="74"),
+    pytest.param("2026-01-01", 75, False, "green", id="75"),
+    pytest.param("2025-01-01", 49, True, "red", id="overdue-under-50"),
+    pytest.param("2025-01-01", 50, True, "amber", id="overdue-50"),
+    pytest.param("2025-01-01", 80, True, "green", id="overdue-80"),
+    pytest.param("2025-01-01", 100, False, "green", id="done-late"),
+]
+
+
+@pytest.mark.parametrize(("due", "progress", "overdue", "rag"), R7_CASES)
+def test_r7_action_progress(due: str, progress: int, overdue: bool, rag: str) -> None:
+    actions = pd.DataFrame({"due": pd.to_datetime([due]), "progress": [progress]})
+    out = R.action_progress(actions, R7, AS_OF)
+    assert_frame_equal(
+        out[["overdue", "rag"]], pd.DataFrame({"overdue": [overdue], "rag": [rag]}).astype({"rag": "str"})
+    )
+
+
+def test_r7_all_cases_at_once_and_explained() -> None:
+    cases = [case.values for case in R7_CASES]
+    actions = pd.DataFrame({"due": pd.to_datetime([c[0] for c in cases]), "progress": [c[1] for c in cases]})
+    out = R.action_progress(actions, R7, AS_OF)
+    assert out["rag"].tolist() == [c[3] for c in cases]
+    assert (
+        out.loc[5, "explanation"]
+        == "Red by action-progress: overdue since 2025-01-01 with 49% done, under the 50% an overdue action needs."
+    )
+    assert out.loc[4, "explanation"] == "Green by action-progress: 75% done, at least the 75% needed for green."
+
+
+# --- R8: triangulation with practitioners ------------------------------------------------------------
+
+
+def _practitioners(agency: int, section: str, positive: int, negative: int, dont_know: int = 0) -> pd.DataFrame:
+    flags = [(True, True)] * positive + [(False, True)] * negative + [(False, False)] * dont_know
+    return pd.DataFrame(
+        {
+            "agency_id": agency,
+            "section_id": section,
+            "positive": [f[0] for f in flags],
+            "in_base": [f[1] for f in flags],
+        }
+    )
+
+
+R8_CASES = [
+    pytest.param("met", 7, 3, 0, "flag", 0.7, id="met-but-70-percent"),
+    pytest.param("met", 8, 2, 0, "no-flag", 0.8, id="met-and-80-percent"),
+    pytest.param("met", 2, 2, 9, "not-enough-answers", 0.5, id="dont-know-out-of-base"),
+    pytest.param("partially-met", 1, 9, 0, "not-checked", 0.1, id="not-rated-met"),
+    pytest.param("met", 0, 0, 0, "not-enough-answers", np.nan, id="no-practitioners"),
+]
+
+
+@pytest.mark.parametrize(("rating", "positive", "negative", "dont_know", "status", "share"), R8_CASES)
+def test_r8_triangulation(rating: str, positive: int, negative: int, dont_know: int, status: str, share: float) -> None:
+    standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": [rating]})
+    practitioners = pd.concat([_practitioners(4, "s3", positive, negative, dont_know), _practitioners(5, "s3", 0, 20)])
+    out = R.triangulation(standards, practitioners, R8, ["agency_id"])
+    expected = pd.DataFrame(
+        {"practitioner_answers": [positive + negative], "positive_share": [share], "triangulation": [status]}
+    ).astype({"practitioner_answers": "int64", "triangulation": "str"})
+    assert_frame_equal(out[expected.columns.tolist()], expected)
+
+
+def test_r8_flag_explained() -> None:
+    standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": ["met"]})
+    out = R.triangulation(standards, _practitioners(4, "s3", 6, 4), R8, ["agency_id"])
+    assert out.loc[0, "triangulation_explanation"] == (
+        "Flagged by triangulation: rated met but 60% of 10 practitioners answered positively, under 80%."
+    )

@@ -1,0 +1,211 @@
+"""Scoring whole S11 audits with the shipped definition: rules in order, explanations, batches."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from questionnaires import Questionnaire
+from scoring.frames import question_frame
+from scoring.standards import action_status, build_items, evidence_frame, score_audits, triangulate
+from scoring.surveys import score_answers
+
+AS_OF = date(2025, 6, 30)
+
+
+def _evidence(title: str = "Board minutes", kind: str = "minutes", when: str = "2025-01-10") -> list[dict[str, Any]]:
+    return [{"title": title, "type": kind, "date": when, "link": None}]
+
+
+ACTION = {"what": "Write the annual report", "owner": "Director of quality", "due": "2025-12-31"}
+
+
+def _audit(response_id: int, s11: Questionnaire, overrides: dict[str, Any]) -> list[tuple[int, str, Any]]:
+    """A complete audit: every item Met with recent evidence, then the overrides."""
+    answers: dict[str, Any] = {}
+    for q in s11.questions:
+        if q.type == "rating":
+            answers[q.id] = "met"
+            answers[q.evidence] = _evidence()
+    answers.update(overrides)
+    return [(response_id, k, v) for k, v in answers.items() if v is not None]
+
+
+def _frame(rows: list[tuple[int, str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["response_id", "question_id", "value"])
+    frame["value"] = frame["value"].astype(object)
+    return frame
+
+
+@pytest.fixture
+def cycle(s11: Questionnaire) -> pd.DataFrame:
+    return _frame(
+        _audit(1, s11, {})
+        + _audit(
+            2,
+            s11,
+            {
+                "s1.2": "met",
+                "s1.2-evidence": [],  # R1: Met without evidence
+                "s2.1-evidence": _evidence("Safeguarding policy", "policy", "2020-03-01"),  # R4: too old
+                "s1.3": "not-applicable",
+                "s1.3__reason": "We are not part of any local partnership board",
+                "s1.4": "partially-met",
+                "s1.4-action": ACTION,
+                "s3.1": "not-met",  # R5: no action
+            },
+        )
+        + _audit(3, s11, {"s4.1": None})  # not answered: the standard is not rated
+    )
+
+
+def test_a_fully_met_audit_is_met_everywhere(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    scores = score_audits(s11, cycle.loc[cycle["response_id"].eq(1)], AS_OF)
+    assert scores.standards["self_rating"].tolist() == ["met"] * len(s11.sections)
+    assert scores.standards["score_100"].tolist() == [100.0] * len(s11.sections)
+    assert scores.problems.empty
+
+
+def test_rules_in_order_on_one_audit(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    scores = score_audits(s11, cycle, AS_OF)
+    items = scores.items.set_index(["response_id", "question_id"])
+    assert items.loc[(2, "s1.2"), ["answered", "rating", "decided_by"]].tolist() == [
+        "met",
+        "partially-met",
+        "evidence-for-met",
+    ]
+    assert items.loc[(2, "s2.1"), ["rating", "decided_by"]].tolist() == ["partially-met", "policy-currency"]
+    assert not items.loc[(2, "s1.3"), "applicable"]
+    standards = scores.standards.set_index(["response_id", "section_id"])
+    s1 = standards.loc[(2, "s1")]
+    # s1.1 Met (weight 2), s1.2 counted Partially met, s1.3 N/A, s1.4 Partially met: (200 + 50 + 50) / 4
+    assert s1["self_rating"] == "partially-met"
+    assert s1["score_100"] == pytest.approx(75.0)
+    assert s1["explanation"] == (
+        "Partially met by standard-rating: 1 of 3 applicable items is Met; the weighted score 75 reaches 50, the"
+        " least for Partially met. Items read: s1.1 Met (1 piece of evidence); s1.2 rated Met, counted as"
+        " Partially met by evidence-for-met: no evidence is listed; s1.3 Not applicable (reason given);"
+        " s1.4 Partially met (1 piece of evidence)."
+    )
+    assert standards.loc[(2, "s2"), "explanation"].startswith("Partially met by standard-rating")
+    assert (
+        "counted as Partially met by policy-currency: 'Safeguarding policy' (policy) is dated 2020-03-01, more than 3 years old"
+        in standards.loc[(2, "s2"), "explanation"]
+    )
+    assert pd.isna(standards.loc[(3, "s4"), "self_rating"])
+    assert standards.loc[(3, "s4"), "explanation"].startswith("Not rated by standard-rating: 1 item is not answered")
+
+
+def test_problems_block_submission(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    problems = score_audits(s11, cycle, AS_OF).problems
+    expected = pd.DataFrame(
+        {
+            "response_id": [2],
+            "section_id": ["s3"],
+            "question_id": ["s3.1"],
+            "rule": ["action-for-shortfall"],
+            "message": [
+                "s3.1 is rated Not met: add an action saying what will be done, who owns it and when it is due"
+            ],
+        }
+    ).astype({"section_id": "str", "question_id": "str", "rule": "str", "message": "str"})
+    assert_frame_equal(problems, expected)
+
+
+def test_one_audit_scores_the_same_alone_as_in_a_batch(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    batch = score_audits(s11, cycle, AS_OF).standards
+    for response_id in (1, 2, 3):
+        alone = score_audits(s11, cycle.loc[cycle["response_id"].eq(response_id)], AS_OF).standards
+        assert_frame_equal(alone, batch.loc[batch["response_id"].eq(response_id)].reset_index(drop=True))
+
+
+def test_an_audit_with_no_answers_is_scored_when_named(s11: Questionnaire) -> None:
+    scores = score_audits(s11, _frame([]), AS_OF, responses=[9])
+    assert scores.standards["response_id"].tolist() == [9] * len(s11.sections)
+    assert scores.standards["self_rating"].isna().all()
+
+
+def test_moderation_replaces_the_self_rating_in_reports(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    moderation = pd.DataFrame({"response_id": [1], "section_id": ["s5"], "moderated_rating": ["partially-met"]})
+    standards = score_audits(s11, cycle, AS_OF, moderation).standards.set_index(["response_id", "section_id"])
+    row = standards.loc[(1, "s5")]
+    assert row[["self_rating", "moderated_rating", "reported_rating", "rating_source", "moderation"]].tolist() == [
+        "met",
+        "partially-met",
+        "partially-met",
+        "moderated",
+        "lowered",
+    ]
+    assert row["explanation"].endswith(
+        "Moderated to Partially met by the sub-group (moderation, R6), replacing the self rating Met in reports."
+    )
+    assert standards.loc[(1, "s4"), "rating_source"] == "self"
+
+
+def test_malformed_answers_do_not_stop_a_batch(s11: Questionnaire) -> None:
+    rows = _audit(
+        1,
+        s11,
+        {"s1.1": ["met"], "s1.1-evidence": "not a list", "s1.2-evidence": [1, {"title": "x"}], "s1.4-action": "x"},
+    )
+    scores = score_audits(s11, _frame(rows), AS_OF)
+    items = scores.items.set_index("question_id")
+    assert pd.isna(items.loc["s1.1", "answered"])
+    assert items.loc["s1.2", "evidence_count"] == 2
+    assert len(evidence_frame(_frame(rows), question_frame(s11), ["s1.2"])) == 1
+
+
+def test_items_grid_covers_every_rating_item(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    items = build_items(s11, cycle)
+    ratings = [q.id for q in s11.questions if q.type == "rating"]
+    assert len(items) == 3 * len(ratings)
+    assert items.loc[items["response_id"].eq(1), "question_id"].tolist() == ratings
+
+
+def test_action_progress_by_the_declared_rule(s11: Questionnaire) -> None:
+    actions = pd.DataFrame({"audit": [1, 1], "due": pd.to_datetime(["2025-01-01", "2026-01-01"]), "progress": [10, 80]})
+    out = action_status(s11, actions, AS_OF)
+    assert out["rag"].tolist() == ["red", "green"]
+    assert out["overdue"].tolist() == [True, False]
+
+
+def test_triangulation_with_the_practitioner_survey(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame
+) -> None:
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards.assign(agency_id=lambda f: f["response_id"] * 10)
+    # agency 10's practitioners: 6 of 10 say they know the designated lead (matches s3); 3 say yes to policy (s2)
+    rows = [(100 + i, "dsl-known", "yes" if i < 6 else "no") for i in range(10)]
+    rows += [(200 + i, "policy-known", "yes") for i in range(3)]
+    practitioner = score_answers(survey, _frame(rows)).assign(agency_id=10)
+    out = triangulate(s11, standards, practitioner, question_frame(survey)).set_index(["agency_id", "section_id"])
+    assert out.loc[(10, "s3"), "triangulation"] == "flag"
+    assert out.loc[(10, "s3"), "positive_share"] == pytest.approx(0.6)
+    assert out.loc[(10, "s2"), "triangulation"] == "not-enough-answers"
+    assert out.loc[(20, "s3"), "triangulation"] == "not-checked"  # agency 20 rated s3 Not met
+    assert out.loc[(30, "s3"), "triangulation"] == "not-enough-answers"  # nobody answered
+
+
+def test_triangulation_takes_agency_and_cycle_from_the_responses(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame
+) -> None:
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    practitioner = score_answers(survey, _frame([(100 + i, "dsl-known", "yes" if i < 9 else "no") for i in range(10)]))
+    responses = pd.DataFrame(
+        {
+            "response_id": [1, 2, 3, *range(100, 110)],
+            "agency_id": [10, 20, 30, *[10] * 10],
+            "cycle": ["2025"] * 3 + ["2024"] * 5 + ["2025"] * 5,  # half the practitioners answered last year
+        }
+    )
+    out = triangulate(s11, standards, practitioner, question_frame(survey), responses, on=("agency_id", "cycle"))
+    row = out.set_index(["agency_id", "section_id"]).loc[(10, "s3")]
+    assert (row["practitioner_answers"], row["triangulation"]) == (5, "no-flag")  # 4 of 5: 80% is not under 80%
+    assert row["positive_share"] == pytest.approx(0.8)
+    with pytest.raises(ValueError, match="triangulation needs agency_id"):
+        triangulate(s11, standards, practitioner, question_frame(survey))

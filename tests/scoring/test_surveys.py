@@ -1,0 +1,220 @@
+"""Survey scoring by scale: scores, positive shares and means, don't know and N/A out of the base."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from questionnaires import Questionnaire
+from scoring.frames import question_frame
+from scoring.surveys import aggregate, response_theme_scores, score_answers, score_survey
+from tests.scoring.conftest import definition, load
+
+CHOSEN = ["response_id", "question_id", "value", "score", "score_100", "positive", "in_base", "known"]
+
+
+def _answers(*rows: tuple[int, str, object]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["response_id", "question_id", "value"])
+    frame["value"] = frame["value"].astype(object)
+    return frame
+
+
+def _frame(rows: list[tuple[object, ...]], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=columns)
+
+
+SCALE_CASES = [
+    # family survey, agreement scale 1-5, strongly agree and agree positive, don't know out of base
+    pytest.param("family-experience", "told-what", "strongly-agree", 5.0, 100.0, True, True, id="agree-top"),
+    pytest.param("family-experience", "told-what", "agree", 4.0, 75.0, True, True, id="agree"),
+    pytest.param("family-experience", "told-what", "neither", 3.0, 50.0, False, True, id="neither"),
+    pytest.param("family-experience", "told-what", "strongly-disagree", 1.0, 0.0, False, True, id="bottom"),
+    pytest.param("family-experience", "told-what", "dont-know", np.nan, np.nan, False, False, id="dont-know"),
+    # practitioner survey: yes/no with don't know; a single choice with a not applicable option
+    pytest.param("practitioner-s11-survey", "training-recent", "yes", 1.0, 100.0, True, True, id="yes"),
+    pytest.param("practitioner-s11-survey", "training-recent", "no", 0.0, 0.0, False, True, id="no"),
+    pytest.param(
+        "practitioner-s11-survey", "training-recent", "dont-know", np.nan, np.nan, False, False, id="yes-no-dont-know"
+    ),
+    pytest.param(
+        "practitioner-s11-survey", "commissioned-services", "not-applicable", np.nan, np.nan, False, False, id="n-a"
+    ),
+    # child survey: faces scored 0-100, 5-point how often
+    pytest.param("child-experience", "safe-home.age-4-7", "ok", 50.0, 50.0, False, True, id="faces-ok"),
+    pytest.param("child-experience", "safe-home.age-12-17", "not-often", 25.0, 25.0, False, True, id="how-often"),
+]
+
+
+@pytest.mark.parametrize(("name", "question", "value", "score", "score_100", "positive", "in_base"), SCALE_CASES)
+def test_answers_score_by_their_scale(
+    shipped: dict[str, Questionnaire],
+    name: str,
+    question: str,
+    value: str,
+    score: float,
+    score_100: float,
+    positive: bool,
+    in_base: bool,
+) -> None:
+    out = score_answers(shipped[name], _answers((1, question, value)))
+    expected = _frame([(1, question, value, score, score_100, positive, in_base, True)], CHOSEN)
+    assert_frame_equal(
+        out[CHOSEN].astype({"question_id": "str", "value": "str"}),
+        expected.astype({"question_id": "str", "value": "str"}),
+    )
+
+
+def test_all_scale_cases_in_one_batch(shipped: dict[str, Questionnaire]) -> None:
+    for name in {c.values[0] for c in SCALE_CASES}:
+        cases = [c.values for c in SCALE_CASES if c.values[0] == name]
+        answers = _answers(*[(i, c[1], c[2]) for i, c in enumerate(cases)])
+        out = score_answers(shipped[name], answers)
+        assert out["score"].tolist() == pytest.approx([c[3] for c in cases], nan_ok=True)
+        assert out["positive"].tolist() == [c[5] for c in cases]
+        assert out["in_base"].tolist() == [c[6] for c in cases]
+
+
+def test_unscored_questions_are_left_out_and_unknown_values_counted_nowhere(shipped: dict[str, Questionnaire]) -> None:
+    family = shipped["family-experience"]
+    answers = _answers(
+        (1, "relationship", "parent"),  # a profile question
+        (1, "anything-else", "Thank you"),  # free text
+        (1, "told-what", "maybe"),  # not an option
+        (1, "told-why", ["agree"]),  # a list where one value belongs
+        (1, "no-such-question", "agree"),
+    )
+    out = score_answers(family, answers)
+    assert out["question_id"].astype("str").tolist() == ["told-what", "told-why"]
+    assert out["known"].tolist() == [False, False]
+    assert out["in_base"].tolist() == [False, False]
+    assert out["score"].isna().all()
+
+
+def test_multiple_choice_scores_its_chosen_options() -> None:
+    data = definition("family-experience")
+    services = next(q for s in data["sections"] for q in s["questions"] if q["id"] == "services")
+    services.pop("scored")
+    services["themes"], services["measure"] = ["inter-agency-working"], "quantity"
+    for option, score in zip(services["options"], [3, 2, 1, 0] + [1] * (len(services["options"]) - 4), strict=True):
+        option["score"] = score
+    services["options"][0]["positive"] = True
+    family = load(data)
+    answers = _answers(
+        (1, "services", ["social-care", "education"]), (2, "services", ["education"]), (3, "services", [])
+    )
+    out = score_answers(family, answers)
+    assert out["score"].tolist() == pytest.approx([1.5, 0.0, np.nan], nan_ok=True)
+    assert out["positive"].tolist() == [True, False, False]
+    assert out["in_base"].tolist() == [True, True, False]
+    assert out["value"].astype("str").tolist() == ["social-care; education", "education", ""]
+
+
+def _reference(questionnaire: Questionnaire, answers: pd.DataFrame) -> pd.DataFrame:
+    """Scores worked out the slow, obvious way, one answer at a time, to check the vectorised ones."""
+    rows = []
+    for r, qid, value in answers.itertuples(index=False):
+        question = questionnaire.question(qid)
+        if question is None or not question.scored or not any(o.score is not None for o in question.options):
+            continue
+        option = question.option(value) if isinstance(value, str) else None
+        scores = [o.score for o in question.options if o.score is not None and o.in_base]
+        low, high = min(scores), max(scores)
+        if option is None or not option.in_base:
+            rows.append((r, qid, np.nan, np.nan, False, False))
+        else:
+            rows.append((r, qid, option.score, (option.score - low) / (high - low) * 100, option.positive, True))
+    return pd.DataFrame(rows, columns=["response_id", "question_id", "score", "score_100", "positive", "in_base"])
+
+
+@pytest.mark.parametrize(
+    "name", ["practitioner-s11-survey", "practitioner-workshop", "child-experience", "family-experience"]
+)
+def test_vectorised_scores_equal_one_at_a_time_scores(shipped: dict[str, Questionnaire], name: str) -> None:
+    questionnaire = shipped[name]
+    rng = np.random.default_rng(11)
+    rows = []
+    for response in range(200):
+        for question in questionnaire.questions:
+            if question.is_choice and question.type != "multiple_choice" and rng.random() < 0.8:
+                values = [o.value for o in question.options] + ["bogus"]
+                rows.append((response, question.id, values[rng.integers(len(values))]))
+    answers = _answers(*rows)
+    out = score_answers(questionnaire, answers)
+    expected = _reference(questionnaire, answers)
+    got = out[expected.columns.tolist()].astype({"question_id": "str"})
+    assert_frame_equal(got, expected.astype({"question_id": "str"}))
+
+
+def test_theme_sums_per_response(shipped: dict[str, Questionnaire]) -> None:
+    family = shipped["family-experience"]
+    answers = _answers(
+        (1, "told-what", "agree"),  # family-involvement, being-informed (quality)
+        (1, "told-why", "disagree"),  # same themes
+        (1, "better-for-child", "strongly-agree"),  # getting-help (outcome)
+        (1, "help-in-time", "dont-know"),  # getting-help (quality), out of base
+        (2, "told-what", "strongly-agree"),
+    )
+    themes = score_survey(family, answers).themes
+    got = (
+        themes.astype({"theme": "str", "measure": "str"})
+        .sort_values(["response_id", "theme", "measure"])
+        .reset_index(drop=True)
+    )
+    expected = _frame(
+        [
+            (1, "being-informed", "quality", 2, 1, 100.0),
+            (1, "family-involvement", "quality", 2, 1, 100.0),
+            (1, "getting-help", "outcome", 1, 1, 100.0),
+            (2, "being-informed", "quality", 1, 1, 100.0),
+            (2, "family-involvement", "quality", 1, 1, 100.0),
+        ],
+        ["response_id", "theme", "measure", "answers", "positive", "score_sum"],
+    ).astype({"theme": "str", "measure": "str"})
+    assert_frame_equal(got, expected)
+
+
+def test_theme_sums_from_stored_answer_scores_match_one_pass(shipped: dict[str, Questionnaire]) -> None:
+    child = shipped["child-experience"]
+    rng = np.random.default_rng(3)
+    rows = [
+        (r, q.id, q.options[rng.integers(len(q.options))].value)
+        for r in range(50)
+        for q in child.questions
+        if q.is_choice
+    ]
+    rows.reverse()  # not in response order: the codes must not rely on it
+    answers = _answers(*rows)
+    once = score_survey(child, answers)
+    again = response_theme_scores(once.answers, question_frame(child))
+    key = ["response_id", "theme", "measure"]
+    assert_frame_equal(
+        again.sort_values(key).reset_index(drop=True), once.themes.sort_values(key).reset_index(drop=True)
+    )
+
+
+def test_aggregate_keeps_dont_know_out_of_the_base() -> None:
+    scores = pd.DataFrame(
+        {
+            "question_id": ["q"] * 5,
+            "response_id": range(5),
+            "score": [5.0, 4.0, 1.0, np.nan, np.nan],
+            "score_100": [100.0, 75.0, 0.0, np.nan, np.nan],
+            "positive": [True, True, False, False, False],
+            "in_base": [True, True, True, False, False],
+        }
+    )
+    out = aggregate(scores, ["question_id"])
+    expected = pd.DataFrame(
+        {
+            "question_id": ["q"],
+            "answers_total": [5],
+            "respondents": [3],
+            "positive": [2],
+            "positive_share": [2 / 3],
+            "mean_score": [10 / 3],
+            "mean_100": [175 / 3],
+        }
+    )
+    assert_frame_equal(out, expected)

@@ -1,0 +1,166 @@
+"""Theme tables: sums per theme, source, group and cycle, change since the last cycle, trends across versions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from questionnaires import Questionnaire
+from scoring.frames import question_frame
+from scoring.standards import score_audits
+from scoring.suppression import SuppressionPolicy
+from scoring.surveys import score_answers, score_survey
+from scoring.themes import audit_theme_scores, question_table, theme_table, with_source
+from tests.scoring.conftest import definition, load
+
+COLUMNS = ["theme", "measure", "source", "cycle", "group", "respondents", "answers", "positive", "share", "mean_100"]
+
+
+def _answers(rows: list[tuple[int, str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["response_id", "question_id", "value"])
+    frame["value"] = frame["value"].astype(object)
+    return frame
+
+
+@pytest.fixture
+def family_cycles(shipped: dict[str, Questionnaire]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Family answers to `told-what` (themes family-involvement and being-informed): 2024 and 2025, agencies 1 and 2."""
+    plan = {
+        ("2024", 1): ["agree"] * 6 + ["disagree"] * 6,  # 12 people, half positive
+        ("2024", 2): ["strongly-agree"] * 10 + ["dont-know"] * 2,  # 10 in the base, all positive
+        ("2025", 1): ["agree"] * 9 + ["neither"] * 3,
+        ("2025", 2): ["disagree"] * 3,  # a small group
+    }
+    rows, meta = [], []
+    for (cycle, agency), values in plan.items():
+        for value in values:
+            response = len(meta)
+            rows.append((response, "told-what", value))
+            meta.append((response, "family", cycle, agency, "health" if agency == 1 else "police"))
+    responses = pd.DataFrame(meta, columns=["response_id", "source", "cycle", "agency_id", "sector"])
+    scores = score_survey(shipped["family-experience"], _answers(rows))
+    return with_source(scores.themes, "family"), responses
+
+
+def test_theme_table_by_agency(family_cycles: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    units, responses = family_cycles
+    table = theme_table(units, responses, by="agency")
+    got = table.loc[table["theme"].eq("being-informed"), [*COLUMNS, "change"]].reset_index(drop=True)
+    expected = pd.DataFrame(
+        [
+            ("being-informed", "quality", "family", "2024", 1, 12, 12, 6, 0.5, 50.0, np.nan),
+            ("being-informed", "quality", "family", "2025", 1, 12, 12, 9, 0.75, 68.75, 0.25),
+            ("being-informed", "quality", "family", "2024", 2, 10, 10, 10, 1.0, 100.0, np.nan),
+            ("being-informed", "quality", "family", "2025", 2, 3, 3, 0, 0.0, 25.0, -1.0),
+        ],
+        columns=[*COLUMNS, "change"],
+    ).astype({"group": object})
+    assert_frame_equal(got.astype({"group": object}), expected, check_dtype=False)
+
+
+def test_dont_know_is_out_of_the_base_but_the_respondent_counts_only_with_an_answer_in_it(
+    family_cycles: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    units, responses = family_cycles
+    table = theme_table(units, responses.assign(agency_id=1), by=None)
+    row = table.loc[table["theme"].eq("family-involvement") & table["cycle"].eq("2024")].iloc[0]
+    assert (row["respondents"], row["answers"], row["positive"]) == (22, 22, 16)
+
+
+def test_suppressed_table_hides_small_cells_and_their_change(family_cycles: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    units, responses = family_cycles
+    table = theme_table(units, responses, by="agency", policy=SuppressionPolicy())
+    got = table.loc[table["theme"].eq("being-informed")].set_index(["cycle", "group"])
+    assert got.loc[("2025", 2), "suppressed"]  # 3 respondents
+    assert got.loc[("2025", 1), "suppressed"]  # shown, the partnership total would give agency 2 away
+    assert pd.isna(got.loc[("2025", 2), "share"]) and pd.isna(got.loc[("2025", 2), "change"])
+    assert not got.loc[("2024", 1), "suppressed"] and not got.loc[("2024", 2), "suppressed"]
+
+
+def test_change_is_missing_when_last_cycles_cell_was_hidden(shipped: dict[str, Questionnaire]) -> None:
+    sizes = {("2024", 1): 12, ("2024", 2): 13, ("2024", 3): 4, ("2025", 1): 12, ("2025", 2): 12, ("2025", 3): 12}
+    rows, meta = [], []
+    for (cycle, agency), size in sizes.items():
+        for _ in range(size):
+            rows.append((len(meta), "told-what", "agree"))
+            meta.append((len(meta), "family", cycle, agency))
+    responses = pd.DataFrame(meta, columns=["response_id", "source", "cycle", "agency_id"])
+    units = score_survey(shipped["family-experience"], _answers(rows)).themes
+    table = theme_table(units, responses, by="agency", policy=SuppressionPolicy())
+    got = table.loc[table["theme"].eq("being-informed")].set_index(["cycle", "group"])
+    assert got.loc[("2024", 3), "suppressed"] and got.loc[("2024", 1), "suppressed"]  # 4, and the next smallest
+    assert not got.loc[("2024", 2), "suppressed"]
+    assert not got.loc[("2025", 3), "suppressed"] and pd.isna(got.loc[("2025", 3), "change"])
+    assert not got.loc[("2025", 1), "suppressed"] and pd.isna(got.loc[("2025", 1), "change"])
+    assert got.loc[("2025", 2), "change"] == 0.0
+
+
+def test_child_source_is_split_by_age_band(shipped: dict[str, Questionnaire]) -> None:
+    child = shipped["child-experience"]
+    rows, meta = [], []
+    for response, band in enumerate(["age-4-7"] * 3 + ["age-8-11"] * 2):
+        question = f"safe-home.{band}"
+        rows.append((response, question, "happy" if band == "age-4-7" else "always"))
+        meta.append((response, "child", "2025", band))
+    responses = pd.DataFrame(meta, columns=["response_id", "source", "cycle", "age_band"])
+    table = theme_table(score_survey(child, _answers(rows)).themes, responses)
+    safe = table.loc[table["theme"].eq("feeling-safe"), ["age_band", "respondents", "share"]].reset_index(drop=True)
+    assert_frame_equal(
+        safe,
+        pd.DataFrame({"age_band": ["age-4-7", "age-8-11"], "respondents": [3, 2], "share": [1.0, 1.0]}),
+        check_dtype=False,
+    )
+    whole = theme_table(score_survey(child, _answers(rows)).themes, responses, by_age_band=False)
+    assert whole.loc[whole["theme"].eq("feeling-safe"), "respondents"].tolist() == [5]
+
+
+def test_audit_sources_count_standards(s11: Questionnaire) -> None:
+    answers = []
+    for response in (1, 2):
+        for q in s11.questions:
+            if q.type == "rating":
+                answers += [
+                    (response, q.id, "met"),
+                    (response, q.evidence, [{"title": "t", "type": "minutes", "date": "2025-01-01", "link": None}]),
+                ]
+    answers.append((2, "s7.1", "not-met"))
+    answers.append((2, "s7.1-action", {"what": "w", "owner": "o", "due": "2025-12-01"}))
+    moderation = pd.DataFrame({"response_id": [1], "section_id": ["s7"], "moderated_rating": ["partially-met"]})
+    standards = score_audits(s11, _answers(answers), date(2025, 6, 30), moderation).standards
+    units = audit_theme_scores(s11, standards)
+    responses = pd.DataFrame({"response_id": [1, 2], "cycle": "2025", "agency_id": [1, 2]})
+    table = theme_table(units, responses, by=None)
+    sharing = table.loc[table["theme"].eq("information-sharing")].set_index(["source", "measure"])
+    s7_measures = {
+        q.measure for q in s11.section("s7").questions if q.type == "rating" and "information-sharing" in q.themes
+    }
+    measure = sorted(s7_measures)[0]
+    self_rated = sharing.loc[("self-rating", measure)]
+    assert self_rated["respondents"] == 2
+    assert self_rated["share"] < 1.0  # agency 2 does not meet s7
+    moderated = sharing.loc[("moderated", measure)]
+    assert (moderated["respondents"], moderated["answers"], moderated["positive"]) == (1, 1, 0)
+
+
+def test_question_trends_follow_same_as_across_versions(shipped: dict[str, Questionnaire]) -> None:
+    v1 = shipped["family-experience"]
+    data = definition("family-experience")
+    data["version"] = 2
+    told = next(q for s in data["sections"] for q in s["questions"] if q["id"] == "told-what")
+    told["id"] = "told-what-is-happening"
+    told["same_as"] = {"version": 1, "question": "told-what"}
+    v2 = load(data)
+    old = score_answers(v1, _answers([(i, "told-what", "agree" if i < 5 else "disagree") for i in range(10)]))
+    new = score_answers(v2, _answers([(10 + i, "told-what-is-happening", "agree") for i in range(10)]))
+    questions = pd.concat([question_frame(v1), question_frame(v2, [v1])], ignore_index=True)
+    responses = pd.DataFrame({"response_id": range(20), "source": "family", "cycle": ["2024"] * 10 + ["2025"] * 10})
+    table = question_table(pd.concat([old, new], ignore_index=True), questions, responses)
+    trend = table.loc[table["question"].eq("family-experience:told-what"), ["cycle", "respondents", "share", "change"]]
+    expected = pd.DataFrame(
+        {"cycle": ["2024", "2025"], "respondents": [10, 10], "share": [0.5, 1.0], "change": [np.nan, 0.5]}
+    )
+    assert_frame_equal(trend.reset_index(drop=True), expected, check_dtype=False)
