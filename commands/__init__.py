@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commands import db, demo, questionnaires
+from commands import db, demo, questionnaires, scores
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(questionnaires.group)
     app.cli.add_command(db.group)
     app.cli.add_command(demo.command)
+    app.cli.add_command(scores.group)

@@ -18,6 +18,7 @@ from store import demo
 from store.db import upgrade
 from store.models import ROLE_NAMES
 from store.questionnaires import sync_shipped
+from store.scores import score_pending
 
 ADDRESS = "http://127.0.0.1:5000"
 STATUS_WORDS = {
@@ -56,6 +57,7 @@ def command(reset: bool, yes: bool, seed: int) -> None:
             created = demo.create(seed=seed)
         except demo.DemoError as error:
             raise click.ClickException(str(error)) from error
+        score_pending()  # the dashboards open on scored results
         _report(created, time.perf_counter() - started, seed)
 
 

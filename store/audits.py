@@ -10,6 +10,7 @@ a submitted audit or an already finished submission, never a lost or doubled cha
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,10 @@ from store.models import (
     utcnow,
 )
 from store.questionnaires import definition
+from store.scores import score_audit
 from store.trail import record
+
+logger = logging.getLogger(__name__)
 
 REASON = "__reason"
 # what a page posts that is not an answer: never kept in a draft
@@ -496,10 +500,24 @@ def submit(audit: Audit, user: User, declaration: str) -> bool:
         problems = blockers(questionnaire, answers, section_states(audit, questionnaire))
         if problems:
             raise Blocked(problems)
-        Response.update(status="submitted").where(Response.id == response.id).execute()
+        Response.update(status="submitted", scored_at=None).where(Response.id == response.id).execute()
         record(user, "status", "audit", before, "submitted", audit=audit)
         sync_actions(audit, questionnaire, answers, user)
+    _score_after_submission(audit)
     return True
+
+
+def _score_after_submission(audit: Audit) -> None:
+    """Score the submitted audit, so its agency sees the result at once.
+
+    After the submission's own transaction: a scoring failure must never undo a submission.
+    The response stays unscored and `store.scores.score_pending` (run before any results are
+    read, and by `flask --app app scores update`) tries again.
+    """
+    try:
+        score_audit(audit)
+    except Exception:  # logged with its traceback; the submission stands
+        logger.exception("scoring audit %s after submission failed; it will be scored when results are read", audit.id)
 
 
 def action_answers(questionnaire: Questionnaire, answers: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ from peewee import (
     CharField,
     DateField,
     DateTimeField,
+    FloatField,
     ForeignKeyField,
     IntegerField,
     TextField,
@@ -193,6 +194,8 @@ class Response(BaseModel):
     status = CharField(max_length=20, default="draft")
     submission_key = CharField(max_length=64, null=True, unique=True)
     week = DateField(null=True)
+    # when its stored scores were last worked out; a submitted response without is waiting
+    scored_at = DateTimeField(null=True)
 
 
 class Answer(BaseModel):
@@ -254,6 +257,118 @@ class AuditEvent(BaseModel):
     after = JSONField(null=True)
 
 
+class Moderation(BaseModel):
+    """A reviewer's moderated rating and challenge note for one standard of one audit (R6).
+
+    Kept beside the agency's own rating, never over it: reports use the moderated rating
+    where there is one and show both.
+    """
+
+    audit = ForeignKeyField(Audit, backref="moderations", on_delete="CASCADE")
+    section_id = CharField(max_length=60)
+    rating = CharField(max_length=40, null=True)
+    note = TextField(null=True)
+    by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("audit", "section_id"), True),)
+
+
+class StandardScore(BaseModel):
+    """One standard's stored rating for one audit, as `scoring.score_audits` worked it out."""
+
+    audit = ForeignKeyField(Audit, backref="standard_scores", on_delete="CASCADE")
+    section_id = CharField(max_length=60)
+    self_rating = CharField(max_length=40, null=True)
+    score_100 = FloatField(null=True)
+    items = IntegerField(default=0)
+    applicable = IntegerField(default=0)
+    met = IntegerField(default=0)
+    unanswered = IntegerField(default=0)
+    rule = CharField(max_length=60, null=True)
+    moderated_rating = CharField(max_length=40, null=True)
+    reported_rating = CharField(max_length=40, null=True)
+    rating_source = CharField(max_length=20, null=True)
+    moderation = TextField(null=True)
+    explanation = TextField(null=True)
+
+    class Meta:
+        indexes = ((("audit", "section_id"), True),)
+
+
+class ItemScore(BaseModel):
+    """One rating item's stored outcome: what the agency chose, what counts, and which rule decided."""
+
+    audit = ForeignKeyField(Audit, backref="item_scores", on_delete="CASCADE")
+    section_id = CharField(max_length=60)
+    question_id = CharField(max_length=80)
+    answered = CharField(max_length=40, null=True)
+    rating = CharField(max_length=40, null=True)
+    decided_by = CharField(max_length=60, null=True)
+    why = TextField(null=True)
+    evidence_count = IntegerField(default=0)
+    applicable = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("audit", "question_id"), True),)
+
+
+class AnswerScore(BaseModel):
+    """One scored survey answer: its option's score and whether it counts in the base."""
+
+    response = ForeignKeyField(Response, backref="answer_scores", on_delete="CASCADE")
+    question_id = CharField(max_length=80)
+    value = TextField(null=True)
+    score = FloatField(null=True)
+    score_100 = FloatField(null=True)
+    positive = BooleanField(default=False)
+    in_base = BooleanField(default=False)
+    dont_know = BooleanField(default=False)
+    not_applicable = BooleanField(default=False)
+    known = BooleanField(default=True)
+
+    class Meta:
+        indexes = ((("response", "question_id"), True),)
+
+
+class ThemeScore(BaseModel):
+    """Per response, theme, measure and source: the additive sums theme tables are built from."""
+
+    response = ForeignKeyField(Response, backref="theme_scores", on_delete="CASCADE")
+    theme = CharField(max_length=60)
+    measure = CharField(max_length=20)
+    source = CharField(max_length=20)
+    answers = IntegerField()
+    positive = IntegerField()
+    score_sum = FloatField()
+
+    class Meta:
+        indexes = ((("response", "theme", "measure", "source"), True),)
+
+
+class ConcernFlag(BaseModel):
+    """A free-text answer in a child or family survey that matched a word of concern.
+
+    Made in the transaction that submits the response, so no flag is ever missed; the lead is
+    emailed afterwards (the email says only that there is a flag to read, never its text).
+    """
+
+    response = ForeignKeyField(Response, backref="concern_flags", on_delete="CASCADE")
+    question_id = CharField(max_length=80)
+    words = JSONField()
+    status = CharField(max_length=20, default="new")
+    created_at = DateTimeField(default=utcnow)
+    notified_at = DateTimeField(null=True)
+    notify_error = TextField(null=True)
+    handled_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    handled_at = DateTimeField(null=True)
+    note = TextField(null=True)
+
+    class Meta:
+        indexes = ((("response", "question_id"), True),)
+
+
 MODELS = [
     Agency,
     User,
@@ -270,4 +385,10 @@ MODELS = [
     Draft,
     KeptPost,
     AuditEvent,
+    Moderation,
+    StandardScore,
+    ItemScore,
+    AnswerScore,
+    ThemeScore,
+    ConcernFlag,
 ]

@@ -1,0 +1,294 @@
+"""Stored scores as DataFrames, the one way dashboards, downloads and `flask export` read results.
+
+Every reader first scores what was submitted since the last read (`store.scores.score_pending`)
+and then reads stored score rows, never answers (except the raw-answer downloads, which
+read them chunk by chunk). The frames have the columns `scoring/` expects, so the pages and
+the files are the same figures through the same suppression.
+
+Periods: audit cycles and survey rounds are labelled by the financial year (April to March,
+as partnerships plan and report) in which they open, e.g. "2025-26", so a theme lines up
+across sources and sorts in time order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+from peewee import JOIN
+
+from questionnaires.model import Questionnaire
+from store.models import (
+    Action,
+    Agency,
+    Answer,
+    AnswerScore,
+    Audit,
+    AuditCycle,
+    QuestionnaireVersion,
+    Response,
+    StandardScore,
+    SurveyLink,
+    SurveyRound,
+    ThemeScore,
+)
+from store.questionnaires import definition
+from store.scores import score_pending
+
+RESPONSE_COLUMNS = [
+    "response_id",
+    "source",
+    "cycle",
+    "agency_id",
+    "agency",
+    "sector",
+    "age_band",
+    "questionnaire_id",
+    "version_id",
+    "collection",
+]
+
+
+def period_of(day: dt.date) -> str:
+    """The financial year a date falls in, as partnerships report: April 2025 to March 2026 is 2025-26.
+
+    >>> period_of(dt.date(2025, 4, 1)), period_of(dt.date(2026, 3, 31))
+    ('2025-26', '2025-26')
+    """
+    start = day.year if day.month >= 4 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def catch_up() -> int:
+    """Score whatever was submitted since results were last read (cheap when nothing was)."""
+    return score_pending()
+
+
+def audit_responses(cycles: Sequence[AuditCycle] = ()) -> pd.DataFrame:
+    """One row per submitted (or reopened) audit: its response, agency, sector and period.
+
+    `collection` is the audit cycle's name; `source` is "self-rating" (the moderated rows of
+    the theme tables carry their own source).
+    """
+    query = (
+        Response.select(
+            Response.id,
+            AuditCycle.opens_on,
+            Agency.id,
+            Agency.name,
+            Agency.sector,
+            QuestionnaireVersion.questionnaire_id,
+            QuestionnaireVersion.id,
+            AuditCycle.name,
+        )
+        .join(Audit)
+        .join(Agency)
+        .switch(Audit)
+        .join(AuditCycle)
+        .join(QuestionnaireVersion)
+        .where(Audit.status.in_(("submitted", "reopened")) & Response.scored_at.is_null(False))
+    )
+    if cycles:
+        query = query.where(Audit.cycle.in_([c.id for c in cycles]))
+    rows = [
+        (rid, "self-rating", period_of(opens), aid, name, sector, None, qid, vid, cname)
+        for rid, opens, aid, name, sector, qid, vid, cname in query.tuples()
+    ]
+    return pd.DataFrame.from_records(rows, columns=RESPONSE_COLUMNS)
+
+
+def survey_responses(rounds: Sequence[SurveyRound] = ()) -> pd.DataFrame:
+    """One row per submitted, scored survey response: source by audience, link's agency, period, age band."""
+    query = (
+        Response.select(
+            Response.id,
+            QuestionnaireVersion.audience,
+            SurveyRound.opens_on,
+            Agency.id,
+            Agency.name,
+            Agency.sector,
+            Response.age_band,
+            QuestionnaireVersion.questionnaire_id,
+            QuestionnaireVersion.id,
+            SurveyRound.name,
+        )
+        .join(SurveyLink)
+        .join(SurveyRound)
+        .switch(SurveyLink)
+        .join(Agency, join_type=JOIN.LEFT_OUTER)
+        .switch(Response)
+        .join(QuestionnaireVersion)
+        .where((Response.status == "submitted") & Response.scored_at.is_null(False))
+    )
+    if rounds:
+        query = query.where(SurveyLink.round.in_([r.id for r in rounds]))
+    rows = [
+        (rid, audience, period_of(opens), aid, name, sector, band, qid, vid, rname)
+        for rid, audience, opens, aid, name, sector, band, qid, vid, rname in query.tuples()
+    ]
+    return pd.DataFrame.from_records(rows, columns=RESPONSE_COLUMNS)
+
+
+def theme_units(response_ids: Sequence[int] | None = None) -> pd.DataFrame:
+    """Stored per-response theme sums (`response_id`, `theme`, `measure`, `source`, `answers`, `positive`, `score_sum`)."""
+    query = ThemeScore.select(
+        ThemeScore.response,
+        ThemeScore.theme,
+        ThemeScore.measure,
+        ThemeScore.source,
+        ThemeScore.answers,
+        ThemeScore.positive,
+        ThemeScore.score_sum,
+    )
+    if response_ids is not None:
+        query = query.where(ThemeScore.response.in_(list(response_ids)))
+    return pd.DataFrame.from_records(
+        list(query.tuples()),
+        columns=["response_id", "theme", "measure", "source", "answers", "positive", "score_sum"],
+    )
+
+
+STANDARD_FRAME_COLUMNS = [
+    "response_id",
+    "audit_id",
+    "section_id",
+    "self_rating",
+    "score_100",
+    "items",
+    "applicable",
+    "met",
+    "unanswered",
+    "rule",
+    "moderated_rating",
+    "reported_rating",
+    "rating_source",
+    "moderation",
+    "explanation",
+]
+
+
+def standards_frame(cycle: AuditCycle) -> pd.DataFrame:
+    """The stored standards of the cycle's submitted audits, as `scoring.score_audits` gave them."""
+    query = (
+        StandardScore.select(
+            Response.id,
+            StandardScore.audit,
+            StandardScore.section_id,
+            StandardScore.self_rating,
+            StandardScore.score_100,
+            StandardScore.items,
+            StandardScore.applicable,
+            StandardScore.met,
+            StandardScore.unanswered,
+            StandardScore.rule,
+            StandardScore.moderated_rating,
+            StandardScore.reported_rating,
+            StandardScore.rating_source,
+            StandardScore.moderation,
+            StandardScore.explanation,
+        )
+        .join(Audit)
+        .join(Response, on=(Response.audit == Audit.id))
+        .where((Audit.cycle == cycle) & Audit.status.in_(("submitted", "reopened")))
+    )
+    return pd.DataFrame.from_records(list(query.tuples()), columns=STANDARD_FRAME_COLUMNS)
+
+
+def answer_scores(response_ids: Sequence[int]) -> pd.DataFrame:
+    """Stored survey answer scores (as `scoring.score_answers` gives them) of these responses."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(response_ids), 900):
+        chunk = list(response_ids[start : start + 900])
+        rows.extend(
+            AnswerScore.select(
+                AnswerScore.response,
+                AnswerScore.question_id,
+                AnswerScore.value,
+                AnswerScore.score,
+                AnswerScore.score_100,
+                AnswerScore.positive,
+                AnswerScore.in_base,
+                AnswerScore.dont_know,
+                AnswerScore.not_applicable,
+                AnswerScore.known,
+            )
+            .where(AnswerScore.response.in_(chunk))
+            .tuples()
+        )
+    return pd.DataFrame.from_records(
+        rows,
+        columns=[
+            "response_id",
+            "question_id",
+            "value",
+            "score",
+            "score_100",
+            "positive",
+            "in_base",
+            "dont_know",
+            "not_applicable",
+            "known",
+        ],
+    )
+
+
+def actions_frame(cycle: AuditCycle) -> pd.DataFrame:
+    """The cycle's actions with their agency: what, owner, due, progress (for R7 and its page)."""
+    query = (
+        Action.select(
+            Action.id,
+            Audit.id,
+            Agency.id,
+            Agency.name,
+            Action.question_id,
+            Action.what,
+            Action.owner,
+            Action.due,
+            Action.progress,
+            Action.progress_note,
+        )
+        .join(Audit)
+        .join(Agency)
+        .where(Audit.cycle == cycle)
+    )
+    return pd.DataFrame.from_records(
+        list(query.tuples()),
+        columns=[
+            "action_id",
+            "audit_id",
+            "agency_id",
+            "agency",
+            "question_id",
+            "what",
+            "owner",
+            "due",
+            "progress",
+            "note",
+        ],
+    )
+
+
+def answer_chunks(response_ids: Sequence[int], size: int = 20_000) -> Iterator[pd.DataFrame]:
+    """Raw answers of these responses, in response order, a chunk at a time (bounded memory).
+
+    Chunks are cut on response boundaries by id ranges, so a response is never split.
+    """
+    ids = sorted(response_ids)
+    step = max(1, size // 40)  # about 40 answers a response: a chunk of `size` answers
+    for start in range(0, len(ids), step):
+        batch = ids[start : start + step]
+        query = (
+            Answer.select(Answer.response, Answer.question_id, Answer.value)
+            .where((Answer.response >= batch[0]) & (Answer.response <= batch[-1]))
+            .order_by(Answer.response, Answer.id)
+            .tuples()
+        )
+        wanted = set(batch)
+        rows = [row for row in query if row[0] in wanted]
+        yield pd.DataFrame.from_records(rows, columns=["response_id", "question_id", "value"])
+
+
+def questionnaire_of_version(version_id: int) -> Questionnaire:
+    return definition(QuestionnaireVersion.get_by_id(version_id))
