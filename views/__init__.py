@@ -6,7 +6,7 @@ from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
 
-from views import admin, audits, auth, errors, pages, preview, review, surveys
+from views import admin, audits, auth, errors, moderation, pages, preview, review, surveys
 
 GOVUK_MACRO_FILES = ("govuk/forms.html", "govuk/content.html", "govuk/page.html")
 
@@ -42,4 +42,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(surveys.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(moderation.bp)
     errors.init_app(app)

@@ -41,9 +41,11 @@ from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
 from questionnaires.model import Question, Questionnaire, Section
 from store import audits as store
+from store import scores
 from store.answers import load_answers
 from store.models import Action, Audit, SectionState, User
 from views.question_html import question_html
+from views.score_display import item_rows, standard_rows
 
 bp = Blueprint("audits", __name__, url_prefix="/audit")
 
@@ -691,6 +693,26 @@ def confirmation(audit_id: int) -> Any:
         audit=audit,
         submitted_by=_name(audit.submitted_by),
         actions=len(store.actions_of(audit)),
+    )
+
+
+@bp.get("/<int:audit_id>/result")
+@signed_in
+def result(audit_id: int) -> Any:
+    """The scored result of a submitted audit: each standard's rating, why, and any moderation."""
+    audit = audit_or_404(audit_id)
+    if audit.status not in scores.SCORED_STATUSES:
+        return redirect(url_for(".check", audit_id=audit.id))
+    if store.response_of(audit).scored_at is None:  # scoring failed at submission: catch it up now
+        scores.score_pending()
+    questionnaire = store.questionnaire_of(audit)
+    rows = standard_rows(questionnaire, scores.standard_scores(audit), scores.moderations(audit))
+    items = scores.item_scores(audit)
+    return render_template(
+        "audits/result.html",
+        audit=audit,
+        rows=rows,
+        items_by_section={r["section"].id: item_rows(r["section"], items) for r in rows},
     )
 
 

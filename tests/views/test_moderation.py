@@ -1,0 +1,114 @@
+"""Reviewers moderate a submitted audit standard by standard; the agency sees its scored result."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from store import audits
+from store.admin import reopen_audit
+from store.models import Audit, AuditEvent, Moderation, StandardScore
+from tests import builders
+from tests.conftest import sign_in_as
+
+
+@pytest.fixture
+def audit(db, users) -> Audit:
+    cycle = builders.audit_cycle()
+    return builders.submitted_audit(users["agency"].agency, cycle, users["agency"], {"s1.2": "not-met"})
+
+
+def _reported(audit: Audit, section_id: str) -> tuple[str | None, str | None, str | None]:
+    row = StandardScore.get((StandardScore.audit == audit) & (StandardScore.section_id == section_id))
+    return row.self_rating, row.moderated_rating, row.reported_rating
+
+
+def test_a_reviewer_moderates_a_standard_and_sees_both_ratings(client: FlaskClient, audit: Audit, users) -> None:
+    sign_in_as(client, users["reviewer"])
+    index = client.get("/review/").get_data(as_text=True)
+    assert f"/review/audits/{audit.id}" in index
+    page = client.get(f"/review/audits/{audit.id}").get_data(as_text=True)
+    assert "Moderate Shire Police’s self-audit" in page and "0 of 11 standards" in page
+    standard = client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True)
+    assert "The agency’s answers" in standard and "Met by standard-rating" in standard
+
+    done = client.post(
+        f"/review/audits/{audit.id}/s2", data={"rating": "partially-met", "note": "Training records stop in 2024"}
+    )
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/review/audits/{audit.id}#standard-s2")
+    assert _reported(audit, "s2") == ("met", "partially-met", "partially-met")
+    page = client.get(f"/review/audits/{audit.id}").get_data(as_text=True)
+    assert "is moderated to Partially met" in page and "1 of 11 standards" in page
+    assert "Training records stop in 2024" in page
+    assert AuditEvent.select().where(AuditEvent.kind == "moderation").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"rating": "excellent", "note": "x"}, "Select a moderated rating, or that the agency’s rating stands"),
+        ({"note": "x"}, "Select a moderated rating, or that the agency’s rating stands"),
+        ({"rating": "not-met", "note": "   "}, "Say why you moderated the rating, so the agency can respond"),
+        ({"rating": "not-met", "note": "x" * 5001}, "The challenge note must be 5,000 characters or fewer"),
+    ],
+)
+def test_a_moderation_that_is_not_valid_is_refused_and_changes_nothing(
+    client: FlaskClient, audit: Audit, users, form: dict[str, str], message: str
+) -> None:
+    sign_in_as(client, users["reviewer"])
+    refused = client.post(f"/review/audits/{audit.id}/s2", data=form)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "There is a problem" in page and message.replace("’", "&#39;") in page.replace("’", "&#39;")
+    assert not Moderation.select().exists()
+    assert _reported(audit, "s2") == ("met", None, "met")
+
+
+def test_the_agencys_rating_can_stand_with_a_note(client: FlaskClient, audit: Audit, users) -> None:
+    sign_in_as(client, users["reviewer"])
+    client.post(f"/review/audits/{audit.id}/s3", data={"rating": "none", "note": "Good evidence; agreed"})
+    assert _reported(audit, "s3") == ("met", None, "met")
+    assert Moderation.get().note == "Good evidence; agreed"
+
+
+def test_only_reviewers_moderate_and_only_submitted_audits(client: FlaskClient, audit: Audit, users) -> None:
+    for key in ("agency", "analyst", "other-agency"):
+        sign_in_as(client, users[key])
+        assert client.get(f"/review/audits/{audit.id}").status_code == 404
+        assert client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "x"}).status_code == 404
+        client.post("/sign-out")
+    sign_in_as(client, users["admin"])
+    assert client.get(f"/review/audits/{audit.id}").status_code == 200, "administrators can read"
+    assert client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "x"}).status_code == 404
+    client.post("/sign-out")
+    reopen_audit(audit, users["reviewer"])
+    sign_in_as(client, users["reviewer"])
+    page = client.get(f"/review/audits/{audit.id}").get_data(as_text=True)
+    assert "cannot be moderated until they submit it again" in page
+    assert client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "x"}).status_code == 409
+    assert client.get(f"/review/audits/{audit.id}/no-such-standard").status_code == 404
+    assert not Moderation.select().exists()
+
+
+def test_the_agency_sees_its_scored_result_with_the_reviewers_note(client: FlaskClient, audit: Audit, users) -> None:
+    sign_in_as(client, users["reviewer"])
+    client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "<script>alert(1)</script>"})
+    client.post("/sign-out")
+    sign_in_as(client, users["colleague"])
+    assert f"/audit/{audit.id}/result" in client.get("/audit/").get_data(as_text=True)
+    page = client.get(f"/audit/{audit.id}/result").get_data(as_text=True)
+    assert "Your scored self-audit" in page
+    assert "Partially met by standard-rating" in page, "standard 1's explanation"
+    assert "The reviewer&#39;s moderated rating" in page or "The reviewer's moderated rating" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    client.post("/sign-out")
+    sign_in_as(client, users["other-agency"])
+    assert client.get(f"/audit/{audit.id}/result").status_code == 404
+
+
+def test_an_audit_not_submitted_has_no_result_yet(client: FlaskClient, db, users) -> None:
+    cycle = builders.audit_cycle()
+    audit = audits.audit_for(users["agency"].agency, cycle, users["agency"])
+    sign_in_as(client, users["agency"])
+    page = client.get(f"/audit/{audit.id}/result")
+    assert page.status_code == 302 and page.headers["Location"].endswith(f"/audit/{audit.id}/check")
