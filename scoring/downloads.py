@@ -53,7 +53,7 @@ def standards_export(
     policy = policy or SuppressionPolicy()
     meta = responses.drop_duplicates("response_id").set_index("response_id")
     table = standards.copy()
-    for column in ("cycle", "agency_id", "sector"):
+    for column in ("cycle", "agency_id", "agency", "sector"):
         if column in meta and column not in table:
             table[column] = meta[column].reindex(table["response_id"]).to_numpy()
     titles = {s.id: s.title for s in questionnaire.sections}
@@ -72,6 +72,7 @@ def standards_export(
     columns = [
         Column("cycle", "The audit cycle", "text"),
         Column("agency_id", "The agency", "integer"),
+        Column("agency", "The agency's name", "text"),
         Column("sector", "The agency's sector", "text"),
         Column("response_id", "The agency's audit response", "integer"),
         Column("section_id", "The standard", "text", ", ".join(s.id for s in questionnaire.sections)),

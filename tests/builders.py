@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from questionnaires.model import Questionnaire
-from store import audits, surveys
+from store import audits, scores, surveys
 from store.answers import save_answers
 from store.models import (
     Agency,
@@ -110,3 +113,27 @@ def submitted_responses(
         assert surveys.submit(link, draft.id, surveys.new_submission_key(), None, today) is surveys.Outcome.SUBMITTED
         made.append(Response.get_by_id(draft.id))
     return made
+
+
+@pytest.fixture
+def partnership(db, agencies, users) -> SimpleNamespace:
+    """Two agencies' audits (police short on s1.2, moderated down on s2), 12 police practitioners
+    who do not know the safeguarding policy (R8 flags s2), 12 family and 3 child responses."""
+    cycle = audit_cycle()
+    police = submitted_audit(agencies["police"], cycle, users["agency"], {"s1.2": "not-met"})
+    health = submitted_audit(agencies["health"], cycle, users["other-agency"])
+    scores.moderate(police, "s3", "partially-met", '=HYPERLINK("http://x") <b>thin</b>', users["reviewer"])
+    practitioners = survey_link(survey_round("practitioner-s11-survey"), "Police staff", agencies["police"])
+    submitted_responses(practitioners, 12, lambda i: {"policy-known": "no", "dsl-known": "yes"})
+    family = survey_link(survey_round("family-experience", "Families"), "Hub", agencies["health"])
+    submitted_responses(
+        family, 12, lambda i: {"told-what": "agree" if i % 3 else "disagree", "anything-else": "=1+1 was fine"}
+    )
+    child = survey_link(survey_round("child-experience", "Children"), "School")
+    submitted_responses(
+        child, 3, lambda i: {"safe-home.age-8-11": "always", "anything-else.age-8-11": "I like school"}, band="age-8-11"
+    )
+    scores.score_pending()
+    return SimpleNamespace(
+        cycle=cycle, police=police, health=health, practitioners=practitioners, family=family, child=child
+    )

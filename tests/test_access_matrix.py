@@ -70,6 +70,8 @@ def _values(rule: Any, world: dict[str, Any], audit: Audit) -> dict[str, Any]:
         "slug": world["link"].slug,
         "code": "ABCDEFGH",
         "filename": "govuk-frontend.min.css",
+        "kind": "themes",
+        "fmt": "csv",
     }
     values = {}
     for name in rule.arguments:

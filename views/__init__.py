@@ -6,7 +6,7 @@ from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
 
-from views import admin, audits, auth, errors, moderation, pages, preview, review, surveys
+from views import admin, audits, auth, errors, moderation, pages, preview, results, review, surveys
 
 GOVUK_MACRO_FILES = ("govuk/forms.html", "govuk/content.html", "govuk/page.html")
 
@@ -43,4 +43,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(moderation.bp)
+    app.register_blueprint(results.bp)
     errors.init_app(app)

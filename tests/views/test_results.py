@@ -1,0 +1,149 @@
+"""The results pages and downloads, as a reviewer, analyst or administrator uses them."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import openpyxl
+import pandas as pd
+import pytest
+from flask.testing import FlaskClient
+
+from tests.builders import partnership
+from tests.conftest import sign_in_as
+
+__all__ = ["partnership"]
+
+PAGES = [
+    "/results/",
+    "/results/heat-map",
+    "/results/themes",
+    "/results/trends",
+    "/results/actions",
+    "/results/returns",
+    "/results/downloads",
+]
+
+
+@pytest.fixture
+def analyst(client: FlaskClient, partnership, users) -> FlaskClient:
+    return sign_in_as(client, users["analyst"])
+
+
+@pytest.mark.parametrize("role", ["reviewer", "analyst", "admin"])
+def test_every_results_page_opens_for_the_roles_that_see_results(client: FlaskClient, partnership, users, role) -> None:
+    sign_in_as(client, users[role])
+    for path in PAGES:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert 'aria-current="page"' in page.get_data(as_text=True) or path == "/results/"
+
+
+@pytest.mark.parametrize("role", ["agency", "other-agency"])
+def test_agency_users_and_visitors_cannot_see_results(client: FlaskClient, partnership, users, role) -> None:
+    for path in [
+        *PAGES,
+        "/results/downloads/themes.csv",
+        f"/results/downloads/standards.csv?cycle={partnership.cycle.id}",
+    ]:
+        assert client.get(path).status_code == 302, "visitors are sent to sign in"
+    sign_in_as(client, users[role])
+    for path in [
+        *PAGES,
+        "/results/downloads/themes.csv",
+        f"/results/downloads/standards.csv?cycle={partnership.cycle.id}",
+    ]:
+        assert client.get(path).status_code == 404, path
+
+
+def test_the_heat_map_shows_ratings_in_words_and_the_practitioners_flag(analyst: FlaskClient) -> None:
+    page = analyst.get("/results/heat-map").get_data(as_text=True)
+    assert "Ratings by agency and standard" in page
+    assert "Own rating: Met" in page and "Practitioners disagree" in page
+    assert "Shire Police, S2 Safeguarding policy and responsibilities" in page
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_the_standards_download_matches_the_heat_map(analyst: FlaskClient, partnership, fmt: str) -> None:
+    response = analyst.get(f"/results/downloads/standards.{fmt}?cycle={partnership.cycle.id}")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == f'attachment; filename="2026-to-2027-standards.{fmt}"'
+    body = response.get_data()
+    if fmt == "csv":
+        table = pd.read_csv(io.BytesIO(body))
+    elif fmt == "xlsx":
+        book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
+        assert book.sheetnames == ["2026-to-2027-standards", "Data dictionary"]
+        rows = list(book["2026-to-2027-standards"].values)
+        table = pd.DataFrame(rows[1:], columns=rows[0])
+    else:
+        parsed = json.loads(body)
+        assert {d["column"] for d in parsed["data_dictionary"]} >= {"reported_rating", "triangulation"}
+        table = pd.DataFrame(parsed["rows"])
+    police = table.loc[table["agency"].eq("Shire Police")].set_index("section_id")
+    # the page shows s3 as moderated Partially met with the agency's own Met beside it
+    assert (police.loc["s3", "self_rating"], police.loc["s3", "reported_rating"]) == ("met", "partially-met")
+    assert police.loc["s2", "triangulation"] == "flag"
+    assert len(table) == 22
+
+
+def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> None:
+    page = analyst.get("/results/themes").get_data(as_text=True)
+    shown = re.search(
+        r"Parents and carers</th>(.*?)</tr>",
+        page.split("Being informed: share positive by who answered and Essex measure")[1],
+        re.S,
+    ).group(1)
+    assert "67% (12)" in shown
+    table = pd.read_csv(io.BytesIO(analyst.get("/results/downloads/themes.csv").get_data()), keep_default_na=False)
+    row = table.loc[table["theme"].eq("being-informed") & table["source"].eq("family") & table["measure"].eq("quality")]
+    assert len(row) == 1
+    assert (int(row["respondents"].iloc[0]), round(float(row["share"].iloc[0]) * 100)) == (12, 67)
+    child = table.loc[table["source"].eq("child")]
+    assert set(child["respondents"].astype(str)) == {"c"}, "the same suppression as the page"
+
+
+def test_raw_answers_download_with_its_dictionary(analyst: FlaskClient, partnership) -> None:
+    round_id = partnership.family.round.id
+    long = pd.read_csv(io.BytesIO(analyst.get(f"/results/downloads/answers-long.csv?round={round_id}").get_data()))
+    assert long["response_id"].nunique() == 12 and set(long["source"]) == {"family"}
+    dictionary = pd.read_csv(
+        io.BytesIO(analyst.get(f"/results/downloads/answers-long.dictionary.csv?round={round_id}").get_data())
+    )
+    assert set(long.columns) <= set(dictionary["column"])
+    wide = analyst.get(f"/results/downloads/answers-wide.xlsx?cycle={partnership.cycle.id}")
+    book = openpyxl.load_workbook(io.BytesIO(wide.get_data()), read_only=True)
+    assert len(list(book.worksheets[0].values)) == 3, "a header and two audits"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/results/downloads/standards.pdf?cycle=1",
+        "/results/downloads/standards.csv",
+        "/results/downloads/standards.csv?cycle=999",
+        "/results/downloads/standards.csv?cycle=abc",
+        "/results/downloads/answers-long.csv?round=999",
+        "/results/downloads/themes.csv?by=postcode",
+        "/results/downloads/everything.csv",
+        "/results/heat-map?cycle=999",
+        "/results/themes?period=1999-00",
+    ],
+)
+def test_files_and_pages_that_do_not_exist_are_404(analyst: FlaskClient, path: str) -> None:
+    assert analyst.get(path).status_code == 404
+
+
+def test_actions_and_returns_pages(analyst: FlaskClient) -> None:
+    actions = analyst.get("/results/actions").get_data(as_text=True)
+    assert "Fix s1.2" in actions and "Owner: Lead" in actions
+    returns = analyst.get("/results/returns").get_data(as_text=True)
+    assert "2 of 2" in returns and "Families: 12 responses" in returns
+
+
+def test_results_pages_before_any_cycle_exists(client: FlaskClient, users) -> None:
+    sign_in_as(client, users["analyst"])
+    for path in PAGES:
+        assert client.get(path).status_code == 200, path
