@@ -53,3 +53,9 @@ def can_see_results(user: User | None) -> bool:
 
 def can_administer(user: User | None) -> bool:
     return bool(user and user.role == "admin")
+
+
+def can_read_concerns(user: User | None) -> bool:
+    """Flags of words of concern hold a child's own words: reviewers (the safeguarding lead sits
+    on the sub-group) and administrators only; never agencies or analysts."""
+    return bool(user and user.role in ("reviewer", "admin"))

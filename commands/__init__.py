@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from commands import db, demo, export, questionnaires, scores
+from commands import concerns, db, demo, export, questionnaires, scores
 
 
 def init_app(app: Flask) -> None:
@@ -13,3 +13,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(demo.command)
     app.cli.add_command(scores.group)
     app.cli.add_command(export.command)
+    app.cli.add_command(concerns.group)

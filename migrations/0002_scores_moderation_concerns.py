@@ -2,8 +2,9 @@
 
 Pages read scores, never answers (DESIGN.md section 4): an audit's standards and items are
 scored when it is submitted or moderated, a survey response when it is submitted, and the
-rows land here. `response.scored_at` says when; a submitted response without one is waiting
-for `flask --app app scores update`. Frozen copies of the models as they were.
+rows land here. `response.scored` says they are there (a flag, not a time: a time would
+tell when an anonymous response arrived); a submitted response without is waiting for
+`flask --app app scores update`. Frozen copies of the models as they were.
 """
 
 from peewee import BooleanField, CharField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model, TextField
@@ -30,7 +31,7 @@ def up(migrator, db):
             database = db
             table_name = "response"
 
-    migrator.migrate(migrator.add_column("response", "scored_at", DateTimeField(null=True)))
+    migrator.migrate(migrator.add_column("response", "scored", BooleanField(default=False)))
 
     class Moderation(Model):
         audit = ForeignKeyField(Audit, on_delete="CASCADE")
@@ -136,4 +137,4 @@ def up(migrator, db):
 def down(migrator, db):
     for table in ("concern_flag", "theme_score", "answer_score", "item_score", "standard_score", "moderation"):
         migrator.migrate(migrator.drop_table(table))
-    migrator.migrate(migrator.drop_column("response", "scored_at"))
+    migrator.migrate(migrator.drop_column("response", "scored"))

@@ -500,7 +500,7 @@ def submit(audit: Audit, user: User, declaration: str) -> bool:
         problems = blockers(questionnaire, answers, section_states(audit, questionnaire))
         if problems:
             raise Blocked(problems)
-        Response.update(status="submitted", scored_at=None).where(Response.id == response.id).execute()
+        Response.update(status="submitted", scored=False).where(Response.id == response.id).execute()
         record(user, "status", "audit", before, "submitted", audit=audit)
         sync_actions(audit, questionnaire, answers, user)
     _score_after_submission(audit)

@@ -26,7 +26,7 @@ from accounts.passwords import hash_password
 from questionnaires import Question, Questionnaire
 from questionnaires.completeness import REASON_SUFFIX, gaps
 from questionnaires.conditions import evaluate
-from store import surveys
+from store import concerns, surveys
 from store.db import db
 from store.models import (
     MODELS,
@@ -36,6 +36,7 @@ from store.models import (
     Audit,
     AuditCycle,
     AuditEvent,
+    ConcernFlag,
     QuestionnaireVersion,
     Response,
     SectionState,
@@ -322,6 +323,13 @@ FREE_TEXT = {
         "I did not know I could complain.",
     ),
 }
+# A few answers that disclose harm, so the safeguarding lead's page of flags has something to
+# read (store/concerns.py flags them as the survey pages would): (questionnaire, age band, text).
+WORRYING = (
+    ("child-experience", "age-8-11", "When my mum's boyfriend gets angry he hits me and I am scared to go home."),
+    ("child-experience", "age-12-17", "Some weeks there is no food at home and nobody looks after me."),
+    ("family-experience", None, "My partner threatened me in front of the children and I am frightened of him."),
+)
 EVIDENCE_KINDS = (
     ("policy", ("policy", "procedure", "code of conduct", "guidance")),
     ("minutes", ("minutes", "meeting notes")),
@@ -558,6 +566,7 @@ class _Builder:
         self.versions = versions
         self.definitions = {key: definition(row) for key, row in versions.items()}
         self.answers: list[dict[str, Any]] = []
+        self.worrying: list[str] = []  # submission keys of the responses given a worrying answer
         self.surveyed: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (response row, its answers)
         self.actions: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
@@ -775,6 +784,62 @@ class _Builder:
             }
             self.surveyed.append((row, answers))
 
+    def worrying_answers(self) -> None:
+        """Give the first response of each of WORRYING's questionnaire and band, answered before
+        yesterday, that free-text answer (drawing nothing from the generator: the rest of the demo
+        stays as it was)."""
+        for key, band, text in WORRYING:
+            version = self.versions[key].id
+            found = next(
+                (
+                    (row, answers)
+                    for row, answers in self.surveyed
+                    if row["questionnaire"] == version and row["age_band"] == band and row["week"] < self.latest
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            row, answers = found
+            questionnaire = self.definitions[key]
+            question = next(
+                q
+                for section in questionnaire.sections_for(band)
+                for q in section.questions_for(band)
+                if q.type in ("short_text", "long_text")
+            )
+            answers[question.id] = text
+            self.worrying.append(row["submission_key"])
+
+    def flag_concerns(self, reviewer: User) -> int:
+        """Flag the demo's worrying answers as submitting them would, dated in the week they were
+        given; the lead has read one of them."""
+        keys = self.worrying
+        ids = [r.id for r in Response.select(Response.id).where(Response.submission_key.in_(keys))]
+        made = concerns.flag_responses(ids)
+        flags = list(ConcernFlag.select(ConcernFlag, Response).join(Response).order_by(ConcernFlag.id))
+        if not flags:  # a partnership's own word list may not match the demo's sentences
+            return 0
+        for flag in flags:
+            day = min(flag.response.week + dt.timedelta(days=2), self.latest)
+            flag.created_at = _at(day, self.rng)
+            flag.save()
+        seen = flags[0]
+        note = "Read. The session was at a primary school: passed to its designated safeguarding lead."
+        at = seen.created_at + dt.timedelta(hours=3)
+        ConcernFlag.update(status="seen", note=note, handled_by=reviewer, handled_at=at).where(
+            ConcernFlag.id == seen.id
+        ).execute()
+        AuditEvent.create(
+            at=at,
+            user=reviewer,
+            kind="concern-flag",
+            target=f"concern-flag:{seen.id}",
+            before={"status": "new", "note": None},
+            after={"status": "seen", "note": note},
+        )
+        return made
+
     def flush(self) -> None:
         """Write what was gathered in bulk: responses, then their answers (found by their unique
         submission keys), actions and the trail."""
@@ -824,6 +889,7 @@ def create(seed: int = DEFAULT_SEED, today: dt.date | None = None) -> Created:
             build.created.audits[plan.name] = plan.open_status
         _surveys(build, agencies)
         build.flush()
+        flags = build.flag_concerns(staff["reviewer"])
         build.created.counts = {
             "agencies": Agency.select().count(),
             "users": User.select().count(),
@@ -833,6 +899,7 @@ def create(seed: int = DEFAULT_SEED, today: dt.date | None = None) -> Created:
             "survey responses": Response.select().where(Response.audit.is_null()).count(),
             "answers": Answer.select().count(),
             "actions": Action.select().count(),
+            "flags of words of concern": flags,
         }
     return build.created
 
@@ -895,3 +962,4 @@ def _surveys(build: _Builder, agencies: Mapping[str, Agency]) -> None:
     families = build.survey_round("family-experience", f"Parent and carer survey {opens.year}", opens, closes)
     link = build.link(families, "Families working with children's services")
     build.responses("family-experience", link, FAMILY_RESPONSES, lambda _q: 0.64, weeks)
+    build.worrying_answers()

@@ -194,8 +194,8 @@ class Response(BaseModel):
     status = CharField(max_length=20, default="draft")
     submission_key = CharField(max_length=64, null=True, unique=True)
     week = DateField(null=True)
-    # when its stored scores were last worked out; a submitted response without is waiting
-    scored_at = DateTimeField(null=True)
+    # whether its scores are stored (not when: a time would tell when an anonymous response came)
+    scored = BooleanField(default=False)
 
 
 class Answer(BaseModel):

@@ -88,7 +88,7 @@ def audit_responses(cycles: Sequence[AuditCycle] = ()) -> pd.DataFrame:
         .switch(Audit)
         .join(AuditCycle)
         .join(QuestionnaireVersion)
-        .where(Audit.status.in_(("submitted", "reopened")) & Response.scored_at.is_null(False))
+        .where(Audit.status.in_(("submitted", "reopened")) & Response.scored)
     )
     if cycles:
         query = query.where(Audit.cycle.in_([c.id for c in cycles]))
@@ -120,7 +120,7 @@ def survey_responses(rounds: Sequence[SurveyRound] = ()) -> pd.DataFrame:
         .join(Agency, join_type=JOIN.LEFT_OUTER)
         .switch(Response)
         .join(QuestionnaireVersion)
-        .where((Response.status == "submitted") & Response.scored_at.is_null(False))
+        .where((Response.status == "submitted") & Response.scored)
     )
     if rounds:
         query = query.where(SurveyLink.round.in_([r.id for r in rounds]))

@@ -5,7 +5,7 @@ grouping them. So an audit is scored when it is submitted and again when a revie
 it; survey responses are scored in batches (`score_pending`) the first time anyone reads
 results after they arrive, or by `flask --app app scores update`; `rescore` redoes everything
 after a rule or a definition changes. Each batch replaces a response's rows in one
-transaction and stamps `response.scored_at`, so a reader sees old scores or new, never half.
+transaction and sets `response.scored`, so a reader sees old scores or new, never half.
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def _store_audit_scores(questionnaire: Questionnaire, scores: Any, by_response: 
     _insert(ItemScore, _records(items, ["audit", *ITEM_COLUMNS]))
     themes = audit_theme_scores(questionnaire, scores.standards).rename(columns={"response_id": "response"})
     _insert(ThemeScore, _records(themes, THEME_COLUMNS))
-    Response.update(scored_at=utcnow()).where(Response.id.in_(response_ids)).execute()
+    Response.update(scored=True).where(Response.id.in_(response_ids)).execute()
 
 
 STANDARD_COLUMNS = [
@@ -220,9 +220,7 @@ def moderate(audit: Audit, section_id: str, rating: str | None, note: str | None
 
 def _pending_query() -> Any:
     """Submitted responses (surveys, and audits whose scoring failed at submission) without scores."""
-    return Response.select(Response.id, Response.audit).where(
-        (Response.status == "submitted") & Response.scored_at.is_null()
-    )
+    return Response.select(Response.id, Response.audit).where((Response.status == "submitted") & ~Response.scored)
 
 
 def pending_count() -> int:
@@ -252,7 +250,7 @@ def score_responses(response_ids: Sequence[int]) -> int:
                 _insert(AnswerScore, _records(answers, ANSWER_SCORE_COLUMNS))
                 themes = scores.themes.rename(columns={"response_id": "response"}).assign(source=source)
                 _insert(ThemeScore, _records(themes, THEME_COLUMNS))
-                Response.update(scored_at=utcnow()).where(Response.id.in_(batch)).execute()
+                Response.update(scored=True).where(Response.id.in_(batch)).execute()
             done += len(batch)
     return done
 

@@ -21,6 +21,7 @@ from typing import Any
 from peewee import IntegrityError
 
 from store.answers import save_answers
+from store.concerns import flag_submitted
 from store.db import db
 from store.models import (
     Answer,
@@ -292,6 +293,7 @@ def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today
                 )
                 if spent != 1:
                     raise _CodeSpent
+            flag_submitted(response_id, link.round.questionnaire)  # in the same transaction: never missed
     except _CodeSpent:
         discard_draft(link, response_id)
         return Outcome.USED_CODE

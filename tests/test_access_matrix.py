@@ -5,7 +5,8 @@ real ids: the signed-in agency user's own audit and another agency's audit, and 
 round, link (with single-use codes), user, agency and questionnaire version of the database. What must hold:
 - never a 500, for anyone, anywhere;
 - administrator pages: administrators only; everyone else signed in gets 404, visitors sign in;
-- review pages: reviewers and administrators, for the audits they may read;
+- review pages: reviewers and administrators, for the audits they may read (and the flags of
+  words of concern, which hold children's own words);
 - audit pages: only users of the audit's own agency; other agencies and other roles get 404
   (the same answer as for an id that does not exist); visitors are sent to sign in;
 - public pages (start page, sign in, preview in demo mode, anonymous surveys) answer everyone.
@@ -20,7 +21,17 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from store.models import Agency, Audit, AuditCycle, QuestionnaireVersion, SurveyRound, User
+from store.models import (
+    Agency,
+    Answer,
+    Audit,
+    AuditCycle,
+    ConcernFlag,
+    QuestionnaireVersion,
+    Response,
+    SurveyRound,
+    User,
+)
 from store.surveys import create_link
 from tests.conftest import sign_in_as
 
@@ -43,7 +54,15 @@ def world(db, agencies: dict[str, Agency], users: dict[str, User]) -> dict[str, 
     )
     link = create_link(survey_round, "Neglect workshop", "device")
     codes = create_link(survey_round, "Neglect workshop (codes)", "tokens")
+    child = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "child-experience")
+    children = SurveyRound.create(name="Children", questionnaire=child, opens_on=today, closes_on=today)
+    child_link = create_link(children, "Hill School", "device")
+    flagged = Response.create(questionnaire=child, link=child_link, age_band="age-8-11", status="submitted")
+    Answer.create(response=flagged, question_id="safe-home.age-8-11", value="never")
+    Answer.create(response=flagged, question_id="anything-else.age-8-11", value="He hurt me")
+    flag = ConcernFlag.create(response=flagged, question_id="anything-else.age-8-11", words=["hurt"])
     return {
+        "flag": flag,
         "codes": codes,
         "users": users,
         "own": own,
@@ -69,6 +88,7 @@ def _values(rule: Any, world: dict[str, Any], audit: Audit) -> dict[str, Any]:
         "questionnaire_id": "s11-self-audit",
         "slug": world["link"].slug,
         "code": "ABCDEFGH",
+        "flag_id": world["flag"].id,
         "filename": "govuk-frontend.min.css",
         "kind": "themes",
         "fmt": "csv",
@@ -128,7 +148,7 @@ def _expected(endpoint: str, role: str, whose: str) -> str:
     area = endpoint.split(".")[0]
     if area == "admin":
         return "sign-in" if role == "visitor" else "allowed" if role == "admin" else "refused"
-    if area == "review":
+    if area in ("review", "concerns"):  # concerns: a child's words, for the reviewers' eyes only
         if role == "visitor":
             return "sign-in"
         if role not in ("reviewer", "admin"):

@@ -6,7 +6,7 @@ from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
 
-from views import admin, audits, auth, errors, moderation, pages, preview, results, review, surveys
+from views import admin, audits, auth, concerns, errors, moderation, pages, preview, results, review, surveys
 
 GOVUK_MACRO_FILES = ("govuk/forms.html", "govuk/content.html", "govuk/page.html")
 
@@ -44,4 +44,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(review.bp)
     app.register_blueprint(moderation.bp)
     app.register_blueprint(results.bp)
+    concerns.init_app(app)
+    app.register_blueprint(concerns.bp)
     errors.init_app(app)

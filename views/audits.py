@@ -703,7 +703,7 @@ def result(audit_id: int) -> Any:
     audit = audit_or_404(audit_id)
     if audit.status not in scores.SCORED_STATUSES:
         return redirect(url_for(".check", audit_id=audit.id))
-    if store.response_of(audit).scored_at is None:  # scoring failed at submission: catch it up now
+    if not store.response_of(audit).scored:  # scoring failed at submission: catch it up now
         scores.score_pending()
     questionnaire = store.questionnaire_of(audit)
     rows = standard_rows(questionnaire, scores.standard_scores(audit), scores.moderations(audit))

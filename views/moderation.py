@@ -34,7 +34,7 @@ def _audit(audit_id: int) -> Audit:
     audit = Audit.get_or_none(Audit.id == audit_id)
     if audit is None or not access.can_read_audit(current_user(), audit) or audit.status not in scores.SCORED_STATUSES:
         abort(404)
-    if audit.response.get().scored_at is None:  # scoring failed at submission: catch it up now
+    if not audit.response.get().scored:  # scoring failed at submission: catch it up now
         scores.score_pending()
     return audit
 

@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 
 from accounts import access
 from accounts.session import current_user, role
+from store import concerns
 from store.admin import reopen_audit
 from store.models import Agency, Audit, AuditCycle
 
@@ -30,7 +31,7 @@ def index() -> str:
         .where(Audit.status.in_(("submitted", "reopened")))
         .order_by(AuditCycle.opens_on.desc(), Agency.name)
     )
-    return render_template("review/index.html", audits=list(audits))
+    return render_template("review/index.html", audits=list(audits), new_flags=concerns.new_count())
 
 
 @bp.route("/audits/<int:audit_id>/reopen", methods=["GET", "POST"])

@@ -33,6 +33,7 @@ from forms.summary import summary_rows
 from questionnaires import Questionnaire, Section
 from questionnaires.completeness import asked, gaps
 from store.answers import load_answers
+from store.concerns import AUDIENCES as CONCERN_AUDIENCES
 from store.models import Response as SurveyResponse
 from store.models import SurveyLink
 from store.questionnaires import definition
@@ -52,6 +53,7 @@ from store.surveys import (
     submitted_with,
     usable_code,
 )
+from views.concerns import notify_lead
 from views.question_html import question_html
 
 bp = Blueprint("surveys", __name__, url_prefix="/s")
@@ -535,6 +537,8 @@ def check(slug: str) -> Any:
         key = form.submission_key.data or ""
         if form.validate() and SUBMISSION_KEY.match(key):
             outcome = submit(j.link, draft.id, key, j.state.get("code"), _today())
+            if outcome is Outcome.SUBMITTED and j.questionnaire.audience in CONCERN_AUDIENCES:
+                notify_lead(draft.id)  # after the commit, in the background: the child does not wait
             if outcome in (Outcome.SUBMITTED, Outcome.ALREADY):
                 return _thanked(j.link)
             if outcome is Outcome.USED_CODE:

@@ -33,6 +33,7 @@ from store.models import (
     Audit,
     AuditCycle,
     AuditEvent,
+    ConcernFlag,
     QuestionnaireVersion,
     Response,
     SectionState,
@@ -397,3 +398,25 @@ def test_generated_answers_follow_the_agency_plan() -> None:
     for section_id in plan.not_applicable:
         assert by_section[section_id] == {"not-applicable"}
     assert gaps(questionnaire, answers) == []
+
+
+def test_a_few_worrying_answers_are_flagged_for_the_safeguarding_lead(made: str, demo_client: FlaskClient) -> None:
+    """The lead's page of flags is not empty: children's and a parent's worrying answers, flagged
+    as submitting them would, dated in the week they were given, one already read."""
+    flags = list(ConcernFlag.select().order_by(ConcernFlag.id))
+    assert len(flags) == 3 and "3 flags of words of concern" in made
+    assert [f.status for f in flags] == ["seen", "new", "new"]
+    audiences = [f.response.questionnaire.audience for f in flags]
+    assert audiences == ["child", "child", "family"]
+    now = min(dt.datetime.now(), dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    for flag in flags:
+        assert flag.words and flag.response.week <= flag.created_at.date() < now.date()
+    assert flags[0].handled_by.role == "reviewer" and flags[0].created_at < flags[0].handled_at < now
+    assert AuditEvent.get(AuditEvent.target == f"concern-flag:{flags[0].id}").after["status"] == "seen"
+
+    reviewer = User.get(User.role == "reviewer")
+    demo_client.post("/sign-in", data={"email": reviewer.email, "password": demo.PASSWORD})
+    assert "2 new flags" in demo_client.get("/review/").get_data(as_text=True)
+    page = demo_client.get("/review/concerns/").get_data(as_text=True)
+    assert page.count("<mark>") >= 3 and "<mark>hits me</mark>" in page
+    demo_client.post("/sign-out")

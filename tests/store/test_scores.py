@@ -29,7 +29,7 @@ def cycle(db: Database):
 def test_submitting_an_audit_stores_its_standards_items_and_theme_sums(cycle, users: dict[str, User]) -> None:
     audit = builders.submitted_audit(users["agency"].agency, cycle, users["agency"], {"s1.2": "not-met"})
     response = Response.get(Response.audit == audit)
-    assert response.scored_at is not None
+    assert response.scored
     standards = scores.standard_scores(audit)
     assert [s.section_id for s in standards][:2] == ["s1", "s2"]
     s1, s2 = standards[0], standards[1]
@@ -82,7 +82,7 @@ def test_a_scoring_failure_never_undoes_a_submission_and_is_caught_up_later(
     monkeypatch.setattr(scores, "score_audits", broken)
     audit = builders.submitted_audit(users["agency"].agency, cycle, users["agency"])
     assert Audit.get_by_id(audit.id).status == "submitted"
-    assert Response.get(Response.audit == audit).scored_at is None
+    assert not Response.get(Response.audit == audit).scored
     assert scores.pending_count() == 1
     monkeypatch.undo()
     assert scores.score_pending() == 1

@@ -541,7 +541,17 @@ def test_answers_carry_nothing_that_identifies_the_respondent(client: FlaskClien
 
     [response] = submitted(link)
     columns = {c.name for c in db.get_columns("response")}
-    assert columns == {"id", "questionnaire_id", "audit_id", "link_id", "age_band", "status", "submission_key", "week"}
+    assert columns == {
+        "id",
+        "questionnaire_id",
+        "audit_id",
+        "link_id",
+        "age_band",
+        "status",
+        "submission_key",
+        "week",
+        "scored",
+    }
     assert {c.name for c in db.get_columns("answer")} == {"id", "response_id", "question_id", "value"}
     assert response.week == week_of(dt.date.today()) and response.week.weekday() == 0
     assert type(response.week) is dt.date
