@@ -8,6 +8,7 @@ built in `reports/`; these views read the query, pick the collection and render.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from flask import Blueprint, abort, current_app, render_template, request, stream_with_context
@@ -22,10 +23,16 @@ from store.models import SECTOR_NAMES, AuditCycle, SurveyRound
 
 bp = Blueprint("results", __name__, url_prefix="/results")
 ROLES = ("reviewer", "analyst", "admin")
+ID = re.compile(r"[0-9]{1,9}")  # PostgreSQL's integer ids stop at ten digits
 
 
 def _policy() -> Any:
     return policy_from(current_app.config)
+
+
+def _row_id(raw: str) -> int | None:
+    """An id from the query string: ASCII digits only (`isdigit` also takes '²', which `int` refuses)."""
+    return int(raw) if ID.fullmatch(raw) else None
 
 
 def _cycle(required: bool = True) -> AuditCycle | None:
@@ -34,7 +41,7 @@ def _cycle(required: bool = True) -> AuditCycle | None:
     if raw is None or raw == "":
         cycle = dashboards.latest_cycle()
     else:
-        cycle = AuditCycle.get_or_none(AuditCycle.id == raw) if raw.isdigit() else None
+        cycle = AuditCycle.get_or_none(AuditCycle.id == _row_id(raw))
         if cycle is None:
             abort(404)
     if cycle is None and required:
@@ -129,14 +136,12 @@ def _export(kind: str) -> Any:
     """The export the query asks for, or 404 when it names nothing that exists."""
     cycle = survey_round = None
     if request.args.get("cycle"):
-        cycle = (
-            AuditCycle.get_or_none(AuditCycle.id == request.args["cycle"]) if request.args["cycle"].isdigit() else None
-        )
+        cycle = AuditCycle.get_or_none(AuditCycle.id == _row_id(request.args["cycle"]))
         if cycle is None:
             abort(404)
     if request.args.get("round"):
         raw = request.args["round"]
-        survey_round = SurveyRound.get_or_none(SurveyRound.id == raw) if raw.isdigit() else None
+        survey_round = SurveyRound.get_or_none(SurveyRound.id == _row_id(raw))
         if survey_round is None:
             abort(404)
     try:
