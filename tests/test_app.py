@@ -89,3 +89,11 @@ def test_secret_key_is_made_once_and_kept(tmp_path: Path) -> None:
     assert len(key) == 64
     assert _secret_key(str(tmp_path)) == key
     assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_an_id_too_large_for_the_database_is_a_404_not_an_error(client) -> None:
+    assert client.get(f"/review/audits/{2**31}").status_code in (302, 404)
+    assert client.get(f"/audit/{2**40}/check").status_code in (302, 404)
+    with client.application.test_request_context():
+        adapter = client.application.url_map.bind("localhost")
+        assert adapter.match(f"/audit/{2**31 - 1}/check")[1] == {"audit_id": 2**31 - 1}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from jinja2 import BytecodeCache, StrictUndefined
 from jinja2.bccache import Bucket
+from werkzeug.routing import IntegerConverter
 
 from views import admin, audits, auth, concerns, errors, moderation, pages, preview, results, review, surveys
 
@@ -24,7 +25,20 @@ class SharedBytecodeCache(BytecodeCache):
         self._store[bucket.key] = bucket.bytecode_to_string()
 
 
+class DatabaseId(IntegerConverter):
+    """`<int:...>` in every route: a row id, so at most PostgreSQL's largest integer.
+
+    A larger number would reach the database and fail there (a 500); this way it is the same
+    404 as any id that does not exist.
+    """
+
+    def __init__(self, map, *args, **kwargs) -> None:  # werkzeug's own signature
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseId  # before any route is added
     app.jinja_env.bytecode_cache = SharedBytecodeCache()
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.trim_blocks = True
