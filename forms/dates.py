@@ -24,6 +24,11 @@ def long_date(value: date) -> str:
     return f"{value.day} {value.strftime('%B')} {value.year}"
 
 
+def _numerals(text: str) -> bool:
+    """Only 0 to 9: str.isdigit() also passes '²' and other digits that int() cannot read."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_date(parts: Mapping[str, str], thing: str = "The date") -> tuple[date | None, str | None, tuple[str, ...]]:
     """(date, error, parts in error) from three typed boxes; all blank is no date and no error."""
     typed = {part: (parts.get(part) or "").strip() for part in PARTS}
@@ -32,12 +37,15 @@ def parse_date(parts: Mapping[str, str], thing: str = "The date") -> tuple[date 
         return None, None, ()
     if missing:
         return None, f"{thing} must include a {' and a '.join(missing)}", missing
-    if not all(typed[part].isdigit() for part in PARTS):
-        wrong = tuple(part for part in PARTS if not typed[part].isdigit())
+    if not all(_numerals(typed[part]) for part in PARTS):
+        wrong = tuple(part for part in PARTS if not _numerals(typed[part]))
         return None, f"{thing} must be a real date, written in numbers, like 27 3 2024", wrong
-    day, month, year = (int(typed[part]) for part in PARTS)
     if len(typed["year"]) != 4:
         return None, f"{thing} must include a year with 4 numbers, like 2024", ("year",)
+    too_long = tuple(part for part in ("day", "month") if len(typed[part]) > 4)  # int() refuses 4,300 digits
+    if too_long:
+        return None, f"{thing} must be a real date", too_long
+    day, month, year = (int(typed[part]) for part in PARTS)
     try:
         return date(year, month, day), None, ()
     except ValueError:

@@ -30,6 +30,15 @@ class UnknownQuestionType(ValueError):
     """A definition names a question type that no field is registered for."""
 
 
+def typed_text(formdata: Any, name: str) -> str:
+    """What was typed in one box, trimmed, without NUL characters.
+
+    Browsers never send a NUL, but a script can; PostgreSQL's text columns refuse it, so a NUL
+    kept here would fail the save (or, in an action's text, the submission) with a server error.
+    """
+    return (formdata.get(name) or "").replace("\x00", "").strip()
+
+
 def quoted(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return f"‘{text if len(text) <= limit else text[: limit - 1] + '…'}’"
@@ -134,7 +143,7 @@ class RatingField(SingleChoiceField):
 
     def read(self, formdata: Any) -> None:
         super().read(formdata)
-        self.reason = (formdata.get(self.reason_name) or "").strip()
+        self.reason = typed_text(formdata, self.reason_name)
 
     def state(self) -> tuple[Any, ...]:
         return (*super().state(), self.reason)
@@ -197,7 +206,7 @@ class TextField(AnswerField):
     required_verb = "Enter an answer to"
 
     def read(self, formdata: Any) -> None:
-        value = (formdata.get(self.name) or "").replace("\r\n", "\n").replace("\x00", "").strip()
+        value = typed_text(formdata, self.name).replace("\r\n", "\n")
         self.answer = value or None
 
     def check(self) -> None:
@@ -319,7 +328,7 @@ class EvidenceField(AnswerField):
     def read(self, formdata: Any) -> None:
         self.rows = []
         for index in range(self.question.max_items + 1):
-            row: dict[str, Any] = {p: (formdata.get(self.row_name(index, p)) or "").strip() for p in self.ROW_PARTS}
+            row: dict[str, Any] = {p: typed_text(formdata, self.row_name(index, p)) for p in self.ROW_PARTS}
             row["date"] = read_parts(formdata, self.row_name(index, "date"))
             if any(row[p] for p in self.ROW_PARTS) or any(row["date"].values()):
                 self.rows.append(row)
@@ -405,7 +414,7 @@ class ActionField(AnswerField):
         return self.part_name("what")
 
     def read(self, formdata: Any) -> None:
-        self.typed = {p: (formdata.get(self.part_name(p)) or "").strip() for p in self.TEXT_PARTS}
+        self.typed = {p: typed_text(formdata, self.part_name(p)) for p in self.TEXT_PARTS}
         self.typed["due"] = read_parts(formdata, self.part_name("due"))
         self._set_answer()
 

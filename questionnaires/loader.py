@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ DEFINITIONS_DIR = PACKAGE_DIR / "definitions"
 THEMES_FILE = PACKAGE_DIR / "themes.json"
 MAX_FILE_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64  # far more than any real definition; deeper data would exhaust the checkers' recursion
+MAX_DIGITS = 300  # a whole number longer than this is no setting; Python refuses to read 4,300 digits
 
 
 class _DuplicateKey(ValueError):
@@ -33,6 +35,10 @@ class _DuplicateKey(ValueError):
 
 
 class _NotANumber(ValueError):
+    pass
+
+
+class _TooManyDigits(ValueError):
     pass
 
 
@@ -45,6 +51,12 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise _NotANumber(text)
     return value
+
+
+def _whole(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _TooManyDigits(len(text.lstrip("-")))
+    return int(text)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -64,13 +76,21 @@ def parse_json(text: str | bytes, source: str) -> tuple[Any, list[Problem]]:
         if isinstance(text, bytes):
             text = text.decode("utf-8-sig")  # a byte-order mark, as some Windows editors write, is fine
         return (
-            json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants, parse_float=_finite),
+            json.loads(
+                text,
+                object_pairs_hook=_no_duplicates,
+                parse_constant=_no_constants,
+                parse_float=_finite,
+                parse_int=_whole,
+            ),
             [],
         )
     except UnicodeDecodeError:
         return None, [Problem(source, "$", "the file is not UTF-8 text")]
     except _DuplicateKey as exc:
         return None, [Problem(source, "$", f"the key '{exc}' appears twice in one object; keep one")]
+    except _TooManyDigits as exc:
+        return None, [Problem(source, "$", f"a number {exc} digits long is far too large; no definition needs one")]
     except _NotANumber as exc:
         return None, [Problem(source, "$", f"not valid JSON: {exc} is not a number JSON allows; write a number")]
     except json.JSONDecodeError as exc:
@@ -129,11 +149,43 @@ def _too_deep(data: Any) -> list[PathPart] | None:
     return None
 
 
+def _not_text(value: str) -> bool:
+    """NUL, which PostgreSQL's text refuses, or half a surrogate pair (`"\\ud800"` in JSON), which
+    no UTF-8 encoder will write."""
+    return "\x00" in value or not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
+
+
+def _unusable_values(data: Any) -> Iterable[tuple[list[PathPart], str]]:
+    """Values nothing downstream can use: numbers no arithmetic can (NaN, infinities, whole
+    numbers past the float range), and text no database can store.
+
+    Text parsed by `parse_json` never holds such numbers, but data handed to `load_definition` may.
+    """
+    stack: list[tuple[Any, list[PathPart]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str) and _not_text(value):
+            yield path, "holds a character that is not text (NUL, or half of a surrogate pair); remove it"
+        elif isinstance(value, float) and not math.isfinite(value):
+            yield path, f"{value} is not a number JSON allows; write a number"
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+            yield path, "is far too large a number; no definition needs one"
+        elif isinstance(value, dict):
+            if any(_not_text(k) for k in value if isinstance(k, str)):
+                yield path, "a key holds a character that is not text (NUL, or half of a surrogate pair); remove it"
+            stack.extend((v, [*path, k]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(value))
+
+
 def check_definition(data: Any, source: str, themes: Mapping[str, Theme] | None) -> list[Problem]:
     """Every problem in one parsed definition, structural and semantic."""
     deep = _too_deep(data)
     if deep is not None:
         return [Problem(source, json_path(deep), f"nested more than {MAX_DEPTH} levels deep; no definition needs that")]
+    unusable = _problems(source, _unusable_values(data))
+    if unusable:  # NaN passes every comparison in the checks, 10**400 breaks float(), NUL breaks storage
+        return unusable
     found = _problems(source, schema_problems(data))
     found += _problems(source, semantic_problems(data, themes))
     return sorted(set(found), key=lambda p: (_natural(p.path), p.message))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -19,6 +18,7 @@ from peewee import JOIN, fn
 
 from accounts.passwords import hash_password
 from questionnaires import DefinitionError, Problem
+from questionnaires.loader import parse_json
 from store import questionnaires as stored_questionnaires
 from store import surveys
 from store.db import db
@@ -219,19 +219,21 @@ def version_rows() -> list[QuestionnaireVersion]:
 
 
 def parse_definition(raw: bytes | str, source: str) -> Any:
-    """JSON text to data, or DefinitionError saying where the JSON is broken."""
+    """JSON text to data, or DefinitionError saying where the JSON is broken.
+
+    Read as strictly as the shipped files are (questionnaires.loader.parse_json): a key given
+    twice, NaN, a number too long to read or nesting too deep is refused, never stored.
+    """
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise DefinitionError(
             [Problem(source, "$", "is not UTF-8 text: save the file as UTF-8 and try again")]
         ) from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise DefinitionError(
-            [Problem(source, "$", f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}")]
-        ) from None
+    data, problems = parse_json(text, source)
+    if problems:
+        raise DefinitionError(problems)
+    return data
 
 
 def load_version(data: Any, source: str, by: User) -> QuestionnaireVersion:

@@ -109,7 +109,8 @@ def when(moment: Any) -> str:
 
 
 def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
+    """Trimmed, and without NUL: browsers never send one, and PostgreSQL's text columns refuse it."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
 
 class ChoiceField(Field):
@@ -711,9 +712,9 @@ def check_code_count(form: FlaskForm, field: Field) -> None:
     typed = (field.data or "").strip().replace(",", "")
     if not typed:
         raise StopValidation("Enter how many codes to make")
-    if not typed.isdigit():
+    if not (typed.isascii() and typed.isdigit()):  # isdigit() alone passes '²', which int() cannot read
         raise StopValidation("The number of codes must be a whole number, like 30")
-    if not 1 <= int(typed) <= store.MAX_CODES:
+    if len(typed) > 6 or not 1 <= int(typed) <= store.MAX_CODES:  # int() refuses 4,300 digits and more
         raise StopValidation(f"The number of codes must be between 1 and {store.MAX_CODES}")
     field.data = int(typed)
 

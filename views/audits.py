@@ -761,7 +761,8 @@ def read_progress(rows: list[Action], form: MultiDict) -> tuple[list[store.Progr
     updates, problems = [], {}
     for action in rows:
         typed = (form.get(f"progress-{action.id}") or "").strip().removesuffix("%").strip()
-        note = (form.get(f"note-{action.id}") or "").replace("\r\n", "\n").strip() or None
+        # no NUL: PostgreSQL's text columns refuse it (browsers never send one, scripts can)
+        note = (form.get(f"note-{action.id}") or "").replace("\r\n", "\n").replace("\x00", "").strip() or None
         progress = _number(typed)
         if progress is None or not 0 <= progress <= 100:
             problems[action.id] = "Enter progress as a whole number from 0 to 100"

@@ -137,6 +137,28 @@ def test_invalid_answers_are_refused_with_a_clear_message(ctx, minimal, data, an
     assert anchor.split("__")[0] not in form.answers(), "nothing invalid is offered for storage"
 
 
+def test_nul_characters_never_reach_the_answers(ctx, minimal: Questionnaire) -> None:
+    """A script can post NUL; PostgreSQL text columns (an action's text) refuse it."""
+    form, valid = post(
+        minimal,
+        "first",
+        {
+            **VALID_FIRST,
+            "item": "not-met",
+            "item-evidence__0__title": "Policy\x00 2024",
+            "item-action__what": "\x00Rewrite",
+            "item-action__owner": "Head\x00",
+            "item-action__due-day": "1",
+            "item-action__due-month": "2",
+            "item-action__due-year": "2030",
+        },
+    )
+    assert valid, errors(form)
+    answers = form.answers()
+    assert answers["item-evidence"][0]["title"] == "Policy 2024"
+    assert answers["item-action"] == {"what": "Rewrite", "owner": "Head", "due": date(2030, 2, 1)}
+
+
 def test_unknown_option_value_is_never_stored(ctx, minimal: Questionnaire) -> None:
     form, valid = post(minimal, "first", {**VALID_FIRST, "colour": "<script>"})
     assert not valid

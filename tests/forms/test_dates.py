@@ -21,6 +21,11 @@ from forms.dates import long_date, parse_date, parts_of, read_parts
         (("", "", "2024"), (None, "The date must include a day and a month", ("day", "month"))),
         (("1", "x", "2024"), (None, "The date must be a real date, written in numbers, like 27 3 2024", ("month",))),
         (("1", "1", "99999"), (None, "The date must include a year with 4 numbers, like 2024", ("year",))),
+        # str.isdigit() passes these, int() cannot read them: a crash before, a message now
+        (("²", "1", "2024"), (None, "The date must be a real date, written in numbers, like 27 3 2024", ("day",))),
+        (("1", "1", "٢٠٢٤"), (None, "The date must be a real date, written in numbers, like 27 3 2024", ("year",))),
+        (("9" * 5000, "1", "2024"), (None, "The date must be a real date", ("day",))),
+        (("1", "1", "0000"), (None, "The date must be a real date", ("day",))),
     ],
 )
 def test_parse_date(parts, expected) -> None:

@@ -541,3 +541,34 @@ def test_a_byte_order_mark_is_accepted_and_huge_numbers_are_not() -> None:
     data, problems = parse_json('{"score": 1e999}', "huge.json")
     assert data is None
     assert [p.message for p in problems] == ["not valid JSON: 1e999 is not a number JSON allows; write a number"]
+
+
+def test_a_number_too_long_to_read_is_a_problem_not_a_crash() -> None:
+    from questionnaires.loader import parse_json
+
+    data, problems = parse_json('{"version": ' + "1" * 5000 + "}", "long.json")
+    assert data is None
+    assert [p.message for p in problems] == ["a number 5000 digits long is far too large; no definition needs one"]
+    assert parse_json('{"version": -' + "1" * 300 + "}", "ok.json")[1] == []
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (float("nan"), "nan is not a number JSON allows"),
+        (float("inf"), "inf is not a number"),
+        (10**400, "far too large"),
+        ("A\x00B", "not text"),
+        ("\ud800", "not text"),
+    ],
+)
+def test_data_no_arithmetic_or_storage_can_use_is_refused(value: Any, words: str) -> None:
+    """load_definition takes parsed data too: NaN passed every check, 10**400 crashed float(),
+    and a lone surrogate (`"\\ud800"` in JSON) crashed storing the definition."""
+    data = _minimal()
+    data["sections"][0]["questions"][0]["weight"] = value
+    with pytest.raises(DefinitionError) as caught:
+        load_definition(data, "numbers.json")
+    [problem] = caught.value.problems
+    assert problem.path == "$.sections[0].questions[0].weight"
+    assert words in problem.message

@@ -695,7 +695,7 @@ def test_a_broken_definition_lists_every_problem_and_stores_nothing(admin: Flask
     [
         (
             b'{"id": "x",',
-            "$: is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 12",
+            "$: not valid JSON: Expecting property name enclosed in double quotes at line 1, column 12",
         ),
         (b"\xff\xfe{}", "$: is not UTF-8 text"),
         (b"[]", "$: should be an object, not []"),
