@@ -26,7 +26,7 @@ from accounts.passwords import hash_password
 from questionnaires import Question, Questionnaire
 from questionnaires.completeness import REASON_SUFFIX, gaps
 from questionnaires.conditions import evaluate
-from store import concerns, surveys
+from store import concerns, scores, surveys
 from store.db import db
 from store.models import (
     MODELS,
@@ -890,6 +890,7 @@ def create(seed: int = DEFAULT_SEED, today: dt.date | None = None) -> Created:
         _surveys(build, agencies)
         build.flush()
         flags = build.flag_concerns(staff["reviewer"])
+        moderated = _moderate(staff["reviewer"], previous, current)
         build.created.counts = {
             "agencies": Agency.select().count(),
             "users": User.select().count(),
@@ -900,8 +901,38 @@ def create(seed: int = DEFAULT_SEED, today: dt.date | None = None) -> Created:
             "answers": Answer.select().count(),
             "actions": Action.select().count(),
             "flags of words of concern": flags,
+            "moderated standards": moderated,
         }
     return build.created
+
+
+# What the demo's reviewer concluded, standard by standard: (standard, rating or None for "the
+# agency's rating stands", challenge note). Our own words; the first audits submitted get them.
+MODERATIONS = (
+    (
+        "s2",
+        "partially-met",
+        "The policy is thorough, but staff we spoke to could not say where to find it. Show how it is shared with new starters.",
+    ),
+    (
+        "s5",
+        "partially-met",
+        "Training records cover managers only. Add front-line and volunteer records before rating this Met.",
+    ),
+    ("s3", None, "Agreed: the lead's role and deputies are clear, and the on-call rota was shown."),
+)
+
+
+def _moderate(reviewer: User, previous: AuditCycle, current: AuditCycle) -> int:
+    """The reviewer has moderated a few standards of the first two submitted audits of each cycle,
+    through `store.scores.moderate`, so the heat map has self and moderated ratings side by side."""
+    done = 0
+    for cycle in (previous, current):
+        audits = Audit.select().where((Audit.cycle == cycle) & (Audit.status == "submitted")).order_by(Audit.id)
+        for audit in audits.limit(2):
+            for section_id, rating, note in MODERATIONS:
+                done += scores.moderate(audit, section_id, rating, note, reviewer)
+    return done
 
 
 def _surveys(build: _Builder, agencies: Mapping[str, Agency]) -> None:
