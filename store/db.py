@@ -7,6 +7,7 @@ that the same code serves SQLite, PostgreSQL and the tests' throwaway databases.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, g
 from peewee import Database, DatabaseProxy, Model, SqliteDatabase
@@ -36,6 +37,19 @@ def make_database(url: str) -> Database:
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=10)
     # peewee 4 runs PostgreSQL in autocommit mode and rolls back a failed statement itself
     return connect(url)
+
+
+def writing() -> Any:
+    """A transaction that writes: on SQLite it takes the write lock when it begins.
+
+    In a deferred transaction (SQLite's default) that reads and then writes, the write fails at
+    once with "database is locked", without waiting, when another connection committed after the
+    read: two respondents saving pages at the same moment would see an error. BEGIN IMMEDIATE
+    waits its turn (up to the busy timeout) instead. PostgreSQL needs nothing of the sort.
+    """
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic(lock_type="IMMEDIATE")
+    return db.atomic()
 
 
 def default_url(app: Flask) -> str:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire
 from scoring import audit_theme_scores, score_audits, score_survey, source_of
-from store.db import db
+from store.db import writing
 from store.models import (
     Answer,
     AnswerScore,
@@ -95,23 +95,25 @@ def score_audit_batch(audits: Sequence[Audit]) -> int:
     """Score these audits and replace their stored standards, items and theme sums; returns how many.
 
     Audits are grouped by questionnaire version and submission day, each group scored in one
-    call. Runs in the caller's transaction if there is one (moderation), or its own.
+    call. The scoring reads and computes before the write transaction begins, so SQLite's write
+    lock is held for the inserts only, never for pandas. Inside a caller's transaction
+    (moderation) the writes join it.
     """
     groups: dict[tuple[int, dt.date], list[Audit]] = {}
     for audit in audits:
         groups.setdefault((audit.cycle.questionnaire_id, _as_of(audit)), []).append(audit)
-    done = 0
-    with db.atomic():
-        for (version_id, as_of), members in groups.items():
-            questionnaire = definition(QuestionnaireVersion.get_by_id(version_id))
-            responses = {r.audit_id: r for r in Response.select().where(Response.audit.in_([a.id for a in members]))}
-            members = [a for a in members if a.id in responses]
-            by_response = {responses[a.id].id: a for a in members}
-            answers = answers_frame(list(by_response))
-            scores = score_audits(questionnaire, answers, as_of, moderation_frame(members), responses=list(by_response))
+    worked_out = []
+    for (version_id, as_of), members in groups.items():  # read and score first, outside any lock
+        questionnaire = definition(QuestionnaireVersion.get_by_id(version_id))
+        responses = {r.audit_id: r for r in Response.select().where(Response.audit.in_([a.id for a in members]))}
+        by_response = {responses[a.id].id: a for a in members if a.id in responses}
+        answers = answers_frame(list(by_response))
+        scores = score_audits(questionnaire, answers, as_of, moderation_frame(members), responses=list(by_response))
+        worked_out.append((questionnaire, scores, by_response))
+    with writing():  # then write in one short transaction that holds SQLite's write lock briefly
+        for questionnaire, scores, by_response in worked_out:
             _store_audit_scores(questionnaire, scores, by_response)
-            done += len(members)
-    return done
+    return sum(len(by_response) for _, _, by_response in worked_out)
 
 
 def _store_audit_scores(questionnaire: Questionnaire, scores: Any, by_response: dict[int, Audit]) -> None:
@@ -196,7 +198,7 @@ def moderate(audit: Audit, section_id: str, rating: str | None, note: str | None
     """
     rating = rating or None
     note = (note or "").strip() or None
-    with db.atomic():
+    with writing():
         current = Moderation.get_or_none((Moderation.audit == audit) & (Moderation.section_id == section_id))
         before = {"rating": current.rating, "note": current.note} if current else None
         after = {"rating": rating, "note": note}
@@ -243,7 +245,7 @@ def score_responses(response_ids: Sequence[int]) -> int:
             batch = ids[start : start + BATCH]
             scores = score_survey(questionnaire, answers_frame(batch))
             source = source_of(questionnaire)
-            with db.atomic():
+            with writing():
                 AnswerScore.delete().where(AnswerScore.response.in_(batch)).execute()
                 ThemeScore.delete().where(ThemeScore.response.in_(batch)).execute()
                 answers = scores.answers.rename(columns={"response_id": "response"})
