@@ -142,7 +142,14 @@ def heat_map(cycle: AuditCycle, policy: SuppressionPolicy) -> HeatMap:
                         else found.triangulation_explanation,
                     }
                 )
-        rows.append({"agency": agency, "status": STATUS_NAMES[audit.status if audit else None], "cells": cells})
+        rows.append(
+            {
+                "agency": agency,
+                "status": STATUS_NAMES[audit.status if audit else None],
+                "cells": cells,
+                "scored": bool(scored),
+            }
+        )
     totals = []
     for section in sections:
         mine = standards.loc[standards["section_id"].eq(section["id"])]
