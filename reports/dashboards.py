@@ -196,7 +196,9 @@ def theme_bars(policy: SuppressionPolicy, period: str | None) -> list[dict[str, 
     table = theme_rows(policy, by_measure=False, by_age_band=False)
     mine = table.loc[table["cycle"].eq(period)]
     bars = []
-    for row in mine.sort_values(["theme", "source"]).itertuples(index=False):
+    order = {source: n for n, source in enumerate(SOURCES)}
+    mine = mine.assign(_order=mine["source"].map(order)).sort_values(["theme", "_order"], kind="stable")
+    for row in mine.itertuples(index=False):
         shown = cell_text(row)
         bars.append({"group": row.theme, "label": SOURCE_NAMES.get(row.source, row.source), **shown})
     return bars
