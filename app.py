@@ -12,6 +12,7 @@ from flask import Flask
 
 import catalogue
 import commands
+import request_limits
 import security
 import views
 from accounts import session as accounts_session
@@ -53,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
     security.init_app(app)
+    request_limits.init_app(app)
     store_db.init_app(app)
     accounts_session.init_app(app)
     catalogue.init_app(app)

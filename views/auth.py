@@ -31,6 +31,8 @@ def safe_next(target: str | None) -> str:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("pages.home")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in target):  # a header cannot hold them: never a 500
+        return url_for("pages.home")
     return target
 
 
@@ -39,7 +41,8 @@ def sign_in() -> Any:
     form = SignInForm()
     problem = None
     if form.validate_on_submit():
-        user = User.get_or_none(User.email == form.email.data.strip().lower())
+        # without NUL: PostgreSQL cannot compare text holding one (a 500), and no address has one
+        user = User.get_or_none(User.email == form.email.data.replace("\x00", "").strip().lower())
         if user is not None and user.active and check_password(user.password_hash, form.password.data):
             accounts.sign_in(user)
             User.update(last_sign_in=utcnow()).where(User.id == user.id).execute()

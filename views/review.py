@@ -45,6 +45,12 @@ def reopen(audit_id: int) -> Any:
         if reopen_audit(audit, current_user()):
             flash(f"{audit.agency.name}'s audit is reopened: they can change it and submit it again")
         return redirect(url_for(".index"))
+    expired = "csrf_token" in form.errors  # a forged or stale token: say why nothing happened
     return render_template(
-        "review/reopen.html", audit=audit, form=form, allowed=access.can_reopen(current_user(), audit)
+        "review/reopen.html",
+        audit=audit,
+        form=form,
+        allowed=access.can_reopen(current_user(), audit),
+        expired=expired,
+        has_errors=expired,
     )
