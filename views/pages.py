@@ -7,6 +7,8 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, render_template, send_from_directory
 from werkzeug.wrappers import Response
 
+from accounts.session import idle_seconds
+
 bp = Blueprint("pages", __name__)
 
 
@@ -41,7 +43,16 @@ def home() -> str:
 
 @bp.get("/accessibility")
 def accessibility() -> str:
-    return render_template("pages/accessibility.html")
+    """The accessibility statement (GOV.UK's model), with this service's own figures.
+
+    The idle time is the one in force; ACCESSIBILITY_CONTACT (an email address) is where the
+    partnership wants problems reported, when it has set one."""
+    idle = idle_seconds()
+    return render_template(
+        "pages/accessibility.html",
+        idle=f"{idle // 60} minutes" if idle >= 120 else f"{idle} seconds",
+        contact=current_app.config.get("ACCESSIBILITY_CONTACT"),
+    )
 
 
 @bp.get("/privacy")

@@ -1,0 +1,213 @@
+"""Anonymous surveys on a phone, through the real links (/s/<slug>), to the thank-you page.
+
+A child answers the children's survey in each age band, with and without JavaScript, with the
+keyboard alone (a switch or a keyboard user's way through): every page fits a phone's width,
+passes axe, and the answers are stored exactly once, even when Send is pressed twice. A
+practitioner answers the workshop survey on a phone through a device link (the phone is then
+thanked, not asked again) and through a single-use code typed from a card (the code cannot be
+used twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from questionnaires import load_all
+from store.answers import load_answers
+from store.models import Response, SurveyLink, SurveyRound
+from store.surveys import create_codes, create_link
+from tests.browser.axe import violations
+from tests.browser.conftest import Server
+from tests.browser.steps import answer_with_keyboard, fits_a_phone
+
+SHIPPED = load_all()
+CHILD = SHIPPED["child-experience"]
+WORKSHOP = SHIPPED["practitioner-workshop"]
+ANYTHING_ELSE = "I like my football club."
+
+
+def new_link(server: Server, questionnaire_id: str, mode: str = "device") -> SurveyLink:
+    """A link of its own in the demo's open round, so counts are this test's alone."""
+    with server.rows():
+        survey_round = next(
+            r for r in SurveyRound.select() if r.questionnaire.questionnaire_id == questionnaire_id and r.is_open
+        )
+        return create_link(survey_round, f"Browser test {mode} link", mode)
+
+
+def submitted(server: Server, link: SurveyLink) -> list[Response]:
+    with server.rows():
+        return list(Response.select().where((Response.link == link.id) & (Response.status == "submitted")))
+
+
+SCANNED: set[object] = set()  # kinds of page already scanned by this module's tests
+
+
+def check_page(page: Page, kind: object, scan: bool) -> None:
+    """Fits a phone; and passes axe, scanned once for each kind of page (the same questions
+    on another page, the start page of another band, look the same to axe)."""
+    fits_a_phone(page)
+    if scan and kind not in SCANNED:
+        assert violations(page) == [], kind
+        SCANNED.add(kind)
+
+
+def tab_to(page: Page, name: str, max_keys: int = 60) -> None:
+    """Tab until the button or link called `name` has the focus."""
+    for _ in range(max_keys):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => (document.activeElement.innerText || '').trim()") == name:
+            return
+    raise AssertionError(f"Tab never reached {name!r} on {page.url}")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+@pytest.mark.parametrize("band", [b.id for b in CHILD.age_bands])
+def test_child_answers_on_a_phone_with_the_keyboard_alone(
+    server: Server, new_page: Callable[..., Page], shots, band: str, js: bool
+) -> None:
+    link = new_link(server, "child-experience")
+    page = new_page(phone=True, js=js)
+    page.goto(f"{server.url}/s/{link.slug}")
+    expect(page.get_by_role("heading", level=1, name=CHILD.title)).to_be_visible()
+    expect(page.get_by_text(CHILD.support.heading)).to_be_visible()  # who to talk to, before any question
+    check_page(page, "start", js)
+    shots(page, "start")
+    answer_with_keyboard(page)  # Start now
+
+    expect(page.get_by_role("heading", name="How old are you?")).to_be_visible()
+    check_page(page, "age", js)
+    position = [b.id for b in CHILD.age_bands].index(band)
+    answer_with_keyboard(page, choose={"band": position})
+
+    sections = CHILD.sections_for(band)
+    first = sections[0].questions_for(band)[0]
+    expected: dict[str, str] = {}
+    for number, section in enumerate(sections):
+        questions = section.questions_for(band)
+        expect(page.get_by_text(questions[0].text, exact=True).first).to_be_visible()
+        check_page(page, tuple((q.type, q.scale) for q in questions), js)
+        if number == 0:
+            shots(page, "first-question")
+        answer_with_keyboard(page, choose={first.id: 1}, text=ANYTHING_ELSE)
+        for question in questions:
+            expected[question.id] = ANYTHING_ELSE if question.type == "long_text" else question.options[0].value
+    expected[first.id] = first.options[1].value
+
+    expect(page.get_by_role("heading", name="Check your answers before sending them")).to_be_visible()
+    expect(page.get_by_text(first.options[1].label, exact=True).first).to_be_visible()
+    check_page(page, ("check", band), js)
+    shots(page, "check")
+    tab_to(page, "Send your answers")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")  # pressed twice: stored once all the same
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    check_page(page, "thank you", js)
+    shots(page, "thank-you")
+
+    responses = submitted(server, link)
+    assert len(responses) == 1
+    assert responses[0].age_band == band
+    with server.rows():
+        assert load_answers(responses[0]) == expected
+
+    # the same phone, the same link again: thanked, not asked again, and nothing more is stored
+    page.goto(f"{server.url}/s/{link.slug}")
+    expect(page.get_by_role("heading", name="You have already answered this survey on this device")).to_be_visible()
+    assert len(submitted(server, link)) == 1
+
+
+def answer_workshop(page: Page) -> None:
+    """A practitioner taps through the workshop survey, answering every page."""
+    page.get_by_role("button", name="Start now").tap()
+    expect(page.get_by_role("heading", name=WORKSHOP.sections[0].title)).to_be_visible()
+    page.get_by_label("Day", exact=True).fill("4")
+    page.get_by_label("Month", exact=True).fill("11")
+    page.get_by_label("Year", exact=True).fill("2026")
+    page.get_by_label("Health", exact=True).tap()
+    page.get_by_label("How many years have you worked with children or families?").fill("12")
+    page.get_by_role("button", name="Continue").tap()
+    for section_id in ("reaction", "before", "after"):
+        section = WORKSHOP.section(section_id)
+        expect(page.get_by_role("heading", name=section.title)).to_be_visible()
+        fits_a_phone(page)
+        for question in section.questions:
+            group = page.get_by_role("group", name=question.text)
+            group.get_by_label(question.options[3 if section_id != "before" else 1].label).tap()
+        page.get_by_role("button", name="Continue").tap()
+    page.get_by_role("textbox").fill("Use the neglect toolkit at my next home visit.")
+    page.get_by_role("button", name="Continue").tap()
+    page.get_by_label("Yes", exact=True).tap()
+    page.get_by_label("A short conversation arranged by my organiser").tap()
+    page.get_by_role("button", name="Continue").tap()
+    expect(page.get_by_role("heading", name="Check your answers before sending them")).to_be_visible()
+    fits_a_phone(page)
+    page.get_by_role("button", name="Send your answers").tap()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+
+
+def test_practitioner_answers_a_workshop_device_link_on_a_phone(
+    server: Server, new_page: Callable[..., Page], shots
+) -> None:
+    link = new_link(server, "practitioner-workshop")
+    page = new_page(phone=True)
+    page.goto(f"{server.url}/s/{link.slug}")
+    expect(page.get_by_role("heading", level=1, name=WORKSHOP.title)).to_be_visible()
+    fits_a_phone(page)
+    shots(page, "start")
+    answer_workshop(page)
+    shots(page, "thank-you")
+    (response,) = submitted(server, link)
+    with server.rows():
+        answers = load_answers(response)
+    assert answers["workshop-date"] == "2026-11-04" and answers["sector"] == "health"
+    assert (answers["neglect-before"], answers["neglect-after"]) == ("2", "4")
+    assert answers["follow-up-format"] == "conversation"
+
+    page.goto(f"{server.url}/s/{link.slug}")
+    expect(page.get_by_role("heading", name="You have already answered this survey on this device")).to_be_visible()
+    shots(page, "already-answered")
+    assert violations(page) == []
+
+    other = new_page(phone=True)  # a colleague's phone may still answer
+    other.goto(f"{server.url}/s/{link.slug}")
+    expect(other.get_by_role("button", name="Start now")).to_be_visible()
+    assert len(submitted(server, link)) == 1
+
+
+def test_practitioner_types_a_single_use_code_on_a_phone(server: Server, new_page: Callable[..., Page], shots) -> None:
+    link = new_link(server, "practitioner-workshop", mode="tokens")
+    with server.rows():
+        code, spare = create_codes(link, 2)
+    page = new_page(phone=True)
+    page.goto(f"{server.url}/s/{link.slug}")
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    fits_a_phone(page)
+    page.get_by_role("button", name="Continue").tap()  # nothing typed
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Enter your code")
+    page.get_by_label("Enter your code").fill("ZZZZ-ZZZZ-ZZZZ")
+    page.get_by_role("button", name="Continue").tap()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("We could not find this code")
+    shots(page, "unknown-code")
+    assert violations(page) == []
+    page.get_by_label("Enter your code").fill(code.lower().replace("-", " "))  # as read off a card
+    page.get_by_role("button", name="Continue").tap()
+    expect(page.get_by_text("Your code can only be used once.")).to_be_visible()
+    shots(page, "start")
+    answer_workshop(page)
+    shots(page, "thank-you")
+    assert len(submitted(server, link)) == 1
+
+    # the code is spent: on another phone, typed or in a link, it is refused kindly
+    other = new_page(phone=True)
+    other.goto(f"{server.url}/s/{link.slug}/{code}")
+    expect(other.get_by_role("heading", name="This code has already been used")).to_be_visible()
+    fits_a_phone(other)
+    shots(other, "code-used")
+    assert violations(other) == []
+    other.goto(f"{server.url}/s/{link.slug}/{spare}")  # the next person's code still works
+    expect(other.get_by_role("button", name="Start now")).to_be_visible()
+    assert len(submitted(server, link)) == 1
