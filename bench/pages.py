@@ -34,8 +34,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,112 +44,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.baseline_app import pick_pages  # noqa: E402
+from bench.baseline_app import pick_pages
+from bench.harness import HOST, BenchError, Server, get, main_guarded, median
 
 TARGET = 0.5
-HOST = "127.0.0.1"
 REAL_APP = "app:create_app()"
 BASELINE_APP = "bench.baseline_app:create_app()"
 SECRET_KEY = "bench-pages-not-a-secret"
 GOVUK_MARKER = "govuk-radios__input"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-class BenchError(Exception):
-    """A server that would not start, or a page that fails a check: nothing worth measuring."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Servers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """One gunicorn master (and its workers) on a free loopback port, stopped by stop()."""
-
-    def __init__(self, name: str, app: str, workers: int, env: dict[str, str] | None = None):
-        self.name = name
-        self.port = free_port()
-        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
-        command = [
-            sys.executable, "-m", "gunicorn",
-            "--bind", f"{HOST}:{self.port}",
-            "--workers", str(workers),
-            "--worker-class", "sync",
-            "--no-control-socket",
-            "--chdir", str(ROOT),
-            "--log-level", "warning",
-            app,
-        ]  # fmt: skip
-        self.process = subprocess.Popen(
-            command,
-            env={**os.environ, **(env or {})},
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches this script only; stop() ends the server
-        )
-
-    def wait_ready(self, path: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchError(f"{self.name} server exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                status, _ = get(self.port, path)
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise BenchError(f"{self.name} server did not answer 200 on {path} within {timeout:.0f}s:\n{self.output()}")
-
-    def worker_cpu(self) -> float | None:
-        """CPU seconds (user + system) its workers have used so far; None where /proc cannot say."""
-        pid = self.process.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            total = 0
-            for child in children:
-                fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        except (OSError, IndexError, ValueError):
-            return None
-        return total / CLOCK_TICKS if children else None
-
-    def output(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-4000:]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # SIGTERM to the master: it stops its workers
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
-def get(port: int, path: str) -> tuple[int, str]:
-    connection = http.client.HTTPConnection(HOST, port, timeout=10)
-    try:
-        connection.request("GET", path)
-        response = connection.getresponse()
-        return response.status, response.read().decode()
-    finally:
-        connection.close()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,10 +223,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # run the finally blocks that stop the servers
-
-
 def run(args: argparse.Namespace) -> None:
     load: Load = wrk_load if args.client == "wrk" else python_load
     pages = pick_pages()
@@ -370,11 +270,6 @@ def run(args: argparse.Namespace) -> None:
         scratch.cleanup()
 
 
-def _median(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.median(known) if known else None
-
-
 def print_tables(pages: list[dict[str, Any]], results: dict[str, dict[str, list[Measurement]]]) -> None:
     """Medians of the rates, and the median of the per-round ratios (each pair measured back to back)."""
     header = f"{'page':<14} {'app req/s':>10} {'baseline req/s':>15} {'ratio':>6} {'target':>7}  result"
@@ -395,8 +290,8 @@ def print_tables(pages: list[dict[str, Any]], results: dict[str, dict[str, list[
     print(header)
     print("-" * len(header))
     for page in pages:
-        app_cpu = _median([m.cpu_ms for m in results[page["label"]]["app"]])
-        base_cpu = _median([m.cpu_ms for m in results[page["label"]]["baseline"]])
+        app_cpu = median([m.cpu_ms for m in results[page["label"]]["app"]])
+        base_cpu = median([m.cpu_ms for m in results[page["label"]]["baseline"]])
         if app_cpu is None or base_cpu is None:
             print(f"{page['label']:<14} {'(no /proc: not measured)':>50}")
             continue
@@ -405,18 +300,7 @@ def print_tables(pages: list[dict[str, Any]], results: dict[str, dict[str, list[
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
-    try:
-        run(args)
-    except BenchError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: servers stopped", file=sys.stderr)
-        return 130
-    return 0
+    return main_guarded(run, parse_args(argv))
 
 
 if __name__ == "__main__":

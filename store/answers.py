@@ -8,12 +8,40 @@ from typing import Any
 from peewee import EXCLUDED
 
 from store.models import Answer, Response
+from store.prepared import Prepared
+
+# every survey page and S11 standard reads a response's answers: compiled once (store/prepared.py)
+_ANSWERS = Prepared(
+    lambda response_id: Answer.select(Answer.question_id, Answer.value).where(Answer.response == response_id).tuples(),
+    int,
+)
 
 
 def load_answers(response: Response) -> dict[str, Any]:
     """question id -> stored value (dates come back as ISO text; the form fields read them)."""
-    query = Answer.select(Answer.question_id, Answer.value).where(Answer.response == response)
-    return {a.question_id: a.value for a in query}
+    return dict(_ANSWERS.all(response.id))
+
+
+def put_answers(
+    response: Response, answers: Mapping[str, Any], replace: Iterable[str] = (), fresh: bool = False
+) -> None:
+    """Store `answers`, and remove the answers to the ids in `replace` that are not given.
+
+    What save_answers does, without reading the answers first (two statements at most: an upsert
+    and a delete), for changes that keep no audit trail and so need no before and after. `fresh`:
+    the response was made in this transaction, so it has nothing to remove. Runs in the caller's
+    transaction.
+    """
+    removed = sorted(set(replace) - set(answers))
+    if removed and not fresh:
+        Answer.delete().where((Answer.response == response) & (Answer.question_id.in_(removed))).execute()
+    rows = [{"response": response.id, "question_id": q, "value": v} for q, v in answers.items()]
+    if rows:
+        (
+            Answer.insert_many(rows)
+            .on_conflict(conflict_target=[Answer.response, Answer.question_id], update={Answer.value: EXCLUDED.value})
+            .execute()
+        )
 
 
 def save_answers(

@@ -1,7 +1,10 @@
 """The database: SQLite in WAL mode by default, PostgreSQL when DATABASE_URL says so.
 
-One connection per request, opened by its first query and closed after it. Models bind to a proxy so
-that the same code serves SQLite, PostgreSQL and the tests' throwaway databases.
+A request takes a connection with its first query and gives it back after it. The app keeps its
+connections in a pool (each sync worker reuses its one connection), since opening one per request
+costs more than most requests: a PostgreSQL login, SQLite's pragmas and, when the last connection
+to a SQLite file closes, a checkpoint that flushes the write-ahead log to disk. Models bind to a
+proxy so that the same code serves SQLite, PostgreSQL and the tests' throwaway databases.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from typing import Any
 
 from flask import Flask, g
 from peewee import Database, DatabaseProxy, Model, SqliteDatabase
-from playhouse.db_url import connect
+from playhouse.db_url import connect, schemes
 from playhouse.migrations import Runner
+from playhouse.pool import PooledSqliteDatabase
 
 db = DatabaseProxy()
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -21,6 +25,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # commits; synchronous=NORMAL is safe in WAL mode (a power cut may lose the last commit, never
 # corrupt the file); foreign keys on; wait up to 10 s for a writer instead of failing.
 SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": "normal", "foreign_keys": 1, "cache_size": -16000}
+# A pool per process: more connections than threads that query at once are never made; a thread
+# waits up to `timeout` seconds for a free one; a connection is replaced after `stale_timeout`.
+POOL = {"max_connections": 16, "stale_timeout": 600, "timeout": 10}
 
 
 class BaseModel(Model):
@@ -29,12 +36,23 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
-def make_database(url: str) -> Database:
-    """A peewee database from a URL (`sqlite:///path`, `postgresql://...`, `psycopg3://...`)."""
+def make_database(url: str, busy_timeout: float = 10, pooled: bool = False) -> Database:
+    """A peewee database from a URL (`sqlite:///path`, `postgresql://...`, `psycopg3://...`).
+
+    `busy_timeout`: how many seconds a SQLite connection waits for another's lock before giving
+    up (the page then says the service is unavailable: views.unavailable). `pooled`: closing a
+    connection gives it back to a pool (POOL) instead of closing it.
+    """
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=10)
+        if pooled:  # the pool takes `timeout` for its own wait: the busy timeout goes as a pragma
+            pragmas = {**SQLITE_PRAGMAS, "busy_timeout": int(busy_timeout * 1000)}
+            return PooledSqliteDatabase(str(path), pragmas=pragmas, **POOL)
+        return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=busy_timeout)
+    scheme, _, rest = url.partition("://")
+    if pooled and f"{scheme}+pool" in schemes:
+        return connect(f"{scheme}+pool://{rest}", **POOL)
     # peewee 4 runs PostgreSQL in autocommit mode and rolls back a failed statement itself
     return connect(url)
 
@@ -68,7 +86,11 @@ def pending(database: Database) -> list[str]:
 def init_app(app: Flask) -> None:
     url = app.config.get("DATABASE_URL") or default_url(app)
     app.config["DATABASE_URL"] = url
-    database = make_database(url)
+    # DATABASE_POOL unset: pooled, except in tests (TESTING), which make an app per test and
+    # would each leave a pool of idle connections behind until garbage collected
+    pooled = app.config.get("DATABASE_POOL")
+    pooled = not app.testing if pooled is None else bool(pooled)
+    database = make_database(url, float(app.config.get("DATABASE_BUSY_TIMEOUT", 10)), pooled=pooled)
     app.extensions["database"] = database
     db.initialize(database)
 
@@ -81,6 +103,6 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def close_connection(exc: BaseException | None) -> None:
-        # close what this request opened (a command or test may hold its own connection)
+        # give back what this request took (a command or test may hold its own connection)
         if not g.pop("connection_was_open", True) and not database.is_closed():
             database.close()

@@ -60,9 +60,24 @@ def _build(key: str, text: str) -> Questionnaire:
     return load_definition(json.loads(text), source=key)
 
 
+_by_row: dict[tuple[int, str], tuple[Any, Questionnaire]] = {}
+
+
 def definition(row: QuestionnaireVersion) -> Questionnaire:
-    """The frozen definition of a stored version (checked again: the database could be edited)."""
-    return _build(row.key, json.dumps(row.definition, sort_keys=True))
+    """The frozen definition of a stored version (checked again: the database could be edited).
+
+    Every survey page asks for it, so the content of the row last seen with this id is kept and
+    compared (a dict comparison) before the content's canonical text is worked out again.
+    """
+    seen = _by_row.get((row.id, row.key))
+    if seen is not None and seen[0] == row.definition:
+        return seen[1]
+    text = json.dumps(row.definition, sort_keys=True)
+    built = _build(row.key, text)
+    if len(_by_row) >= 256:  # the tests' many databases reuse ids: never let it grow
+        _by_row.clear()
+    _by_row[(row.id, row.key)] = (json.loads(text), built)  # a copy nobody else holds
+    return built
 
 
 def newest_versions() -> list[QuestionnaireVersion]:

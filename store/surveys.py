@@ -20,9 +20,9 @@ from typing import Any
 
 from peewee import IntegrityError
 
-from store.answers import save_answers
+from store.answers import put_answers
 from store.concerns import flag_submitted
-from store.db import db
+from store.db import db, writing
 from store.models import (
     Answer,
     QuestionnaireVersion,
@@ -32,6 +32,7 @@ from store.models import (
     SurveyToken,
     week_of,
 )
+from store.prepared import Prepared
 
 MODES = ("device", "tokens")
 # Codes are read off cards and typed by children: no 0/O, 1/I/L or U/V look-alikes.
@@ -95,17 +96,30 @@ def create_link(round: SurveyRound, label: str, mode: str, agency: Any = None) -
     raise RuntimeError("could not make a unique link slug")
 
 
-def find_link(slug: str) -> SurveyLink | None:
-    """The link with its round and questionnaire version (one query), or None."""
-    if not SLUG.match(slug):
-        return None
-    return (
+# every survey page runs these: compiled once (store/prepared.py), not on each request
+_LINK = Prepared(
+    lambda slug: (
         SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
         .join(SurveyRound)
         .join(QuestionnaireVersion)
         .where(SurveyLink.slug == slug)
-        .get_or_none()
-    )
+    ),
+    str,
+)
+_DRAFT = Prepared(
+    lambda response_id, link_id: Response.select().where(
+        (Response.id == response_id) & (Response.link == link_id) & (Response.status == "draft")
+    ),
+    int,
+    int,
+)
+
+
+def find_link(slug: str) -> SurveyLink | None:
+    """The link with its round and questionnaire version (one query), or None."""
+    if not SLUG.match(slug):
+        return None
+    return _LINK.first(slug)
 
 
 def refusal_for(link: SurveyLink, today: dt.date) -> Refusal | None:
@@ -118,9 +132,10 @@ def refusal_for(link: SurveyLink, today: dt.date) -> Refusal | None:
     return None
 
 
-def open_link(slug: str, today: dt.date) -> SurveyLink:
-    """The link if it takes answers today; raises Refused saying why not."""
-    link = find_link(slug)
+def open_link(slug: str, today: dt.date, found: SurveyLink | None = None) -> SurveyLink:
+    """The link if it takes answers today; raises Refused saying why not. `found`: the link this
+    request already read by its slug (find_link), not read again."""
+    link = found if found is not None and found.slug == slug else find_link(slug)
     if link is None:
         raise Refused(Refusal.UNKNOWN_LINK)
     reason = refusal_for(link, today)
@@ -187,7 +202,7 @@ def find_draft(link: SurveyLink, response_id: Any) -> Response | None:
     """The draft of this link with this id, or None (submitted, another link's, or not a number)."""
     if not isinstance(response_id, int) or isinstance(response_id, bool):
         return None
-    return Response.get_or_none((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))
+    return _DRAFT.first(response_id, link.id)
 
 
 def save_page(
@@ -201,9 +216,11 @@ def save_page(
     """Store one page's answers in the draft, making the draft first if there is none yet.
 
     The week is set now so that abandoned drafts can be purged by age; it is set again when the
-    response is submitted. One transaction: a page is saved whole or not at all.
+    response is submitted. One transaction: a page is saved whole or not at all. Anonymous answers
+    have no audit trail, so what they replace is not read first (put_answers).
     """
-    with db.atomic():
+    with writing():
+        made = draft is None
         if draft is None:
             draft = Response.create(
                 questionnaire=link.round.questionnaire_id,
@@ -212,7 +229,7 @@ def save_page(
                 status="draft",
                 week=week_of(today),
             )
-        save_answers(draft, answers, replace=replace)
+        put_answers(draft, answers, replace=replace, fresh=made)
     return draft
 
 
@@ -221,7 +238,7 @@ def change_band(draft: Response, band: str, keep: Iterable[str]) -> None:
     dropped = Answer.response == draft
     if keep := sorted(set(keep)):
         dropped &= Answer.question_id.not_in(keep)
-    with db.atomic():
+    with writing():
         Response.update(age_band=band).where(Response.id == draft.id).execute()
         Answer.delete().where(dropped).execute()
     draft.age_band = band
@@ -230,7 +247,7 @@ def change_band(draft: Response, band: str, keep: Iterable[str]) -> None:
 def discard_draft(link: SurveyLink, response_id: Any) -> None:
     draft = find_draft(link, response_id)
     if draft is not None:
-        with db.atomic():
+        with writing():
             draft.delete_instance(recursive=True)
 
 
@@ -273,7 +290,7 @@ def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today
     if not SUBMISSION_KEY.match(key or ""):
         raise ValueError("a submission key is 32 hexadecimal digits")
     try:
-        with db.atomic():
+        with writing():
             updated = (
                 Response.update(status="submitted", week=week_of(today), submission_key=key)
                 .where((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))

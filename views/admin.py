@@ -61,7 +61,7 @@ from store.questionnaires import definition
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 CSRF_MESSAGE = "This page was open for too long, so nothing was changed. Check what you entered and try again"
-KEPT_MESSAGE = "We kept what you typed before you were signed out. Check it and save."
+KEPT_MESSAGE = "We kept what you typed, but it is not saved yet. Check it and save."
 AUDIENCE_NAMES = {
     "agency": "Agency leads",
     "practitioner": "Practitioners",

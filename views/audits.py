@@ -51,7 +51,7 @@ bp = Blueprint("audits", __name__, url_prefix="/audit")
 
 COMPLETED = "section-completed"
 COMPLETED_ERROR = "Select whether you’ve completed this section"
-KEPT_MESSAGE = "We kept what you typed before you were signed out. Check it and save."
+KEPT_MESSAGE = "We kept what you typed, but it is not saved yet. Check it and save."
 CSRF_MESSAGE = "This page was open too long, so nothing was changed. Check your answers and try again."
 CLOSED_MESSAGE = "This self-audit cannot be changed now, so what you sent was not saved."
 LONDON = ZoneInfo("Europe/London")

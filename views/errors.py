@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask, render_template
 from werkzeug.exceptions import HTTPException
 
+from views import unavailable
+
 MESSAGES = {
     400: ("Sorry, there is a problem with what was sent", "Go back, check what you entered and try again."),
     403: ("You cannot see this page", "If you think you should, contact your partnership's administrator."),
@@ -40,3 +42,5 @@ def init_app(app: Flask) -> None:
     def unexpected(error: Exception) -> tuple[str, int]:
         app.logger.exception("unhandled error")
         return render_error(500)
+
+    unavailable.init_app(app)  # the database cannot be reached: 503, with what was typed kept

@@ -179,13 +179,14 @@ def _valid_band(questionnaire: Questionnaire, band: Any) -> str | None:
     return band if isinstance(band, str) and questionnaire.age_band(band) is not None else None
 
 
-def _journey(slug: str) -> Journey:
+def _journey(slug: str, found: SurveyLink | None = None) -> Journey:
     """Check the link, the device and the code for this request; raises Refused, never a 500.
 
     A page posted after the session was lost still carries its band and code in hidden fields,
-    so what was typed on it is saved rather than thrown away.
+    so what was typed on it is saved rather than thrown away. `found`: the link, if this request
+    has read it already.
     """
-    link = open_link(slug, _today())
+    link = open_link(slug, _today(), found)
     state = _state(slug)
     if _answered_here(link, state):
         raise Refused(Refusal.ANSWERED_ON_DEVICE, link)
@@ -519,11 +520,12 @@ def section(slug: str, section_id: str) -> Any:
 @bp.route("/<slug>/check", methods=["GET", "POST"])
 def check(slug: str) -> Any:
     """Check your answers, then send them: committed once, acknowledged only after the commit."""
+    link = None
     if request.method == "POST":
         link = find_link(slug)
         if link is not None and submitted_with(link, request.form.get("submission_key")):
             return _thanked(link)  # a double click, or back and send again: the same thank-you
-    j = _journey(slug)
+    j = _journey(slug, link)
     if j.needs_band:
         return redirect(url_for(".age", slug=slug))
     draft = j.draft()

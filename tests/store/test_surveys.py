@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
-from peewee import Database
+from peewee import Database, OperationalError, SqliteDatabase
 
 from store import surveys
 from store.answers import load_answers
@@ -127,6 +127,49 @@ def test_a_page_save_replaces_only_that_pages_answers(round_: SurveyRound) -> No
     assert load_answers(draft) == {"relevance": "3", "neglect-before": "2"}
     assert draft.status == "draft" and draft.age_band is None
     assert surveys.submitted_count(link) == 0, "a draft is never counted"
+
+
+def test_a_page_save_holds_the_write_lock_from_its_start(app, round_: SurveyRound, monkeypatch) -> None:
+    """On SQLite a transaction that reads and then writes fails at once ("database is locked")
+    when another respondent's save committed in between; a page save must hold the lock first."""
+    database = app.extensions["database"]
+    if not isinstance(database, SqliteDatabase):
+        pytest.skip("SQLite's locking; PostgreSQL locks rows")
+    link = surveys.create_link(round_, "Workshop", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, {"relevance"}, TODAY)
+    other = SqliteDatabase(database.database, timeout=0)  # another worker, that will not wait
+    seen = []
+    real = surveys.put_answers
+
+    def another_worker_writes_now(*args, **kwargs):
+        with other.connection_context():
+            try:
+                other.execute_sql("BEGIN IMMEDIATE")
+                other.execute_sql("ROLLBACK")
+                seen.append("could write")
+            except OperationalError:
+                seen.append("had to wait")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(surveys, "put_answers", another_worker_writes_now)
+    surveys.save_page(link, draft, None, {"relevance": "3"}, {"relevance"}, TODAY)
+    assert seen == ["had to wait"]
+    assert load_answers(draft) == {"relevance": "3"}
+
+
+def test_a_link_read_already_is_not_read_again(round_: SurveyRound, monkeypatch) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    other = surveys.create_link(round_, "Other", "device")
+    found = surveys.find_link(link.slug)
+    reads = []
+    monkeypatch.setattr(surveys, "find_link", lambda slug: reads.append(slug) or surveys._LINK.first(slug))
+    assert surveys.open_link(link.slug, TODAY, found) is found and reads == []
+    assert surveys.open_link(link.slug, TODAY, surveys.find_link(other.slug)).id == link.id, "another link's is not"
+    round_.is_open = False
+    round_.save()
+    with pytest.raises(Refused) as refused:  # the link read earlier is still checked
+        surveys.open_link(link.slug, TODAY, surveys.find_link(link.slug))
+    assert refused.value.reason is Refusal.CLOSED
 
 
 def test_changing_band_keeps_only_the_new_bands_answers(db: Database) -> None:

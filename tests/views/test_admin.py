@@ -747,7 +747,7 @@ def test_a_form_posted_after_the_session_expired_is_shown_again(app: Flask, admi
         data={"email": users["admin"].email, "password": PASSWORD},
     )
     page = text(admin.get(back.headers["Location"]))
-    assert "We kept what you typed before you were signed out. Check it and save." in page
+    assert "We kept what you typed, but it is not saved yet. Check it and save." in page
     assert 'value="Typed Before Timeout"' in page and 'value="housing" checked' in page
     assert KeptPost.select().count() == 0
 

@@ -746,7 +746,7 @@ def test_a_post_after_the_session_expired_is_kept_and_shown_after_signing_in(
     signed = client.post(response.headers["Location"], data={"email": users["agency"].email, "password": PASSWORD})
     assert signed.headers["Location"] == f"/audit/{audit.id}/{section.id}"
     page = body(client.get(signed.headers["Location"]))
-    assert "We kept what you typed before you were signed out. Check it and save." in page
+    assert "We kept what you typed, but it is not saved yet. Check it and save." in page
     assert "Typed before the timeout" in page and 'name="revision" value="0"' in page
     assert KeptPost.select().count() == 0  # taken once
     assert "We kept what you typed" not in body(client.get(signed.headers["Location"]))

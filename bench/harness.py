@@ -1,0 +1,195 @@
+"""What every HTTP benchmark in bench/ shares: gunicorn servers on loopback, plain GETs, a
+throwaway PostgreSQL cluster, medians, and a main() that always stops what it started.
+
+A benchmark here serves the real app and a bare baseline side by side, each under gunicorn on
+127.0.0.1 with the same number of sync workers, and judges the ratio of the two measured in the
+same run (the machines are shared: absolute figures move a lot, ratios far less).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+PG_VERSION = "15"
+
+
+class BenchError(Exception):
+    """A server that would not start, or a check that fails: nothing worth measuring."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """One gunicorn master (and its workers) on a free loopback port, stopped by stop()."""
+
+    def __init__(self, name: str, app: str, workers: int, env: dict[str, str] | None = None):
+        self.name = name
+        self.port = free_port()
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"{HOST}:{self.port}",
+            "--workers", str(workers),
+            "--worker-class", "sync",
+            "--no-control-socket",
+            "--chdir", str(ROOT),
+            "--log-level", "warning",
+            app,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command,
+            env={**os.environ, **(env or {})},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the benchmark only; stop() ends the server
+        )
+
+    def wait_ready(self, path: str, timeout: float = 30.0, expect: int = 200) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchError(f"{self.name} server exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                status, _ = get(self.port, path)
+                if status == expect:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise BenchError(
+            f"{self.name} server did not answer {expect} on {path} within {timeout:.0f}s:\n{self.output()}"
+        )
+
+    def worker_cpu(self) -> float | None:
+        """CPU seconds (user + system) its workers have used so far; None where /proc cannot say."""
+        pid = self.process.pid
+        try:
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            total = 0
+            for child in children:
+                fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+        except (OSError, IndexError, ValueError):
+            return None
+        return total / CLOCK_TICKS if children else None
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-4000:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()  # SIGTERM to the master: it stops its workers
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def get(port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+@contextlib.contextmanager
+def throwaway_postgres(prefix: str) -> Iterator[str]:
+    """A new PostgreSQL cluster on a free loopback port with its default (durable) settings, and
+    a database owned by a role with a random password; yields its URL, drops the cluster after.
+
+    As .ci/run does it (run as root): pg_createcluster, a password role since TCP logins use
+    scram. Nothing is tuned: fsync, synchronous_commit and full_page_writes stay on.
+    """
+    if not shutil.which("pg_createcluster"):
+        raise BenchError("PostgreSQL is not installed (apt-get install -y postgresql)")
+    name = f"{prefix}{os.getpid()}"
+    port = free_port()
+    password = secrets.token_hex(16)
+    directory = tempfile.mkdtemp(prefix=f"{prefix}-pg-")
+    created = False
+    try:
+        shutil.chown(directory, "postgres")
+        subprocess.run(
+            ["pg_createcluster", PG_VERSION, name, "-d", f"{directory}/data", "-p", str(port), "--start",
+             "--", "--auth-local=peer", "--auth-host=scram-sha-256"],
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+        created = True
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", "psql", "-p", str(port), "-v", "ON_ERROR_STOP=1", "-q",
+             "-c", f"CREATE ROLE bench LOGIN PASSWORD '{password}'",
+             "-c", "CREATE DATABASE bench OWNER bench"],
+            check=True, capture_output=True, text=True, cwd="/",
+        )  # fmt: skip
+        yield f"postgresql://bench:{password}@{HOST}:{port}/bench"
+    except subprocess.CalledProcessError as error:
+        raise BenchError(f"could not start PostgreSQL: {error.cmd[0]}: {error.stderr.strip()}") from error
+    finally:
+        if created:
+            subprocess.run(["pg_dropcluster", "--stop", PG_VERSION, name], capture_output=True, check=False)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Figures and running
+
+
+def median(values: list[float | None]) -> float | None:
+    """The median of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # run the finally blocks that stop the servers
+
+
+def main_guarded(run: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> int:
+    """Run a benchmark: 0 when it ran, 2 on BenchError, 130 when interrupted; servers always stop."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
+    try:
+        run(args)
+    except BenchError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: servers stopped", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,82 @@
+"""Queries compiled once and run with new values give what peewee's own query gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from peewee import Database
+
+from store import surveys
+from store.models import Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound
+from store.prepared import Prepared
+
+TODAY = dt.date(2025, 3, 12)
+
+
+def _round(questionnaire_id: str = "practitioner-workshop") -> SurveyRound:
+    version = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == questionnaire_id)
+    return SurveyRound.create(name="Spring", questionnaire=version, opens_on=TODAY, closes_on=TODAY)
+
+
+def _link_query(slug: str):
+    return (
+        SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
+        .join(SurveyRound)
+        .join(QuestionnaireVersion)
+        .where(SurveyLink.slug == slug)
+    )
+
+
+LINKS = Prepared(_link_query, str)
+ANSWERS = Prepared(
+    lambda response_id, question_id: (
+        Answer.select(Answer.question_id, Answer.value)
+        .where((Answer.response == response_id) & (Answer.question_id != question_id))
+        .order_by(Answer.question_id)
+        .tuples()
+    ),
+    int,
+    str,
+)
+
+
+def test_each_value_finds_its_own_row_with_what_peewee_would_read(db: Database) -> None:
+    workshop = surveys.create_link(_round(), "Workshop", "device")
+    family = surveys.create_link(_round("family-experience"), "Family centre", "tokens")
+    for link in (workshop, family, workshop):  # the second run of each reuses the compiled SQL
+        got, expected = LINKS.first(link.slug), _link_query(link.slug).get()
+        assert got.__data__ == expected.__data__
+        assert got.round.__data__ == expected.round.__data__
+        assert got.round.questionnaire.__data__ == expected.round.questionnaire.__data__
+        assert isinstance(got.round.opens_on, dt.date), "values are read by their fields, as peewee reads them"
+    assert LINKS.first(family.slug).mode == "tokens"
+    assert LINKS.first("no-such-link") is None
+
+
+def test_all_rows_come_back_in_the_querys_order(db: Database) -> None:
+    link = surveys.create_link(_round(), "Workshop", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4", "delivery": "5", "role": "x"}, (), TODAY)
+    other = surveys.save_page(link, None, None, {"relevance": "1"}, (), TODAY)
+    assert ANSWERS.all(draft.id, "role") == [("delivery", "5"), ("relevance", "4")]
+    assert ANSWERS.all(other.id, "role") == [("relevance", "1")]
+    assert ANSWERS.all(other.id, "relevance") == []
+
+
+def test_values_are_sent_as_parameters_never_as_sql(db: Database) -> None:
+    surveys.create_link(_round(), "Workshop", "device")
+    for hostile in ("x' OR '1'='1", '" OR 1=1 --', "%s", "?", ""):
+        assert LINKS.first(hostile) is None
+    assert SurveyLink.select().count() == 1
+
+
+def test_values_of_another_kind_are_refused(db: Database) -> None:
+    with pytest.raises(TypeError):
+        LINKS.first(12)
+    with pytest.raises(TypeError):
+        ANSWERS.all("12", "role")
+    with pytest.raises(TypeError):
+        ANSWERS.all(True, "role")  # a bool is not an id
+    with pytest.raises(TypeError):
+        Prepared(_link_query, float).first(1.0)
+    assert Response.select().count() == 0
