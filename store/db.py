@@ -48,7 +48,10 @@ def make_database(url: str, busy_timeout: float = 10, pooled: bool = False) -> D
         path.parent.mkdir(parents=True, exist_ok=True)
         if pooled:  # the pool takes `timeout` for its own wait: the busy timeout goes as a pragma
             pragmas = {**SQLITE_PRAGMAS, "busy_timeout": int(busy_timeout * 1000)}
-            return PooledSqliteDatabase(str(path), pragmas=pragmas, **POOL)
+            # a pooled connection goes back to the pool and on to whichever thread asks next (the
+            # threaded `flask run`): only one thread uses it at a time, so sqlite3's same-thread
+            # check would refuse a safe use
+            return PooledSqliteDatabase(str(path), pragmas=pragmas, check_same_thread=False, **POOL)
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=busy_timeout)
     scheme, _, rest = url.partition("://")
     if pooled and f"{scheme}+pool" in schemes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -65,3 +66,18 @@ def test_a_pooled_sqlite_connection_keeps_every_setting(pooled: Flask, unpooled:
     got = pooled.test_client().get("/_probe").json["settings"]
     assert got == unpooled.test_client().get("/_probe").json["settings"]
     assert got == {"busy_timeout": 3000, "journal_mode": "wal", "synchronous": 1, "foreign_keys": 1}
+
+
+def test_a_pooled_connection_serves_whichever_thread_asks_next(pooled: Flask) -> None:
+    """The threaded `flask run` (the README's first command) hands a connection given back by one
+    thread to the next: each request in its own thread, one after another, all answered."""
+    answers: list[int] = []
+
+    def one_request() -> None:
+        answers.append(pooled.test_client().get("/_probe").status_code)
+
+    for _ in range(5):
+        thread = threading.Thread(target=one_request)
+        thread.start()
+        thread.join()
+    assert answers == [200] * 5
