@@ -244,7 +244,17 @@ def codes(values: pd.Series | np.ndarray, categories: pd.Index) -> np.ndarray:
     [1, -1, 0]
     >>> codes(pd.Series(["a", ["a"], None], dtype=object), pd.Index(["a"])).tolist()
     [0, -1, -1]
+    >>> codes(pd.Series(["b", None, "a"], dtype="category"), pd.Index(["a", "b"])).tolist()
+    [1, -1, 0]
     """
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+        found = categories.get_indexer(pd.Index(values.cat.categories, dtype=object))
+        return np.append(found, -1)[values.cat.codes.to_numpy()]  # a missing value (code -1) is not there
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.StringDtype) and categories.inferred_type in ("string", "empty"):
+        return pd.Index(categories, dtype=dtype).get_indexer(values)  # text to text: no cast, no inference
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":  # as an object Index: else get_indexer makes it text first
+        values = pd.Index(values, dtype=object, copy=False)
     try:
         return categories.get_indexer(values)
     except TypeError:  # an unhashable value in the column: only malformed rows take this path
@@ -255,14 +265,43 @@ def codes(values: pd.Series | np.ndarray, categories: pd.Index) -> np.ndarray:
         return out
 
 
+def of_type(values: np.ndarray | pd.Series, kind: type) -> np.ndarray:
+    """Whether each value is exactly of `kind` (text, a list, a dict): what a stored value must be to be read.
+
+    >>> of_type(np.array(["a", ["a"], None, 1], dtype=object), str).tolist()
+    [True, False, False, False]
+    """
+    array = np.asarray(values, dtype=object)
+    return np.fromiter(map(type, array), dtype=object, count=len(array)) == kind
+
+
+def has_text(values: np.ndarray | pd.Series) -> np.ndarray:
+    """Whether each value is text with something in it besides spaces.
+
+    >>> has_text(np.array(["a", " ", "", None, " b "], dtype=object)).tolist()
+    [True, False, False, False, True]
+    """
+    array = np.asarray(values, dtype=object)
+    text = of_type(array, str)
+    found = array[text]
+    filled = np.fromiter(map(len, found), dtype=np.int64, count=len(found)) > 0
+    filled &= ~np.fromiter(map(str.isspace, found), dtype=bool, count=len(found))
+    out = np.zeros(len(array), dtype=bool)
+    out[text] = filled
+    return out
+
+
 def iso_dates(values: pd.Series) -> pd.Series:
     """ISO date text as datetimes; anything else (a number, a list, bad text) as NaT.
 
     >>> iso_dates(pd.Series(["2025-03-14", 20250314, "14/03/2025", None], dtype=object)).tolist()
     [Timestamp('2025-03-14 00:00:00'), NaT, NaT, NaT]
     """
-    text = values.where(values.map(type, na_action="ignore").eq(str))
-    return pd.to_datetime(text, format="ISO8601", errors="coerce").astype("datetime64[ns]")
+    array = values.to_numpy(dtype=object)
+    code, uniques = pd.factorize(np.where(of_type(array, str), array, None))  # each distinct text parsed once
+    parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", errors="coerce")
+    found = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    return pd.Series(found[code], index=values.index, name=values.name, dtype="datetime64[ns]")
 
 
 def _json(value: Any) -> str:

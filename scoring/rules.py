@@ -33,7 +33,8 @@ import numpy as np
 import pandas as pd
 
 from questionnaires.model import Rule
-from scoring.frames import codes
+from scoring.cells import as_text, codes_of, first_rows, first_seen
+from scoring.frames import codes, of_type
 
 PROBLEM_COLUMNS = ["response_id", "section_id", "question_id", "rule", "message"]
 
@@ -47,6 +48,28 @@ def _applies(items: pd.DataFrame, applies: pd.Series | None) -> pd.Series:
     return applies.reindex(items.index, fill_value=False).astype(bool)
 
 
+def option_rows(options: pd.DataFrame, question_ids: pd.Series, values: pd.Series) -> np.ndarray:
+    """The row of `options` of each (question_id, value) pair, `len(options)` where there is none.
+
+    Two hash lookups (question, value) into a small table; callers that need several of an
+    option's columns take them all from these rows.
+    """
+    q_code, q_index = pd.factorize(options["question_id"].to_numpy(dtype=object))
+    v_code, v_index = pd.factorize(options["value"].to_numpy(dtype=object))
+    table = np.full((len(q_index) + 1, len(v_index) + 1), len(options), dtype=np.intp)
+    table[q_code, v_code] = np.arange(len(options))
+    q_index, v_index = pd.Index(q_index, dtype=object), pd.Index(v_index, dtype=object)
+    return table[codes(question_ids, q_index), codes(values, v_index)]
+
+
+def option_column(options: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
+    """`column` of the options at `rows` (from `option_rows`): NaN or None where there is no option."""
+    found = options[column].to_numpy()
+    if found.dtype.kind == "f":
+        return np.append(found, np.nan)[rows]
+    return np.append(found.astype(object), None)[rows]
+
+
 def option_lookup(options: pd.DataFrame, question_ids: pd.Series, values: pd.Series, column: str) -> pd.Series:
     """`column` of the option (question_id, value) for each row; missing where there is none.
 
@@ -56,29 +79,30 @@ def option_lookup(options: pd.DataFrame, question_ids: pd.Series, values: pd.Ser
     >>> option_lookup(opts, pd.Series(["s1.1", "s1.1"]), pd.Series(["met", "x"]), "label").tolist()
     ['Met', nan]
     """
-    q_index = pd.Index(pd.unique(options["question_id"].to_numpy(dtype=object)), dtype=object)
-    v_index = pd.Index(pd.unique(options["value"].to_numpy(dtype=object)), dtype=object)
-    table = np.full((len(q_index) + 1, len(v_index) + 1), len(options), dtype=np.intp)
-    table[q_index.get_indexer(options["question_id"]), v_index.get_indexer(options["value"])] = np.arange(len(options))
-    row = table[codes(question_ids, q_index), codes(values, v_index)]
-    found = options[column].to_numpy()
-    if found.dtype.kind == "f":
-        return pd.Series(np.append(found, np.nan)[row], index=question_ids.index)
-    return pd.Series(np.append(found.astype(object), None)[row], index=question_ids.index)
+    rows = option_rows(options, question_ids, values)
+    return pd.Series(option_column(options, rows, column), index=question_ids.index)
 
 
 def _downgrade(
     items: pd.DataFrame, hit: pd.Series, to: str, rule_id: str, why: pd.Series | str, options: pd.DataFrame
 ) -> pd.DataFrame:
-    """Lower `rating` to `to` where `hit` and `to` scores less than the rating now counted."""
-    now = option_lookup(options, items["question_id"], items["rating"], "score")
-    target = option_lookup(options, items["question_id"], pd.Series(to, index=items.index), "score")
-    lower = hit & items["rating"].notna() & (target < now).fillna(False)
-    out = items.copy()
-    out["rating"] = out["rating"].mask(lower, to)
-    out["decided_by"] = out["decided_by"].mask(lower, rule_id)
-    out["why"] = out["why"].mask(lower, why)
-    return out
+    """Lower `rating` to `to` where `hit` and `to` scores less than the rating now counted.
+
+    Scores are looked up for the hit items only: a rule hits a few items of a batch.
+    """
+    rows = np.flatnonzero(hit.to_numpy(dtype=bool) & items["rating"].notna().to_numpy())
+    mine = items.iloc[rows]
+    now = option_lookup(options, mine["question_id"], mine["rating"], "score")
+    target = option_lookup(options, mine["question_id"], pd.Series(to, index=mine.index), "score")
+    lower = np.zeros(len(items), dtype=bool)
+    lower[rows[(target < now).fillna(False).to_numpy(dtype=bool)]] = True
+    if not lower.any():
+        return items.copy(deep=False)
+    return items.assign(
+        rating=items["rating"].mask(lower, to),
+        decided_by=items["decided_by"].mask(lower, rule_id),
+        why=items["why"].mask(lower, why),
+    )
 
 
 def evidence_for_met(
@@ -116,12 +140,21 @@ def evidence_age(
     dated = pd.to_datetime(evidence["date"], errors="coerce")
     old = evidence.loc[dated.lt(cutoff) & (evidence["type"].isin(types) if types else True)].assign(date=dated)
     old = old.sort_values(["response_id", "item_id", "date"], kind="stable")
-    first = old.drop_duplicates(["response_id", "item_id"]).set_index(["response_id", "item_id"])
-    at = pd.MultiIndex.from_frame(first.index.to_frame(index=False)).get_indexer(
-        pd.MultiIndex.from_arrays([items["response_id"], items["question_id"]])
+    first = old.drop_duplicates(["response_id", "item_id"])
+    rows = np.flatnonzero(_applies(items, applies).to_numpy(dtype=bool))  # only the items the rule applies to
+    # (audit, item) of the oldest pieces and of the items, as one code each: the same pair, the same code
+    response, _ = pd.factorize(
+        np.concatenate([first["response_id"].to_numpy(), items["response_id"].to_numpy()[rows]]), use_na_sentinel=False
     )
-    hit = _applies(items, applies) & pd.Series(at >= 0, index=items.index)
-    found = first.iloc[at[hit.to_numpy()]]
+    item, item_ids = pd.factorize(
+        np.concatenate([first["item_id"].to_numpy(dtype=object), items["question_id"].to_numpy(dtype=object)[rows]]),
+        use_na_sentinel=False,
+    )
+    pair = response.astype(np.int64) * max(len(item_ids), 1) + item
+    at = pd.Index(pair[: len(first)]).get_indexer(pair[len(first) :])
+    hit = np.zeros(len(items), dtype=bool)
+    hit[rows[at >= 0]] = True
+    found = first.iloc[at[at >= 0]]
     limit = f"{years:g} year" + ("" if years == 1 else "s")
     why = pd.Series(pd.NA, index=items.index, dtype=object)
     why[hit] = _text(
@@ -133,14 +166,18 @@ def evidence_age(
         found["date"].dt.strftime("%Y-%m-%d"),
         f", more than {limit} old",
     )
-    return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, why, options)
+    return _downgrade(items, pd.Series(hit, index=items.index), rule.params["downgrade_to"], rule.id, why, options)
 
 
 def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.ndarray) -> pd.DataFrame:
     """Problem rows for the items `hit`; `message` holds one message per hit item, in order."""
-    found = items.loc[hit, ["response_id", "section_id", "question_id"]].reset_index(drop=True)
-    found = found.astype({"section_id": "str", "question_id": "str"})
-    return found.assign(rule=pd.array([rule_id] * len(found), dtype="str"), message=pd.array(message, dtype="str"))
+    found = items.loc[np.asarray(hit, dtype=bool), ["response_id", "section_id", "question_id"]].reset_index(drop=True)
+    return found.assign(
+        section_id=as_text(found["section_id"]),
+        question_id=as_text(found["question_id"]),
+        rule=pd.array([rule_id] * len(found), dtype="str"),
+        message=pd.array(message, dtype="str"),
+    )
 
 
 def empty_problems(items: pd.DataFrame) -> pd.DataFrame:
@@ -161,25 +198,36 @@ def not_applicable_reason(
     and answered not applicable is not counted at all (`rating` missing), so its standard is
     not rated until it is answered properly, rather than rated as if it did not apply.
     """
-    applies_ = _applies(items, applies)
-    na = option_lookup(options, items["question_id"], items["answered"], "not_applicable").eq(True) & applies_
+    applies_ = _applies(items, applies).to_numpy(dtype=bool)
+    # only answers that are some question's not applicable value can be one: look those up
+    na_values = options.loc[options["not_applicable"].eq(True), "value"]
+    candidates = np.flatnonzero(applies_ & items["answered"].isin(na_values).to_numpy(dtype=bool))
+    rows = option_rows(
+        options, items["question_id"].iloc[candidates], items["answered"].iloc[candidates].astype(object)
+    )
+    na = np.zeros(len(items), dtype=bool)
+    na[candidates[np.equal(option_column(options, rows, "not_applicable"), True)]] = True
     least = int(rule.params.get("min_reason_length", 1))
-    length = _length(items["reason"], na.to_numpy())
-    short = na & length.lt(least) & ~items["mandatory"]
-    refused = na & items["mandatory"]
-    out = items.copy()
-    out["rating"] = out["rating"].mask(refused, pd.NA)
-    out["applicable"] = out["applicable"] & ~refused
-    out["decided_by"] = out["decided_by"].mask(refused, rule.id)
-    out["why"] = out["why"].mask(refused, "a mandatory item cannot be not applicable")
+    length = _length(items["reason"], na).to_numpy()
+    mandatory = items["mandatory"].to_numpy(dtype=bool)
+    short = na & (length < least) & ~mandatory
+    refused = na & mandatory
+    out = items.copy(deep=False)
+    if refused.any():
+        out = items.assign(
+            rating=items["rating"].mask(refused, pd.NA),
+            applicable=items["applicable"] & ~refused,
+            decided_by=items["decided_by"].mask(refused, rule.id),
+            why=items["why"].mask(refused, "a mandatory item cannot be not applicable"),
+        )
     flagged = short | refused
     qid = items["question_id"][flagged]
     message = np.where(
-        refused[flagged].to_numpy(),
+        refused[flagged],
         _text(qid, " must be answered: it is required of every agency, so it cannot be not applicable"),
         _text(qid, f" is not applicable: say why, in at least {least} characters"),
     )
-    return out, _problems(items, flagged, rule.id, message)
+    return out, _problems(items, pd.Series(flagged, index=items.index), rule.id, message)
 
 
 def action_for_shortfall(
@@ -232,11 +280,13 @@ def _size(parts: tuple[pd.Series | np.ndarray | str, ...]) -> int:
 
 def _length(text: pd.Series, where: np.ndarray) -> pd.Series:
     """Characters in each text, spaces at the ends not counted; 0 where missing or not asked (`where` false)."""
-    out = pd.Series(0, index=text.index, dtype="int64")
-    mine = text[where]
-    mine = mine.where(mine.map(type, na_action="ignore").eq(str))
-    out[where] = mine.str.strip().str.len().fillna(0).to_numpy(dtype="int64")
-    return out
+    out = np.zeros(len(text), dtype=np.int64)
+    mine = text.to_numpy(dtype=object)[where]
+    is_text = of_type(mine, str)
+    lengths = np.zeros(len(mine), dtype=np.int64)
+    lengths[is_text] = np.fromiter(map(len, map(str.strip, mine[is_text])), dtype=np.int64, count=int(is_text.sum()))
+    out[where] = lengths
+    return pd.Series(out, index=text.index)
 
 
 def _fmt(values: pd.Series) -> pd.Series:
@@ -246,6 +296,10 @@ def _fmt(values: pd.Series) -> pd.Series:
 
 def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     """One phrase per item saying what the standard's rule read: the answer and what counted.
+
+    A phrase depends on the item, the answer, the rating counted, the number of pieces of
+    evidence and the rule that decided: a batch has few distinct phrases, so each is written
+    once and given to every item that reads the same.
 
     >>> from questionnaires import load_all
     >>> from scoring.frames import option_frame
@@ -257,53 +311,94 @@ def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     >>> item_phrases(items, opts).tolist()
     ['s1.1 Met (2 pieces of evidence)', 's1.2 rated Met, counted as Partially met by evidence-for-met: no evidence is listed']
     """
+    try:
+        reason = items["reason"]
+        given = _length(reason, reason.notna().to_numpy()).gt(0).to_numpy()
+        count = items["evidence_count"].fillna(0).astype("int64").to_numpy()
+        key = first_seen(
+            *(pd.factorize(items[c], use_na_sentinel=False)[0] for c in ("question_id", "answered", "rating")),
+            pd.factorize(count)[0],
+            given.astype(np.int64),
+            *(_sparse_codes(items[c]) for c in ("decided_by", "why")),
+        )
+    except TypeError:  # a value that cannot be hashed (a malformed row): write every phrase
+        return _phrases(items, options)
+    first = np.unique(key, return_index=True)[1]
+    phrases = _phrases(items.iloc[first], options).to_numpy(dtype=object)
+    return pd.Series(phrases[key], index=items.index, dtype=object)
+
+
+def _sparse_codes(values: pd.Series) -> np.ndarray:
+    """Codes 1.. of the values there are, 0 where missing: a rule decides a few items of a batch."""
+    there = values.notna().to_numpy()
+    out = np.zeros(len(values), dtype=np.int64)
+    out[there] = pd.factorize(values.to_numpy(dtype=object)[there])[0] + 1
+    return out
+
+
+def _phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
+    """`item_phrases`, written for every row (of a few hundred distinct ones: plain string formatting)."""
     qid = items["question_id"]
-    answered = option_lookup(options, qid, items["answered"], "label")
-    counted = option_lookup(options, qid, items["rating"], "label")
-    na = option_lookup(options, qid, items["answered"], "not_applicable").eq(True).to_numpy()
+    answered_rows = option_rows(options, qid, items["answered"])
+    answered = option_column(options, answered_rows, "label")
+    counted = option_column(options, option_rows(options, qid, items["rating"]), "label")
+    na = np.equal(option_column(options, answered_rows, "not_applicable"), True)
     count = items["evidence_count"].fillna(0).astype("int64").to_numpy()
-    evidence = np.where(count == 1, " piece of evidence)", " pieces of evidence)").astype(object)
-    reason = np.where(_length(items["reason"], na).gt(0).to_numpy(), " (reason given)", " (no reason)").astype(object)
-    decided = items["decided_by"].notna().to_numpy()
-    has_rating = items["rating"].notna().to_numpy()
-    was_answered = items["answered"].notna().to_numpy()
-    phrase = _text(qid, " ", answered, " (", count.astype(str), evidence)
-    cases = [
-        (na, lambda m: _text(qid[m], " ", answered[m], reason[m])),
-        (
-            decided,
-            lambda m: _text(
-                qid[m],
-                " rated ",
-                answered[m],
-                ", counted as ",
-                counted[m],
-                " by ",
-                items["decided_by"][m],
-                ": ",
-                items["why"][m],
-            ),
-        ),
-        (
-            decided & ~has_rating,
-            lambda m: _text(
-                qid[m], " rated ", answered[m], ", not counted by ", items["decided_by"][m], ": ", items["why"][m]
-            ),
-        ),
-        (~was_answered, lambda m: _text(qid[m], " not answered")),
-    ]
-    for mask, build in cases:  # later cases win, as they describe the item more exactly
-        if mask.any():
-            phrase[mask] = build(mask)
-    return pd.Series(phrase, index=items.index, dtype=object)
+    given = _length(items["reason"], na).gt(0).to_numpy()
+    rows = zip(
+        map(_plain, qid.to_numpy(dtype=object)),
+        map(_plain, answered),
+        map(_plain, counted),
+        na,
+        count.tolist(),
+        given,
+        items["decided_by"].to_numpy(dtype=object),
+        map(_plain, items["why"].to_numpy(dtype=object)),
+        items["rating"].notna().to_numpy(),
+        items["answered"].notna().to_numpy(),
+        strict=True,
+    )
+    return pd.Series([_phrase(*row) for row in rows], index=items.index, dtype=object)
+
+
+def _plain(value: object) -> object:
+    """A part of a sentence: missing values read as empty."""
+    return "" if pd.isna(value) else value
+
+
+def _phrase(
+    qid: str,
+    answered: str,
+    counted: str,
+    na: bool,
+    count: int,
+    given: bool,
+    decided_by: object,
+    why: str,
+    has_rating: bool,
+    was_answered: bool,
+) -> str:
+    """What the standard's rule read of one item; the more exact description wins."""
+    if not was_answered:
+        return f"{qid} not answered"
+    if not pd.isna(decided_by):
+        if not has_rating:
+            return f"{qid} rated {answered}, not counted by {decided_by}: {why}"
+        return f"{qid} rated {answered}, counted as {counted} by {decided_by}: {why}"
+    if na:
+        return f"{qid} {answered}" + (" (reason given)" if given else " (no reason)")
+    return f"{qid} {answered} ({count}" + (" piece of evidence)" if count == 1 else " pieces of evidence)")
 
 
 def _joined(text: np.ndarray, gid: np.ndarray, groups: int, sep: str = "; ") -> np.ndarray:
-    """`text` joined with `sep` per group id, in row order: one str.join per group over a slice."""
-    order = np.argsort(gid, kind="stable")
-    text = text[order]
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(gid, minlength=groups))])
-    return np.array([sep.join(text[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
+    """`text` joined with `sep` per group id, in row order: one str.join per group over a list slice.
+
+    >>> _joined(np.array(["a", "b", "c"], dtype=object), np.array([1, 0, 1]), 2).tolist()
+    ['b', 'a; c']
+    """
+    texts = text[np.argsort(gid, kind="stable")].tolist()
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(gid, minlength=groups))]).tolist()
+    return np.array([sep.join(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
 
 
 def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scale: pd.DataFrame) -> pd.DataFrame:
@@ -325,125 +420,143 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     label = dict(zip(scale["value"], scale["label"], strict=True))
     na_value = next(iter(scale.loc[scale["not_applicable"], "value"]), None)
 
-    counted = items["applicable"] & items["rating"].notna()
-    score = option_lookup(options, items["question_id"], items["rating"], "score_100")
-    na = option_lookup(options, items["question_id"], items["rating"], "not_applicable").eq(True)
-    counted &= ~na
-    weight = items["weight"].astype("float64")
+    rows = option_rows(options, items["question_id"], items["rating"])
+    score = option_column(options, rows, "score_100")
+    rated = items["rating"].notna().to_numpy()
+    counted = items["applicable"].to_numpy(dtype=bool) & rated
+    counted &= ~np.equal(option_column(options, rows, "not_applicable"), True)
+    weight = items["weight"].to_numpy(dtype="float64")
     keys = ["response_id", "section_id"]
-    gid = items.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    gid = first_seen(*(pd.factorize(items[k], use_na_sentinel=False)[0] for k in keys))
     groups = int(gid.max()) + 1 if len(gid) else 0
     first = np.unique(gid, return_index=True)[1]
     out = items[keys].iloc[first].reset_index(drop=True)
     sums = {
         "items": np.ones(len(items)),
-        "applicable": counted.to_numpy(dtype="float64"),
-        "met": (counted & items["rating"].eq(met)).to_numpy(dtype="float64"),
-        "unanswered": items["rating"].isna().to_numpy(dtype="float64"),
-        "weighted": (score * weight).where(counted, 0.0).to_numpy(dtype="float64"),
-        "weight": weight.where(counted, 0.0).to_numpy(dtype="float64"),
+        "applicable": counted.astype("float64"),
+        "met": (counted & items["rating"].eq(met).to_numpy(dtype=bool)).astype("float64"),
+        "unanswered": (~rated).astype("float64"),
+        "weighted": np.where(counted, score * weight, 0.0),
+        "weight": np.where(counted, weight, 0.0),
     }
-    for name, values in sums.items():
-        total = np.bincount(gid, weights=values, minlength=groups)
-        out[name] = total if name in ("weighted", "weight") else np.rint(total).astype("int64")
-    out["read"] = _joined(item_phrases(items, options).to_numpy(dtype=object), gid, groups)
-    out["score_100"] = (out["weighted"] / out["weight"]).where(out["weight"].gt(0))
+    total = {name: np.bincount(gid, weights=values, minlength=groups) for name, values in sums.items()}
+    n = {name: np.rint(total[name]).astype("int64") for name in ("items", "applicable", "met", "unanswered")}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score_100 = np.where(total["weight"] > 0, total["weighted"] / total["weight"], np.nan)
 
-    reached = pd.Series(pd.NA, index=out.index, dtype="str")
-    floor = pd.Series(np.nan, index=out.index)
+    reached = np.full(groups, None, dtype=object)
+    floor = np.full(groups, np.nan)
     for threshold in reversed(thresholds):  # the first threshold reached wins, so write it last
-        ok = out["score_100"].ge(float(threshold["min_score"]))
-        reached = reached.mask(ok, threshold["rating"])
-        floor = floor.mask(ok, float(threshold["min_score"]))
-    below = reached.isna() & out["score_100"].notna()
-    reached = reached.mask(below, thresholds[-1]["rating"] if thresholds else pd.NA)
+        ok = score_100 >= float(threshold["min_score"])
+        reached[ok] = threshold["rating"]
+        floor[ok] = float(threshold["min_score"])
+    below = pd.isna(reached) & ~np.isnan(score_100)
+    reached[below] = thresholds[-1]["rating"] if thresholds else None
+    all_met = (n["applicable"] > 0) & (n["met"] == n["applicable"])
+    incomplete = n["unanswered"] > 0
+    none_apply = (n["applicable"] == 0) & ~incomplete
+    rating = reached.copy()
+    rating[all_met] = met
+    rating[none_apply] = na_value
+    rating[incomplete] = None
 
-    all_met = out["applicable"].gt(0) & out["met"].eq(out["applicable"])
-    incomplete = out["unanswered"].gt(0)
-    none_apply = out["applicable"].eq(0) & ~incomplete
-    rating = reached.mask(all_met, met).mask(none_apply, na_value).mask(incomplete, pd.NA)
-
-    met_label = str(label.get(met, met))
-    n_applicable = out["applicable"].to_numpy()
-    applicable = n_applicable.astype(str).astype(object)
-    noun = np.where(n_applicable == 1, " item", " items").astype(object)
-    verb = np.where(out["met"].to_numpy() == 1, " is ", " are ").astype(object)  # "1 of 3 items is", "2 of 3 are"
-    rating_label = rating.map(label).to_numpy(dtype=object)
-    score_text = _fmt(out["score_100"]).to_numpy(dtype=object)
-    reached_at = _fmt(floor).to_numpy(dtype=object)
-    unanswered = out["unanswered"].to_numpy()
-    counts = _text(out["met"].to_numpy().astype(str), " of ", applicable, " applicable", noun, verb, met_label)
-    text = _text(
-        rating_label,
-        f" by {rule.id}: ",
-        counts,
-        "; the weighted score ",
-        score_text,
-        " reaches ",
-        reached_at,
-        ", the least for ",
-        rating_label,
-        ".",
+    # the text before the items read depends on a few numbers: written once per distinct set of them
+    head_key = first_seen(
+        pd.factorize(rating, use_na_sentinel=False)[0],
+        pd.factorize(floor, use_na_sentinel=False)[0],
+        pd.factorize(np.rint(score_100), use_na_sentinel=False)[0],
+        *(pd.factorize(n[name])[0] for name in ("applicable", "met", "unanswered")),
+        below.astype(np.int64),
     )
-    cases = [  # later cases win; each text is built only for its own rows
-        (
-            below.to_numpy(),
-            lambda m: _text(
-                rating_label[m],
-                f" by {rule.id}: ",
-                counts[m],
-                "; the weighted score ",
-                score_text[m],
-                " is below every threshold.",
-            ),
-        ),
-        (
-            all_met.to_numpy(),
-            lambda m: _text(
-                f"{met_label} by {rule.id}: all ",
-                applicable[m],
-                " applicable",
-                noun[m],
-                np.where(n_applicable[m] == 1, " is ", " are ").astype(object),
-                met_label,
-                " (weighted score ",
-                score_text[m],
-                ").",
-            ),
-        ),
-        (
-            none_apply.to_numpy(),
-            lambda m: np.full(
-                int(m.sum()), f"{label.get(na_value, 'Not applicable')} by {rule.id}: no item applies.", dtype=object
-            ),
-        ),
-        (
-            incomplete.to_numpy(),
-            lambda m: _text(
-                f"Not rated by {rule.id}: ",
-                unanswered[m].astype(str).astype(object),
-                np.where(unanswered[m] == 1, " item is", " items are").astype(object),
-                " not answered or not counted.",
-            ),
-        ),
-    ]
-    for mask, build in cases:
-        if mask.any():
-            text[mask] = build(mask)
+    one = np.unique(head_key, return_index=True)[1]
+    head = _standard_text(
+        rule,
+        label,
+        met,
+        na_value,
+        rating[one],
+        floor[one],
+        score_100[one],
+        {name: values[one] for name, values in n.items()},
+        below[one],
+    )[head_key].tolist()
+    read = _joined(item_phrases(items, options).to_numpy(dtype=object), gid, groups).tolist()
+    explanation = [f"{h} Items read: {r}." for h, r in zip(head, read, strict=True)]
     return pd.DataFrame(
         {
             "response_id": out["response_id"],
             "section_id": out["section_id"].astype("str"),
-            "self_rating": rating.astype("str"),
-            "score_100": out["score_100"].astype("float64"),
-            "items": out["items"].astype("int64"),
-            "applicable": out["applicable"].astype("int64"),
-            "met": out["met"].astype("int64"),
-            "unanswered": out["unanswered"].astype("int64"),
-            "rule": rule.id,
-            "explanation": pd.array(_text(text, " Items read: ", out["read"], "."), dtype="str"),
+            "self_rating": pd.Series(rating, dtype=object).astype("str"),
+            "score_100": score_100.astype("float64"),
+            "items": n["items"],
+            "applicable": n["applicable"],
+            "met": n["met"],
+            "unanswered": n["unanswered"],
+            "rule": pd.array([rule.id] * len(explanation), dtype="str"),
+            "explanation": pd.array(explanation, dtype="str"),
         }
-    ).astype({"rule": "str"})
+    )
+
+
+def _standard_text(
+    rule: Rule,
+    label: Mapping[Any, Any],
+    met: str,
+    na_value: object,
+    rating: np.ndarray,
+    floor: np.ndarray,
+    score_100: np.ndarray,
+    n: Mapping[str, np.ndarray],
+    below: np.ndarray,
+) -> np.ndarray:
+    """What decided each standard's rating, in words (the explanation before the items read).
+
+    Written per distinct standard (a few hundred in a batch), so plain string formatting.
+    """
+    met_label = str(label.get(met, met))
+    na_label = label.get(na_value, "Not applicable")
+    rows = zip(
+        rating.tolist(),
+        floor.tolist(),
+        score_100.tolist(),
+        n["applicable"].tolist(),
+        n["met"].tolist(),
+        n["unanswered"].tolist(),
+        below.tolist(),
+        strict=True,
+    )
+    out = []
+    for value, least, score, applicable, met_n, unanswered, is_below in rows:
+        rating_label = _plain(label.get(value, np.nan) if value is not None else np.nan)
+        noun = " item" if applicable == 1 else " items"
+        if unanswered > 0:
+            text = f"Not rated by {rule.id}: {unanswered}" + (" item is" if unanswered == 1 else " items are")
+            out.append(text + " not answered or not counted.")
+        elif applicable == 0:
+            out.append(f"{na_label} by {rule.id}: no item applies.")
+        elif met_n == applicable:
+            verb = " is " if applicable == 1 else " are "
+            out.append(
+                f"{met_label} by {rule.id}: all {applicable} applicable{noun}{verb}{met_label}"
+                f" (weighted score {_whole(score)})."
+            )
+        else:
+            counts = f"{met_n} of {applicable} applicable{noun}" + (" is " if met_n == 1 else " are ") + met_label
+            if is_below:
+                out.append(
+                    f"{rating_label} by {rule.id}: {counts}; the weighted score {_whole(score)} is below every threshold."
+                )
+            else:
+                out.append(
+                    f"{rating_label} by {rule.id}: {counts}; the weighted score {_whole(score)} reaches"
+                    f" {_whole(least)}, the least for {rating_label}."
+                )
+    return np.array(out, dtype=object)
+
+
+def _whole(value: float) -> str:
+    """A whole number for explanations (halves to even, as pandas rounds); '-' where missing."""
+    return "-" if np.isnan(value) else str(int(np.rint(value)))
 
 
 def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd.DataFrame) -> pd.DataFrame:
@@ -462,29 +575,36 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
         table = moderation.drop_duplicates(keys, keep="last").set_index(keys)["moderated_rating"]
         found = table.reindex(pd.MultiIndex.from_arrays([out["response_id"], out["section_id"]]))
         moderated = pd.Series(found.to_numpy(), index=out.index, dtype="str")
-    label = pd.Series(scale["label"].to_numpy(), index=scale["value"])
-    score = pd.Series(scale["score"].to_numpy(), index=scale["value"])
-    mine, theirs = out["self_rating"].map(score), moderated.map(score)
-    comparison = pd.Series(
-        np.select([mine.eq(theirs), theirs.gt(mine), theirs.lt(mine)], ["agreed", "raised", "lowered"], default=""),
-        index=out.index,
-    ).mask(moderated.isna() | out["self_rating"].isna(), pd.NA)
-    comparison = comparison.mask(moderated.notna() & comparison.isna() & moderated.eq(out["self_rating"]), "agreed")
-    note = (
-        " Moderated to "
-        + moderated.map(label).astype("str")
-        + " by the sub-group ("
-        + MODERATION
-        + ", R6), replacing the self rating "
-        + out["self_rating"].map(label).fillna("(not rated)").astype("str")
-        + " in reports."
-    )
+    has = moderated.notna().to_numpy()
+    comparison = pd.Series(pd.NA, index=out.index, dtype="str")
+    explanation = out["explanation"].astype("str")
+    if has.any():  # compared and explained where a moderator rated: a few standards of a batch
+        mine_rating, theirs_rating = out["self_rating"][has], moderated[has]
+        label = pd.Series(scale["label"].to_numpy(), index=scale["value"])
+        score = pd.Series(scale["score"].to_numpy(), index=scale["value"])
+        mine, theirs = mine_rating.map(score), theirs_rating.map(score)
+        compared = pd.Series(
+            np.select([mine.eq(theirs), theirs.gt(mine), theirs.lt(mine)], ["agreed", "raised", "lowered"], default=""),
+            index=mine.index,
+        ).mask(mine_rating.isna(), pd.NA)
+        compared = compared.mask(compared.isna() & theirs_rating.eq(mine_rating), "agreed")
+        comparison[has] = compared
+        note = (
+            " Moderated to "
+            + theirs_rating.map(label).astype("str")
+            + " by the sub-group ("
+            + MODERATION
+            + ", R6), replacing the self rating "
+            + mine_rating.map(label).fillna("(not rated)").astype("str")
+            + " in reports."
+        )
+        explanation[has] = explanation[has] + note.fillna("")
     return out.assign(
         moderated_rating=moderated,
         reported_rating=moderated.fillna(out["self_rating"]).astype("str"),
-        rating_source=pd.Series(np.where(moderated.notna(), "moderated", "self"), index=out.index, dtype="str"),
-        moderation=comparison.astype("str"),
-        explanation=(out["explanation"] + note.fillna("")).astype("str"),
+        rating_source=pd.Series(np.where(has, "moderated", "self"), index=out.index, dtype="str"),
+        moderation=comparison,
+        explanation=explanation,
     )
 
 
@@ -552,60 +672,64 @@ def triangulation(standards: pd.DataFrame, practitioner: pd.DataFrame, rule: Rul
     least_share = float(rule.params["min_positive_share"])
     least_n = int(rule.params["min_respondents"])
     keys = [*on, "section_id"]
-    base = practitioner.loc[practitioner["in_base"].astype(bool)]
-    counts = (
-        base.assign(positive=base["positive"].astype("int64"))
-        .groupby(keys, sort=False, dropna=False, observed=True)["positive"]
-        .agg(practitioner_answers="size", practitioner_positive="sum")
-        .reset_index()
-    )
-    for key in keys:  # a few rows: plain values, so they join whatever types the standards' keys have
-        counts[key] = counts[key].astype(object)
-    plain = standards.assign(**{k: standards[k].astype(object) for k in keys})
-    out = plain.merge(counts, on=keys, how="left").set_axis(standards.index)
-    out = out.assign(**{k: standards[k] for k in keys})
-    n = out["practitioner_answers"].fillna(0).astype("int64")
-    positive = out["practitioner_positive"].fillna(0).astype("int64")
-    share = (positive / n).where(n.gt(0))
-    rated_met = out["self_rating"].eq(met)
-    status = np.select(
-        [~rated_met, n.lt(least_n), share.lt(least_share)], ["not-checked", "not-enough-answers", "flag"], "no-flag"
-    )
-    pct = _fmt(share * 100)
-    explanation = pd.Series(
-        np.select(
-            [~rated_met, n.lt(least_n), share.lt(least_share)],
-            [
-                "Not checked by " + rule.id + ": the standard is not rated " + met + ".",
-                "Not enough answers for "
-                + rule.id
-                + ": "
-                + n.astype("str")
-                + f" practitioners answered, {least_n} needed.",
-                "Flagged by "
-                + rule.id
-                + ": rated "
-                + met
-                + " but "
-                + pct
-                + "% of "
-                + n.astype("str")
-                + f" practitioners answered positively, under {least_share * 100:g}%.",
-            ],
-            "Not flagged by "
-            + rule.id
-            + ": "
-            + pct
-            + "% of "
-            + n.astype("str")
-            + " practitioners answered positively.",
-        ),
-        index=out.index,
-    )
-    return out.assign(
+    base = practitioner["in_base"].to_numpy(dtype=bool)
+    # each key as codes shared by both sides (equal values, as a join matches them), then one id per combination
+    mine, theirs, sizes = [], [], []
+    for key in keys:
+        code, uniques = codes_of(practitioner[key])
+        found = uniques.get_indexer(pd.Index(standards[key].to_numpy(dtype=object), dtype=object))
+        theirs.append(code[base].astype(np.int64))
+        mine.append(np.where(found < 0, len(uniques), found))
+        sizes.append(len(uniques) + 1)  # each key's codes, and one for "not there"
+    if np.prod(sizes, dtype=float) <= 4 * len(base) + 1_000_000:  # few combinations: a key is their number
+        answer_ids, standard_ids = np.zeros(int(base.sum()), dtype=np.int64), np.zeros(len(standards), dtype=np.int64)
+        for t, m, size in zip(theirs, mine, sizes, strict=True):
+            answer_ids, standard_ids = answer_ids * size + t, standard_ids * size + m
+        groups = int(np.prod(sizes))
+    else:
+        ids = first_seen(*(np.concatenate([t, m]) for t, m in zip(theirs, mine, strict=True)))
+        answer_ids, standard_ids = ids[: int(base.sum())], ids[int(base.sum()) :]
+        groups = int(ids.max()) + 1 if len(ids) else 0
+    n = np.bincount(answer_ids, minlength=groups)[standard_ids].astype("int64")
+    positive_of = practitioner["positive"].to_numpy()[base].astype("int64")
+    positive = np.rint(np.bincount(answer_ids, weights=positive_of, minlength=groups)[standard_ids]).astype("int64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n > 0, positive / np.maximum(n, 1), np.nan)
+    rated_met = standards["self_rating"].eq(met).to_numpy(dtype=bool)
+    cases = [~rated_met, n < least_n, share < least_share]
+    status = np.select(cases, ["not-checked", "not-enough-answers", "flag"], "no-flag")
+    # the explanation depends on the case and two numbers: written once per distinct set of them
+    case = np.select(cases, [0, 1, 2], 3)
+    key = first_seen(case, pd.factorize(n)[0], pd.factorize(np.rint(share * 100), use_na_sentinel=False)[0])
+    one = first_rows(key)
+    text = _triangulation_text(rule, met, least_n, least_share, case[one], n[one], share[one])
+    return standards.assign(
         practitioner_answers=n,
         practitioner_positive=positive,
         positive_share=share.astype("float64"),
-        triangulation=pd.Series(status, index=out.index, dtype="str"),
-        triangulation_explanation=explanation.astype("str"),
+        triangulation=pd.Series(status, index=standards.index, dtype="str"),
+        triangulation_explanation=pd.Series(text[key], index=standards.index, dtype="str"),
+    )
+
+
+def _triangulation_text(
+    rule: Rule, met: str, least_n: int, least_share: float, case: np.ndarray, n: np.ndarray, share: np.ndarray
+) -> np.ndarray:
+    """What R8 found for each standard, in words, by its case (0 not rated met, 1 too few answers, 2 flag, 3 not)."""
+    count = n.astype(str).astype(object)
+    pct = _fmt(pd.Series(share * 100)).to_numpy(dtype=object)
+    return np.select(
+        [case == 0, case == 1, case == 2],
+        [
+            np.full(len(case), "Not checked by " + rule.id + ": the standard is not rated " + met + ".", dtype=object),
+            _text(f"Not enough answers for {rule.id}: ", count, f" practitioners answered, {least_n} needed."),
+            _text(
+                f"Flagged by {rule.id}: rated {met} but ",
+                pct,
+                "% of ",
+                count,
+                f" practitioners answered positively, under {least_share * 100:g}%.",
+            ),
+        ],
+        _text(f"Not flagged by {rule.id}: ", pct, "% of ", count, " practitioners answered positively."),
     )

@@ -17,13 +17,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
 
 from questionnaires.model import Questionnaire, Rule
 from scoring import rules as R
-from scoring.frames import ANSWER_COLUMNS, REASON_SUFFIX, codes, iso_dates, option_frame, question_frame
+from scoring.cells import as_text, run_codes
+from scoring.frames import (
+    ANSWER_COLUMNS,
+    REASON_SUFFIX,
+    codes,
+    has_text,
+    iso_dates,
+    memo,
+    of_type,
+    option_frame,
+    question_frame,
+)
 
 EVIDENCE_COLUMNS = ["response_id", "item_id", "evidence_question", "index", "title", "type", "date", "link"]
 ACTION_COLUMNS = ["response_id", "item_id", "action_question", "what", "owner", "due"]
@@ -56,26 +68,45 @@ def evidence_frame(answers: pd.DataFrame, questions: pd.DataFrame, items: Iterab
     Entries that are not objects (a malformed row) are dropped rather than stopping a batch.
     """
     found = _link_answers(answers, questions, "evidence", items)
-    pieces = found.explode("value")
-    pieces = pieces.loc[pieces["value"].map(type, na_action="ignore").eq(dict)]
-    pieces = pieces.assign(index=pieces.groupby(["response_id", "item_id"], sort=False).cumcount())
-    fields = pd.DataFrame.from_records(
-        pieces["value"].tolist(), columns=["title", "type", "date", "link"], index=pieces.index
+    return _evidence_pieces(
+        found["response_id"].to_numpy(),
+        found["item_id"].to_numpy(dtype=object),
+        found["question_id"].to_numpy(dtype=object),
+        found["value"].to_numpy(dtype=object),
     )
-    out = pd.DataFrame(
+
+
+def _evidence_pieces(
+    response_id: np.ndarray, item_id: np.ndarray, question_id: np.ndarray, value: np.ndarray
+) -> pd.DataFrame:
+    """`evidence_frame` from evidence answers given as arrays, in the order they are stored."""
+    listed = of_type(value, list) | of_type(value, tuple)
+    size = np.zeros(len(value), dtype=np.int64)
+    size[listed] = np.fromiter(map(len, value[listed]), dtype=np.int64, count=int(listed.sum()))
+    at = np.repeat(np.arange(len(value)), size)
+    entries = np.empty(int(size.sum()), dtype=object)
+    entries[:] = [entry for entries_ in value[listed] for entry in entries_]
+    kept = of_type(entries, dict)
+    at, entries = at[kept], entries[kept]
+    pieces = pd.DataFrame({"response_id": response_id[at], "item_id": item_id[at]})
+    index = pieces.groupby(["response_id", "item_id"], sort=False).cumcount().to_numpy()
+
+    def field(name: str) -> np.ndarray:
+        return np.fromiter(map(dict.get, entries, repeat(name)), dtype=object, count=len(entries))
+
+    return pd.DataFrame(
         {
             "response_id": pieces["response_id"],
-            "item_id": pieces["item_id"].astype("str"),
-            "evidence_question": pieces["question_id"].astype("str"),
-            "index": pieces["index"].astype("int64"),
-            "title": fields["title"].astype("str"),
-            "type": fields["type"].astype("str"),
-            "date": iso_dates(fields["date"]),
-            "link": fields["link"].astype("str"),
+            "item_id": pd.Series(item_id[at], dtype=object).astype("str"),
+            "evidence_question": pd.Series(question_id[at], dtype=object).astype("str"),
+            "index": index.astype("int64"),
+            "title": pd.Series(field("title"), dtype=object).astype("str"),
+            "type": pd.Series(field("type"), dtype=object).astype("str"),
+            "date": iso_dates(pd.Series(field("date"), dtype=object)),
+            "link": pd.Series(field("link"), dtype=object).astype("str"),
         },
         columns=EVIDENCE_COLUMNS,
     )
-    return out.reset_index(drop=True)
 
 
 def action_frame(answers: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
@@ -96,10 +127,63 @@ def action_frame(answers: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame
     ).reset_index(drop=True)
 
 
-def _filled(values: pd.Series) -> np.ndarray:
-    """Whether each value is text with something in it besides spaces."""
-    text = values.where(values.map(type, na_action="ignore").eq(str)).astype("str")
-    return text.str.strip().str.len().fillna(0).gt(0).to_numpy()
+#: What a question that feeds a rating item is to it (`_ItemLayout.feed_kind`).
+RATING, REASON, EVIDENCE, ACTION = range(4)
+
+
+@dataclass(frozen=True, slots=True)
+class _ItemLayout:
+    """A definition's rating items and the questions that feed them, as arrays: built once per questionnaire."""
+
+    ratings: pd.DataFrame  # the question frame's rows of the rating items, in order
+    item_ids: np.ndarray  # object
+    feeds: pd.Index  # every question id that feeds an item: its rating, reason, evidence, action
+    feed_kind: np.ndarray  # per feed: RATING, REASON, EVIDENCE or ACTION
+    feed_item: np.ndarray  # per feed: the item's code
+    sections: pd.Index  # the standards the items belong to
+    section_of: np.ndarray  # per item: its section's code
+    scale: pd.Index  # every value a rating item can take
+    na_code: np.ndarray  # per item: its not applicable value's code in `scale`, or -1
+
+
+def _layout(questionnaire: Questionnaire, questions: pd.DataFrame) -> _ItemLayout:
+    ratings = questions.loc[questions["type"].eq("rating") & questions["scored"]].reset_index(drop=True)
+    item_ids = ratings["question_id"].to_numpy(dtype=object)
+    n_items = len(item_ids)
+    kinds = {
+        RATING: item_ids,
+        REASON: item_ids + REASON_SUFFIX,
+        EVIDENCE: ratings["evidence"].to_numpy(dtype=object),
+        ACTION: ratings["action"].to_numpy(dtype=object),
+    }
+    feeds = (
+        pd.DataFrame(
+            {
+                "question_id": pd.Series(np.concatenate(list(kinds.values())), dtype=object),
+                "kind": np.repeat(list(kinds), n_items),
+                "item": np.tile(np.arange(n_items), len(kinds)),
+            }
+        )
+        .dropna(subset=["question_id"])
+        .drop_duplicates("question_id")
+    )
+    options = option_frame(questionnaire)
+    rating_options = options.loc[options["question_id"].isin(item_ids)]
+    na_values = rating_options.loc[rating_options["not_applicable"]].drop_duplicates("question_id")
+    na_of = pd.Series(na_values["value"].to_numpy(dtype=object), index=na_values["question_id"].to_numpy(dtype=object))
+    scale = pd.Index(pd.unique(rating_options["value"].to_numpy(dtype=object)), dtype=object)
+    section_of, sections = pd.factorize(ratings["section_id"].to_numpy(dtype=object))
+    return _ItemLayout(
+        ratings=ratings,
+        item_ids=item_ids,
+        feeds=pd.Index(feeds["question_id"].to_numpy(dtype=object), dtype=object),
+        feed_kind=feeds["kind"].to_numpy(dtype=np.int64),
+        feed_item=feeds["item"].to_numpy(dtype=np.int64),
+        sections=pd.Index(sections, dtype=object),
+        section_of=section_of,
+        scale=scale,
+        na_code=scale.get_indexer(na_of.reindex(item_ids).to_numpy(dtype=object)),
+    )
 
 
 def build_items(
@@ -114,108 +198,155 @@ def build_items(
     unanswered item is seen as incomplete. `responses` names the responses to score (by
     default those with any answer). One hash lookup places each answer: its question's code
     says whether it is a rating, a reason, evidence or an action, and which item it is for;
-    a response code times the number of items plus the item's code gives its row.
+    a response code times the number of items plus the item's code gives its row. Nested
+    answers (evidence lists, actions) are read one by one, as they are only Python objects.
     """
-    questions = question_frame(questionnaire) if questions is None else questions
-    ratings = questions.loc[questions["type"].eq("rating") & questions["scored"]].reset_index(drop=True)
+    if questions is None:
+        layout = memo(questionnaire, "audit-items", lambda: _layout(questionnaire, question_frame(questionnaire)))
+    else:
+        layout = _layout(questionnaire, questions)
+    return _read_items(layout, answers, responses)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _EvidenceAnswers:
+    """The evidence answers placed while reading items, in the order stored: for R4, without a second lookup."""
+
+    response_id: np.ndarray
+    item: np.ndarray  # the item's code
+    question_id: np.ndarray
+    value: np.ndarray
+
+
+def _read_items(
+    layout: _ItemLayout, answers: pd.DataFrame, responses: Iterable[object] | None
+) -> tuple[pd.DataFrame, _EvidenceAnswers]:
+    """`build_items`, and the evidence answers it placed."""
     ids = pd.unique(answers["response_id"]) if responses is None else pd.unique(pd.Series(list(responses)))
     response_index = pd.Index(ids)
-    item_ids = ratings["question_id"].to_numpy(dtype=object)
-    n_items = len(item_ids)
+    n_items = len(layout.item_ids)
     size = len(response_index) * n_items
 
-    # every question id that feeds an item: the rating, its reason, its evidence, its action
-    kinds = {"rating": item_ids, "reason": item_ids + REASON_SUFFIX}
-    kinds["evidence"] = ratings["evidence"].to_numpy(dtype=object)
-    kinds["action"] = ratings["action"].to_numpy(dtype=object)
-    feeds = (
-        pd.DataFrame(
-            {
-                "question_id": np.concatenate(list(kinds.values())),
-                "kind": np.repeat(list(kinds), n_items),
-                "item": np.tile(np.arange(n_items), len(kinds)),
-            }
-        )
-        .dropna(subset=["question_id"])
-        .drop_duplicates("question_id")
-    )
-    code = codes(answers["question_id"], pd.Index(feeds["question_id"].to_numpy(dtype=object), dtype=object))
+    code = codes(answers["question_id"], layout.feeds)
     r_code = response_index.get_indexer(answers["response_id"])
     hit = (code >= 0) & (r_code >= 0)
     value = answers["value"].to_numpy(dtype=object)[hit]
-    at = r_code[hit] * n_items + feeds["item"].to_numpy()[code[hit]]
-    kind = feeds["kind"].to_numpy()[code[hit]]
+    code = code[hit]
+    at = r_code[hit] * n_items + layout.feed_item[code]
+    kind = layout.feed_kind[code]
 
-    def of(name: str) -> tuple[np.ndarray, pd.Series]:
+    def of(name: int) -> tuple[np.ndarray, np.ndarray]:
         """Where in the grid the answers of one kind go, and their values (a later duplicate wins)."""
         mine = kind == name
-        return at[mine], pd.Series(value[mine], dtype=object)
+        return at[mine], value[mine]
 
-    options = option_frame(questionnaire)
-    rating_options = options.loc[options["question_id"].isin(item_ids)]
-    where, values = of("rating")
-    known = codes(values, pd.Index(pd.unique(rating_options["value"].to_numpy(dtype=object)), dtype=object)) >= 0
-    answered = np.full(size, None, dtype=object)
-    answered[where[known]] = values[known].to_numpy()  # a value the scale does not have counts as unanswered
+    where, values = of(RATING)
+    scale_code = codes(values, layout.scale)
+    known = scale_code >= 0
+    answered = np.full(size, -1, dtype=np.int64)
+    answered[where[known]] = scale_code[known]  # a value the scale does not have counts as unanswered
 
-    where, values = of("reason")
-    text = values.map(type, na_action="ignore").eq(str).to_numpy()
+    where, values = of(REASON)
+    text = of_type(values, str)
     reason = np.full(size, None, dtype=object)
-    reason[where[text]] = values[text].to_numpy()
+    reason[where[text]] = values[text]
 
-    where, values = of("evidence")
-    listed = values.map(type, na_action="ignore").eq(list).to_numpy()
+    where, values = of(EVIDENCE)
+    evidence = _EvidenceAnswers(
+        response_id=answers["response_id"].to_numpy()[hit][kind == EVIDENCE],
+        item=layout.feed_item[code[kind == EVIDENCE]],
+        question_id=layout.feeds.to_numpy()[code[kind == EVIDENCE]],
+        value=values,
+    )
+    listed = of_type(values, list)
     counts = np.zeros(size, dtype=np.int64)
-    counts[where[listed]] = values[listed].str.len().to_numpy(dtype=np.int64)
+    counts[where[listed]] = np.fromiter(map(len, values[listed]), dtype=np.int64, count=int(listed.sum()))
 
-    where, values = of("action")
-    objects = values.map(type, na_action="ignore").eq(dict).to_numpy()
-    fields = pd.DataFrame.from_records(values[objects].tolist(), columns=["what", "owner", "due"])
-    complete = _filled(fields["what"]) & _filled(fields["owner"]) & iso_dates(fields["due"]).notna().to_numpy()
+    where, values = of(ACTION)
+    objects = of_type(values, dict)
+    actions = values[objects]
+
+    def field(name: str) -> np.ndarray:
+        return np.fromiter(map(dict.get, actions, repeat(name)), dtype=object, count=len(actions))
+
+    complete = (
+        has_text(field("what")) & has_text(field("owner")) & iso_dates(pd.Series(field("due"))).notna().to_numpy()
+    )
     has_action = np.zeros(size, dtype=bool)
     has_action[where[objects][complete]] = True
 
-    na_values = rating_options.loc[rating_options["not_applicable"]].drop_duplicates("question_id")
-    na_of = pd.Series(na_values["value"].to_numpy(), index=na_values["question_id"].to_numpy())
     item_of = np.tile(np.arange(n_items), len(response_index))
-    na_value = na_of.reindex(item_ids).to_numpy(dtype=object)[item_of]
-    missing = np.full(size, None, dtype=object)
-    frame = pd.DataFrame(
+    ratings = layout.ratings
+    # the definition's ids and ratings as categoricals (codes into the definition: comparing, grouping and
+    # looking options up costs no hashing); other text stays object, as pandas' str dtype checks each value
+    # for missing on every comparison
+    items = pd.DataFrame(
         {
             "response_id": np.repeat(response_index.to_numpy(), n_items),
-            "section_id": ratings["section_id"].to_numpy(dtype=object)[item_of],
-            "question_id": item_ids[item_of],
+            "section_id": pd.Categorical.from_codes(layout.section_of[item_of], layout.sections),
+            "question_id": pd.Categorical.from_codes(item_of, pd.Index(layout.item_ids, dtype=object)),
             "weight": ratings["weight"].to_numpy(dtype="float64")[item_of],
             "mandatory": ratings["mandatory"].to_numpy(dtype=bool)[item_of],
-            "answered": answered,
-            "rating": answered.copy(),
-            "decided_by": missing,
-            "why": missing.copy(),
+            "answered": pd.Categorical.from_codes(answered, layout.scale),
+            "rating": pd.Categorical.from_codes(answered, layout.scale),
+            "decided_by": pd.Series(np.full(size, None, dtype=object), dtype=object),
+            "why": pd.Series(np.full(size, None, dtype=object), dtype=object),
             "evidence_count": counts,
-            "reason": reason,
+            "reason": pd.Series(reason, dtype=object),
             "has_action": has_action,
-            "applicable": pd.notna(answered) & (answered != na_value),
+            "applicable": (answered >= 0) & (answered != layout.na_code[item_of]),
         }
     )
-    # text stays object while the rules run: pandas' str dtype checks each value for missing on every comparison
-    for column in ("section_id", "question_id", "answered", "rating", "decided_by", "why", "reason"):
-        frame[column] = pd.Series(frame[column].to_numpy(dtype=object), dtype=object)
-    return frame
+    return items, evidence
 
 
 def _rules_of(questionnaire: Questionnaire, kind: str) -> list[Rule]:
     return [rule for rule in questionnaire.rules.values() if rule.kind == kind]
 
 
-def _applies_to(items: pd.DataFrame, questions: pd.DataFrame, rule: Rule) -> pd.Series:
-    declared = questions.loc[questions["rules"].map(lambda ids: rule.id in ids), "question_id"]
-    return items["question_id"].isin(declared)
-
-
 def _section_scale(questionnaire: Questionnaire, options: pd.DataFrame, section_id: str) -> pd.DataFrame:
     section = questionnaire.section(section_id)
     first = next((q.id for q in section.questions if q.type == "rating"), None) if section else None
     return options.loc[options["question_id"].eq(first)].reset_index(drop=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _AuditPlan:
+    """What scoring an audit reads from its definition besides answers: built once per questionnaire."""
+
+    layout: _ItemLayout
+    applies: dict[str, np.ndarray]  # per item rule: per item code, whether the rule applies to it
+    scales: dict[str, list[tuple[list[str], pd.DataFrame]]]  # per standard rule: standards on one scale, the scale
+    section_order: dict[str, int]
+    asked: pd.Series  # question id -> its position
+
+
+def _plan(questionnaire: Questionnaire) -> _AuditPlan:
+    questions = question_frame(questionnaire)
+    options = option_frame(questionnaire)
+    layout = memo(questionnaire, "audit-items", lambda: _layout(questionnaire, questions))
+    items = pd.Series(layout.item_ids, dtype=object)
+    applies = {
+        rule.id: items.isin(
+            questions.loc[questions["rules"].map(lambda ids, r=rule: r.id in ids), "question_id"]
+        ).to_numpy(dtype=bool)
+        for rule in questionnaire.rules.values()
+    }
+    scales = {}
+    for rule in _rules_of(questionnaire, "standard_rating"):
+        by_scale: dict[tuple[str, ...], list[str]] = {}
+        for section in questionnaire.sections:
+            if rule.id in section.rules:
+                scale = _section_scale(questionnaire, options, section.id)
+                by_scale.setdefault(tuple(scale["value"]), []).append(section.id)
+        scales[rule.id] = [(ids, _section_scale(questionnaire, options, ids[0])) for ids in by_scale.values()]
+    return _AuditPlan(
+        layout=layout,
+        applies=applies,
+        scales=scales,
+        section_order={s.id: s.position for s in questionnaire.sections},
+        asked=pd.Series(questions["position"].to_numpy(), index=questions["question_id"].to_numpy()),
+    )
 
 
 def score_audits(
@@ -233,35 +364,41 @@ def score_audits(
     reviewer would apply them: missing evidence (R1), out-of-date evidence (R4), then not
     applicable (R3) and actions (R5), then the standard (R2) and moderation (R6).
     """
-    questions = question_frame(questionnaire)
+    plan = memo(questionnaire, "audit-plan", lambda: _plan(questionnaire))
     options = option_frame(questionnaire)
-    items = build_items(questionnaire, answers, responses, questions)
+    items, evidence_answers = _read_items(plan.layout, answers, responses)
+    n_responses = len(items) // max(len(plan.layout.item_ids), 1)
+
+    def applies(rule: Rule) -> pd.Series:
+        """The items the rule is declared on: the grid repeats the definition's items for each response."""
+        return pd.Series(np.tile(plan.applies[rule.id], n_responses), index=items.index)
+
     problems = [R.empty_problems(items)]
     for rule in _rules_of(questionnaire, "evidence_for_met"):
-        items = R.evidence_for_met(items, rule, options, _applies_to(items, questions, rule))
+        items = R.evidence_for_met(items, rule, options, applies(rule))
     for rule in _rules_of(questionnaire, "evidence_age"):
-        applies = _applies_to(items, questions, rule)
         # only the evidence of items this rule applies to is read, piece by piece
-        evidence = evidence_frame(answers, questions, pd.unique(items.loc[applies, "question_id"]))
-        items = R.evidence_age(items, evidence, rule, options, as_of, applies)
+        read = plan.applies[rule.id][evidence_answers.item]
+        evidence = _evidence_pieces(
+            evidence_answers.response_id[read],
+            plan.layout.item_ids[evidence_answers.item[read]],
+            evidence_answers.question_id[read],
+            evidence_answers.value[read],
+        )
+        items = R.evidence_age(items, evidence, rule, options, as_of, applies(rule))
     for rule in _rules_of(questionnaire, "not_applicable_reason"):
-        items, found = R.not_applicable_reason(items, rule, options, _applies_to(items, questions, rule))
+        items, found = R.not_applicable_reason(items, rule, options, applies(rule))
         problems.append(found)
     for rule in _rules_of(questionnaire, "action_for_shortfall"):
-        problems.append(R.action_for_shortfall(items, rule, options, _applies_to(items, questions, rule)))
+        problems.append(R.action_for_shortfall(items, rule, options, applies(rule)))
 
     standards = []
     for rule in _rules_of(questionnaire, "standard_rating"):
-        by_scale: dict[tuple[str, ...], list[str]] = {}
-        for section in questionnaire.sections:
-            if rule.id in section.rules:
-                scale = _section_scale(questionnaire, options, section.id)
-                by_scale.setdefault(tuple(scale["value"]), []).append(section.id)
-        for section_ids in by_scale.values():  # one call per scale: standards on one scale share labels
-            mine = items.loc[items["section_id"].isin(section_ids)]
+        for section_ids, scale in plan.scales[rule.id]:  # one call per scale: standards on one scale share labels
+            on_scale = items["section_id"].isin(section_ids).to_numpy()
+            mine = items if on_scale.all() else items.loc[on_scale]
             if mine.empty:
                 continue
-            scale = _section_scale(questionnaire, options, section_ids[0])
             rated = R.standard_rating(mine, rule, options, scale)
             standards.append(R.moderate(rated, moderation, scale))
     columns = [
@@ -281,19 +418,19 @@ def score_audits(
         "explanation",
     ]
     table = pd.concat(standards, ignore_index=True) if standards else pd.DataFrame(columns=columns)
-    order = {s.id: s.position for s in questionnaire.sections}
-    table = table.assign(_order=table["section_id"].map(order)).sort_values(["response_id", "_order"], kind="stable")
+    table = table.assign(_order=table["section_id"].map(plan.section_order)).sort_values(
+        ["response_id", "_order"], kind="stable"
+    )
     problem_table = pd.concat([p for p in problems if not p.empty] or problems[:1], ignore_index=True)
-    asked = pd.Series(questions["position"].to_numpy(), index=questions["question_id"].to_numpy())
     problem_table = (
-        problem_table.assign(_order=asked.reindex(problem_table["question_id"]).to_numpy())
+        problem_table.assign(_order=plan.asked.reindex(problem_table["question_id"]).to_numpy())
         .sort_values(["response_id", "_order"], kind="stable")
         .drop(columns="_order")
         .reset_index(drop=True)
     )
     text = ["section_id", "question_id", "answered", "rating", "decided_by", "why", "reason"]
     return AuditScores(
-        items=items.astype(dict.fromkeys(text, "str")),
+        items=items.assign(**{column: as_text(items[column]) for column in text}),
         standards=table.drop(columns="_order").reset_index(drop=True)[columns],
         problems=problem_table,
     )
@@ -324,6 +461,14 @@ def practitioner_matches(
     Only answers in the base are kept (the rule counts no others); `section_id` is a
     categorical made from the question's code, so grouping by it costs no hashing.
     """
+    keep, sections = _matching(questionnaire, practitioner_scores, practitioner_questions)
+    return practitioner_scores.loc[keep].assign(section_id=sections)
+
+
+def _matching(
+    questionnaire: Questionnaire, practitioner_scores: pd.DataFrame, practitioner_questions: pd.DataFrame
+) -> tuple[np.ndarray, pd.Categorical]:
+    """Which answer scores `practitioner_matches` keeps, and the section_id of each kept one."""
     matching = practitioner_questions.loc[
         practitioner_questions["matches_questionnaire"].eq(questionnaire.id), ["question_id", "matches_section"]
     ]
@@ -332,25 +477,32 @@ def practitioner_matches(
     section_of = sections.get_indexer(matching["matches_section"])
     code = codes(practitioner_scores["question_id"], questions)
     keep = (code >= 0) & practitioner_scores["in_base"].to_numpy(dtype=bool)
-    found = practitioner_scores.loc[keep]
-    return found.assign(section_id=pd.Categorical.from_codes(section_of[code[keep]], sections))
+    return keep, pd.Categorical.from_codes(section_of[code[keep]], sections)
 
 
-def _with_keys(frame: pd.DataFrame, keys: list[str], responses: pd.DataFrame | None) -> pd.DataFrame:
-    """`frame` with the `keys` columns it lacks, looked up in `responses` by response_id (as categoricals)."""
+def _with_keys(
+    frame: pd.DataFrame, keys: list[str], responses: pd.DataFrame | None, known: dict[str, object]
+) -> pd.DataFrame:
+    """`frame` with the `keys` columns it lacks, looked up in `responses` by response_id (as categoricals).
+
+    `known` keeps what is read from `responses` (their ids, each key's codes) for the next frame.
+    """
     missing = [k for k in keys if k not in frame]
     if not missing:
         return frame
     if responses is None:
         raise ValueError(f"triangulation needs {', '.join(missing)}: give them in the frame or in `responses`")
-    meta = responses.drop_duplicates("response_id")
-    at = pd.Index(meta["response_id"]).get_indexer(frame["response_id"])
+    if "ids" not in known:
+        meta = responses.drop_duplicates("response_id")
+        known["ids"] = pd.Index(meta["response_id"])
+        known.update({key: meta[key].factorize() for key in keys if key in meta})
+    at = run_codes(frame["response_id"].to_numpy(), known["ids"])  # rows of one response come together
     found = at >= 0
     added = {}
     for key in missing:
-        code, categories = pd.factorize(meta[key].to_numpy(dtype=object))
-        added[key] = pd.Categorical.from_codes(code[at[found]], pd.Index(categories, dtype=object))
-    return frame.loc[found].assign(**added)
+        code, categories = known[key]
+        added[key] = pd.Categorical.from_codes(code[at[found]], pd.Index(np.asarray(categories), dtype=object))
+    return (frame if found.all() else frame.loc[found]).assign(**added)
 
 
 def triangulate(
@@ -370,9 +522,13 @@ def triangulate(
     questions' `matches` links to standards.
     """
     keys = list(on)
-    matched = practitioner_matches(questionnaire, practitioner_scores, practitioner_questions)
-    matched = _with_keys(matched, keys, responses)
-    standards = _with_keys(standards, keys, responses)
+    known: dict[str, object] = {}
+    # the matching answers with only what R8 reads of them: a batch's practitioner scores are many
+    keep, sections = _matching(questionnaire, practitioner_scores, practitioner_questions)
+    read = ["response_id", "positive", "in_base", *(k for k in keys if k in practitioner_scores)]
+    matched = practitioner_scores[list(dict.fromkeys(read))].loc[keep].assign(section_id=sections)
+    matched = _with_keys(matched, keys, responses, known)
+    standards = _with_keys(standards, keys, responses, known)
     parts = []
     for rule in _rules_of(questionnaire, "triangulation"):
         sections = [s.id for s in questionnaire.sections if rule.id in s.rules]

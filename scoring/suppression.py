@@ -76,18 +76,34 @@ def cells_to_hide(
     """
     counts = table[count_col].fillna(0).astype("int64").to_numpy()
     limit = _threshold(table, k).to_numpy()
+    primary, hidden = hidden_cells(counts, limit, [group_ids(table, keys) for keys in groups])
+    return pd.Series(primary, index=table.index), pd.Series(hidden, index=table.index)
+
+
+def hidden_cells(counts: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """`cells_to_hide` on arrays: each cell's count and k, and for each set of cells adding up to a total, its ids.
+
+    The ids of one set are 0..n-1 (as `group_ids` gives them); a caller that already holds its
+    table's keys as integer codes passes them here and skips grouping by text. Among cells of
+    equal count the first in row order is hidden first.
+
+    >>> primary, hidden = hidden_cells(np.array([3, 40, 12, 25]), np.full(4, 10), [np.zeros(4, dtype=np.int64)])
+    >>> primary.tolist(), hidden.tolist()
+    ([True, False, False, False], [True, False, True, False])
+    """
     primary = counts < limit
     hidden = primary.copy()
-    ids = [group_ids(table, keys) for keys in groups]
-    for _ in range(len(table) + 1):  # every pass hides at least one more cell, or stops
+    sets = []
+    for gid in ids:  # what does not change from pass to pass: each set's size and its largest k
+        n_groups = int(gid.max()) + 1 if len(gid) else 0
+        k_max = np.zeros(n_groups, dtype=np.int64)
+        np.maximum.at(k_max, gid, limit)
+        sets.append((gid, n_groups, np.bincount(gid, minlength=n_groups), k_max))
+    for _ in range(len(counts) + 1):  # every pass hides at least one more cell, or stops
         before = int(hidden.sum())
-        for gid in ids:
-            n_groups = int(gid.max()) + 1 if len(gid) else 0
-            cells = np.bincount(gid, minlength=n_groups)
+        for gid, n_groups, cells, k_max in sets:
             hidden_n = np.bincount(gid, weights=hidden, minlength=n_groups)
             hidden_total = np.bincount(gid, weights=np.where(hidden, counts, 0), minlength=n_groups)
-            k_max = np.zeros(n_groups, dtype=np.int64)
-            np.maximum.at(k_max, gid, limit)
             enough = (hidden_n >= 2) & (hidden_total >= k_max)
             need = ((hidden_n > 0) & (hidden_n < cells) & ~enough)[gid] & ~hidden
             if not need.any():
@@ -99,7 +115,7 @@ def cells_to_hide(
             hidden[order[first]] = True
         if int(hidden.sum()) == before:
             break
-    return pd.Series(primary, index=table.index), pd.Series(hidden, index=table.index)
+    return primary, hidden
 
 
 def suppress(

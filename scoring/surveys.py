@@ -39,6 +39,11 @@ SCORE_COLUMNS = [
 THEME_SCORE_COLUMNS = ["response_id", "theme", "measure", "answers", "positive", "score_sum"]
 
 
+#: Per-answer numbers and flags, in the order of their columns in the answer scores.
+NUMBER_COLUMNS = ["score", "score_100"]
+FLAG_COLUMNS = ["positive", "in_base", "dont_know", "not_applicable", "known"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Lookup:
     """The definition's choice questions and options as arrays, for indexing by code."""
@@ -48,12 +53,13 @@ class _Lookup:
     values: pd.Index  # every option value in the questionnaire
     table: np.ndarray  # [question, value + 1 (last: unknown)] -> option row, or the last (unknown) row
     value_of_row: np.ndarray  # option row -> code into `values` (-1 for the unknown row)
-    score: np.ndarray
-    score_100: np.ndarray
-    positive: np.ndarray
-    in_base: np.ndarray
-    dont_know: np.ndarray
-    not_applicable: np.ndarray
+    numbers: np.ndarray  # [NUMBER_COLUMNS, option row]: score, score_100 (NaN for the unknown row)
+    flags: np.ndarray  # [FLAG_COLUMNS, option row]: positive (and in the base), in_base, ..., known
+
+    @property
+    def unknown(self) -> int:
+        """The row of an answer that is not an option of its question."""
+        return self.numbers.shape[1] - 1
 
 
 def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
@@ -69,18 +75,23 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
     def column(name: str, missing: object) -> np.ndarray:
         return np.append(options[name].to_numpy(), missing)
 
+    in_base = column("in_base", False).astype(bool)
     return _Lookup(
         questions=q_index,
         multiple=np.append(scored["type"].eq("multiple_choice").to_numpy(), False),
         values=v_index,
         table=table,
         value_of_row=np.append(v_index.get_indexer(options["value"]), -1),
-        score=column("score", np.nan).astype("float64"),
-        score_100=column("score_100", np.nan).astype("float64"),
-        positive=column("positive", False).astype(bool),
-        in_base=column("in_base", False).astype(bool),
-        dont_know=column("dont_know", False).astype(bool),
-        not_applicable=column("not_applicable", False).astype(bool),
+        numbers=np.stack([column("score", np.nan).astype("float64"), column("score_100", np.nan).astype("float64")]),
+        flags=np.stack(
+            [
+                column("positive", False).astype(bool) & in_base,
+                in_base,
+                column("dont_know", False).astype(bool),
+                column("not_applicable", False).astype(bool),
+                np.arange(unknown + 1) < unknown,
+            ]
+        ),
     )
 
 
@@ -99,14 +110,21 @@ class _Scored:
     response: np.ndarray
     question: np.ndarray  # code into _Lookup.questions
     row: np.ndarray  # option row, the last one meaning "not an option of this question"
-    score: np.ndarray
-    score_100: np.ndarray
-    positive: np.ndarray
-    in_base: np.ndarray
-    dont_know: np.ndarray
-    not_applicable: np.ndarray
-    known: np.ndarray
+    numbers: np.ndarray  # [NUMBER_COLUMNS, answer]
+    flags: np.ndarray  # [FLAG_COLUMNS, answer]
     joined: pd.Series | None  # multiple choice answers' values joined with "; ", by position
+
+    @property
+    def score_100(self) -> np.ndarray:
+        return self.numbers[1]
+
+    @property
+    def positive(self) -> np.ndarray:
+        return self.flags[0]
+
+    @property
+    def in_base(self) -> np.ndarray:
+        return self.flags[1]
 
 
 def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
@@ -118,43 +136,29 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     raw = raw if everything else raw[keep]
     response = answers["response_id"].to_numpy()
     response = response if everything else response[keep]
-    unknown = len(lookup.score) - 1
     multiple = lookup.multiple[q_code]
-    if multiple.any():
+    several = bool(multiple.any())
+    if several:
         single = ~multiple
-        row = np.full(len(q_code), unknown, dtype=np.intp)
+        row = np.full(len(q_code), lookup.unknown, dtype=np.intp)
         row[single] = lookup.table[q_code[single], codes(raw[single], lookup.values)]
     else:
         row = lookup.table[q_code, codes(raw, lookup.values)]
-    scored = _Scored(
-        response=response,
-        question=q_code,
-        row=row,
-        score=lookup.score[row],
-        score_100=lookup.score_100[row],
-        positive=lookup.positive[row] & lookup.in_base[row],
-        in_base=lookup.in_base[row],
-        dont_know=lookup.dont_know[row],
-        not_applicable=lookup.not_applicable[row],
-        known=row < unknown,
-        joined=None,
-    )
-    if not multiple.any():
-        return scored
+    # one take per table: every number, then every flag, of each answer's option
+    numbers, flags = np.take(lookup.numbers, row, axis=1), np.take(lookup.flags, row, axis=1)
+    if not several:
+        return _Scored(response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=None)
     at = np.flatnonzero(multiple)
     chosen = pd.Series(raw[at], index=at).explode()
     chosen = chosen[chosen.notna()]
     code = lookup.table[q_code[chosen.index.to_numpy()], codes(chosen, lookup.values)]
+    base = lookup.flags[1][code]
     parts = pd.DataFrame(
         {
             "at": chosen.index.to_numpy(),
-            "score": np.where(lookup.in_base[code], lookup.score[code], np.nan),
-            "score_100": np.where(lookup.in_base[code], lookup.score_100[code], np.nan),
-            "positive": lookup.positive[code] & lookup.in_base[code],
-            "in_base": lookup.in_base[code],
-            "dont_know": lookup.dont_know[code],
-            "not_applicable": lookup.not_applicable[code],
-            "known": code < unknown,
+            "score": np.where(base, lookup.numbers[0][code], np.nan),
+            "score_100": np.where(base, lookup.numbers[1][code], np.nan),
+            **{name: lookup.flags[i][code] for i, name in enumerate(FLAG_COLUMNS)},
         }
     )
     per = parts.groupby("at").agg(
@@ -167,13 +171,15 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
         known=("known", "all"),
     )
     where = per.index.to_numpy()
-    for name in ("score", "score_100", "positive", "in_base", "dont_know", "not_applicable", "known"):
-        getattr(scored, name)[where] = per[name].to_numpy()
+    for i, name in enumerate(NUMBER_COLUMNS):
+        numbers[i][where] = per[name].to_numpy()
+    for i, name in enumerate(FLAG_COLUMNS):
+        flags[i][where] = per[name].to_numpy()
     empty = np.setdiff1d(at, where)  # nothing chosen: nothing scored, out of the base
-    scored.known[empty] = True
-    scored.in_base[empty] = False
+    flags[FLAG_COLUMNS.index("known")][empty] = True
+    flags[FLAG_COLUMNS.index("in_base")][empty] = False
     joined = pd.Series(raw[at], index=at).map(_join, na_action="ignore")
-    return _Scored(**{**{n: getattr(scored, n) for n in scored.__slots__}, "joined": joined})
+    return _Scored(response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=joined)
 
 
 def _join(values: object) -> str | None:
@@ -183,25 +189,28 @@ def _join(values: object) -> str | None:
 
 
 def _answer_frame(lookup: _Lookup, scored: _Scored) -> pd.DataFrame:
-    # question_id and value as categoricals: built from codes at no cost, small to store
+    """The answer scores; question_id and value as categoricals (built from codes at no cost, small to store).
+
+    The numbers and the flags each come as one block, put side by side rather than copied
+    into one: a million answers' scores are a few dozen megabytes.
+    """
     value_code = lookup.value_of_row[scored.row]
-    value = pd.Categorical.from_codes(value_code, lookup.values)
+    value = pd.Categorical.from_codes(value_code, lookup.values, validate=False)
     if scored.joined is not None:
         value = pd.Series(value).astype("str")
         value.iloc[scored.joined.index.to_numpy()] = scored.joined.to_numpy()
-    return pd.DataFrame(
-        {
-            "response_id": scored.response,
-            "question_id": pd.Categorical.from_codes(scored.question, lookup.questions),
-            "value": value,
-            "score": scored.score,
-            "score_100": scored.score_100,
-            "positive": scored.positive,
-            "in_base": scored.in_base,
-            "dont_know": scored.dont_know,
-            "not_applicable": scored.not_applicable,
-            "known": scored.known,
-        }
+    head = {
+        "response_id": scored.response,
+        "question_id": pd.Categorical.from_codes(scored.question, lookup.questions, validate=False),
+        "value": value,
+    }
+    return pd.concat(
+        [
+            *(pd.Series(column, name=name, copy=False).to_frame() for name, column in head.items()),
+            pd.DataFrame(scored.numbers.T, columns=NUMBER_COLUMNS, copy=False),
+            pd.DataFrame(scored.flags.T, columns=FLAG_COLUMNS, copy=False),
+        ],
+        axis=1,
     )
 
 
@@ -216,6 +225,7 @@ class _Pairs:
     measures: pd.Index
     theme_of: np.ndarray  # per pair
     measure_of: np.ndarray  # per pair
+    slots: tuple[np.ndarray, ...]  # per slot i: per question (and one past the last), its i-th pair code or -1
 
 
 def _pairs(questions: pd.DataFrame, order: pd.Index) -> _Pairs:
@@ -229,20 +239,27 @@ def _pairs(questions: pd.DataFrame, order: pd.Index) -> _Pairs:
     pair_code, owner = pair_code[owner >= 0], owner[owner >= 0]
     sort = np.argsort(owner, kind="stable")
     count = np.bincount(owner, minlength=len(order))
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.intp)
     return _Pairs(
         count=count,
-        start=np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.intp),
+        start=start,
         pair=pair_code[sort],
         themes=themes,
         measures=measures,
         theme_of=themes.get_indexer(pair_index.get_level_values(0)),
         measure_of=measures.get_indexer(pair_index.get_level_values(1)),
+        slots=tuple(
+            np.append(np.where(i < count, pair_code[sort][np.minimum(start + i, len(sort) - 1)], -1), -1)
+            for i in range(int(count.max()) if len(count) else 0)
+        ),
     )
 
 
-def _response_codes(response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _response_codes(response: np.ndarray, in_order: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Codes 0..R-1 for response ids; a run-length pass when rows come ordered by response."""
-    if len(response) and pd.Index(response).is_monotonic_increasing:
+    if in_order is None:
+        in_order = pd.Index(response).is_monotonic_increasing
+    if len(response) and in_order:
         change = np.empty(len(response), dtype=bool)
         change[0] = True
         np.not_equal(response[1:], response[:-1], out=change[1:])
@@ -252,28 +269,55 @@ def _response_codes(response: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _theme_sums(
-    pairs: _Pairs, response: np.ndarray, question: np.ndarray, positive: np.ndarray, score_100: np.ndarray
+    pairs: _Pairs,
+    response: np.ndarray,
+    question: np.ndarray,
+    positive: np.ndarray,
+    score_100: np.ndarray,
+    base: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Sum base answers per (response, theme, measure): one repeat, one key, three bincounts.
+    """Sum the answers in the base (where `base`, or all of them) per (response, theme, measure).
 
-    Each answer is repeated once per (theme, measure) pair of its question; the key
-    response x pairs + pair is counted into dense bins when there are few enough of them
-    (no hashing), else factorised first.
+    A question carries one to a few (theme, measure) pairs. When the table of responses x
+    pairs is small enough (it nearly always is: a response touches most pairs), answers are
+    counted into it once per pair slot: every answer to its question's first pair, then the
+    answers whose question has a second pair to that one, and so on, each slot three
+    bincounts over a key response x pairs + pair, with no hashing; an answer out of the base
+    counts into one bin past the table. Otherwise each answer is repeated once per pair of
+    its question and the keys are factorised.
     """
-    r_code, r_keys = _response_codes(response)
-    n = pairs.count[question]
-    rows = np.repeat(np.arange(len(question)), n)
-    offset = np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n)
-    pair = pairs.pair[pairs.start[question][rows] + offset]
     width = max(len(pairs.theme_of), 1)
-    key = r_code[rows].astype(np.int64) * width + pair
-    if len(r_keys) * width <= 4 * len(key) + 1_000_000:
-        answers = np.bincount(key, minlength=len(r_keys) * width)
-        present = np.flatnonzero(answers)
-        answers = answers[present]
-        positives = np.bincount(key, weights=positive[rows], minlength=len(r_keys) * width)[present]
-        sums = np.bincount(key, weights=score_100[rows], minlength=len(r_keys) * width)[present]
+    in_order = len(response) == 0 or pd.Index(response).is_monotonic_increasing
+    r_code, r_keys = _response_codes(response, in_order) if in_order or base is None else (None, None)
+    if base is not None and (r_code is None or len(r_keys) * width > 4 * len(question) + 1_000_000):
+        response, question, positive, score_100 = response[base], question[base], positive[base], score_100[base]
+        r_code, r_keys = _response_codes(response, in_order)
+        base = None  # responses numbered as their first answer in the base comes
+    cells = len(r_keys) * width
+    if cells <= 4 * len(question) + 1_000_000:
+        answers = np.zeros(cells + 1, dtype=np.int64)
+        positives = np.zeros(cells + 1)
+        sums = np.zeros(cells + 1)
+        row_key = r_code.astype(np.int64) * width
+        for i, slot in enumerate(pairs.slots):
+            rows, weights = None, (positive, score_100)
+            if i:  # a second or later pair: only the answers to questions that have one
+                rows = np.flatnonzero(slot[question] >= 0)
+                weights = (positive[rows], score_100[rows])
+            pair = slot[question if rows is None else question[rows]]
+            counted = pair >= 0 if base is None else (pair >= 0) & (base if rows is None else base[rows])
+            key = np.where(counted, (row_key if rows is None else row_key[rows]) + pair, cells)  # last bin: not counted
+            answers += np.bincount(key, minlength=cells + 1)
+            positives += np.bincount(key, weights=weights[0], minlength=cells + 1)
+            sums += np.bincount(key, weights=weights[1], minlength=cells + 1)
+        present = np.flatnonzero(answers[:cells])
+        answers, positives, sums = answers[present], positives[present], sums[present]
     else:
+        n = pairs.count[question]
+        rows = np.repeat(np.arange(len(question)), n)
+        offset = np.arange(len(rows)) - np.repeat(np.cumsum(n) - n, n)
+        pair = pairs.pair[pairs.start[question][rows] + offset]
+        key = r_code[rows].astype(np.int64) * width + pair
         group, present = pd.factorize(key, sort=True)
         answers = np.bincount(group, minlength=len(present))
         positives = np.bincount(group, weights=positive[rows], minlength=len(present))
@@ -282,9 +326,9 @@ def _theme_sums(
     return pd.DataFrame(
         {
             "response_id": r_keys[present // width],
-            "theme": pd.Categorical.from_codes(pairs.theme_of[which], pairs.themes),
-            "measure": pd.Categorical.from_codes(pairs.measure_of[which], pairs.measures),
-            "answers": np.rint(answers).astype("int64"),
+            "theme": pd.Categorical.from_codes(pairs.theme_of[which], pairs.themes, validate=False),
+            "measure": pd.Categorical.from_codes(pairs.measure_of[which], pairs.measures, validate=False),
+            "answers": answers.astype("int64"),
             "positive": np.rint(positives).astype("int64"),
             "score_sum": sums,
         }
@@ -317,13 +361,13 @@ def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyS
     questions = question_frame(questionnaire)
     lookup = memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, questions))
     scored = _score(lookup, answers)
-    base = scored.in_base
     themes = _theme_sums(
         memo(questionnaire, "survey-pairs", lambda: _pairs(questions, lookup.questions)),
-        scored.response[base],
-        scored.question[base],
-        scored.positive[base],
-        scored.score_100[base],
+        scored.response,
+        scored.question,
+        scored.positive,
+        scored.score_100,
+        scored.in_base,
     )
     return SurveyScores(answers=_answer_frame(lookup, scored), themes=themes)
 

@@ -19,14 +19,26 @@ for moderation); `practitioner`, `child` and `family` count answers (positive sh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from questionnaires.model import Questionnaire
-from scoring.frames import option_frame, question_frame, theme_pairs
-from scoring.suppression import MARKER_COLUMN, SuppressionPolicy, suppress
+from scoring.cells import (
+    as_column,
+    as_grouped,
+    codes_of,
+    column_codes,
+    decode,
+    first_rows,
+    first_seen,
+    run_codes,
+    sort_ranks,
+)
+from scoring.frames import memo, option_frame, question_frame, theme_pairs
+from scoring.suppression import MARKER_COLUMN, SuppressionPolicy, hidden_cells, suppress
 
 SOURCE_OF_AUDIENCE = {"practitioner": "practitioner", "child": "child", "family": "family"}
 AUDIT_SOURCES = ("self-rating", "moderated")
@@ -60,42 +72,112 @@ def source_of(questionnaire: Questionnaire) -> str:
     return SOURCE_OF_AUDIENCE.get(questionnaire.audience, questionnaire.audience)
 
 
+@dataclass(frozen=True, slots=True)
+class _AuditThemes:
+    """Which (theme, measure) pairs each standard of an audit definition carries, and its rating scale."""
+
+    sections: pd.Index  # the standards
+    start: np.ndarray  # per standard: its first pair
+    count: np.ndarray  # per standard: how many pairs
+    theme_of: np.ndarray  # per pair: code into `themes`
+    measure_of: np.ndarray  # per pair: code into `measures`
+    themes: np.ndarray  # sorted
+    measures: np.ndarray  # sorted
+    met: str
+    scale: pd.Index  # rating values
+    place: np.ndarray  # per value of `scale` (and one past: a value not on it), its 0-100 score
+    not_applicable: np.ndarray  # per value of `scale` (and one past), whether it is not applicable
+
+
+def _audit_themes(questionnaire: Questionnaire) -> _AuditThemes:
+    questions = question_frame(questionnaire)
+    ratings = questions.loc[questions["type"].eq("rating") & questions["scored"]]
+    pairs = theme_pairs(ratings).merge(ratings[["question_id", "section_id"]], on="question_id")
+    pairs = pairs[["section_id", "theme", "measure"]].drop_duplicates()
+    sections = pd.Index(pd.unique(pairs["section_id"].to_numpy(dtype=object)), dtype=object)
+    owner = sections.get_indexer(pairs["section_id"].to_numpy(dtype=object))
+    order = np.argsort(owner, kind="stable")
+    themes = np.sort(pd.unique(pairs["theme"].to_numpy(dtype=object)))
+    measures = np.sort(pd.unique(pairs["measure"].to_numpy(dtype=object)))
+    count = np.bincount(owner, minlength=len(sections))
+    met = {r.id: r.params["met"] for r in questionnaire.rules.values() if r.kind == "standard_rating"}
+    options = option_frame(questionnaire)
+    scale = options.loc[options["question_id"].isin(ratings["question_id"])].drop_duplicates("value")
+    return _AuditThemes(
+        sections=sections,
+        start=np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64),
+        count=count,
+        theme_of=pd.Index(themes).get_indexer(pairs["theme"].to_numpy(dtype=object)[order]),
+        measure_of=pd.Index(measures).get_indexer(pairs["measure"].to_numpy(dtype=object)[order]),
+        themes=themes,
+        measures=measures,
+        met=next(iter(met.values()), "met"),
+        scale=pd.Index(scale["value"].to_numpy(dtype=object), dtype=object),
+        place=np.append(scale["score_100"].to_numpy(dtype="float64"), np.nan),
+        not_applicable=np.append(scale["not_applicable"].to_numpy(dtype=bool), False),
+    )
+
+
 def audit_theme_scores(questionnaire: Questionnaire, standards: pd.DataFrame) -> pd.DataFrame:
     """Per audit, theme, measure and source (self-rating, moderated): standards rated, met, score sum.
 
     A standard carries the themes and measures of its rating items. Standards not rated
     (incomplete) or not applicable are left out; moderated rows only where a moderator rated.
+    Rows come sorted by audit, theme, measure and source: each rated standard is repeated
+    once per pair of its section and counted into bins keyed by those codes, in that order.
     """
-    questions = question_frame(questionnaire)
-    ratings = questions.loc[questions["type"].eq("rating") & questions["scored"]]
-    pairs = theme_pairs(ratings).merge(ratings[["question_id", "section_id"]], on="question_id")
-    pairs = pairs[["section_id", "theme", "measure"]].drop_duplicates()
-    met = {r.id: r.params["met"] for r in questionnaire.rules.values() if r.kind == "standard_rating"}
-    met_value = next(iter(met.values()), "met")
-    options = option_frame(questionnaire)
-    scale = options.loc[options["question_id"].isin(ratings["question_id"])].drop_duplicates("value")
-    place = pd.Series(scale["score_100"].to_numpy(), index=scale["value"])
-
-    na = set(scale.loc[scale["not_applicable"], "value"])
-    parts = []
-    for source, column in (("self-rating", "self_rating"), ("moderated", "moderated_rating")):
-        rated = standards.loc[standards[column].notna() & ~standards[column].isin(na)]
-        score = rated["score_100"] if source == "self-rating" else rated[column].map(place)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "response_id": rated["response_id"].to_numpy(),
-                    "section_id": rated["section_id"].to_numpy(),
-                    "source": source,
-                    "answers": 1,
-                    "positive": rated[column].eq(met_value).astype("int64").to_numpy(),
-                    "score_sum": score.fillna(0.0).to_numpy(dtype="float64"),
-                }
-            )
+    layout = memo(questionnaire, "audit-themes", lambda: _audit_themes(questionnaire))
+    response, responses = pd.factorize(standards["response_id"], sort=True)
+    section = layout.sections.get_indexer(pd.Index(standards["section_id"].to_numpy(dtype=object), dtype=object))
+    n_themes, n_measures = len(layout.themes), len(layout.measures)
+    sources = np.array(["moderated", "self-rating"], dtype=object)  # sorted, as the rows are
+    keys, positives, scores = [], [], []
+    for source, column in ((1, "self_rating"), (0, "moderated_rating")):
+        value = layout.scale.get_indexer(pd.Index(standards[column].to_numpy(dtype=object), dtype=object))
+        value = np.where(value < 0, len(layout.scale), value)  # a value off the scale scores nothing
+        given = standards[column].notna().to_numpy() & ~layout.not_applicable[value]
+        rated = np.flatnonzero(given & (section >= 0) & (response >= 0))
+        score = standards["score_100"].to_numpy(dtype="float64")[rated] if source == 1 else layout.place[value[rated]]
+        positive = standards[column].eq(layout.met).to_numpy(dtype=bool)[rated]
+        n = layout.count[section[rated]]
+        at = np.repeat(rated, n)
+        pair = layout.start[section[at]] + (np.arange(len(at)) - np.repeat(np.cumsum(n) - n, n))
+        keys.append(
+            ((response[at].astype(np.int64) * n_themes + layout.theme_of[pair]) * n_measures + layout.measure_of[pair])
+            * 2
+            + source
         )
-    rows = pd.concat(parts, ignore_index=True).merge(pairs, on="section_id")
-    out = rows.groupby(["response_id", "theme", "measure", "source"], sort=True, observed=True)[SUM_COLUMNS].sum()
-    return out.reset_index().astype({"source": "str", "theme": "str", "measure": "str"})
+        positives.append(np.repeat(positive, n))
+        scores.append(np.repeat(np.nan_to_num(score, nan=0.0), n))
+    key = np.concatenate(keys)
+    space = len(responses) * n_themes * n_measures * 2
+    if space <= 4 * len(key) + 1_000_000:
+        answers = np.bincount(key, minlength=space)
+        present = np.flatnonzero(answers)
+        cell = key
+        answers = answers[present]
+    else:
+        cell, present = pd.factorize(key, sort=True)
+        answers = np.bincount(cell, minlength=len(present))
+    size = len(present) if cell is not key else space
+    positive = np.bincount(cell, weights=np.concatenate(positives), minlength=size)
+    score_sum = np.bincount(cell, weights=np.concatenate(scores), minlength=size)
+    if cell is key:
+        positive, score_sum = positive[present], score_sum[present]
+    rest, source = np.divmod(present, 2)
+    rest, measure = np.divmod(rest, n_measures)
+    response, theme = np.divmod(rest, n_themes)
+    return pd.DataFrame(
+        {
+            "response_id": np.asarray(responses)[response] if len(responses) else standards["response_id"].iloc[:0],
+            "theme": pd.array(layout.themes[theme], dtype="str"),
+            "measure": pd.array(layout.measures[measure], dtype="str"),
+            "source": pd.array(sources[source], dtype="str"),
+            "answers": answers.astype("int64"),
+            "positive": np.rint(positive).astype("int64"),
+            "score_sum": score_sum.astype("float64"),
+        }
+    )
 
 
 def with_source(units: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -103,20 +185,112 @@ def with_source(units: pd.DataFrame, source: str) -> pd.DataFrame:
     return units.assign(source=pd.Categorical.from_codes(np.zeros(len(units), dtype=np.int8), [source]))
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and their categories: free for a categorical, one hash pass otherwise."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return values.cat.codes.to_numpy(dtype=np.int64), pd.Index(values.cat.categories, dtype=object)
-    code, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=False)
-    return code.astype(np.int64), pd.Index(uniques, dtype=object)
+@dataclass(frozen=True, slots=True)
+class _Summed:
+    """Units summed per cell: a cell is a combination of response keys (a row of `groups`) and unit keys."""
+
+    groups: pd.DataFrame  # one row per combination of the response keys, first seen first
+    group: np.ndarray  # per cell: its row of `groups`
+    codes: dict[str, np.ndarray]  # per unit key: per cell, a code into its categories
+    categories: dict[str, pd.Index]  # per unit key: the values of its codes (object)
+    sums: dict[str, np.ndarray]  # respondents (int64) and SUM_COLUMNS (float64) per cell
 
 
-def _stacked_codes(frames: Sequence[pd.DataFrame], column: str) -> tuple[np.ndarray, pd.Index]:
-    """Codes of `column` across several frames, into the union of their categories."""
-    parts = [_codes(frame[column]) for frame in frames]
-    categories = pd.Index(pd.unique(np.concatenate([c.to_numpy(dtype=object) for _, c in parts])), dtype=object)
-    out = [categories.get_indexer(c)[code] for code, c in parts]
-    return (np.concatenate(out) if out else np.zeros(0, dtype=np.int64)), categories
+def _summed(
+    frames: Sequence[pd.DataFrame], responses: pd.DataFrame, unit_keys: Sequence[str], response_keys: Sequence[str]
+) -> _Summed:
+    """Sum units per unit keys and the keys of their responses: codes, one key, bincounts.
+
+    Cells come ordered by the response keys' combination (numbered as first seen in
+    `responses`), then by each unit key's code (categories in the order the frames give
+    them). `frames` may be several (one per questionnaire or source), so that their
+    categorical columns never have to be concatenated into text. Each frame's rows are
+    placed by one response lookup per run of rows of the same response, and by the few
+    combinations of unit keys that occur (a survey's themes and measures), so a cell's key
+    is its group times those combinations plus its combination.
+    """
+    meta = responses.drop_duplicates("response_id")
+    if response_keys:
+        gid = first_seen(*(pd.factorize(meta[k], use_na_sentinel=False)[0] for k in response_keys))
+        groups = meta[list(response_keys)].iloc[first_rows(gid)].reset_index(drop=True)
+    else:
+        gid, groups = np.zeros(len(meta), dtype=np.int64), pd.DataFrame(index=[0])
+    gid = np.append(gid, -1)  # a unit of a response not described: no group, not reported
+    meta_ids = pd.Index(meta["response_id"])
+
+    local = [[codes_of(f[column]) for column in unit_keys] for f in frames]
+    categories = {
+        column: pd.Index(
+            pd.unique(np.concatenate([parts[i][1].to_numpy(dtype=object) for parts in local])), dtype=object
+        )
+        for i, column in enumerate(unit_keys)
+    }
+    combined, spaces, seen_in = [], [], []  # per frame: each row's combination of unit codes, how many there
+    for parts in local:  # can be, which occur
+        code = np.zeros(len(parts[0][0]) if parts else 0, dtype=np.int64)
+        for part, part_categories in parts:
+            code *= len(part_categories)
+            code += part
+        combined.append(code)
+        spaces.append(int(np.prod([len(c) for _, c in parts])))
+        seen_in.append(np.flatnonzero(np.bincount(code, minlength=spaces[-1])))
+    # the combinations that occur, as codes into the union of categories, in the order of those codes
+    occurring = []
+    for seen, parts in zip(seen_in, local, strict=True):
+        union = []
+        rest = seen.copy()
+        for (_, part_categories), column in reversed(list(zip(parts, unit_keys, strict=True))):
+            union.append(categories[column].get_indexer(part_categories)[rest % len(part_categories)])
+            rest //= len(part_categories)
+        occurring.append(np.stack(union[::-1]) if union else np.zeros((0, len(seen)), dtype=np.int64))
+    union_codes = np.concatenate(occurring, axis=1) if occurring else np.zeros((len(unit_keys), 0), dtype=np.int64)
+    combos = np.unique(union_codes, axis=1) if union_codes.shape[1] else union_codes
+    width = max(combos.shape[1], 1)
+    combo_index = pd.Index(_row_keys(combos, categories, unit_keys))
+
+    keys, weights = [], []
+    for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
+        combo_of = np.full(local_space, -1, dtype=np.int64)
+        combo_of[seen] = combo_index.get_indexer(_row_keys(union, categories, unit_keys))
+        key = run_codes(f["response_id"].to_numpy(), meta_ids, of=gid)  # the response's group
+        ok = key >= 0
+        everything = bool(ok.all())
+        key *= width
+        key += combo_of[code]
+        keys.append(key if everything else key[ok])
+        weights.append([f[c].to_numpy() if everything else f[c].to_numpy()[ok] for c in SUM_COLUMNS])
+    space = len(groups) * width
+    names = ["respondents", *SUM_COLUMNS]
+    if space <= 4 * sum(len(k) for k in keys) + 1_000_000:  # few possible cells: dense bins, frame by frame
+        sums = {name: np.zeros(space, dtype="int64" if name == "respondents" else "float64") for name in names}
+        for key, values in zip(keys, weights, strict=True):
+            sums["respondents"] += np.bincount(key, minlength=space)
+            for column, value in zip(SUM_COLUMNS, values, strict=True):
+                sums[column] += np.bincount(key, weights=value, minlength=space)
+        present = np.flatnonzero(sums["respondents"])
+        sums = {name: values[present] for name, values in sums.items()}
+    else:
+        cell, present = pd.factorize(np.concatenate(keys), sort=True)
+        sums = {"respondents": np.bincount(cell, minlength=len(present))}
+        for i, column in enumerate(SUM_COLUMNS):
+            value = np.concatenate([w[i] for w in weights]).astype("float64", copy=False)
+            sums[column] = np.bincount(cell, weights=value, minlength=len(present))
+    combo = present % width
+    return _Summed(
+        groups=groups,
+        group=present // width,
+        codes={column: combos[i][combo] for i, column in enumerate(unit_keys)},
+        categories=categories,
+        sums=sums,
+    )
+
+
+def _row_keys(codes: np.ndarray, categories: dict[str, pd.Index], unit_keys: Sequence[str]) -> np.ndarray:
+    """One integer per column of `codes` (a combination of unit codes), the same for the same combination."""
+    key = np.zeros(codes.shape[1], dtype=np.int64)
+    for i, column in enumerate(unit_keys):
+        key = key * len(categories[column]) + codes[i]
+    return key
 
 
 def _grouped(
@@ -125,55 +299,35 @@ def _grouped(
     unit_keys: Sequence[str],
     response_keys: Sequence[str],
 ) -> pd.DataFrame:
-    """Sum units per unit keys and the keys of their responses: codes, one key, bincounts.
-
-    `units` may be several frames (one per questionnaire or source), so that their
-    categorical columns never have to be concatenated into text.
-    """
-    frames = [units] if isinstance(units, pd.DataFrame) else list(units)
-    meta = responses.drop_duplicates("response_id")
-    where = pd.Index(meta["response_id"]).get_indexer(
-        np.concatenate([f["response_id"].to_numpy() for f in frames]) if frames else np.zeros(0, dtype=np.int64)
-    )
-    ok = where >= 0  # units of responses not described are not reported
-    if response_keys:
-        gid = (
-            meta.groupby(list(response_keys), dropna=False, sort=False, observed=True).ngroup().to_numpy(dtype=np.int64)
-        )
-        gkeys = meta[list(response_keys)].iloc[np.unique(gid, return_index=True)[1]].reset_index(drop=True)
-    else:
-        gid, gkeys = np.zeros(len(meta), dtype=np.int64), pd.DataFrame(index=[0])
-    key = gid[where[ok]]
-    space = len(gkeys)
-    decoded: list[tuple[str, pd.Index]] = []
+    """Sum units per unit keys and the keys of their responses, as a frame (see `_summed`)."""
+    summed = _summed([units] if isinstance(units, pd.DataFrame) else list(units), responses, unit_keys, response_keys)
+    frame = summed.groups.iloc[summed.group].reset_index(drop=True)
     for column in unit_keys:
-        code, categories = _stacked_codes(frames, column)
-        decoded.append((column, categories))
-        key = key * len(categories) + code[ok]
-        space *= len(categories)
-    values = {c: np.concatenate([f[c].to_numpy(dtype="float64") for f in frames])[ok] for c in SUM_COLUMNS}
-    if space <= 4 * len(key) + 1_000_000:  # few possible cells: count into dense bins, no hashing
-        respondents = np.bincount(key, minlength=space)
-        present = np.flatnonzero(respondents)
-        sums = {"respondents": respondents[present]}
-        for column in SUM_COLUMNS:
-            sums[column] = np.bincount(key, weights=values[column], minlength=space)[present]
-    else:
-        cell, present = pd.factorize(key, sort=True)
-        sums = {"respondents": np.bincount(cell, minlength=len(present))}
-        for column in SUM_COLUMNS:
-            sums[column] = np.bincount(cell, weights=values[column], minlength=len(present))
-    out = {}
-    rest = present.copy()
-    for column, categories in reversed(decoded):
-        out[column] = categories.take(rest % len(categories))
-        rest //= len(categories)
-    frame = gkeys.iloc[rest].reset_index(drop=True)
-    for column, _ in decoded:
-        frame[column] = np.asarray(out[column])
-    for name, values in sums.items():
+        frame[column] = np.asarray(summed.categories[column].take(summed.codes[column]))
+    for name, values in summed.sums.items():
         frame[name] = values
     return frame
+
+
+#: The theme table's keys, in the order its rows are sorted.
+_TABLE_ORDER = ["theme", "measure", "source", "group", "age_band", "cycle"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """The theme table's cells as codes: per key, a code per cell and the values codes stand for."""
+
+    codes: dict[str, np.ndarray]
+    values: dict[str, pd.Series]
+    sums: dict[str, np.ndarray]
+
+    def ids(self, *keys: str) -> np.ndarray:
+        """One id per distinct combination of these keys, first seen first (a group-by's `ngroup`)."""
+        return first_seen(*(self.codes[k] for k in keys))
+
+    def per_cell(self, key: str, per_value: np.ndarray) -> np.ndarray:
+        """Something known per value of a key (an array over its codes), for each cell."""
+        return per_value[self.codes[key]]
 
 
 def theme_table(
@@ -192,55 +346,88 @@ def theme_table(
     the table down by agency or sector (`group`); `by_age_band` splits the child source by
     age band. With a `policy`, small cells are suppressed (see `scoring.suppression`) before
     the change since the last cycle is worked out, so a change never reveals a hidden cell.
+
+    The cells are worked on as integer codes (`scoring.cells`) and their keys decoded once,
+    sorted: a table by agency has tens of thousands of cells, and grouping, joining and
+    sorting them by text would cost more than summing the units.
     """
     frames = [units] if isinstance(units, pd.DataFrame) else list(units)
-    source = (
-        responses.drop_duplicates("response_id").set_index("response_id")["source"] if "source" in responses else None
-    )
-    frames = [
-        f if "source" in f or source is None else f.assign(source=source.reindex(f["response_id"]).to_numpy())
-        for f in frames
-    ]
+    if "source" in responses and not all("source" in f for f in frames):
+        source = responses.drop_duplicates("response_id").set_index("response_id")["source"]
+        frames = [f if "source" in f else f.assign(source=source.reindex(f["response_id"]).to_numpy()) for f in frames]
     if not by_measure:
-        frames = [f.assign(measure="all") for f in frames]
+        frames = [f.assign(measure=pd.Categorical.from_codes(np.zeros(len(f), dtype=np.int8), ["all"])) for f in frames]
     group_col = {"agency": "agency_id", "sector": "sector", None: None}[by]
     response_keys = ["cycle"] + ([group_col] if group_col else [])
     if by_age_band and "age_band" in responses:
         response_keys.append("age_band")
-    table = _grouped(frames, responses, ["theme", "measure", "source"], response_keys)
-    table["group"] = table[group_col] if group_col else "all"
-    if group_col:
-        table = table.drop(columns=group_col)
-    if "age_band" not in table:
-        table["age_band"] = pd.NA
-    table["age_band"] = table["age_band"].where(table["source"].eq("child"))
-    # audits and other sources have no age band: their cells add up over bands as one
-    if by_age_band:
-        table = _regroup(table)
-    n = table["answers"].where(table["answers"].gt(0))
-    table["answers"] = table["answers"].astype("int64")
-    table["positive"] = table["positive"].astype("int64")
-    table["respondents"] = table["respondents"].astype("int64")
-    table["share"] = table["positive"] / n
-    table["mean_100"] = table["score_sum"] / n
-    table = table.drop(columns="score_sum")
+    cells = _theme_cells(_summed(frames, responses, ["theme", "measure", "source"], response_keys), group_col)
+    if by_age_band:  # audits and other sources have no age band: their cells add up over bands as one
+        cells = _regrouped(cells)
+    sums = cells.sums
+    n = np.where(sums["answers"] > 0, sums["answers"], np.nan)
+    columns: dict[str, object] = {
+        "respondents": sums["respondents"].astype("int64"),
+        "answers": sums["answers"].astype("int64"),
+        "positive": sums["positive"].astype("int64"),
+    }
+    columns["share"] = columns["positive"] / n
+    columns["mean_100"] = sums["score_sum"] / n
     if policy is not None:
-        groups: list[list[str]] = []
+        ids = []
         if group_col:
-            groups.append(["theme", "measure", "source", "cycle", "age_band"])
+            ids.append(cells.ids("theme", "measure", "source", "cycle", "age_band"))
             if by == "agency" and "sector" in responses:
                 sector = responses.drop_duplicates("agency_id").set_index("agency_id")["sector"]
-                table["_sector"] = sector.reindex(table["group"]).to_numpy()
-                groups.append(["theme", "measure", "source", "cycle", "age_band", "_sector"])
+                of_group = pd.factorize(sector.reindex(cells.values["group"]).to_numpy(), use_na_sentinel=False)[0]
+                ids.append(first_seen(ids[0], cells.per_cell("group", of_group.astype(np.int64))))
         if by_age_band:
-            groups.append(["theme", "measure", "source", "cycle", "group"])
-        k = _thresholds(table["source"], policy)
-        table = suppress(table, "respondents", ["answers", "positive", "share", "mean_100"], k, groups)
-        table = table.drop(columns="_sector", errors="ignore")
-    table = add_change(table, ["theme", "measure", "source", "group", "age_band"])
-    columns = THEME_TABLE_COLUMNS + ([MARKER_COLUMN] if policy is not None else [])
-    order = ["theme", "measure", "source", "group", "age_band", "cycle"]
-    return table.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)[columns]
+            ids.append(cells.ids("theme", "measure", "source", "cycle", "group"))
+        k = np.array([policy.k_for(s) for s in cells.values["source"]], dtype=np.int64)
+        _, hidden = hidden_cells(columns["respondents"], cells.per_cell("source", k), ids)
+        for column in ("respondents", "answers", "positive"):
+            columns[column] = pd.arrays.IntegerArray(columns[column], hidden.copy())
+        for column in ("share", "mean_100"):
+            columns[column] = np.where(hidden, np.nan, columns[column])
+        columns[MARKER_COLUMN] = hidden
+    columns["change"] = _change(cells, columns["share"])
+    order = np.lexsort([cells.per_cell(k, sort_ranks(cells.values[k])) for k in reversed(_TABLE_ORDER)])
+    table = pd.DataFrame({k: decode(cells.values[k], cells.codes[k][order]) for k in THEME_TABLE_COLUMNS[:6]})
+    for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
+        table[name] = columns[name][order]
+    return table
+
+
+def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
+    """The six keys of the theme table's cells as codes, their values as the table's columns would hold them.
+
+    Theme, measure and source as assigned from their categories; cycle and group as
+    `responses` holds them (group "all" when the table is not broken down); the age band
+    only for the child source, missing for every other.
+    """
+    codes: dict[str, np.ndarray] = {}
+    values: dict[str, pd.Series] = {}
+    for column in ("theme", "measure", "source"):
+        codes[column] = summed.codes[column]
+        # as the column is assigned from its cells' values (with no cells, an empty object array)
+        values[column] = as_column(np.asarray(summed.categories[column] if len(summed.group) else [], dtype=object))
+    for column, key in (("cycle", "cycle"), ("group", group_col), ("age_band", "age_band")):
+        if key in summed.groups:
+            code, values[column] = column_codes(summed.groups[key])
+            codes[column] = code[summed.group]
+    if group_col is None:
+        codes["group"], values["group"] = np.zeros(len(summed.group), dtype=np.int64), as_column("all")
+    child = values["source"].eq("child").to_numpy()[codes["source"]]
+    if "age_band" not in codes:  # no bands: missing, as pd.NA where the table set it, NaN where it was masked
+        codes["age_band"] = np.where(child, 0, 1)
+        values["age_band"] = pd.Series([pd.NA, np.nan], dtype=object)
+    elif not child.all():
+        bands = values["age_band"]
+        codes["age_band"] = np.where(child, codes["age_band"], len(bands))
+        values["age_band"] = pd.concat([bands, bands.iloc[:1].where(np.zeros(1, dtype=bool))], ignore_index=True)
+    if not len(summed.group):  # no cells: empty columns, in the dtypes an empty table's columns have
+        values = {name: column.iloc[:0] for name, column in values.items()}
+    return _Cells(codes=codes, values=values, sums=summed.sums)
 
 
 def _thresholds(sources: pd.Series, policy: SuppressionPolicy) -> pd.Series:
@@ -248,11 +435,44 @@ def _thresholds(sources: pd.Series, policy: SuppressionPolicy) -> pd.Series:
     return sources.map({s: policy.k_for(s) for s in pd.unique(sources)}).astype("int64")
 
 
-def _regroup(table: pd.DataFrame) -> pd.DataFrame:
-    """Sum rows that differ only in an age band that is not shown (sources other than child)."""
+def _regrouped(cells: _Cells) -> _Cells:
+    """Sum cells that differ only in an age band that is not shown (sources other than child)."""
     keys = ["theme", "measure", "source", "cycle", "group", "age_band"]
-    sums = ["respondents", *SUM_COLUMNS]
-    return table.groupby(keys, dropna=False, sort=False, observed=True)[sums].sum().reset_index()
+    cell = cells.ids(*keys)
+    count = int(cell.max()) + 1 if len(cell) else 0
+    first = first_rows(cell)
+    sums = {name: np.bincount(cell, weights=values, minlength=count) for name, values in cells.sums.items()}
+    sums["respondents"] = np.rint(sums["respondents"]).astype("int64")
+    return _Cells(
+        codes={k: cells.codes[k][first] for k in keys},
+        values=as_grouped({k: cells.values[k] for k in keys}),
+        sums=sums,
+    )
+
+
+def _change(cells: _Cells, share: np.ndarray) -> np.ndarray:
+    """`add_change` on codes: each cell's share less its share in the source's previous cycle with any cell."""
+    source, cycle = cells.codes["source"], cells.codes["cycle"]
+    n_cycles = len(cells.values["cycle"])
+    rank = sort_ranks(cells.values["cycle"])
+    rank = np.where(rank < 0, len(rank), rank)  # missing cycles sort last here, as they do in add_change
+    missing = np.flatnonzero(cells.values["cycle"].isna().to_numpy())
+    none = int(missing[0]) if len(missing) else -1  # a missing previous cycle joins a missing cycle's cells
+    pairs = np.unique(source * n_cycles + cycle)
+    pair_source, pair_cycle = pairs // n_cycles, pairs % n_cycles
+    pairs = pairs[np.lexsort((rank[pair_cycle], pair_source))]
+    pair_source, pair_cycle = pairs // n_cycles, pairs % n_cycles
+    before = np.full(len(pairs), none, dtype=np.int64)
+    same = np.zeros(len(pairs), dtype=bool)
+    same[1:] = pair_source[1:] == pair_source[:-1]
+    before[1:][same[1:]] = pair_cycle[:-1][same[1:]]
+    before[cells.values["source"].isna().to_numpy()[pair_source]] = none  # no source: no previous cycle either
+    by_value = np.argsort(pairs)
+    previous = before[by_value[np.searchsorted(pairs, source * n_cycles + cycle, sorter=by_value)]]
+    rest = cells.ids("theme", "measure", "source", "group", "age_band")
+    row = pd.Index(rest * n_cycles + cycle).get_indexer(rest * n_cycles + previous)
+    row = np.where(previous < 0, -1, row)
+    return np.where(row >= 0, share - share[row], np.nan)
 
 
 def add_change(table: pd.DataFrame, keys: Sequence[str], value: str = "share") -> pd.DataFrame:

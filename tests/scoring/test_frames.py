@@ -8,7 +8,17 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from questionnaires import Questionnaire
-from scoring.frames import codes, option_frame, question_frame, stable_ids, stable_question_key, typed_answers
+from scoring.frames import (
+    codes,
+    has_text,
+    iso_dates,
+    of_type,
+    option_frame,
+    question_frame,
+    stable_ids,
+    stable_question_key,
+    typed_answers,
+)
 from tests.scoring.conftest import definition, load
 
 
@@ -151,3 +161,27 @@ def test_tables_derived_from_a_definition_are_built_once_and_shared_across_threa
     first = question_frame(fresh)
     first["scored"] = False  # a caller changing its copy does not change anyone else's
     assert question_frame(fresh)["scored"].any()
+
+
+def test_codes_of_text_and_categorical_columns_equal_a_lookup_of_objects() -> None:
+    values = ["b", None, "a", "zz", "a"]
+    categories = pd.Index(["a", "b"], dtype=object)
+    expected = [1, -1, 0, -1, 0]
+    assert codes(pd.Series(values, dtype="str"), categories).tolist() == expected
+    assert codes(pd.Series(values, dtype="category"), categories).tolist() == expected
+    assert codes(np.array(values, dtype=object), categories).tolist() == expected
+
+
+def test_of_type_and_has_text() -> None:
+    values = np.array(["text", "  ", "", None, 3, ["a"], {"a": 1}, "\t x \n"], dtype=object)
+    assert of_type(values, str).tolist() == [True, True, True, False, False, False, False, True]
+    assert of_type(values, dict).tolist() == [False] * 6 + [True, False]
+    assert has_text(values).tolist() == [True, False, False, False, False, False, False, True]
+
+
+def test_iso_dates_parse_each_distinct_text_once_and_keep_the_index() -> None:
+    values = pd.Series(["2025-03-14", "2025-03-14", "bad", None, 7, "2024-02-29"], index=list("abcdef"), name="due")
+    got = iso_dates(values)
+    assert got.index.tolist() == list("abcdef") and got.name == "due" and got.dtype == "datetime64[ns]"
+    assert got.isna().tolist() == [False, False, True, True, True, False]
+    assert got["f"] == pd.Timestamp("2024-02-29")

@@ -16,6 +16,8 @@ from scoring.suppression import (
     SUPPRESSED,
     SuppressionPolicy,
     cells_to_hide,
+    group_ids,
+    hidden_cells,
     mark,
     recoverable,
     releasable_text,
@@ -181,3 +183,16 @@ def test_free_text_threshold_counts_the_group_not_the_texts() -> None:
     respondents = pd.Series({"big": 40})
     assert len(releasable_text(texts, ["school"], 20, respondents)) == 2
     assert releasable_text(texts, ["school"], 20).empty
+
+
+def test_hidden_cells_on_codes_equal_cells_to_hide_on_the_table() -> None:
+    rng = np.random.default_rng(8)
+    table = pd.DataFrame(
+        {"agency": rng.integers(0, 12, 400), "band": rng.integers(0, 3, 400), "n": rng.integers(0, 30, 400)}
+    ).drop_duplicates(["agency", "band"])
+    groups = [["band"], ["agency"]]
+    primary, hidden = cells_to_hide(table, "n", 10, groups)
+    ids = [group_ids(table, keys) for keys in groups]
+    got_primary, got_hidden = hidden_cells(table["n"].to_numpy(), np.full(len(table), 10), ids)
+    assert got_primary.tolist() == primary.tolist() and got_hidden.tolist() == hidden.tolist()
+    assert not recoverable(table, hidden, groups).any()

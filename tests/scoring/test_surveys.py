@@ -8,7 +8,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from questionnaires import Questionnaire
-from scoring.frames import question_frame
+from scoring.frames import question_frame, theme_pairs
 from scoring.surveys import aggregate, response_theme_scores, score_answers, score_survey
 from tests.scoring.conftest import definition, load
 
@@ -218,3 +218,29 @@ def test_aggregate_keeps_dont_know_out_of_the_base() -> None:
         }
     )
     assert_frame_equal(out, expected)
+
+
+def test_theme_sums_of_many_responses_with_few_answers_each(shipped: dict[str, Questionnaire]) -> None:
+    """A table of responses x pairs too big to fill densely: the sums come from factorised keys, the same."""
+    family = shipped["family-experience"]
+    values = ["strongly-agree", "agree", "disagree", "dont-know"]
+    n = 220_000  # one answer each: more responses x pairs than the answers justify
+    answers = pd.DataFrame(
+        {
+            "response_id": np.arange(n),
+            "question_id": np.where(np.arange(n) % 2 == 0, "told-what", "help-in-time"),
+            "value": pd.Series(np.array(values, dtype=object)[np.arange(n) % 4], dtype=object),
+        }
+    )
+    themes = score_survey(family, answers).themes
+    scores = score_answers(family, answers)
+    base = scores.loc[scores["in_base"]].astype({"question_id": "str"})
+    pairs = theme_pairs(question_frame(family))
+    expected = (
+        base.merge(pairs, on="question_id")
+        .groupby(["response_id", "theme", "measure"])
+        .agg(answers=("score", "size"), positive=("positive", "sum"), score_sum=("score_100", "sum"))
+        .reset_index()
+    )
+    got = themes.astype({"theme": "str", "measure": "str"}).sort_values(["response_id", "theme", "measure"])
+    assert_frame_equal(got.reset_index(drop=True), expected.astype({"positive": "int64"}), check_dtype=False)

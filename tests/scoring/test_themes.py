@@ -14,7 +14,7 @@ from scoring.frames import question_frame
 from scoring.standards import score_audits
 from scoring.suppression import SuppressionPolicy
 from scoring.surveys import score_answers, score_survey
-from scoring.themes import audit_theme_scores, question_table, theme_table, with_source
+from scoring.themes import audit_theme_scores, question_table, source_of, theme_table, with_source
 from tests.scoring.conftest import definition, load
 
 COLUMNS = ["theme", "measure", "source", "cycle", "group", "respondents", "answers", "positive", "share", "mean_100"]
@@ -164,3 +164,60 @@ def test_question_trends_follow_same_as_across_versions(shipped: dict[str, Quest
         {"cycle": ["2024", "2025"], "respondents": [10, 10], "share": [0.5, 1.0], "change": [np.nan, 0.5]}
     )
     assert_frame_equal(trend.reset_index(drop=True), expected, check_dtype=False)
+
+
+def _plain_theme_table(units: list[pd.DataFrame], responses: pd.DataFrame) -> pd.DataFrame:
+    """The theme table by agency worked out the obvious way: join, group by the six keys, look back a cycle."""
+    rows = pd.concat([u.astype({"theme": "str", "measure": "str", "source": "str"}) for u in units])
+    rows = rows.merge(responses[["response_id", "cycle", "agency_id", "age_band"]], on="response_id")
+    rows["age_band"] = rows["age_band"].where(rows["source"].eq("child"))
+    keys = ["theme", "measure", "source", "cycle", "agency_id", "age_band"]
+    table = rows.groupby(keys, dropna=False).agg(
+        respondents=("answers", "size"),
+        answers=("answers", "sum"),
+        positive=("positive", "sum"),
+        score=("score_sum", "sum"),
+    )
+    table = table.reset_index()
+    table["share"] = table["positive"] / table["answers"]
+    table["mean_100"] = table["score"] / table["answers"]
+    cycles = sorted(table["cycle"].unique())
+    previous = table.assign(cycle=table["cycle"].map(dict(zip(cycles[:-1], cycles[1:], strict=True))))
+    table = table.merge(previous[[*keys, "share"]].rename(columns={"share": "before"}), on=keys, how="left").assign(
+        change=lambda t: t["share"] - t["before"]
+    )
+    order = ["theme", "measure", "source", "agency_id", "age_band", "cycle"]
+    return table.sort_values(order, na_position="first").reset_index(drop=True)
+
+
+def test_theme_table_on_codes_equals_the_obvious_group_by(shipped: dict[str, Questionnaire]) -> None:
+    rng = np.random.default_rng(4)
+    units, meta = [], []
+    for name in ("child-experience", "family-experience", "practitioner-s11-survey"):
+        questionnaire = shipped[name]
+        bands = [b.id for b in questionnaire.age_bands] or [None]
+        rows = []
+        for response in range(len(meta), len(meta) + 150):
+            band = bands[rng.integers(len(bands))]
+            meta.append((response, ["2024", "2025"][rng.integers(2)], int(rng.integers(6)), band))
+            for section in questionnaire.sections_for(band):
+                for q in section.questions_for(band):
+                    if q.is_choice and q.type != "multiple_choice":
+                        rows.append((response, q.id, q.options[rng.integers(len(q.options))].value))
+        scores = score_survey(questionnaire, _answers(rows))
+        units.append(with_source(scores.themes, source_of(questionnaire)))
+    responses = pd.DataFrame(meta, columns=["response_id", "cycle", "agency_id", "age_band"])
+    table = theme_table(units, responses, by="agency")
+    expected = _plain_theme_table(units, responses)
+    assert len(table) == len(expected)
+    for column in ("theme", "measure", "source", "cycle", "age_band"):
+        assert table[column].astype(object).where(table[column].notna(), None).tolist() == (
+            expected[column].astype(object).where(expected[column].notna(), None).tolist()
+        ), column
+    assert table["group"].tolist() == expected["agency_id"].tolist()
+    for column in ("respondents", "answers", "positive"):
+        assert table[column].tolist() == expected[column].astype("int64").tolist(), column
+    for column in ("share", "mean_100", "change"):
+        np.testing.assert_allclose(table[column], expected[column], rtol=1e-12, err_msg=column)
+    hidden = theme_table(units, responses, by="agency", policy=SuppressionPolicy())
+    assert hidden["suppressed"].any() and hidden.loc[hidden["suppressed"], "share"].isna().all()

@@ -129,3 +129,11 @@ def test_the_scores_commands(runner: FlaskCliRunner, cycle, users: dict[str, Use
     result = runner.invoke(args=["scores", "rebuild", "--cycle", "No such cycle"])
     assert result.exit_code == 1 and "There is no audit cycle called 'No such cycle'" in result.output
     assert cycle.name in result.output
+
+
+def test_a_response_with_nothing_to_score_is_still_marked_scored(db) -> None:
+    """A child may answer only the free-text box (every child question is optional)."""
+    link = builders.survey_link(builders.survey_round("child-experience"))
+    [made] = builders.submitted_responses(link, 1, lambda i: {"anything-else.age-8-11": "Nothing"}, band="age-8-11")
+    assert scores.score_pending() == 1
+    assert Response.get_by_id(made.id).scored and not AnswerScore.select().exists()

@@ -1,0 +1,202 @@
+"""Tables worked on as integer codes: each key column a code per row and the few values codes stand for.
+
+A theme table has tens of thousands of cells keyed by six text columns. Grouping, joining and
+sorting them by text costs a hash of every key on every step; as codes, each step is integer
+arithmetic (a product of codes is a key, a bincount is a sum), and the text is put back once,
+at the end, in the dtype pandas would have given the column.
+
+The helpers here mirror, on codes, what pandas does on values: `first_seen` numbers groups as
+`groupby(sort=False).ngroup()` does, `sort_ranks` orders them as `sort_values` does, and
+`as_grouped` gives keys back as a group-by does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Keys are combined in int64; past this they are renumbered before the next code is added.
+_COMBINED_LIMIT = 2**40
+
+
+def first_seen(*codes: np.ndarray) -> np.ndarray:
+    """One id per distinct combination of codes (each 0..n-1), numbered in order of first appearance.
+
+    The same ids, in the same order, as `groupby(keys, sort=False, dropna=False).ngroup()` on
+    the values the codes stand for.
+
+    >>> first_seen(np.array([1, 0, 1, 1]), np.array([0, 0, 0, 2])).tolist()
+    [0, 1, 0, 2]
+    """
+    size = len(codes[0]) if codes else 0
+    key = np.zeros(size, dtype=np.int64)
+    span = 1
+    for code in codes:
+        width = int(code.max()) + 1 if len(code) else 1
+        if span * width > _COMBINED_LIMIT:
+            key = pd.factorize(key)[0].astype(np.int64)
+            span = int(key.max()) + 1 if len(key) else 1
+        key = key * width + code
+        span *= width
+    if span <= 4 * size + 1_000_000:  # few possible keys: number them by where each first appears, no hashing
+        first = np.full(span, size, dtype=np.int64)
+        np.minimum.at(first, key, np.arange(size))  # each key's first row
+        rows = first[key]
+        seen = np.zeros(size, dtype=bool)
+        seen[rows] = True
+        return (np.cumsum(seen) - 1)[rows]
+    return pd.factorize(key)[0].astype(np.int64)
+
+
+def first_rows(ids: np.ndarray) -> np.ndarray:
+    """The row where each id first appears, for ids numbered as first seen (`first_seen`): no sort needed.
+
+    An id first seen is one more than every id before it, so its first row is where the
+    running maximum rises.
+
+    >>> first_rows(np.array([0, 1, 0, 2, 1])).tolist()
+    [0, 1, 3]
+    """
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    new = np.empty(len(ids), dtype=bool)
+    new[0] = True
+    np.greater(ids[1:], np.maximum.accumulate(ids)[:-1], out=new[1:])
+    return np.flatnonzero(new)
+
+
+def run_codes(values: np.ndarray, index: pd.Index, of: np.ndarray | None = None) -> np.ndarray:
+    """`index.get_indexer(values)`, one lookup per run of equal values: rows stored by response come in runs.
+
+    With `of` (an array over the index's positions, and one more for "not there"), what it
+    holds for each value's position instead, also looked up once per run.
+
+    >>> run_codes(np.array([7, 7, 9, 9, 9, 7]), pd.Index([9, 7])).tolist()
+    [1, 1, 0, 0, 0, 1]
+    >>> run_codes(np.array([7, 7, 8]), pd.Index([9, 7]), of=np.array([10, 20, -1])).tolist()
+    [20, 20, -1]
+    """
+    if not len(values):
+        return np.zeros(0, dtype=np.intp if of is None else of.dtype)
+    change = np.empty(len(values), dtype=bool)
+    change[0] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.append(starts, len(values)))
+    found = index.get_indexer(values[starts])
+    return np.repeat(found if of is None else of[found], lengths)
+
+
+def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and their categories (object): free for a categorical, one hash pass otherwise.
+
+    Missing values are a category of their own.
+
+    >>> code, categories = codes_of(pd.Series(["b", None, "b"], dtype="category"))
+    >>> code.tolist(), categories.tolist()
+    ([0, 1, 0], ['b', nan])
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        code = values.cat.codes.to_numpy()
+        categories = pd.Index(values.cat.categories, dtype=object)
+        if (code < 0).any():
+            code = np.where(code < 0, len(categories), code)
+            categories = categories.append(pd.Index([np.nan], dtype=object))
+        return code, categories
+    code, uniques = pd.factorize(values, use_na_sentinel=False)
+    return code, pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+
+
+def column_codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """A column as codes (first appearance; missing values are one value) and the value of each code.
+
+    The values keep the column's dtype, so decoding (`values.take(codes)`) gives the column back.
+
+    >>> code, values = column_codes(pd.Series(["b", None, "b", "a"], dtype=object))
+    >>> code.tolist(), values.tolist()
+    ([0, 1, 0, 2], ['b', None, 'a'])
+    """
+    code, _ = pd.factorize(values, use_na_sentinel=False)
+    return code.astype(np.int64), values.iloc[first_rows(code)].reset_index(drop=True)
+
+
+def sort_ranks(values: pd.Series) -> np.ndarray:
+    """Each value's place among the sorted distinct values, missing values -1: sorts as `sort_values` would.
+
+    >>> sort_ranks(pd.Series(["b", None, "a", "b"], dtype=object)).tolist()
+    [1, -1, 0, 1]
+    """
+    return np.asarray(pd.Categorical(values, ordered=True).codes, dtype=np.int64)
+
+
+def as_column(values: np.ndarray | str, length: int = 1) -> pd.Series:
+    """Values (or one value, repeated) as a frame column holds them once assigned: pandas infers the dtype.
+
+    >>> as_column(np.array(["a", "b"], dtype=object)).dtype == pd.Series(["a", "b"]).dtype
+    True
+    """
+    frame = pd.DataFrame(index=pd.RangeIndex(length if isinstance(values, str) else len(values)))
+    frame["value"] = values
+    return frame["value"]
+
+
+def as_grouped(values: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """Each column's values, in order, as a group-by over those columns gives its keys back.
+
+    A group-by over a column of text and None gives back text (missing as NaN); over a column
+    with only missing values, floats. Codes stand for these values once the rows they key
+    have been summed by a group-by. Each column becomes a key of a tiny group-by, with a row
+    number that keeps every row a group of its own.
+
+    >>> as_grouped({"a": pd.Series(["a", None], dtype=object)})["a"].tolist()
+    ['a', nan]
+    >>> as_grouped({"a": pd.Series([None, None], dtype=object), "b": pd.Series([1])})["a"].dtype
+    dtype('float64')
+    """
+    out = {}
+    lengths = {name: len(v) for name, v in values.items()}
+    for name, column in values.items():
+        if column.dtype != object:  # text, numbers, flags: a group-by gives them back as they are
+            out[name] = column.reset_index(drop=True)
+        elif not len(column):  # no values at all: alone, as it is
+            out[name] = _grouped_alone(column)
+    filled = {n: v for n, v in values.items() if n not in out}
+    width = max((len(v) for v in filled.values()), default=0)
+    if filled:
+        at = np.arange(width)
+        tiny = pd.DataFrame(
+            {n: v.iloc[np.minimum(at, len(v) - 1)].reset_index(drop=True) for n, v in filled.items()}
+            | {"_row": at, "_n": 0}
+        )
+        grouped = tiny.groupby([*filled, "_row"], dropna=False, sort=False, observed=True)["_n"].sum().reset_index()
+        grouped = grouped.iloc[np.argsort(grouped["_row"].to_numpy(), kind="stable")].reset_index(drop=True)
+        for name in filled:
+            out[name] = grouped[name].iloc[: lengths[name]].reset_index(drop=True)
+    return {name: out[name] for name in values}
+
+
+def _grouped_alone(values: pd.Series) -> pd.Series:
+    tiny = pd.DataFrame({"value": values.reset_index(drop=True), "_row": np.arange(len(values)), "_n": 0})
+    out = tiny.groupby(["value", "_row"], dropna=False, sort=False, observed=True)["_n"].sum().reset_index()
+    return out["value"].reset_index(drop=True)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """`values.astype("str")`; for a categorical, its few categories made text and taken by code.
+
+    >>> as_text(pd.Series(["b", None, "a"], dtype="category")).tolist()
+    ['b', nan, 'a']
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values.astype("str")
+    text = pd.array(np.asarray(values.cat.categories, dtype=object), dtype="str")
+    return pd.Series(text.take(values.cat.codes.to_numpy(), allow_fill=True), index=values.index, name=values.name)
+
+
+def decode(values: pd.Series, codes: np.ndarray) -> pd.Series:
+    """The column the codes stand for, in the values' dtype, with a fresh index.
+
+    >>> decode(pd.Series(["a", "b"]), np.array([1, 1, 0])).tolist()
+    ['b', 'b', 'a']
+    """
+    return values.take(codes).reset_index(drop=True)

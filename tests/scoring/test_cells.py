@@ -1,0 +1,123 @@
+"""Tables as integer codes: each helper gives what pandas would give on the values, on random tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_series_equal
+
+from scoring.cells import (
+    as_column,
+    as_grouped,
+    as_text,
+    codes_of,
+    column_codes,
+    decode,
+    first_rows,
+    first_seen,
+    run_codes,
+    sort_ranks,
+)
+
+
+@pytest.fixture
+def table() -> pd.DataFrame:
+    """Keys of several kinds, with missing values and repeats, in no particular order."""
+    rng = np.random.default_rng(5)
+    n = 2_000
+    return pd.DataFrame(
+        {
+            "cycle": pd.Series(rng.choice(["2024-25", "2025-26", "2023-24"], n), dtype="str"),
+            "agency": rng.integers(0, 40, n),
+            "band": pd.Series(rng.choice(np.array(["age-4-7", "age-8-11", None], dtype=object), n), dtype=object),
+            "theme": pd.Categorical(rng.choice(["feeling-safe", "being-heard", "getting-help"], n)),
+        }
+    )
+
+
+def test_first_seen_numbers_groups_as_a_group_by_does(table: pd.DataFrame) -> None:
+    keys = ["cycle", "agency", "band", "theme"]
+    expected = table.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    got = first_seen(*(pd.factorize(table[k], use_na_sentinel=False)[0] for k in keys))
+    assert got.tolist() == expected.tolist()
+
+
+def test_first_seen_renumbers_before_a_key_would_overflow() -> None:
+    wide = np.array([0, 2**30, 2**30, 0])
+    assert first_seen(wide, wide, wide, np.array([1, 1, 1, 0])).tolist() == [0, 1, 1, 2]
+
+
+def test_first_rows_are_where_each_id_first_appears(table: pd.DataFrame) -> None:
+    ids = first_seen(pd.factorize(table["agency"])[0], pd.factorize(table["cycle"])[0])
+    assert first_rows(ids).tolist() == np.unique(ids, return_index=True)[1].tolist()
+    assert first_rows(np.zeros(0, dtype=np.int64)).tolist() == []
+
+
+def test_run_codes_equal_a_lookup_of_every_row() -> None:
+    rng = np.random.default_rng(2)
+    values = np.sort(rng.integers(0, 300, 5_000))
+    values[::7] = rng.integers(0, 400, len(values[::7]))  # runs broken up, and ids not in the index
+    index = pd.Index(rng.permutation(300))
+    assert run_codes(values, index).tolist() == index.get_indexer(values).tolist()
+    of = np.append(np.arange(300) * 10, -1)
+    assert run_codes(values, index, of=of).tolist() == of[index.get_indexer(values)].tolist()
+    assert run_codes(np.zeros(0, dtype=np.int64), index).tolist() == []
+
+
+@pytest.mark.parametrize("column", ["cycle", "agency", "band", "theme"])
+def test_codes_of_decode_back_to_the_values(table: pd.DataFrame, column: str) -> None:
+    code, categories = codes_of(table[column])
+    back = pd.Series(categories.take(code), dtype=object)
+    expected = pd.Series(table[column].to_numpy(dtype=object), dtype=object)
+    assert back.isna().tolist() == expected.isna().tolist()
+    assert back[back.notna()].tolist() == expected[expected.notna()].tolist()
+
+
+@pytest.mark.parametrize("column", ["cycle", "agency", "band"])
+def test_column_codes_keep_the_column_and_its_dtype(table: pd.DataFrame, column: str) -> None:
+    code, values = column_codes(table[column])
+    assert values.dtype == table[column].dtype
+    assert_series_equal(decode(values, code), table[column].reset_index(drop=True), check_names=False)
+
+
+@pytest.mark.parametrize("column", ["cycle", "agency", "band"])
+def test_sort_ranks_order_rows_as_sort_values_does(table: pd.DataFrame, column: str) -> None:
+    code, values = column_codes(table[column])
+    ranks = sort_ranks(values)[code]
+    order = np.lexsort((np.arange(len(table)), ranks))
+    expected = table[column].sort_values(kind="stable", na_position="first").index.to_numpy()
+    assert order.tolist() == expected.tolist()
+
+
+def test_as_grouped_gives_keys_back_as_a_group_by_does() -> None:
+    values = {
+        "text": pd.Series(["a", None, "b"], dtype=object),
+        "missing": pd.Series([None, np.nan], dtype=object),
+        "number": pd.Series([3, 1, 2]),
+        "str": pd.Series(["x", "y"], dtype="str"),
+    }
+    got = as_grouped(values)
+    for name, column in values.items():
+        frame = pd.DataFrame({"key": column, "n": 1})
+        expected = frame.groupby(["key", np.arange(len(column))], dropna=False, sort=False)["n"].sum().reset_index()
+        assert got[name].dtype == expected["key"].dtype, name
+        assert got[name].isna().tolist() == expected["key"].isna().tolist()
+    assert got["text"].tolist()[::2] == ["a", "b"]
+
+
+def test_as_grouped_of_a_column_with_no_values() -> None:
+    got = as_grouped({"empty": pd.Series([], dtype=object), "text": pd.Series(["a"], dtype=object)})
+    assert len(got["empty"]) == 0 and got["text"].tolist() == ["a"]
+
+
+def test_as_column_infers_as_an_assignment_does() -> None:
+    assert as_column(np.array(["a", "b"], dtype=object)).tolist() == ["a", "b"]
+    assert as_column("all").dtype == pd.DataFrame(index=[0]).assign(g="all")["g"].dtype
+
+
+def test_as_text_equals_astype_str(table: pd.DataFrame) -> None:
+    for column in ("theme", "band"):
+        assert_series_equal(as_text(table[column]), table[column].astype("str"))
+    missing = pd.Series(pd.Categorical(["a", None, "b"]))
+    assert_series_equal(as_text(missing), missing.astype("str"))
