@@ -222,13 +222,17 @@ def _read_items(
     layout: _ItemLayout, answers: pd.DataFrame, responses: Iterable[object] | None
 ) -> tuple[pd.DataFrame, _EvidenceAnswers]:
     """`build_items`, and the evidence answers it placed."""
-    ids = pd.unique(answers["response_id"]) if responses is None else pd.unique(pd.Series(list(responses)))
-    response_index = pd.Index(ids)
+    if responses is None and answers["response_id"].dtype.kind in "iu":  # the audits answered, as they come:
+        r_code, ids = pd.factorize(answers["response_id"].to_numpy())  # one hash pass numbers them
+        response_index = pd.Index(ids)
+    else:
+        ids = pd.unique(answers["response_id"]) if responses is None else pd.unique(pd.Series(list(responses)))
+        response_index = pd.Index(ids)
+        r_code = response_index.get_indexer(answers["response_id"])
     n_items = len(layout.item_ids)
     size = len(response_index) * n_items
 
     code = codes(answers["question_id"], layout.feeds)
-    r_code = response_index.get_indexer(answers["response_id"])
     hit = (code >= 0) & (r_code >= 0)
     value = answers["value"].to_numpy(dtype=object)[hit]
     code = code[hit]
@@ -295,7 +299,8 @@ def _read_items(
             "reason": pd.Series(reason, dtype=object),
             "has_action": has_action,
             "applicable": (answered >= 0) & (answered != layout.na_code[item_of]),
-        }
+        },
+        copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
     )
     return items, evidence
 

@@ -331,7 +331,8 @@ def _theme_sums(
             "answers": answers.astype("int64"),
             "positive": np.rint(positives).astype("int64"),
             "score_sum": sums,
-        }
+        },
+        copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
     )
 
 
