@@ -7,6 +7,7 @@ from typing import Any
 
 from peewee import EXCLUDED
 
+from store.db import db
 from store.models import Answer, Response
 from store.prepared import Prepared
 
@@ -22,6 +23,28 @@ def load_answers(response: Response) -> dict[str, Any]:
     return dict(_ANSWERS.all(response.id))
 
 
+_UPSERTS: dict[tuple[type, int], str] = {}  # (database class, rows) -> the upsert's SQL
+
+
+def _upsert_sql(count: int) -> str:
+    """The SQL of put_answers' upsert for `count` rows, compiled by peewee once per database class
+    and row count (building it was most of a page save's time). Its parameters are each row's
+    response id, question id and stored value, in that order: checked here, once."""
+    database = db.obj
+    found = _UPSERTS.get((type(database), count))
+    if found is None:
+        rows = [{"response": 7_000_000 + i, "question_id": f"q{i}", "value": i} for i in range(count)]
+        query = Answer.insert_many(rows).on_conflict(
+            conflict_target=[Answer.response, Answer.question_id], update={Answer.value: EXCLUDED.value}
+        )
+        found, params = database.get_sql_context().sql(query).query()
+        expected = [p for r in rows for p in (r["response"], r["question_id"], Answer.value.db_value(r["value"]))]
+        if list(params) != expected:
+            raise RuntimeError("the answer upsert's parameters are not in the order put_answers gives them")
+        _UPSERTS[(type(database), count)] = found
+    return found
+
+
 def put_answers(
     response: Response, answers: Mapping[str, Any], replace: Iterable[str] = (), fresh: bool = False
 ) -> None:
@@ -35,13 +58,10 @@ def put_answers(
     removed = sorted(set(replace) - set(answers))
     if removed and not fresh:
         Answer.delete().where((Answer.response == response) & (Answer.question_id.in_(removed))).execute()
-    rows = [{"response": response.id, "question_id": q, "value": v} for q, v in answers.items()]
-    if rows:
-        (
-            Answer.insert_many(rows)
-            .on_conflict(conflict_target=[Answer.response, Answer.question_id], update={Answer.value: EXCLUDED.value})
-            .execute()
-        )
+    if answers:
+        encode = Answer.value.db_value
+        params = [p for q, v in answers.items() for p in (response.id, q, encode(v))]
+        db.obj.execute_sql(_upsert_sql(len(answers)), params)
 
 
 def save_answers(

@@ -113,6 +113,13 @@ _DRAFT = Prepared(
     int,
     int,
 )
+_SUBMITTED_WITH = Prepared(  # every send runs it, before anything else (a double click)
+    lambda key, link_id: Response.select(Response.id).where(
+        (Response.submission_key == key) & (Response.link == link_id) & (Response.status == "submitted")
+    ),
+    str,
+    int,
+)
 
 
 def find_link(slug: str) -> SurveyLink | None:
@@ -272,11 +279,7 @@ def submitted_with(link: SurveyLink, key: str | None) -> bool:
     """Whether a response of this link was submitted under this key (a double click or resubmit)."""
     if not key or not SUBMISSION_KEY.match(key):
         return False
-    return (
-        Response.select(Response.id)
-        .where((Response.submission_key == key) & (Response.link == link) & (Response.status == "submitted"))
-        .exists()
-    )
+    return _SUBMITTED_WITH.first(key, link.id) is not None
 
 
 def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today: dt.date) -> Outcome:

@@ -162,7 +162,13 @@ def _state(slug: str) -> dict[str, Any]:
 
 
 def _keep_state(slug: str, state: dict[str, Any]) -> None:
+    """Keep this link's state, as the newest of the session's links (the oldest goes first).
+
+    When it is already kept as it is, and is the newest, the session is left untouched: an
+    unmodified session is not signed and sent again (no Set-Cookie), most pages' case."""
     kept = session.get("surveys")
+    if isinstance(kept, dict) and kept.get(slug) == state and next(reversed(kept), None) == slug:
+        return
     kept = {k: v for k, v in kept.items() if k != slug} if isinstance(kept, dict) else {}
     kept[slug] = state
     while len(kept) > MAX_SURVEYS_IN_SESSION:

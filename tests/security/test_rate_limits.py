@@ -92,6 +92,19 @@ def test_survey_pages_are_limited_per_client_and_the_count_resets(app: Flask, db
     assert client.get(f"/s/{link.slug}", environ_base=SCHOOL).status_code == 200, "a new window"
 
 
+def test_a_refused_survey_post_says_how_long_is_left_of_its_window(app: Flask, db: Any, clock: Clock) -> None:
+    app.config["RATELIMIT_SURVEY_POSTS"] = "1 per minute"
+    link = make_link("family-experience")
+    client = app.test_client()
+    url = f"/s/{link.slug}/q/about-you"
+    assert client.post(url, data={"anything-else": "first"}, environ_base=SCHOOL).status_code == 303
+    clock.now += 40
+    refused = client.post(url, data={"anything-else": "second"}, environ_base=SCHOOL)
+    assert assert_too_many(refused) == 20, "the wait is what is left of the window, not a whole one"
+    assert "Wait 20 seconds" in text(refused)
+    assert client.get(url, environ_base=SCHOOL).status_code == 200, "opening pages has its own count"
+
+
 def test_a_refused_survey_page_keeps_what_was_typed_and_sends_it_again(app: Flask, db: Any, clock: Clock) -> None:
     app.config["RATELIMIT_SURVEY_POSTS"] = "2 per minute"
     link = make_link("family-experience")

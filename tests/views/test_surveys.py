@@ -586,3 +586,26 @@ def test_a_page_posted_after_the_session_was_lost_is_still_saved(app: Flask, db:
     assert page.status_code == 303 and page.headers["Location"] == f"/s/{link.slug}/q/age-8-11-out-and-online"
     [draft] = Response.select()
     assert draft.age_band == "age-8-11" and Answer.get().value == "mostly"
+
+
+def test_pages_that_change_nothing_in_the_session_do_not_send_it_again(client: FlaskClient, db: Database) -> None:
+    """The draft's id is kept when the first page is saved; later pages leave the session as it
+    is (no Set-Cookie), and the draft still collects every page and is sent once."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    sent_cookies = []
+    for section in workshop.sections_for(None):
+        data: dict[str, Any] = {}
+        for question in section.questions_for(None):
+            if question.show_if is None:
+                data.update(valid_answer(question))
+        data.update({"follow-up-consent": "no"} if "follow-up-consent" in data else {})
+        saved = client.post(f"/s/{link.slug}/q/{section.id}", data=data)
+        assert saved.status_code == 303, page_text(saved)
+        sent_cookies.append([h for h in saved.headers.getlist("Set-Cookie") if h.startswith("session=")])
+    assert sent_cookies[0], "the first page keeps the new draft in the session"
+    assert not any(sent_cookies[1:]), "later pages change nothing in it"
+    assert send(client, f"/s/{link.slug}/check").status_code == 303
+    [response] = submitted(link)
+    stored = {a.question_id for a in Answer.select().where(Answer.response == response)}
+    assert {q.id for s in workshop.sections_for(None) for q in s.questions_for(None) if q.show_if is None} <= stored
