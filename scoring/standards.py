@@ -39,6 +39,23 @@ from scoring.frames import (
 
 EVIDENCE_COLUMNS = ["response_id", "item_id", "evidence_question", "index", "title", "type", "date", "link"]
 ACTION_COLUMNS = ["response_id", "item_id", "action_question", "what", "owner", "due"]
+#: One row per audit and standard, as `score_audits` returns them (and the store keeps them).
+STANDARD_COLUMNS = [
+    "response_id",
+    "section_id",
+    "self_rating",
+    "score_100",
+    "items",
+    "applicable",
+    "met",
+    "unanswered",
+    "rule",
+    "moderated_rating",
+    "reported_rating",
+    "rating_source",
+    "moderation",
+    "explanation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,22 +423,7 @@ def score_audits(
                 continue
             rated = R.standard_rating(mine, rule, options, scale)
             standards.append(R.moderate(rated, moderation, scale))
-    columns = [
-        "response_id",
-        "section_id",
-        "self_rating",
-        "score_100",
-        "items",
-        "applicable",
-        "met",
-        "unanswered",
-        "rule",
-        "moderated_rating",
-        "reported_rating",
-        "rating_source",
-        "moderation",
-        "explanation",
-    ]
+    columns = STANDARD_COLUMNS
     table = pd.concat(standards, ignore_index=True) if standards else pd.DataFrame(columns=columns)
     table = table.assign(_order=table["section_id"].map(plan.section_order)).sort_values(
         ["response_id", "_order"], kind="stable"

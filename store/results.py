@@ -20,6 +20,7 @@ import pandas as pd
 from peewee import JOIN
 
 from questionnaires.model import Questionnaire
+from scoring.surveys import SCORE_COLUMNS
 from store.models import (
     Action,
     Agency,
@@ -35,7 +36,7 @@ from store.models import (
     ThemeScore,
 )
 from store.questionnaires import definition
-from store.scores import score_pending
+from store.scores import STANDARD_COLUMNS, score_pending
 
 RESPONSE_COLUMNS = [
     "response_id",
@@ -150,45 +151,13 @@ def theme_units(response_ids: Sequence[int] | None = None) -> pd.DataFrame:
     )
 
 
-STANDARD_FRAME_COLUMNS = [
-    "response_id",
-    "audit_id",
-    "section_id",
-    "self_rating",
-    "score_100",
-    "items",
-    "applicable",
-    "met",
-    "unanswered",
-    "rule",
-    "moderated_rating",
-    "reported_rating",
-    "rating_source",
-    "moderation",
-    "explanation",
-]
+STANDARD_FRAME_COLUMNS = ["response_id", "audit_id", *STANDARD_COLUMNS]
 
 
 def standards_frame(cycle: AuditCycle) -> pd.DataFrame:
     """The stored standards of the cycle's submitted audits, as `scoring.score_audits` gave them."""
     query = (
-        StandardScore.select(
-            Response.id,
-            StandardScore.audit,
-            StandardScore.section_id,
-            StandardScore.self_rating,
-            StandardScore.score_100,
-            StandardScore.items,
-            StandardScore.applicable,
-            StandardScore.met,
-            StandardScore.unanswered,
-            StandardScore.rule,
-            StandardScore.moderated_rating,
-            StandardScore.reported_rating,
-            StandardScore.rating_source,
-            StandardScore.moderation,
-            StandardScore.explanation,
-        )
+        StandardScore.select(Response.id, StandardScore.audit, *(getattr(StandardScore, c) for c in STANDARD_COLUMNS))
         .join(Audit)
         .join(Response, on=(Response.audit == Audit.id))
         .where((Audit.cycle == cycle) & Audit.status.in_(("submitted", "reopened")))
@@ -202,36 +171,11 @@ def answer_scores(response_ids: Sequence[int]) -> pd.DataFrame:
     for start in range(0, len(response_ids), 900):
         chunk = list(response_ids[start : start + 900])
         rows.extend(
-            AnswerScore.select(
-                AnswerScore.response,
-                AnswerScore.question_id,
-                AnswerScore.value,
-                AnswerScore.score,
-                AnswerScore.score_100,
-                AnswerScore.positive,
-                AnswerScore.in_base,
-                AnswerScore.dont_know,
-                AnswerScore.not_applicable,
-                AnswerScore.known,
-            )
+            AnswerScore.select(AnswerScore.response, *(getattr(AnswerScore, c) for c in SCORE_COLUMNS[1:]))
             .where(AnswerScore.response.in_(chunk))
             .tuples()
         )
-    return pd.DataFrame.from_records(
-        rows,
-        columns=[
-            "response_id",
-            "question_id",
-            "value",
-            "score",
-            "score_100",
-            "positive",
-            "in_base",
-            "dont_know",
-            "not_applicable",
-            "known",
-        ],
-    )
+    return pd.DataFrame.from_records(rows, columns=SCORE_COLUMNS)
 
 
 def actions_frame(cycle: AuditCycle) -> pd.DataFrame:

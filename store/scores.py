@@ -18,6 +18,8 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire
 from scoring import audit_theme_scores, score_audits, score_survey, source_of
+from scoring.standards import STANDARD_COLUMNS as SCORED_STANDARD_COLUMNS
+from scoring.surveys import SCORE_COLUMNS, THEME_SCORE_COLUMNS
 from store.db import writing
 from store.models import (
     Answer,
@@ -133,35 +135,10 @@ def _store_audit_scores(questionnaire: Questionnaire, scores: Any, by_response: 
     Response.update(scored=True).where(Response.id.in_(response_ids)).execute()
 
 
-STANDARD_COLUMNS = [
-    "section_id",
-    "self_rating",
-    "score_100",
-    "items",
-    "applicable",
-    "met",
-    "unanswered",
-    "rule",
-    "moderated_rating",
-    "reported_rating",
-    "rating_source",
-    "moderation",
-    "explanation",
-]
+STANDARD_COLUMNS = SCORED_STANDARD_COLUMNS[1:]  # each stored row names its audit instead of the response
 ITEM_COLUMNS = ["section_id", "question_id", "answered", "rating", "decided_by", "why", "evidence_count", "applicable"]
-THEME_COLUMNS = ["response", "theme", "measure", "source", "answers", "positive", "score_sum"]
-ANSWER_SCORE_COLUMNS = [
-    "response",
-    "question_id",
-    "value",
-    "score",
-    "score_100",
-    "positive",
-    "in_base",
-    "dont_know",
-    "not_applicable",
-    "known",
-]
+THEME_COLUMNS = ["response", *THEME_SCORE_COLUMNS[1:3], "source", *THEME_SCORE_COLUMNS[3:]]
+ANSWER_SCORE_COLUMNS = ["response", *SCORE_COLUMNS[1:]]
 
 
 def score_audit(audit: Audit) -> None:
