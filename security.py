@@ -1,10 +1,22 @@
-"""Security headers on every response, and a fresh CSP nonce per request for inline scripts."""
+"""Security headers on every response, a fresh CSP nonce per request, and the pages' CSRF tokens.
+
+CSRF tokens are flask_wtf's (the session holds a random secret; a page carries it signed with a
+timestamp, and flask_wtf.csrf.validate_csrf checks a post's token against the session and
+WTF_CSRF_TIME_LIMIT), made here more cheaply: see csrf_token.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
+import threading
+import time
+from functools import lru_cache
+from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g, session
+from itsdangerous import URLSafeTimedSerializer
 
 FIXED = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
 CSP_BEFORE_NONCE = "default-src 'self'; script-src 'self' 'nonce-"
@@ -13,26 +25,79 @@ CSP_AFTER_NONCE = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 
+CSRF_SALT = "wtf-csrf-token"  # flask_wtf's: its validate_csrf checks the tokens made here
+CSRF_REUSE_SECONDS = 60
+CSRF_MAX_SIGNED = 10_000
+_signed: dict[tuple[Any, str], tuple[float, str]] = {}
+_signed_lock = threading.Lock()
+
+
+def nonce() -> str:
+    """This request's CSP nonce, made when first asked for (by a template or the headers)."""
+    value = g.get("csp_nonce")
+    if value is None:
+        value = g.csp_nonce = secrets.token_urlsafe(16)
+    return value
+
+
+@lru_cache(maxsize=8)
+def _csrf_serializer(secret_key: Any) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=CSRF_SALT)
+
+
+def csrf_token(secret_key: Any = None, token_key: str | None = None) -> str:
+    """The signed CSRF token for this request: what flask_wtf.csrf.generate_csrf() returns, made cheaply.
+
+    The same token: the session's secret under WTF_CSRF_FIELD_NAME (made if missing), signed by
+    itsdangerous with WTF_CSRF_SECRET_KEY or SECRET_KEY and flask_wtf's salt, kept in `g` for the
+    rest of the request (where generate_csrf looks too). Signing it on every request costs about
+    a tenth of a short page, so the serializer is made once per key, and a session's signed token
+    is reused for up to CSRF_REUSE_SECONDS. The timestamp it carries is then at most that old: a
+    token expires at most a minute *before* WTF_CSRF_TIME_LIMIT says, never after. Signed tokens
+    are kept by (key, session secret), so a token only ever goes to the session holding its
+    secret, as before; a new session secret (signing in clears the session) gets a new token.
+    """
+    config = current_app.config
+    secret_key = secret_key if secret_key is not None else config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    field = token_key if token_key is not None else config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if secret_key is None or field is None:
+        raise RuntimeError("A secret key and a field name are required to use CSRF.")
+    token = g.get(field)
+    if token is not None:
+        return token
+    if field not in session:
+        session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+    raw = session[field]
+    if not isinstance(raw, str):  # only ever a str from here or flask_wtf: start again, as flask_wtf does
+        raw = session[field] = hashlib.sha1(os.urandom(64)).hexdigest()
+    now = time.time()
+    kept = _signed.get((secret_key, raw))
+    if kept is not None and now - kept[0] < CSRF_REUSE_SECONDS:
+        token = kept[1]
+    else:
+        token = _csrf_serializer(secret_key).dumps(raw)
+        with _signed_lock:
+            if len(_signed) >= CSRF_MAX_SIGNED:
+                _signed.clear()  # only costs signing again
+            _signed[(secret_key, raw)] = (now, token)
+    setattr(g, field, token)
+    return token
+
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def make_nonce() -> None:
-        g.csp_nonce = secrets.token_urlsafe(16)
-
     @app.context_processor
-    def nonce() -> dict[str, str]:
-        return {"csp_nonce": g.get("csp_nonce", "")}
+    def template_nonce() -> dict[str, str]:
+        return {"csp_nonce": nonce()}
 
     @app.after_request
     def headers(response: Response) -> Response:
-        nonce = g.get("csp_nonce", "")
         headers = response.headers
         present = {key.lower() for key, _ in headers.items()}
         for name, value in FIXED:
             if name.lower() not in present:
                 headers.add(name, value)
         if "content-security-policy" not in present:
-            headers.add("Content-Security-Policy", CSP_BEFORE_NONCE + nonce + CSP_AFTER_NONCE)
+            headers.add("Content-Security-Policy", CSP_BEFORE_NONCE + nonce() + CSP_AFTER_NONCE)
         if "cache-control" not in present and response.mimetype == "text/html":
             headers.add("Cache-Control", "no-store")
         return response

@@ -13,9 +13,11 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from flask_wtf.csrf import generate_csrf
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 from accounts.kept import keep
+from security import csrf_token
 from store.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,9 +49,35 @@ def current_user() -> User | None:
     return g.get("user")
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, with the signing serializer made once per set of keys.
+
+    Flask makes a new serializer (and tries its JSON serializer out) each time it reads or writes
+    the cookie, a measurable part of a short page; it depends only on the secret key and its
+    fallbacks (the salt and methods are fixed), so it is kept per keys. Nothing else changes.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            if len(self._serializers) >= 8:  # keys change rarely: never let it grow
+                self._serializers.clear()
+            self._serializers[keys] = serializer  # type: ignore[assignment]
+        return serializer
+
+
 def init_app(app: Flask) -> None:
-    # what CSRFProtect would register: the timeout warning's form posts the token (templates/_timeout.html)
-    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+    app.session_interface = CookieSessions()
+    # what CSRFProtect would register: the timeout warning's form posts the token (templates/_timeout.html);
+    # flask_wtf's generate_csrf, made more cheaply (security.csrf_token)
+    app.jinja_env.globals.setdefault("csrf_token", csrf_token)
 
     @app.before_request
     def load_user() -> None:

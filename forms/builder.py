@@ -4,18 +4,36 @@ A class per request (WTForms' "dynamic form composition") means no request can l
 choices or errors into another, and a definition version loaded by an administrator takes
 effect at once. Which questions are asked, and which must be answered, depends on answers
 (show-if, required-if), so `SectionForm.validate` walks the questions in order and decides.
+
+What the class is made of is immutable and the same for every request that asks the same
+questions of the same definition objects: the unbound fields (a field class and its
+arguments: the frozen question, its name) and WTForms' Meta class. Making them again was about
+a twentieth of a short page's time, so they are kept (see `_page_fields`); each request still
+gets its own class, and each form its own bound fields, data and errors.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import Any
 
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
 
 from forms.fields import SEP, AnswerField, field_for
 from questionnaires.conditions import evaluate, is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
+from security import csrf_token
+
+
+class _CSRF(_FlaskFormCSRF):
+    """flask_wtf's CSRF check unchanged; the token it writes comes from security.csrf_token,
+    which makes the same token without signing it anew on every request."""
+
+    def generate_csrf_token(self, csrf_token_field: Any) -> str:
+        return csrf_token(self.meta.csrf_secret, self.meta.csrf_field_name)
 
 
 class SectionForm(FlaskForm):
@@ -25,6 +43,9 @@ class SectionForm(FlaskForm):
     section: Section
     band: str | None
     questions: tuple[Question, ...]
+
+    class Meta:
+        csrf_class = _CSRF
 
     def __init__(
         self,
@@ -134,6 +155,46 @@ def _min_reason_length(questionnaire: Questionnaire, question: Question) -> int:
     return 1
 
 
+UnboundFields = list[tuple[str, Any]]
+
+MAX_PAGES = 1_000
+_pages: dict[tuple[int, int, str | None, tuple[str, ...]], tuple[Questionnaire, Section, UnboundFields]] = {}
+_pages_lock = threading.Lock()
+
+
+def _page_fields(
+    questionnaire: Questionnaire, section: Section, band: str | None, asked: list[Question]
+) -> UnboundFields:
+    """The unbound fields for these questions, made once per definition object, page and band.
+
+    Keyed by the definition objects themselves (their ids, checked with `is` on the way out; the
+    entry keeps them alive, so the ids cannot be reused), never by name and version: a definition
+    loaded again, or another one with the same key (the tests make many), gets fields of its own.
+    """
+    key = (id(questionnaire), id(section), band, tuple(q.id for q in asked))
+    found = _pages.get(key)
+    if found is not None and found[0] is questionnaire and found[1] is section:
+        return found[2]
+    fields: UnboundFields = []
+    for question in asked:
+        extra: dict[str, Any] = {"name": question.id}
+        if question.type == "rating":
+            extra["min_reason_length"] = _min_reason_length(questionnaire, question)
+        fields.append((field_key(question.id), field_for(question, extra)))
+    with _pages_lock:
+        if len(_pages) >= MAX_PAGES:
+            _pages.clear()
+        _pages[key] = (questionnaire, section, fields)
+    return fields
+
+
+@cache
+def _wtforms_meta() -> type:
+    """The Meta class WTForms makes for a form class on its first use, from the Meta classes
+    of its ancestors; the same for every SectionForm subclass (they add none of their own)."""
+    return type("Meta", tuple(c.__dict__["Meta"] for c in SectionForm.__mro__ if "Meta" in c.__dict__), {})
+
+
 def build_form_class(
     questionnaire: Questionnaire, section: Section, band: str | None = None, prior: Mapping[str, Any] | None = None
 ) -> type[SectionForm]:
@@ -145,20 +206,17 @@ def build_form_class(
     prior = prior or {}
     page_ids = {q.id for q in section.questions}
     asked: list[Question] = []
-    attrs: dict[str, Any] = {}
     for question in section.questions_for(band):
         refs = referenced_questions(question.show_if)
         if refs and not any(r in page_ids for r in refs) and not evaluate(question.show_if, prior):
             continue
-        extra: dict[str, Any] = {"name": question.id}
-        if question.type == "rating":
-            extra["min_reason_length"] = _min_reason_length(questionnaire, question)
-        attrs[field_key(question.id)] = field_for(question, extra)
         asked.append(question)
-    fields = list(attrs.items())
+    fields = _page_fields(questionnaire, section, band, asked)
+    attrs: dict[str, Any] = dict(fields)
     attrs.update(questionnaire=questionnaire, section=section, band=band, questions=tuple(asked))
     form_class = type(f"{section.id.title().replace('-', '')}Form", (SectionForm,), attrs)
-    # WTForms would find the fields by scanning dir() of the new class on first use; we know
-    # them, in question order, so say so (a measurable part of a short page's time)
-    form_class._unbound_fields = fields
+    # WTForms would find the fields by scanning dir() of the new class, and make its Meta class,
+    # on first use; we know both, so say so (a measurable part of a short page's time)
+    form_class._unbound_fields = list(fields)
+    form_class._wtforms_meta = _wtforms_meta()
     return form_class

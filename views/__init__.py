@@ -8,6 +8,7 @@ from jinja2.bccache import Bucket
 from werkzeug.routing import IntegerConverter
 
 from views import admin, audits, auth, concerns, errors, moderation, pages, preview, results, review, surveys
+from views.chrome import memoize_macros
 
 GOVUK_MACRO_FILES = ("govuk/forms.html", "govuk/content.html", "govuk/page.html")
 
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     for name in GOVUK_MACRO_FILES:
         module = app.jinja_env.get_template(name).module
         app.jinja_env.globals.update({k: getattr(module, k) for k in dir(module) if k.startswith("govuk")})
+    memoize_macros(app)  # the page chrome's macros: markup kept per distinct parameters
     pages.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(preview.bp)

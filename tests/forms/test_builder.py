@@ -328,3 +328,46 @@ def test_age_band_questions(app) -> None:
             form_class = build_form_class(child, section, band.id)
             assert form_class.questions, section.id
             assert all(q.for_band(band.id) for q in form_class.questions)
+
+
+def test_fields_are_made_once_per_definition_object_page_and_questions(ctx, minimal) -> None:
+    """What a page's classes are made of is kept (their unbound fields, WTForms' Meta) while each
+    build still gives a class of its own; a definition loaded again gets fields of its own."""
+    first = build_form_class(minimal, minimal.section("first"))
+    again = build_form_class(minimal, minimal.section("first"))
+    assert first is not again
+    assert first._unbound_fields == again._unbound_fields and first._wtforms_meta is again._wtforms_meta
+    section = minimal.section("first")
+    relabelled = with_question(minimal, "colour", text="Which colour now?")
+    assert relabelled.key == minimal.key, "the same name and version, other content"
+    form = build_form_class(relabelled, relabelled.section("first"))(formdata=MultiDict({}))
+    assert form.field("colour").question.text == "Which colour now?"
+    assert build_form_class(minimal, section)(formdata=MultiDict({})).field("colour").question.text == "Which colour?"
+
+
+def test_other_questions_asked_other_fields(ctx, minimal) -> None:
+    """A question whose condition looks at an earlier page: asked or not, the page's fields follow."""
+    asks = with_question(minimal, "agree", show_if={"question": "colour", "equals": "red"})
+    second = asks.section("second")
+    red = build_form_class(asks, second, prior={"colour": "red"})
+    blue = build_form_class(asks, second, prior={"colour": "blue"})
+    assert "agree" in {q.id for q in red.questions} and "agree" not in {q.id for q in blue.questions}
+    assert field_key("agree") in dict(red._unbound_fields) and field_key("agree") not in dict(blue._unbound_fields)
+    assert "agree" in {f.question.id for f in red(formdata=MultiDict({})).answer_fields()}
+    assert "agree" not in {f.question.id for f in blue(formdata=MultiDict({})).answer_fields()}
+    again = build_form_class(asks, second, prior={"colour": "red"})
+    assert again._unbound_fields == red._unbound_fields
+
+
+def with_question(questionnaire: Questionnaire, question_id: str, **changes: Any) -> Questionnaire:
+    """A copy of the definition (same id and version) with one question changed."""
+    return dataclasses.replace(
+        questionnaire,
+        sections=tuple(
+            dataclasses.replace(
+                s,
+                questions=tuple(dataclasses.replace(q, **changes) if q.id == question_id else q for q in s.questions),
+            )
+            for s in questionnaire.sections
+        ),
+    )

@@ -1,0 +1,63 @@
+"""accounts/session.py's cookie sessions: the serializer is made once per keys, and nothing else
+about the signed cookie changes (a cookie signed with another key is still refused)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface, session_json_serializer
+from itsdangerous import URLSafeTimedSerializer
+
+from accounts.session import CookieSessions
+from store.models import User
+
+CHILD_PAGE = "/preview/child-experience/age-12-17-adults?band=age-12-17"
+
+
+def test_the_serializer_is_made_once_per_keys(app: Flask) -> None:
+    sessions = app.session_interface
+    assert isinstance(sessions, CookieSessions)
+    first = sessions.get_signing_serializer(app)
+    assert sessions.get_signing_serializer(app) is first
+    app.config["SECRET_KEY_FALLBACKS"] = ["an-old-key"]
+    with_fallback = sessions.get_signing_serializer(app)
+    assert with_fallback is not first
+    app.config["SECRET_KEY"] = "a-new-key"
+    assert sessions.get_signing_serializer(app) not in (first, with_fallback)
+
+
+def test_it_signs_and_reads_exactly_as_flask_does(app: Flask) -> None:
+    ours = app.session_interface.get_signing_serializer(app)
+    flasks = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert ours is not None and flasks is not None
+    value = {"csrf_token": "abc", "surveys": {"x": {"band": "age-8-11"}}}
+    assert flasks.loads(ours.dumps(value)) == value
+    assert ours.loads(flasks.dumps(value)) == value
+
+
+def flask_style(key: str) -> URLSafeTimedSerializer:
+    """A serializer signing as Flask's sessions do, with this key."""
+    return URLSafeTimedSerializer(
+        key,
+        salt="cookie-session",
+        serializer=session_json_serializer,
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    )
+
+
+def test_a_cookie_signed_with_another_key_is_refused(app: Flask, users: dict[str, User]) -> None:
+    signed_in = {"user_id": users["admin"].id, "seen": int(time.time()), "_permanent": True}
+    for key, accepted in (("not-the-secret", False), (app.secret_key, True)):
+        client = app.test_client()
+        client.set_cookie("session", flask_style(key).dumps(signed_in))
+        page = client.get(CHILD_PAGE).get_data(as_text=True)
+        assert ("Sign out" in page) is accepted, key
+        assert ("Sign in" in page) is not accepted, key
+
+
+def test_no_key_no_session(app: Flask) -> None:
+    app.secret_key = None
+    app.config["SECRET_KEY"] = None
+    assert app.session_interface.get_signing_serializer(app) is None
