@@ -31,7 +31,9 @@ def test_standards_to_an_xlsx_file_with_a_csv_dictionary(runner: FlaskCliRunner,
         ]
     )
     assert result.exit_code == 0, result.output
-    rows = list(openpyxl.load_workbook(out, read_only=True).worksheets[0].values)
+    book = openpyxl.load_workbook(out, read_only=True)  # read-only keeps the file open until closed
+    rows = list(book.worksheets[0].values)
+    book.close()
     table = pd.DataFrame(rows[1:], columns=rows[0])
     assert len(table) == 22 and set(table["agency"]) == {"Shire Police", "Shire Community Health"}
     assert "reported_rating" in set(pd.read_csv(dictionary)["column"])
