@@ -202,3 +202,32 @@ def test_agency_lead_completes_and_submits_over_two_visits(
         action = Action.get((Action.audit == audit) & (Action.question_id == "s4.4-action"))
         assert (action.progress, action.progress_note) == (40, "Asked at the spring open day.")
         assert User.get_by_id(lead.id).last_sign_in is not None
+
+
+def test_enter_in_a_text_box_saves_what_was_typed_instead_of_adding_evidence(
+    server: Server, new_page: Callable[..., Page], shots
+) -> None:
+    """Enter presses a form's first submit button; on an S11 page that would be "Add another
+    piece of evidence" had the page not put "Save and come back later" first, off screen."""
+    (lead,) = server.agency_with_users("Sam Enter")
+    page = new_page()
+    sign_in_from_start(page, server.url, lead.email)
+    page.get_by_role("link", name="Your self-audit").click()
+    open_standard(page, "s1")
+    rate(page, "s1.1", "met")
+    page.locator("input[name='s1.1-evidence__0__type'][value='minutes']").check()
+    fill_date(page, "s1.1-evidence__0__date", TODAY - dt.timedelta(days=30))
+    by_id(page, "s1.1-evidence__0__title").fill("Board minutes, March")
+    by_id(page, "s1.1-evidence__0__title").press("Enter")
+
+    expect(page.get_by_text(f"We saved your answers to ‘{TITLES['s1']}’.")).to_be_visible()
+    assert status_of(page, "s1") == "In progress"
+    shots(page, "saved-by-enter")
+    with server.rows():
+        stored = load_answers(response_of(Audit.get(Audit.agency == lead.agency_id)))
+    assert stored["s1.1"] == "met" and stored["s1.1-evidence"][0]["title"] == "Board minutes, March"
+
+    # assistive technology and the keyboard meet only the visible button of that name
+    open_standard(page, "s1")
+    expect(page.get_by_role("button", name="Save and come back later")).to_have_count(1)  # the visible one
+    expect(page.locator("button.app-default-submit")).not_to_be_in_viewport()
