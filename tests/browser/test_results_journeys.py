@@ -103,7 +103,7 @@ def test_reviewer_moderates_a_standard_and_the_agency_sees_it(world: World, page
     expect(page).to_have_title(re.compile(r"^Error: Moderate standard 3"))
     summary = page.locator(".govuk-error-summary")
     expect(summary).to_be_focused()
-    problem = summary.get_by_role("link", name="Select a moderated rating, or that the agency's rating stands")
+    problem = summary.get_by_role("link", name="Select a moderated rating, or that the agency’s rating stands")
     expect(problem).to_be_visible()
     expect(page.locator("#rating-error")).to_contain_text("Select a moderated rating")
     look(page, shots, "standard-error")
