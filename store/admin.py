@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from peewee import JOIN, fn
@@ -270,14 +270,38 @@ def ensure_audits(cycle: AuditCycle) -> int:
     return len(missing)
 
 
-def _cycle_state(cycle: AuditCycle) -> dict[str, Any]:
+def _period_state(period: AuditCycle | SurveyRound) -> dict[str, Any]:
+    """What the trail records of a new cycle or round: cycles and rounds have the same fields."""
     return {
-        "name": cycle.name,
-        "questionnaire": cycle.questionnaire_id,
-        "opens_on": cycle.opens_on,
-        "closes_on": cycle.closes_on,
-        "is_open": cycle.is_open,
+        "name": period.name,
+        "questionnaire": period.questionnaire_id,
+        "opens_on": period.opens_on,
+        "closes_on": period.closes_on,
+        "is_open": period.is_open,
     }
+
+
+def _set_open(
+    period: AuditCycle | SurveyRound,
+    is_open: bool,
+    by: User,
+    then: Callable[[Any], dict[str, Any]] | None = None,
+) -> bool:
+    """Open or close a cycle or round, with its trail entry; False when it already was.
+
+    `then(period)` runs in the same transaction and returns what else the trail should say
+    (a cycle's audits for agencies added while it was closed).
+    """
+    if period.is_open == is_open:
+        return False
+    model = type(period)
+    kind = "cycle" if model is AuditCycle else "round"
+    with db.atomic():
+        model.update(is_open=is_open).where(model.id == period.id).execute()
+        also = then(period) if then is not None else {}
+        record(by, "admin", f"{kind}:{period.id}", {"is_open": period.is_open}, {"is_open": is_open, **also})
+    period.is_open = is_open
+    return True
 
 
 def create_cycle(
@@ -289,20 +313,13 @@ def create_cycle(
             name=name, questionnaire=questionnaire, opens_on=opens_on, closes_on=closes_on, is_open=is_open
         )
         created = ensure_audits(cycle)
-        record(by, "admin", f"cycle:{cycle.id}", None, {**_cycle_state(cycle), "audits": created})
+        record(by, "admin", f"cycle:{cycle.id}", None, {**_period_state(cycle), "audits": created})
     return cycle
 
 
 def set_cycle_open(cycle: AuditCycle, is_open: bool, by: User) -> bool:
     """Open (agencies added since it closed get their audit) or close a cycle to agencies' edits."""
-    if cycle.is_open == is_open:
-        return False
-    with db.atomic():
-        AuditCycle.update(is_open=is_open).where(AuditCycle.id == cycle.id).execute()
-        added = ensure_audits(cycle) if is_open else 0
-        record(by, "admin", f"cycle:{cycle.id}", {"is_open": cycle.is_open}, {"is_open": is_open, "audits": added})
-    cycle.is_open = is_open
-    return True
+    return _set_open(cycle, is_open, by, lambda c: {"audits": ensure_audits(c) if is_open else 0})
 
 
 def cycle_audits(cycle: AuditCycle) -> list[Audit]:
@@ -347,16 +364,6 @@ def round_rows() -> list[SurveyRound]:
     )
 
 
-def _round_state(survey_round: SurveyRound) -> dict[str, Any]:
-    return {
-        "name": survey_round.name,
-        "questionnaire": survey_round.questionnaire_id,
-        "opens_on": survey_round.opens_on,
-        "closes_on": survey_round.closes_on,
-        "is_open": survey_round.is_open,
-    }
-
-
 def create_round(
     name: str, questionnaire: QuestionnaireVersion, opens_on: dt.date, closes_on: dt.date, is_open: bool, by: User
 ) -> SurveyRound:
@@ -364,18 +371,13 @@ def create_round(
         survey_round = SurveyRound.create(
             name=name, questionnaire=questionnaire, opens_on=opens_on, closes_on=closes_on, is_open=is_open
         )
-        record(by, "admin", f"round:{survey_round.id}", None, _round_state(survey_round))
+        record(by, "admin", f"round:{survey_round.id}", None, _period_state(survey_round))
     return survey_round
 
 
 def set_round_open(survey_round: SurveyRound, is_open: bool, by: User) -> bool:
-    if survey_round.is_open == is_open:
-        return False
-    with db.atomic():
-        SurveyRound.update(is_open=is_open).where(SurveyRound.id == survey_round.id).execute()
-        record(by, "admin", f"round:{survey_round.id}", {"is_open": survey_round.is_open}, {"is_open": is_open})
-    survey_round.is_open = is_open
-    return True
+    """Open or close a round's links to answers."""
+    return _set_open(survey_round, is_open, by)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -588,22 +588,42 @@ def show_cycle(cycle_id: int) -> str:
 @bp.route("/cycles/<int:cycle_id>/<any(open, close):change>", methods=["GET", "POST"])
 def cycle_open(cycle_id: int, change: str) -> Any:
     found = _get_or_404(AuditCycle, cycle_id)
+    return _open_or_close(
+        found,
+        change,
+        store.set_cycle_open,
+        caption="Audit cycle",
+        noun="the cycle",
+        opening="Agencies will be able to answer and submit their self-audits.",
+        closing="Agencies will no longer be able to change or submit their self-audits. They can still update their actions' progress.",
+        back=url_for(".cycle", cycle_id=found.id),
+    )
+
+
+def _open_or_close(
+    found: AuditCycle | SurveyRound,
+    change: str,
+    setter: Callable[[Any, bool, Any], bool],
+    *,
+    caption: str,
+    noun: str,
+    opening: str,
+    closing: str,
+    back: str,
+) -> Any:
+    """The confirmation page that opens or closes a cycle or a round, and what its button does."""
     is_open = change == "open"
 
     def run() -> str:
-        store.set_cycle_open(found, is_open, current_user())
+        setter(found, is_open, current_user())
         return f"{found.name} {'opened' if is_open else 'closed'}"
 
     return _confirm(
         title=f"{change.capitalize()} {found.name}?",
-        caption="Audit cycle",
-        body=[
-            "Agencies will be able to answer and submit their self-audits."
-            if is_open
-            else "Agencies will no longer be able to change or submit their self-audits. They can still update their actions' progress."
-        ],
-        button=f"{change.capitalize()} the cycle",
-        back=url_for(".cycle", cycle_id=found.id),
+        caption=caption,
+        body=[opening if is_open else closing],
+        button=f"{change.capitalize()} {noun}",
+        back=back,
         run=run,
         refused=f"{found.name} is already {'open' if is_open else 'closed'}." if found.is_open == is_open else None,
         danger=not is_open,
@@ -678,25 +698,15 @@ def show_round(round_id: int) -> str:
 @bp.route("/rounds/<int:round_id>/<any(open, close):change>", methods=["GET", "POST"])
 def round_open(round_id: int, change: str) -> Any:
     found = _get_or_404(SurveyRound, round_id)
-    is_open = change == "open"
-
-    def run() -> str:
-        store.set_round_open(found, is_open, current_user())
-        return f"{found.name} {'opened' if is_open else 'closed'}"
-
-    return _confirm(
-        title=f"{change.capitalize()} {found.name}?",
+    return _open_or_close(
+        found,
+        change,
+        store.set_round_open,
         caption="Survey round",
-        body=[
-            "People with one of its links will be able to answer."
-            if is_open
-            else "Its links will say the survey has closed. Answers already given are kept."
-        ],
-        button=f"{change.capitalize()} the survey round",
+        noun="the survey round",
+        opening="People with one of its links will be able to answer.",
+        closing="Its links will say the survey has closed. Answers already given are kept.",
         back=url_for(".round", round_id=found.id),
-        run=run,
-        refused=f"{found.name} is already {'open' if is_open else 'closed'}." if found.is_open == is_open else None,
-        danger=not is_open,
     )
 
 
