@@ -549,6 +549,17 @@ class PeriodForm(FlaskForm):
     def chosen_version(self) -> QuestionnaireVersion:
         return QuestionnaireVersion.get_by_id(int(self.questionnaire.data))
 
+    def create(self, maker: Callable[..., Any]) -> Any:
+        """The cycle or round these valid answers describe, made by `store.create_cycle` or `create_round`."""
+        return maker(
+            self.name.data,
+            self.chosen_version(),
+            self.opens_on.data,
+            self.closes_on.data,
+            self.open_now.data == "yes",
+            current_user(),
+        )
+
 
 class CycleForm(PeriodForm):
     audiences = ("agency",)
@@ -567,14 +578,7 @@ def cycles() -> str:
 def new_cycle() -> Any:
     form, kept = _make(CycleForm)
     if form.validate_on_submit():
-        cycle = store.create_cycle(
-            form.name.data,
-            form.chosen_version(),
-            form.opens_on.data,
-            form.closes_on.data,
-            form.open_now.data == "yes",
-            current_user(),
-        )
+        cycle = form.create(store.create_cycle)
         return _done(f"{cycle.name} created, with an audit for each agency", ".cycle", cycle_id=cycle.id)
     return _form_page("admin/period_form.html", form, kept, kind="cycle")
 
@@ -670,14 +674,7 @@ def rounds() -> str:
 def new_round() -> Any:
     form, kept = _make(RoundForm)
     if form.validate_on_submit():
-        survey_round = store.create_round(
-            form.name.data,
-            form.chosen_version(),
-            form.opens_on.data,
-            form.closes_on.data,
-            form.open_now.data == "yes",
-            current_user(),
-        )
+        survey_round = form.create(store.create_round)
         return _done(
             f"{survey_round.name} created. Now add a link for people to answer", ".round", round_id=survey_round.id
         )
