@@ -7,11 +7,12 @@ Both get the same kind of GOV.UK page as every other error, with status 413.
 
 Rates: the anonymous survey pages, the single-use code a child types and the sign-in form are
 counted per client and refused with a 429 page past the limits in config (RATELIMIT_*, rate
-strings like "600 per minute"). The defaults are generous enough that a whole class answering on
-a school's wifi, behind one address, is never stopped, while a script hammering a page is.
-Wrong codes and failed sign-ins are what is counted there (a right one costs nothing), so a class
-typing its codes uses none of the allowance, and a password guesser is stopped after a few tries
-per account however many addresses it uses.
+strings like "600 per minute"; RATELIMIT_ENABLED false, read when the app is made, turns them
+off). The defaults are generous enough that a whole class answering on a school's wifi, behind
+one address, is never stopped, while a script hammering a page is. Wrong codes and failed
+sign-ins are what is counted there (a right one costs nothing), so a class typing its codes uses
+none of the allowance, and a password guesser is stopped after a few tries per account however
+many addresses it uses.
 
 Anonymity: a client is known to the counters only by an HMAC of its address under the app's
 secret key (IPv6 by its /64, which is one household or device). The counters live in memory, or
@@ -24,12 +25,14 @@ Nothing typed is lost: a survey page refused for its rate carries what was poste
 fields of the 429 page, whose button sends it again once the wait is over. Passwords are never
 carried; the sign-in page is simply asked again.
 
-The counting itself is Flask-Limiter's (limits' fixed windows and its Redis storage; in one
-process, the small ProcessCounters below; a survey page's one count is made by
-count_survey_page on the limiter's own storage, skipping its per-request work):
-one Limiter per app, so the test suite's many apps never share counters by accident, with the
-rules below as application-wide limits that each pick their own requests, so no view needs a
-decorator.
+The counting is our own few lines on the `limits` library (its fixed windows and Redis storage;
+in one process, the small ProcessCounters below), not Flask-Limiter: that extension's
+before/after/teardown hooks worked out and parsed its limits on every request, including the
+many no rule applies to (signed-in pages, previews, assets), about a tenth of a short page's
+time. Here one before-request hook looks at the endpoint and returns at once unless the request
+is a survey page or a sign-in post; only a request some rule applies to touches the counters,
+and only one whose count depends on its answer (a code, a sign-in) adds an after-request step.
+One RateLimits per app, so the test suite's many apps never share counters by accident.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 import math
 import threading
 import time
@@ -45,18 +49,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, after_this_request, current_app, g, render_template, request
 from flask.wrappers import Response
-from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
-from flask_limiter._limits import RuntimeLimit
 from limits import RateLimitItem, parse
-from limits.storage import Storage
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from limits.storage import Storage, storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, TooManyRequests
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+log = logging.getLogger(__name__)
 
 DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,  # redis://host:6379/0: counters shared by every app process
     "TRUSTED_PROXY_COUNT": 0,  # proxies in front of the app whose X-Forwarded-For is believed
+    "RATELIMIT_ENABLED": True,  # false: nothing is counted or refused (read when the app is made)
     "RATELIMIT_SURVEY_PAGES": "1200 per minute",  # survey pages opened, per client
     "RATELIMIT_SURVEY_POSTS": "600 per minute",  # survey pages sent, per client
     "RATELIMIT_WRONG_CODES": "60 per 10 minutes",  # single-use codes that did not work, per client
@@ -65,10 +71,11 @@ DEFAULTS: dict[str, Any] = {
 }
 KEY_PREFIX = "safeguarding"
 REDIS_TIMEOUT_SECONDS = 2  # a stalled Redis costs a request this much, then the in-memory fallback counts
+REDIS_RECHECK_SECONDS = 5  # while Redis is down, it is asked whether it is back at most this often
 
 
 # ---------------------------------------------------------------------------------------------
-# Counters in this process, when there is no Redis
+# Counters in this process: without Redis, or while Redis is down
 
 
 class ProcessCounters(Storage):
@@ -231,7 +238,6 @@ RULES = (
     Rule("sign-in-client", "RATELIMIT_SIGN_IN_CLIENT", _sign_in_post, counts=_failed_sign_in),
 )
 RULES_BY_SCOPE = {rule.scope: rule for rule in RULES}
-_SURVEY_RULES = {"GET": RULES_BY_SCOPE["survey-pages"], "POST": RULES_BY_SCOPE["survey-posts"]}
 
 ADVICE = {
     "survey-pages": "A lot of pages have been opened from your internet connection in a short time. "
@@ -244,58 +250,180 @@ ADVICE = {
 }
 
 
-def _application_limit(app: Flask, rule: Rule) -> ApplicationLimit:
-    return ApplicationLimit(
-        limit_provider=lambda: app.config[rule.setting],
-        key_function=rule.key,
-        scope=rule.scope,
-        exempt_when=lambda: not rule.applies(),
-        deduct_when=rule.counts,
-    )
+def may_apply(endpoint: str | None) -> bool:
+    """Whether any rule can apply to a request for this endpoint: the hook's first test, which
+    every other request (signed-in pages, previews, assets, pages not found) stops at.
+
+    >>> may_apply("surveys.section"), may_apply("auth.sign_in"), may_apply("preview.page"), may_apply(None)
+    (True, True, False, False)
+    """
+    return endpoint is not None and (endpoint.startswith("surveys.") or endpoint == "auth.sign_in")
 
 
 # ---------------------------------------------------------------------------------------------
-# The survey pages' own count, without the limiter's per-request work
+# Counting
 
 
 @lru_cache(maxsize=32)
 def _rate(text: str) -> RateLimitItem:
+    """A rate from config, parsed once per distinct string (read per request: tests change it)."""
     return parse(text)
 
 
-def count_survey_page() -> None:
-    """Count a survey page against its one rule here, as Flask-Limiter would, in a fraction of
-    its time (working out and parsing its limits for every request was a tenth of a page save).
+class RateLimited(TooManyRequests):
+    """A request past one rule's limit; the 429 page says why, and how long is left of the window."""
 
-    Same counter (the limiter's own storage and key: prefix, keyed client, scope), same
-    fixed window, same 429. Only when the page's rule is the only one that applies (a code in
-    the link is also counted as a code attempt: that request is left to the limiter), and only
-    while the storage answers: a storage error, or a storage already found dead, leaves the
-    request to Flask-Limiter, which falls back to counting in memory, checks for the storage's
-    recovery, or lets the request through, exactly as before.
+    def __init__(self, rule: Rule, reset_at: float) -> None:
+        super().__init__()
+        self.rule = rule
+        self.reset_at = reset_at
+
+
+Counted = tuple[Rule, RateLimitItem, tuple[str, str, str]]
+
+
+class RateLimits:
+    """The counters of one app (`app.extensions["rate_limiter"]`), which count_request and
+    count_answer (the hooks, below) count with.
+
+    The rules that apply to a request are counted in fixed windows, each under KEY_PREFIX, its
+    keyed client (or account) and its scope, in the order of RULES (shorter window units first,
+    as Flask-Limiter sorted them); the first one past its limit refuses the request, and the
+    rules after it are not counted. A rule that counts on the answer (a wrong code, a failed
+    sign-in) is only tested before the view (is there room for one more?), and the view's
+    response decides afterwards whether it costs one: a right code or a good password costs
+    nothing, and a refusal of such a request counts as a failure, as it did with Flask-Limiter.
+
+    With Redis, a count that fails (Redis down, or slower than REDIS_TIMEOUT_SECONDS) is made
+    again in this process's memory, and so is every count after it until Redis answers a ping,
+    asked at most every REDIS_RECHECK_SECONDS by the request that finds the time has come. An
+    error counting in memory, or without Redis, is logged and the request goes on: counting
+    never turns a request away, only a limit does.
     """
-    if request.blueprint != "surveys" or _code_attempt():
-        return
-    rule = _SURVEY_RULES.get(request.method)
-    limiter: Limiter | None = current_app.extensions.get("rate_limiter")
-    if rule is None or limiter is None or not limiter.enabled or limiter._storage_dead:
-        return
-    item = _rate(current_app.config[rule.setting])
-    args = (KEY_PREFIX, client_key(), rule.scope)
-    try:
-        allowed = limiter.limiter.hit(item, *args)
-    except Exception:  # the limiter counts this request itself, with its fallback
-        return
-    g.survey_page_counted = True
-    if not allowed:
-        g.rate_limit_reset_at = limiter.limiter.get_window_stats(item, *args).reset_time
-        raise RateLimitExceeded(RuntimeLimit(item, client_key, rule.scope, shared=True))
+
+    def __init__(self, redis_url: str | None, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.fallback: ProcessCounters | None = None
+        if redis_url:
+            timeouts = {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
+            self.storage: Storage = storage_from_string(redis_url, **timeouts)
+            self.fallback = ProcessCounters()
+        else:
+            self.storage = ProcessCounters()
+        self._main = FixedWindowRateLimiter(self.storage)
+        self._spare = FixedWindowRateLimiter(self.fallback) if self.fallback is not None else None
+        self.storage_down = False  # counting in self.fallback until self.storage answers again
+        self._recheck_at = 0.0
+
+    @property
+    def counters(self) -> FixedWindowRateLimiter:
+        return self._spare if self.storage_down and self._spare is not None else self._main
+
+    def count(self, rules: list[Rule]) -> None:
+        """Count this request against the rules that apply to it; RateLimited past a limit."""
+        try:
+            items = sorted(
+                ((rule, _rate(current_app.config[rule.setting])) for rule in rules),
+                key=lambda pair: pair[1].GRANULARITY.seconds,
+            )
+        except Exception:  # a rate config cannot parse: not the visitor's fault
+            log.exception("rate limit not counted: a RATELIMIT_* setting is not a rate")
+            return
+        if self.storage_down and time.time() >= self._recheck_at:
+            self._recheck()
+        counters = self.counters
+        try:
+            refusal = self._count_on(counters, items)
+        except Exception:
+            if counters is self._main and self._spare is not None:
+                self._fail_over()
+                try:
+                    refusal = self._count_on(self._spare, items)
+                except Exception:
+                    log.exception("rate limit not counted, in memory either: the request goes on")
+                    return
+            else:
+                log.exception("rate limit not counted: the request goes on")
+                return
+        if refusal is not None:
+            raise refusal
+
+    def _count_on(
+        self, counters: FixedWindowRateLimiter, items: list[tuple[Rule, RateLimitItem]]
+    ) -> RateLimited | None:
+        on_answer: list[Counted] = []
+        refusal = None
+        for rule, item in items:
+            ids = (KEY_PREFIX, rule.key(), rule.scope)
+            if rule.counts is None:
+                allowed = counters.hit(item, *ids)
+            else:
+                on_answer.append((rule, item, ids))
+                allowed = counters.test(item, *ids)
+            if not allowed:
+                refusal = RateLimited(rule, self._reset_at(counters, item, ids))
+                break
+        if on_answer:  # the only requests that take an after-request step: a code, a sign-in
+            g.rate_limit_on_answer = on_answer
+            after_this_request(count_answer)
+        return refusal
+
+    def count_answer(self, on_answer: list[Counted], response: Response) -> Response:
+        """Charge the rules tested before the view whose answer counts (see count_answer below)."""
+        costs = [(item, ids) for rule, item, ids in on_answer if rule.counts and rule.counts(response)]
+        if not costs:
+            return response
+        counters = self.counters
+        try:
+            for item, ids in costs:
+                counters.hit(item, *ids)
+        except Exception:
+            if counters is self._main and self._spare is not None:
+                self._fail_over()
+                try:
+                    for item, ids in costs:
+                        self._spare.hit(item, *ids)
+                except Exception:
+                    log.exception("failure not counted, in memory either")
+            else:
+                log.exception("failure not counted")
+        return response
+
+    @staticmethod
+    def _reset_at(counters: FixedWindowRateLimiter, item: RateLimitItem, ids: tuple[str, ...]) -> float:
+        try:
+            return counters.get_window_stats(item, *ids).reset_time
+        except Exception:  # the count was made, but its window cannot be read: a whole window
+            return time.time() + item.get_expiry()
+
+    def _fail_over(self) -> None:
+        log.warning("rate-limit storage unreachable: counting in this process until it answers", exc_info=True)
+        self.storage_down = True
+        self._recheck_at = time.time() + REDIS_RECHECK_SECONDS
+
+    def _recheck(self) -> None:
+        self._recheck_at = time.time() + REDIS_RECHECK_SECONDS  # first, so other threads do not ask too
+        if self.storage.check():  # limits' Redis storage: a ping, False on any error
+            self.storage_down = False
+            log.warning("rate-limit storage answers again: counting there")
 
 
-def _left_to_the_limiter() -> bool:
-    """Flask-Limiter's request filter: a request is exempt there when no rule applies, or when
-    its survey page was counted already (count_survey_page)."""
-    return bool(g.get("survey_page_counted")) or not any(rule.applies() for rule in RULES)
+def count_request() -> None:
+    """The one rate-limit hook on every request: it returns at once unless some rule may apply.
+
+    A plain function (not a method, nor a new function per request), so the app's memory of which
+    hooks are plain holds it; the counters are looked up only for a request that is counted."""
+    if not may_apply(request.endpoint):
+        return
+    rules = [rule for rule in RULES if rule.applies()]
+    if rules:
+        current_app.extensions["rate_limiter"].count(rules)
+
+
+def count_answer(response: Response) -> Response:
+    """After the view, for a request counted on its answer only (after_this_request): a wrong code
+    or a failed sign-in, or a refusal of one, costs one; a right one costs nothing."""
+    return current_app.extensions["rate_limiter"].count_answer(g.rate_limit_on_answer, response)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,8 +435,11 @@ class TooManyParts(RequestEntityTooLarge):
 
 
 def refuse_oversized() -> None:
-    """Before anything reads the body (the rate limiter's sign-in count reads the form): too long,
+    """Before anything reads the body (the sign-in counts read the form): too long,
     too many url-encoded fields, or too many multipart parts (werkzeug's count) is a 413 here."""
+    environ = request.environ
+    if not environ.get("CONTENT_LENGTH") and environ.get("REQUEST_METHOD") != "POST":
+        return  # most requests: a page asked for, no body to weigh (a microsecond, not five)
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     if limit and request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge()
@@ -363,24 +494,19 @@ def _carried_fields() -> list[tuple[str, str]]:
         return []
 
 
-def too_many(error: RateLimitExceeded) -> Response:
-    limiter: Limiter = current_app.extensions["rate_limiter"]
-    current = limiter.current_limit
-    reset_at = g.get("rate_limit_reset_at")
-    if reset_at is None:
-        reset_at = current.window.reset_time if current is not None else time.time() + error.limit.limit.get_expiry()
-    seconds = max(1, math.ceil(reset_at - time.time()))
-    rule = RULES_BY_SCOPE.get(str(error.limit.scope))
-    carried = _carried_fields() if rule is not None and rule.carries_post and request.method == "POST" else []
+def too_many(error: RateLimited) -> Response:
+    seconds = max(1, math.ceil(error.reset_at - time.time()))
+    rule = error.rule
+    carried = _carried_fields() if rule.carries_post and request.method == "POST" else []
     anonymous = request.blueprint == "surveys"
     page = render_template(
         "errors/too_many_requests.html",
-        reason=ADVICE.get(rule.scope if rule else "", ADVICE["survey-pages"]),
+        reason=ADVICE[rule.scope],
         wait=wait_words(seconds),
         carried=carried,
         action=request.full_path if request.query_string else request.path,
-        signing_in=rule is not None and rule.scope.startswith("sign-in"),
-        codes=rule is not None and rule.scope == "wrong-codes",
+        signing_in=rule.scope.startswith("sign-in"),
+        codes=rule.scope == "wrong-codes",
         **({"service_navigation_items": []} if anonymous else {}),
     )
     response = current_app.response_class(page, status=429, mimetype="text/html")
@@ -397,29 +523,10 @@ def init_app(app: Flask) -> None:
     proxies = int(app.config.get("TRUSTED_PROXY_COUNT") or 0)
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
-    app.before_request(refuse_oversized)  # before the limiter's own hook, which may read the form
-    app.before_request(count_survey_page)  # before the limiter's hook, which then skips the page
+    app.before_request(refuse_oversized)  # before the counting, which reads the sign-in form's email
     app.register_error_handler(RequestEntityTooLarge, too_large)
-    app.register_error_handler(RateLimitExceeded, too_many)
-
-    redis_url = app.config.get("REDIS_URL")
-    limiter = Limiter(
-        client_key,
-        storage_uri=redis_url or "process://",
-        storage_options={"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
-        if redis_url
-        else {},
-        strategy="fixed-window",
-        key_prefix=KEY_PREFIX,
-        headers_enabled=False,
-        swallow_errors=True,  # a counting failure never turns an answer away
-        in_memory_fallback_enabled=bool(redis_url),  # Redis unreachable: count in this process meanwhile
-        fail_on_first_breach=True,
-        application_limits=[_application_limit(app, rule) for rule in RULES],
-    )
-    limiter.init_app(app)
-    # Most requests (every signed-in page, the previews, assets) are ones no rule applies to: say
-    # so first, and the limiter skips working out and parsing its limits for them, about a quarter
-    # of a short page's time. A request that some rule applies to is checked exactly as before.
-    limiter.request_filter(_left_to_the_limiter)
-    app.extensions["rate_limiter"] = limiter
+    limits = RateLimits(app.config.get("REDIS_URL"), enabled=bool(app.config["RATELIMIT_ENABLED"]))
+    app.extensions["rate_limiter"] = limits
+    if limits.enabled:
+        app.before_request(count_request)
+        app.register_error_handler(RateLimited, too_many)

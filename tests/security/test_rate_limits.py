@@ -1,6 +1,7 @@
 """Rate limits on the pages anyone can reach (request_limits): survey pages and posts, wrong
 single-use codes, failed sign-ins per account and per client; the 429 page; counting by a keyed
-hash of the address, in memory or in a real Redis shared by two apps.
+hash of the address, in memory or in a real Redis shared by two apps, and in memory while that
+Redis is down; no counting at all for the requests no rule applies to.
 
 Limits are set tiny through config so a few requests reach them. Windows are "per minute", and a
 fake clock (the one request_limits and its in-process counters read) moves past them to show the
@@ -27,7 +28,7 @@ import request_limits
 from app import create_app
 from store import surveys
 from store.models import Answer, Response, User
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in_as
 from tests.security.world import forms_on, make_link
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -294,36 +295,49 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    """A real redis-server on a free loopback port, for this module only, saving nothing to disk."""
+def _start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A real redis-server on a loopback port, saving nothing to disk, once it answers (a bounded
+    wait for start-up, not a timing check)."""
     if not shutil.which(REDIS_SERVER):
         raise RuntimeError("redis-server is missing: apt-get install -y redis-server (CI's .ci/run does this)")
-    port = _free_port()
     server = subprocess.Popen(
         [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         + ["--daemonize", "no"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"redis://127.0.0.1:{port}/0"
+    connection = redis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
     try:
-        connection = redis.Redis.from_url(url)
-        for _ in range(200):  # until it answers (a bounded wait for start-up, not a timing check)
+        for _ in range(200):
             try:
                 connection.ping()
-                break
+                return server
             except redis.ConnectionError:
                 if server.poll() is not None:
                     raise RuntimeError("redis-server exited at start") from None
                 time.sleep(0.05)
-        else:
-            raise RuntimeError("redis-server did not answer")
-        connection.close()
-        yield url
+        raise RuntimeError("redis-server did not answer")
+    except BaseException:
+        _stop(server)
+        raise
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        connection.close()
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A real redis-server on a free loopback port, for this module only."""
+    port = _free_port()
+    server = _start_redis(port)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(server)
 
 
 @pytest.fixture
@@ -379,3 +393,95 @@ def test_an_unreachable_redis_never_turns_a_request_away(app: Flask, database_ur
     down = _app_on(database_url, REDIS_URL=f"redis://127.0.0.1:{_free_port()}/0", RATELIMIT_SURVEY_PAGES="2 per minute")
     got = [down.test_client().get("/s/no-such-link").status_code for _ in range(3)]
     assert got == [404, 404, 429]
+
+
+def test_counting_moves_to_memory_while_redis_is_down_and_back_once_it_answers(
+    app: Flask, database_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis stops mid-window: the next requests are counted in this process's memory (the limit
+    still holds there), Redis is asked again only every REDIS_RECHECK_SECONDS, and once it
+    answers the counting goes back to it."""
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    server = _start_redis(port)
+    try:
+        shared = _app_on(database_url, REDIS_URL=url, RATELIMIT_SURVEY_PAGES="3 per minute")
+        limits: request_limits.RateLimits = shared.extensions["rate_limiter"]
+        pings: list[bool] = []
+        check = limits.storage.check
+        monkeypatch.setattr(limits.storage, "check", lambda: pings.append(check()) or pings[-1])
+
+        def page() -> int:
+            return shared.test_client().get("/s/no-such-link").status_code
+
+        assert page() == 404
+        store = redis.Redis.from_url(url)
+        assert [int(store.get(k)) for k in store.keys("*")] == [1], "counted in Redis while it answers"
+        store.close()
+
+        _stop(server)
+        assert [page() for _ in range(4)] == [404, 404, 404, 429], "counted afresh in memory, and refused past it"
+        assert len(limits.fallback.keys()) == 1
+        clock.now += request_limits.REDIS_RECHECK_SECONDS - 1
+        assert page() == 429 and pings == [], "Redis is not asked again before its time"
+        clock.now += 2
+        assert page() == 429 and pings == [False], "asked once: still down, so still memory"
+
+        server = _start_redis(port)  # back, and empty (it saves nothing)
+        assert page() == 429 and pings == [False], "not asked again before its time"
+        clock.now += request_limits.REDIS_RECHECK_SECONDS + 1
+        assert page() == 404 and pings == [False, True], "Redis answers: the count is there again"
+        store = redis.Redis.from_url(url)
+        assert [int(store.get(k)) for k in store.keys("*")] == [1]
+        store.close()
+    finally:
+        _stop(server)
+
+
+def test_requests_no_rule_applies_to_touch_no_counter(
+    app: Flask, users: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed-in pages, previews, assets, the sign-in page itself and pages not found are never
+    counted: not one call reaches the counters (only survey pages and sign-in posts do)."""
+    limits: request_limits.RateLimits = app.extensions["rate_limiter"]
+    calls: list[str] = []
+    for name in ("incr", "get", "get_expiry", "clear"):
+        method = getattr(limits.storage, name)
+        monkeypatch.setattr(limits.storage, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k))
+    client = sign_in_as(app.test_client(), users["agency"])
+    calls.clear()  # the sign-in post was counted (tested, not charged: it worked)
+    link = make_link("family-experience")
+    for url in ("/", "/audit/", "/preview/child-experience/age-12-17-adults?band=age-12-17", "/static/app.css"):
+        response = client.get(url)
+        response.close()  # the asset is a file
+        assert response.status_code == 200, url
+    anonymous = app.test_client()
+    assert anonymous.get("/sign-in").status_code == 200
+    assert anonymous.get("/no-such-page").status_code == 404
+    assert anonymous.head(f"/s/{link.slug}").status_code == 200, "a HEAD is not a page opened"
+    assert calls == []
+    assert anonymous.get(f"/s/{link.slug}").status_code == 200
+    assert calls == ["incr"], "a survey page is one count"
+
+
+def test_the_hook_s_first_test_lets_through_every_endpoint_a_rule_applies_to(app: Flask) -> None:
+    """The hook stops at request_limits.may_apply for most requests: no endpoint it turns away
+    (any method, in the whole url map, including routes added later) is one a rule applies to."""
+    from flask import request
+
+    applied = set()
+    for url_rule in app.url_map.iter_rules():
+        for method in sorted(url_rule.methods or ()):
+            with app.test_request_context("/", method=method):
+                request.url_rule = url_rule
+                applies = [rule.scope for rule in request_limits.RULES if rule.applies()]
+                if applies:
+                    assert request_limits.may_apply(url_rule.endpoint), (url_rule, method, applies)
+                    applied.update(applies)
+    assert applied == set(request_limits.RULES_BY_SCOPE), "every rule applies somewhere"
+
+
+def test_rate_limits_can_be_switched_off(database_url: str, app: Flask) -> None:
+    off = _app_on(database_url, RATELIMIT_ENABLED=False, RATELIMIT_SURVEY_PAGES="1 per minute")
+    assert [off.test_client().get("/s/no-such-link").status_code for _ in range(3)] == [404] * 3
+    assert off.extensions["rate_limiter"].storage.keys() == []
