@@ -10,8 +10,9 @@ a submitted audit or an already finished submission, never a lost or doubled cha
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
 from questionnaires.conditions import is_answered
 from questionnaires.model import Question, Questionnaire, Section
-from store.answers import load_answers, save_answers
+from store.answers import load_answers, put_answers, save_answers
 from store.db import db
 from store.models import (
     Action,
@@ -29,12 +30,15 @@ from store.models import (
     Answer,
     Audit,
     AuditCycle,
+    AuditEvent,
     Draft,
+    QuestionnaireVersion,
     Response,
     SectionState,
     User,
     utcnow,
 )
+from store.prepared import Prepared
 from store.questionnaires import definition
 from store.scores import score_audit
 from store.trail import record
@@ -99,6 +103,177 @@ def open_cycle() -> AuditCycle | None:
     )
 
 
+# every page of an audit reads these: compiled once (store/prepared.py)
+_VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is not QuestionnaireVersion.definition]
+_AUDIT = Prepared(
+    lambda audit_id: (
+        Audit.select(
+            Audit,
+            AuditCycle,
+            *_VERSION_FIELDS,
+            QuestionnaireVersion.definition.cast("text").alias("definition_text"),  # as stored: not decoded
+        )
+        .join(AuditCycle)
+        .join(QuestionnaireVersion)
+        .where(Audit.id == audit_id)
+    ),
+    int,
+)
+_RESPONSE = Prepared(lambda audit_id: Response.select().where(Response.audit == audit_id), int)
+_SECTION_STATE = Prepared(
+    lambda audit_id, section_id: SectionState.select().where(
+        (SectionState.audit == audit_id) & (SectionState.section_id == section_id)
+    ),
+    int,
+    str,
+)
+_STATE_BY_ID = Prepared(lambda state_id: SectionState.select().where(SectionState.id == state_id), int)
+_STATES = Prepared(lambda audit_id: SectionState.select().where(SectionState.audit == audit_id), int)
+
+
+class _Write:
+    """An UPDATE or DELETE compiled once per database class, then run with each call's values in the
+    places of stand-ins, as store/prepared.py does for reads; `run` returns the rows it changed.
+
+    For values stored as they are given (ids, text, datetimes): the stand-ins skip any conversion.
+    """
+
+    _fresh = itertools.count()
+
+    def __init__(self, build: Callable[..., Any], *kinds: type):
+        self.build = build
+        self.kinds = kinds
+        self._compiled: dict[type, tuple[str, list[Any], list[int]]] = {}
+
+    @classmethod
+    def _stand_in(cls, kind: type) -> Any:
+        number = next(cls._fresh)
+        if kind is int:
+            return 7_000_000_000_000 + number
+        if kind is str:
+            return f"\x00stand-in-{number}"
+        if kind is dt.datetime:
+            return dt.datetime(1901, 1, 1) + dt.timedelta(microseconds=number)
+        raise TypeError(f"compiled writes take int, str or datetime values, not {kind.__name__}")
+
+    def run(self, *values: Any) -> int:
+        for value, kind in zip(values, self.kinds, strict=True):
+            if type(value) is not kind:
+                raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        database = db.obj
+        found = self._compiled.get(type(database))
+        if found is None:
+            stand_ins = [self._stand_in(kind) for kind in self.kinds]
+            sql, params = database.get_sql_context().sql(self.build(*stand_ins)).query()
+            params = list(params)
+            if any(params.count(value) != 1 for value in stand_ins):
+                raise RuntimeError("a compiled write must hold each of its values once, as given")
+            found = self._compiled[type(database)] = (sql, params, [params.index(v) for v in stand_ins])
+        sql, params, slots = found
+        params = list(params)
+        for slot, value in zip(slots, values, strict=True):
+            params[slot] = value
+        return database.rows_affected(database.execute_sql(sql, params))
+
+
+# a section save's writes: compiled once
+_BUMP = _Write(
+    lambda audit_id: Audit.update(revision=Audit.revision + 1).where(
+        (Audit.id == audit_id) & (Audit.status.in_(EDITABLE))
+    ),
+    int,
+)
+_START = _Write(
+    lambda audit_id: Audit.update(status="in-progress").where((Audit.id == audit_id) & (Audit.status == "not-started")),
+    int,
+)
+_SAVE_STATE = _Write(
+    lambda status, now, user_id, state_id, revision: SectionState.update(
+        revision=SectionState.revision + 1, status=status, updated_at=now, updated_by=user_id
+    ).where((SectionState.id == state_id) & (SectionState.revision == revision)),
+    str,
+    dt.datetime,
+    int,
+    int,
+    int,
+)
+_DROP_DRAFT = _Write(
+    lambda user_id, path: Draft.delete().where((Draft.user == user_id) & (Draft.path == path)), int, str
+)
+
+
+def audit_by_id(audit_id: int) -> Audit | None:
+    """The audit with its cycle and the cycle's questionnaire version, in one query (every page of
+    an audit reads all three: `questionnaire_of` then needs no query of its own).
+
+    The version's stored definition is read as text on every call, so an edited row is seen at
+    once; decoding it (150 KB for the S11 self-audit) cost more than the query, so while the text
+    is the one last read for that version in this process, its decoded form is shared, read-only.
+    """
+    audit = _AUDIT.first(audit_id)
+    if audit is not None:
+        version = audit.cycle.questionnaire
+        version.__data__["definition"] = _decoded_definition(version.id, version.__dict__.pop("definition_text"))
+    return audit
+
+
+MAX_DEFINITIONS_SEEN = 64
+_definitions_seen: dict[tuple[int, str | None], Any] = {}
+
+
+def _decoded_definition(version_id: int, text: str | None) -> Any:
+    key = (version_id, text)
+    found = _definitions_seen.get(key)
+    if found is None:
+        if len(_definitions_seen) >= MAX_DEFINITIONS_SEEN:  # the tests' many databases reuse ids
+            _definitions_seen.clear()
+        found = _definitions_seen[key] = _frozen(QuestionnaireVersion.definition.python_value(text))
+    return found
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise TypeError("this stored definition is shared by every request that reads it: copy it to change it")
+
+
+class _FrozenDict(dict):
+    """Decoded JSON that refuses changes; `dict(d)`, `copy.copy` and `copy.deepcopy` give ones that do not."""
+
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _refuse
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return _thawed(self)
+
+
+class _FrozenList(list):
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return _thawed(self)
+
+
+def _frozen(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _FrozenDict((key, _frozen(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return _FrozenList(_frozen(item) for item in value)
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _thawed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_thawed(item) for item in value]
+    return value
+
+
 def questionnaire_of(audit: Audit) -> Questionnaire:
     """The questionnaire version the audit's cycle uses (not the newest: answers belong to it)."""
     return definition(audit.cycle.questionnaire)
@@ -125,7 +300,7 @@ def audit_for(agency: Agency | int, cycle: AuditCycle, user: User | None) -> Aud
 
 def response_of(audit: Audit) -> Response:
     """The audit's set of answers (made if an audit was created without one)."""
-    response = Response.get_or_none(Response.audit == audit)
+    response = _RESPONSE.first(audit.id)
     if response is None:
         try:
             with db.atomic():
@@ -137,7 +312,7 @@ def response_of(audit: Audit) -> Response:
 
 def section_states(audit: Audit, questionnaire: Questionnaire) -> dict[str, SectionState]:
     """Each standard's state, in the questionnaire's order; missing rows are made on the way."""
-    rows = {s.section_id: s for s in SectionState.select().where(SectionState.audit == audit)}
+    rows = {s.section_id: s for s in _STATES.all(audit.id)}
     missing = [s.id for s in questionnaire.sections if s.id not in rows]
     if missing:
         SectionState.insert_many([{"audit": audit.id, "section_id": m} for m in missing]).on_conflict_ignore().execute()
@@ -247,6 +422,7 @@ def save_section(
     status: str,
     draft_path: str | None = None,
     leftover: list[list[str]] | None = None,
+    response: Response | None = None,
 ) -> SectionState:
     """Store a section's answers (removing those in `scope` not given) and set its status.
 
@@ -255,47 +431,126 @@ def save_section(
     saved now. Every changed answer and status goes into the audit trail. The person's draft of the
     page (`draft_path`) goes, since what it kept is now saved; or, when some of what was typed could
     not be saved yet (`leftover`: the page's typed items), it becomes the new draft, in the same
-    transaction, so that nothing typed is lost.
+    transaction, so that nothing typed is lost. `response`: the audit's response, when the caller
+    has already read it (`response_of`).
     """
     scope = set(scope)
-    response = response_of(audit)
+    response = response if response is not None else response_of(audit)
     with _writing():
-        bumped = (
-            Audit.update(revision=Audit.revision + 1)
-            .where((Audit.id == audit.id) & (Audit.status.in_(EDITABLE)))
-            .execute()
-        )
-        if not bumped:
+        if not _BUMP.run(audit.id):
             raise NotEditable(audit.id)
-        state = SectionState.get((SectionState.audit == audit) & (SectionState.section_id == section.id))
+        state = _SECTION_STATE.first(audit.id, section.id)
+        if state is None:
+            raise SectionState.DoesNotExist(f"no state for section {section.id} of audit {audit.id}")
         if state.revision != base_revision:
             theirs, _ = split_answers(load_answers(response), section)
             if differing(section, theirs, merged(theirs, answers, scope)):
                 raise Conflict(state, theirs)
             base_revision = state.revision  # they saved what is being saved now: no conflict
-        now = utcnow()
-        updated = (
-            SectionState.update(revision=SectionState.revision + 1, status=status, updated_at=now, updated_by=user)
-            .where((SectionState.id == state.id) & (SectionState.revision == base_revision))
-            .execute()
-        )
+        updated = _SAVE_STATE.run(status, utcnow(), user.id, state.id, base_revision)
         if not updated:  # another server process saved between the read and the update
             fresh = SectionState.get_by_id(state.id)
             raise Conflict(fresh, split_answers(load_answers(response), section)[0])
-        for key, (before, after) in sorted(save_answers(response, answers, replace=scope).items()):
-            record(user, "answer", key, before, after, audit=audit)
+        trail = [
+            ("answer", key, before, after)
+            for key, (before, after) in sorted(_save_changes(response, answers, scope).items())
+        ]
         if state.status != status:
-            record(user, "status", f"section:{section.id}", state.status, status, audit=audit)
-        started = (
-            Audit.update(status="in-progress").where((Audit.id == audit.id) & (Audit.status == "not-started")).execute()
-        )
-        if started:
-            record(user, "status", "audit", "not-started", "in-progress", audit=audit)
+            trail.append(("status", f"section:{section.id}", state.status, status))
+        if _START.run(audit.id):
+            trail.append(("status", "audit", "not-started", "in-progress"))
+        record_all(user, audit, trail)
         if draft_path is not None and leftover:
             keep_draft(user, draft_path, leftover, base_revision + 1)
         elif draft_path is not None:
             drop_draft(user, draft_path)
-    return SectionState.get_by_id(state.id)
+    return _STATE_BY_ID.first(state.id)
+
+
+def _save_changes(response: Response, answers: Mapping[str, Any], scope: set[str]) -> dict[str, tuple[Any, Any]]:
+    """What `store.answers.save_answers` does, the same changes stored and returned, in compiled
+    statements: the answers in scope are read (one SELECT compiled per number of keys), and only
+    the changed ones written (`put_answers`: a compiled upsert and a delete). peewee building the
+    read and the insert for every save was about a third of a section save's time."""
+    keys = sorted(scope | answers.keys())
+    if not keys:
+        return {}
+    decode = Answer.value.python_value
+    rows = db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall()
+    before = {key: decode(value) for key, value in rows}
+    encode = Answer.value.db_value
+    changes = {q: (before.get(q), answers.get(q)) for q in keys if encode(before.get(q)) != encode(answers.get(q))}
+    removed = [q for q in changes if q not in answers]
+    put_answers(response, {q: answers[q] for q in changes if q in answers}, replace=removed)
+    return changes
+
+
+_ANSWERS_IN: dict[tuple[type, int], str] = {}  # (database class, keys) -> the read's SQL
+
+
+def _answers_in_sql(count: int) -> str:
+    """SELECT question_id, value of one response's answers to `count` keys; its parameters are the
+    response id, then the keys in order: checked here, once per database class and count."""
+    database = db.obj
+    found = _ANSWERS_IN.get((type(database), count))
+    if found is None:
+        keys = [f"\x00key-{i}" for i in range(count)]
+        query = Answer.select(Answer.question_id, Answer.value).where(
+            (Answer.response == 7_000_000_000_000) & Answer.question_id.in_(keys)
+        )
+        found, params = database.get_sql_context().sql(query).query()
+        if list(params) != [7_000_000_000_000, *keys]:
+            raise RuntimeError("the answers read's parameters are not in the order _save_changes gives them")
+        _ANSWERS_IN[(type(database), count)] = found
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit trail of a save, in one statement
+# ---------------------------------------------------------------------------------------------
+
+TRAIL_ROWS_PER_INSERT = 100
+_TRAIL_INSERTS: dict[tuple[type, int], str] = {}  # (database class, rows) -> the insert's SQL
+_TRAIL_FIELDS = tuple(
+    AuditEvent._meta.fields[name] for name in ("at", "user", "audit", "kind", "target", "before", "after")
+)
+
+
+def _trail_params(row: tuple[Any, ...]) -> list[Any]:
+    return [field.db_value(value) for field, value in zip(_TRAIL_FIELDS, row, strict=True)]
+
+
+def _trail_sql(count: int) -> str:
+    """The SQL inserting `count` audit-trail rows, compiled by peewee once per database class and
+    row count (a save changes many answers: one `record` per answer was most of a save's time).
+    Its parameters are each row's fields in _TRAIL_FIELDS' order: checked here, once."""
+    database = db.obj
+    found = _TRAIL_INSERTS.get((type(database), count))
+    if found is None:
+        start = dt.datetime(2000, 1, 1)
+        rows = [
+            (start + dt.timedelta(seconds=i), 7_000_000 + i, 8_000_000 + i, f"k{i}", f"t{i}", i, 9_000_000 + i)
+            for i in range(count)
+        ]
+        names = [field.name for field in _TRAIL_FIELDS]
+        query = AuditEvent.insert_many([dict(zip(names, row, strict=True)) for row in rows])
+        found, params = database.get_sql_context().sql(query).query()
+        if list(params) != [p for row in rows for p in _trail_params(row)]:
+            raise RuntimeError("the audit trail insert's parameters are not in the order record_all gives them")
+        _TRAIL_INSERTS[(type(database), count)] = found
+    return found
+
+
+def record_all(user: User | None, audit: Audit, entries: list[tuple[str, str, Any, Any]]) -> None:
+    """Add audit-trail entries (kind, target, before, after) for one change, in their order, in as
+    few statements as there are hundreds of them: what `store.trail.record` stores for each, all
+    at the same moment. Call inside the transaction that makes the change."""
+    now = utcnow()
+    user_id = user.id if user is not None else None
+    rows = [(now, user_id, audit.id, kind, target, before, after) for kind, target, before, after in entries]
+    for start in range(0, len(rows), TRAIL_ROWS_PER_INSERT):
+        chunk = rows[start : start + TRAIL_ROWS_PER_INSERT]
+        db.obj.execute_sql(_trail_sql(len(chunk)), [p for row in chunk for p in _trail_params(row)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +585,7 @@ def draft_of(user: User, path: str) -> Draft | None:
 
 
 def drop_draft(user: User, path: str) -> None:
-    Draft.delete().where((Draft.user == user) & (Draft.path == path)).execute()
+    _DROP_DRAFT.run(user.id, path)
 
 
 def draft_is_newer(draft: Draft, state: SectionState) -> bool:

@@ -43,7 +43,7 @@ from questionnaires.model import Question, Questionnaire, Section
 from store import audits as store
 from store import scores
 from store.answers import load_answers
-from store.models import Action, Audit, SectionState, User
+from store.models import Action, Audit, Response, SectionState, User
 from views.question_html import question_html
 from views.score_display import item_rows, standard_rows
 
@@ -79,7 +79,7 @@ class ConfirmForm(FlaskForm):
 
 def audit_or_404(audit_id: int) -> Audit:
     """The audit, if the person may read it; otherwise the 404 of an audit that does not exist."""
-    audit = Audit.get_or_none(Audit.id == audit_id)
+    audit = store.audit_by_id(audit_id)  # with its cycle and questionnaire version: one query
     if audit is None or not can_read_audit(current_user(), audit):
         abort(404)
     return audit
@@ -96,6 +96,7 @@ class StandardPage:
     state: SectionState
     stored: dict[str, Any]  # this section's stored answers
     prior: dict[str, Any]  # every other section's stored answers
+    response: Response  # the audit's answers (saving the page writes to it)
 
     @classmethod
     def load(cls, audit: Audit, section_id: str) -> StandardPage:
@@ -104,9 +105,10 @@ class StandardPage:
         if section is None:
             abort(404)
         states = store.section_states(audit, questionnaire)
-        stored, prior = store.split_answers(load_answers(store.response_of(audit)), section)
+        response = store.response_of(audit)
+        stored, prior = store.split_answers(load_answers(response), section)
         number = list(states).index(section.id) + 1
-        return cls(audit, questionnaire, section, number, states[section.id], stored, prior)
+        return cls(audit, questionnaire, section, number, states[section.id], stored, prior, response)
 
     @property
     def path(self) -> str:
@@ -317,6 +319,7 @@ def _save(page: StandardPage, user: User) -> Any:
             status,
             draft_path=page.path,
             leftover=typed if leftover else None,
+            response=page.response,
         )
     except store.Conflict as conflict:
         store.keep_draft(user, page.path, typed, revision)

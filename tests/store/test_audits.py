@@ -394,3 +394,196 @@ def test_earlier_audits_are_listed_newest_first(audit: Audit, cycle: AuditCycle)
         made.append(Audit.create(cycle=old, agency=audit.agency, status="submitted"))
     assert [a.cycle.name for a in audits.earlier_audits(audit.agency_id, audit)] == ["1 years ago", "2 years ago"]
     assert Response.select().where(Response.audit << made).count() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit trail of a save, written in one statement
+
+
+def trail_rows(audit: Audit) -> list[tuple[Any, ...]]:
+    return [
+        (e.user_id, e.kind, e.target, e.before, e.after)
+        for e in AuditEvent.select().where(AuditEvent.audit == audit).order_by(AuditEvent.at, AuditEvent.id)
+    ]
+
+
+def test_every_answer_a_save_changes_gets_its_trail_row_with_who_when_before_and_after(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    last_year = TODAY - dt.timedelta(days=365)
+    first = {
+        "s1.1": "met",
+        "s1.1-narrative": "One",
+        "s1.1-evidence": [{"title": "Policy", "type": "policy", "date": last_year, "link": None}],
+        "s1.2": "met",
+    }
+    audits.save_section(audit, section, first, scope, 0, users["colleague"], "in-progress")
+    assert trail_rows(audit)[1:] == [  # after the audit's creation
+        (users["colleague"].id, "answer", "s1.1", None, "met"),
+        (users["colleague"].id, "answer", "s1.1-evidence", None, [
+            {"title": "Policy", "type": "policy", "date": last_year.isoformat(), "link": None}
+        ]),
+        (users["colleague"].id, "answer", "s1.1-narrative", None, "One"),
+        (users["colleague"].id, "answer", "s1.2", None, "met"),
+        (users["colleague"].id, "status", "section:s1", "not-started", "in-progress"),
+        (users["colleague"].id, "status", "audit", "not-started", "in-progress"),
+    ]  # fmt: skip
+    last = max(e.id for e in AuditEvent.select())
+    started = utcnow()
+    second = {
+        "s1.1": "not-met",  # changed
+        "s1.1-action": {"what": "Name a lead", "owner": "Chief executive", "due": TODAY},  # new
+        "s1.1-evidence": first["s1.1-evidence"],  # the same
+        "s1.2": "met",  # the same; the narrative is left blank, so it goes
+    }
+    audits.save_section(audit, section, second, scope, 1, users["agency"], "completed")
+    added = list(AuditEvent.select().where(AuditEvent.id > last).order_by(AuditEvent.id))
+    assert [(e.user_id, e.audit_id, e.kind, e.target, e.before, e.after) for e in added] == [
+        (users["agency"].id, audit.id, "answer", "s1.1", "met", "not-met"),
+        (users["agency"].id, audit.id, "answer", "s1.1-action", None,
+         {"what": "Name a lead", "owner": "Chief executive", "due": TODAY.isoformat()}),
+        (users["agency"].id, audit.id, "answer", "s1.1-narrative", "One", None),
+        (users["agency"].id, audit.id, "status", "section:s1", "in-progress", "completed"),
+    ]  # fmt: skip
+    assert all(started <= e.at <= utcnow() for e in added)
+
+
+def test_a_trail_longer_than_one_insert_lands_whole_in_order_as_record_stores_it(
+    audit: Audit, users: dict[str, User]
+) -> None:
+    from store.trail import record
+
+    count = audits.TRAIL_ROWS_PER_INSERT * 2 + 7
+    entries = [("answer", f"q{i}", {"due": TODAY, "n": i} if i % 3 else None, [i, "é"]) for i in range(count)]
+    before = AuditEvent.select().count()
+    with proxy.atomic():
+        audits.record_all(users["agency"], audit, entries)
+        record(users["agency"], "answer", "single", entries[1][2], entries[1][3], audit=audit)
+    rows = list(AuditEvent.select().order_by(AuditEvent.id).offset(before))
+    assert [(e.kind, e.target, e.before, e.after) for e in rows[:-1]] == [
+        (kind, target, json.loads(json.dumps(old, default=str)), new) for kind, target, old, new in entries
+    ]
+    single, bulk = rows[-1], rows[1]
+    assert (bulk.user_id, bulk.audit_id, bulk.before, bulk.after) == (
+        single.user_id,
+        single.audit_id,
+        single.before,
+        single.after,
+    )
+    assert type(bulk.at) is type(single.at) is dt.datetime and len({e.at for e in rows[:-1]}) == 1
+    audits.record_all(users["agency"], audit, [])  # nothing to record: nothing written
+    assert AuditEvent.select().count() == before + count + 1
+
+
+def test_a_colleague_saving_between_the_read_and_the_update_is_a_conflict_and_nothing_is_written(
+    audit: Audit, users: dict[str, User], s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    read = audits._SECTION_STATE.first
+
+    def read_then_colleague_saves(*values: Any) -> SectionState:
+        state = read(*values)  # what this save saw; then another server process commits its save
+        SectionState.update(revision=SectionState.revision + 1).where(SectionState.id == state.id).execute()
+        return state
+
+    monkeypatch.setattr(audits._SECTION_STATE, "first", read_then_colleague_saves)
+    events = AuditEvent.select().count()
+    with pytest.raises(audits.Conflict) as raised:
+        audits.save_section(audit, section, {"s1.1": "met"}, scope, 0, users["agency"], "completed")
+    assert raised.value.state.revision == 1
+    # the whole transaction is rolled back, the colleague's stand-in save with it
+    assert section_state(audit, "s1").revision == 0 and Audit.get_by_id(audit.id).revision == 0
+    assert load_answers(audits.response_of(audit)) == {} and AuditEvent.select().count() == events
+
+
+def test_colleagues_saving_a_section_at_once_from_the_same_page_save_once(
+    app: Any, audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    database = app.extensions["database"]
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def attempt(n: int) -> None:
+        try:
+            with database.connection_context():
+                start.wait()
+                user = users["agency" if n % 2 else "colleague"]
+                audits.save_section(
+                    Audit.get_by_id(audit.id), section, {"s1.1-narrative": f"Text {n}"}, scope, 0, user, "in-progress"
+                )
+                outcomes.append("saved")
+        except audits.Conflict:
+            outcomes.append("conflict")
+        except BaseException as error:  # reported below, with the thread's own traceback
+            errors.append(error)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "saved"]
+    assert section_state(audit, "s1").revision == 1
+    narrative = [e for e in AuditEvent.select() if e.target == "s1.1-narrative"]
+    assert len(narrative) == 1 and load_answers(audits.response_of(audit)) == {"s1.1-narrative": narrative[0].after}
+
+
+def test_an_audit_by_id_comes_with_its_cycle_and_questionnaire_version_in_one_query(
+    audit: Audit, cycle: AuditCycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert audits.audit_by_id(audit.id + 1000) is None
+    queries: list[str] = []
+    run = proxy.obj.execute_sql
+    monkeypatch.setattr(proxy.obj, "execute_sql", lambda sql, *rest, **kw: queries.append(sql) or run(sql, *rest, **kw))
+    found = audits.audit_by_id(audit.id)
+    assert (found.id, found.agency_id, found.status, found.revision) == (audit.id, audit.agency_id, "not-started", 0)
+    assert audits.questionnaire_of(found).id == "s11-self-audit" and found.cycle.name == cycle.name
+    assert len(queries) == 1
+
+
+def test_an_audit_by_id_sees_an_edited_stored_definition_at_once(audit: Audit, cycle: AuditCycle) -> None:
+    assert audits.questionnaire_of(audits.audit_by_id(audit.id)).title == definition(cycle.questionnaire).title
+    content = copy.deepcopy(QuestionnaireVersion.get_by_id(cycle.questionnaire_id).definition)
+    content["title"] = "Edited in the database"
+    QuestionnaireVersion.update(definition=content).where(QuestionnaireVersion.id == cycle.questionnaire_id).execute()
+    found = audits.audit_by_id(audit.id)
+    assert audits.questionnaire_of(found).title == "Edited in the database"
+    with pytest.raises(TypeError):  # shared by every request that reads it: never changed in place
+        found.cycle.questionnaire.definition["title"] = "Changed by a caller"
+    assert audits.questionnaire_of(audits.audit_by_id(audit.id)).title == "Edited in the database"
+    mine = copy.deepcopy(found.cycle.questionnaire.definition)  # a copy can be changed
+    mine["sections"].append({"id": "new"})
+    assert len(mine["sections"]) == len(content["sections"]) + 1
+
+
+def test_a_section_save_stores_and_reports_the_same_changes_as_save_answers(
+    audit: Audit, cycle: AuditCycle, agencies: dict[str, Agency], users: dict[str, User], s11: Questionnaire
+) -> None:
+    import random
+
+    other = audits.audit_for(agencies["health"], cycle, users["other-agency"])
+    mine, theirs = audits.response_of(audit), audits.response_of(other)
+    rng = random.Random(11)
+    keys = ["s1.1", "s1.1-narrative", "s1.1-evidence", "s1.1-action", "s1.2", "s1.2__reason", "s2.1"]
+    values = [
+        "met",
+        "not-met",
+        "Words",
+        "",
+        [{"title": "Policy", "type": "policy", "date": TODAY, "link": None}],
+        {"what": "Fix", "owner": "Lead", "due": TODAY},
+    ]
+    for _ in range(40):
+        answers = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, len(keys)))}
+        scope = set(rng.sample(keys, rng.randint(0, len(keys))))
+        with proxy.atomic():
+            expected = save_answers(theirs, answers, replace=scope)
+            assert audits._save_changes(mine, answers, scope) == expected
+        assert load_answers(mine) == load_answers(theirs)
