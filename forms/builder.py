@@ -195,6 +195,12 @@ def _wtforms_meta() -> type:
     return type("Meta", tuple(c.__dict__["Meta"] for c in SectionForm.__mro__ if "Meta" in c.__dict__), {})
 
 
+def form_meta() -> Any:
+    """A SectionForm's meta object as a new form gets it (CSRF on or off, its secret and field
+    name, read from the app's config), without building a form."""
+    return _wtforms_meta()()
+
+
 def build_form_class(
     questionnaire: Questionnaire, section: Section, band: str | None = None, prior: Mapping[str, Any] | None = None
 ) -> type[SectionForm]:

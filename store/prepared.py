@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from peewee import ModelSelect
@@ -54,7 +55,7 @@ class Prepared:
             found = self._compiled[(type(database), one)] = (query, sql, list(params), slots)
         return found
 
-    def _run(self, one: bool, values: tuple[Any, ...]) -> list[Any]:
+    def _execute(self, one: bool, values: tuple[Any, ...]) -> tuple[ModelSelect, Any]:
         for value, kind in zip(values, self.kinds, strict=True):
             if type(value) is not kind:
                 raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
@@ -62,7 +63,12 @@ class Prepared:
         params = list(params)
         for slot, value in zip(slots, values, strict=True):
             params[slot] = value
-        rows = query._get_cursor_wrapper(db.obj.execute_sql(sql, params))  # peewee's own reader (pinned 4.5.3)
+        return query, db.obj.execute_sql(sql, params)
+
+    def _run(self, one: bool, values: tuple[Any, ...]) -> list[Any]:
+        query, cursor = self._execute(one, values)
+        rows = query._get_cursor_wrapper(cursor)  # peewee's own reader (pinned 4.5.3)
+        _reuse_reading(rows, (type(db.obj), one, id(self)))
         rows.fill_cache()  # to the end: SQLite's statement is done, its read over
         return list(rows)
 
@@ -74,3 +80,75 @@ class Prepared:
     def all(self, *values: Any) -> list[Any]:
         """Every row, as the query's own objects."""
         return self._run(False, values)
+
+    def first_row(self, *values: Any) -> Row | None:
+        """The first row as the database driver gave it (plain values), or None.
+
+        For callers that keep objects built from a row and build them again only when the row
+        differs (`objects`): comparing a row costs far less than peewee making objects of it.
+        """
+        query, cursor = self._execute(True, values)
+        rows = cursor.fetchall()  # to the end, as in _run
+        if not rows:
+            return None
+        description = tuple(cursor.description)
+        return Row(query, description, tuple(column[0] for column in description), tuple(rows[0]))
+
+    @staticmethod
+    def objects(row: Row) -> Any:
+        """The query's own objects for a row of `first_row`, exactly as `first` gives them."""
+        wrapper = row.query._get_cursor_wrapper(_Replay(row.description, [row.values]))
+        wrapper.fill_cache()
+        return wrapper[0]
+
+
+_readings: dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any]]] = {}
+
+
+def _reuse_reading(rows: Any, key: tuple[Any, ...]) -> None:
+    """Give a peewee row reader what it worked out on its first row last time for this query.
+
+    A reader resolves its cursor's columns to fields, converters and (for joins) the objects to
+    make, on its first row: a third of reading one row, and the same every time for the same
+    compiled query and columns. The first reader's result is kept; later readers for the same
+    query and column names start from it instead. Nothing is kept for a reader that read nothing.
+    """
+    columns = tuple(column[0] for column in rows.cursor.description or ())
+    kept = _readings.get(key)
+    if kept is not None and kept[0] == columns:
+        rows.__dict__.update(kept[1])
+        rows.initialized = True
+        return
+    fresh = set(rows.__dict__)
+    initialize = rows.initialize
+
+    def first_time() -> None:
+        initialize()
+        _readings[key] = (columns, {k: v for k, v in rows.__dict__.items() if k not in fresh and k != "initialize"})
+
+    rows.initialize = first_time
+
+
+@dataclass(frozen=True, eq=False)
+class Row:
+    """A row of a prepared query: compare rows by their `values` (the query is a peewee node,
+    whose `==` makes an SQL expression)."""
+
+    query: ModelSelect
+    description: tuple[Any, ...]  # the cursor's
+    columns: tuple[str, ...]  # the columns' names, as the database gave them
+    values: tuple[Any, ...]
+
+
+class _Replay:
+    """The part of a DB-API cursor peewee's row readers use, over rows already fetched."""
+
+    def __init__(self, description: tuple[Any, ...], rows: list[tuple[Any, ...]]):
+        self.description = description
+        self._rows = iter(rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return next(self._rows, None)
+
+    def close(self) -> None:
+        pass

@@ -68,7 +68,74 @@ def definition(row: QuestionnaireVersion) -> Questionnaire:
 
     Every survey page asks for it, so the content of the row last seen with this id is kept and
     compared (a dict comparison) before the content's canonical text is worked out again.
+    A row may carry a memo (`remember_definition`): the content it was given with and a slot for
+    the definition built from that content, kept by whoever read the row unchanged from the
+    database again (store/surveys.find_link); while the row holds that very content, the slot
+    answers without the comparison.
     """
+    memo = row.__dict__.get(_MEMO)
+    if memo is not None and memo[0] is row.__data__.get("definition"):
+        if memo[1] is None:
+            memo[1] = _checked(row)
+        return memo[1]
+    return _checked(row)
+
+
+_MEMO = "_definition_memo"
+
+
+def remember_definition(row: QuestionnaireVersion, memo: list[Any]) -> None:
+    """Give a row a memo, `[the row's definition content, None]`, shared by rows read with the
+    same content; `definition` fills its slot once. The content is shared too, so it should be
+    `read_only` (a caller changing it would change it for the rows of later requests)."""
+    setattr(row, _MEMO, memo)
+
+
+def _refuse(*args: Any, **kwargs: Any) -> Any:
+    raise TypeError("this stored definition is shared by every request that reads it: copy it to change it")
+
+
+class _ReadOnlyDict(dict):
+    """Decoded JSON that refuses changes; `dict(d)`, `copy.copy` and `copy.deepcopy` give ones that do not."""
+
+    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _refuse
+
+    def __copy__(self) -> dict[str, Any]:
+        return dict(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
+        return _writable(self)
+
+
+class _ReadOnlyList(list):
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return _writable(self)
+
+
+def read_only(value: Any) -> Any:
+    """Decoded JSON (dicts, lists, plain values) as equal dicts and lists that refuse changes."""
+    if isinstance(value, dict):
+        return _ReadOnlyDict((key, read_only(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return _ReadOnlyList(read_only(item) for item in value)
+    return value
+
+
+def _writable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _writable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_writable(item) for item in value]
+    return value
+
+
+def _checked(row: QuestionnaireVersion) -> Questionnaire:
     seen = _by_row.get((row.id, row.key))
     if seen is not None and seen[0] == row.definition:
         return seen[1]

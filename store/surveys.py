@@ -15,7 +15,9 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from peewee import IntegrityError
@@ -33,6 +35,7 @@ from store.models import (
     week_of,
 )
 from store.prepared import Prepared
+from store.questionnaires import read_only, remember_definition
 
 MODES = ("device", "tokens")
 # Codes are read off cards and typed by children: no 0/O, 1/I/L or U/V look-alikes.
@@ -122,11 +125,83 @@ _SUBMITTED_WITH = Prepared(  # every send runs it, before anything else (a doubl
 )
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A link's row as last read, and what its objects were made of (copies nobody changes)."""
+
+    values: tuple[Any, ...]
+    link: dict[str, Any]
+    round: dict[str, Any]
+    version: dict[str, Any]
+    definition: list[Any]  # the memo store.questionnaires.definition fills
+
+
+MAX_LINKS_SEEN = 1_000
+_links_seen: dict[str, _Seen] = {}
+
+
 def find_link(slug: str) -> SurveyLink | None:
-    """The link with its round and questionnaire version (one query), or None."""
+    """The link with its round and questionnaire version (one query), or None.
+
+    The row is read from the database on every call, so a closed round, a link switched off or
+    any other change is seen at once. Making peewee objects of it, and decoding the version's
+    stored definition, cost more than the query itself on every survey page; so when the row is
+    exactly the one last read for this slug in this process, the objects are made again from
+    what was kept (new objects each time: a caller may change its own), sharing the decoded
+    definition, read-only, and the definition built from it (store.questionnaires.remember_definition).
+    """
     if not SLUG.match(slug):
         return None
-    return _LINK.first(slug)
+    row = _LINK.first_row(slug)
+    if row is None:
+        return None
+    seen = _links_seen.get(slug)
+    if seen is not None and seen.values == row.values:
+        version = _copy(QuestionnaireVersion, seen.version, {})
+        survey_round = _copy(SurveyRound, seen.round, {"questionnaire": version})
+        link = _copy(SurveyLink, seen.link, {"round": survey_round})
+    else:
+        link = Prepared.objects(row)
+        version = link.round.questionnaire
+        memo = _definition_memo(version, row.values[_column(row.columns, "definition")])
+        version.__data__["definition"] = memo[0]
+        seen = _Seen(row.values, dict(link.__data__), dict(link.round.__data__), dict(version.__data__), memo)
+        if len(_links_seen) >= MAX_LINKS_SEEN:
+            _links_seen.clear()
+        _links_seen[slug] = seen
+    remember_definition(version, seen.definition)
+    return link
+
+
+_memos: dict[tuple[int, Any], list[Any]] = {}
+
+
+def _definition_memo(version: QuestionnaireVersion, stored: Any) -> list[Any]:
+    """[the definition, read-only, None until built]: one per version row and stored text, so
+    the links of one round (and of rounds of one version) share one decoded definition."""
+    key = (version.id, stored)
+    memo = _memos.get(key)
+    if memo is None:
+        if len(_memos) >= MAX_LINKS_SEEN:
+            _memos.clear()
+        memo = _memos[key] = [read_only(version.__data__["definition"]), None]
+    return memo
+
+
+@cache
+def _column(columns: tuple[str, ...], name: str) -> int:
+    """Where a column is in a row (its name is unique in the link query's columns)."""
+    if columns.count(name) != 1:
+        raise LookupError(f"{name!r} is not one column of {columns}")
+    return columns.index(name)
+
+
+def _copy(model: type[Any], data: dict[str, Any], related: dict[str, Any]) -> Any:
+    """An object as peewee makes it from a row (nothing dirty), with these values and joined objects."""
+    made = model(__no_default__=True)
+    made.__data__.update(data)
+    made.__rel__.update(related)
+    return made
 
 
 def refusal_for(link: SurveyLink, today: dt.date) -> Refusal | None:

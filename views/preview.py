@@ -13,7 +13,7 @@ from forms.fields import EvidenceField
 from forms.render import error_summary
 from forms.summary import summary_rows
 from questionnaires import Questionnaire
-from views.question_html import question_html
+from views.question_html import blank_page, question_html
 
 bp = Blueprint("preview", __name__, url_prefix="/preview")
 
@@ -48,23 +48,28 @@ def section(questionnaire_id: str, section_id: str) -> str:
     questionnaire = get_or_404(questionnaire_id)
     band = _band(questionnaire)
     section = section_or_404(questionnaire, section_id, band)
-    form = build_form_class(questionnaire, section, band)()
     checked = None
-    if request.method == "POST":
-        adding = request.form.get("add-evidence")
-        if adding and adding in {q.id for q in form.questions} and isinstance(form.field(adding), EvidenceField):
-            form.field(adding).extra_rows = 1
-        elif form.validate():
-            answers = form.answers()
-            checked = summary_rows(section, answers, {q.id for q in form.questions if form.visible(q)})
+    if request.method == "GET":  # nothing answered: the same page for everyone but its token
+        form, questions = blank_page(questionnaire, section, band)
+        errors = None
+    else:
+        form = build_form_class(questionnaire, section, band)()
+        if request.method == "POST":
+            adding = request.form.get("add-evidence")
+            if adding and adding in {q.id for q in form.questions} and isinstance(form.field(adding), EvidenceField):
+                form.field(adding).extra_rows = 1
+            elif form.validate():
+                answers = form.answers()
+                checked = summary_rows(section, answers, {q.id for q in form.questions if form.visible(q)})
+        questions, errors = question_html(form), error_summary(form)
     return render_template(
         "questionnaire/preview_section.html",
         questionnaire=questionnaire,
         section=section,
         band=band,
         form=form,
-        questions=question_html(form),
-        errors=error_summary(form),
+        questions=questions,
+        errors=errors,
         checked=checked,
-        has_errors=bool(form.error_list()),
+        has_errors=errors is not None,
     )

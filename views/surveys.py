@@ -17,6 +17,7 @@ a time beside them).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +55,7 @@ from store.surveys import (
     usable_code,
 )
 from views.concerns import notify_lead
-from views.question_html import question_html
+from views.question_html import blank_page, question_html
 
 bp = Blueprint("surveys", __name__, url_prefix="/s")
 
@@ -128,6 +129,9 @@ class Journey:
     questionnaire: Questionnaire
     state: dict[str, Any]
     band: str | None
+    _sections: tuple[str | None, tuple[Section, ...]] | None = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def slug(self) -> str:
@@ -139,7 +143,11 @@ class Journey:
 
     @property
     def sections(self) -> tuple[Section, ...]:
-        return self.questionnaire.sections_for(self.band)
+        """The band's pages (worked out once per band: a page asks for them several times)."""
+        kept = self._sections
+        if kept is None or kept[0] != self.band:
+            kept = self._sections = (self.band, self.questionnaire.sections_for(self.band))
+        return kept[1]
 
     def draft(self) -> SurveyResponse | None:
         return find_draft(self.link, self.state.get("response"))
@@ -497,29 +505,34 @@ def section(slug: str, section_id: str) -> Any:
     draft = j.draft()
     answers = load_answers(draft) if draft is not None else {}
     page_ids = _page_ids(page)
-    prior = {k: v for k, v in answers.items() if k not in page_ids}
-    form_class = build_form_class(j.questionnaire, page, j.band, prior)
-    if request.method == "POST":
-        form = form_class(prior=prior)
-        if form.validate():
-            draft = save_page(j.link, draft, j.band, form.answers(), page_ids, _today())
-            j.state["response"] = draft.id
-            j.keep()
-            return redirect(_after(j, index), code=303)
+    if request.method == "GET" and not answers:  # nothing answered yet: the page everyone gets
+        form, questions = blank_page(j.questionnaire, page, j.band)
+        errors = None
     else:
-        form = form_class(answers=answers, prior=prior)
+        prior = {k: v for k, v in answers.items() if k not in page_ids}
+        form_class = build_form_class(j.questionnaire, page, j.band, prior)
+        if request.method == "POST":
+            form = form_class(prior=prior)
+            if form.validate():
+                draft = save_page(j.link, draft, j.band, form.answers(), page_ids, _today())
+                j.state["response"] = draft.id
+                j.keep()
+                return redirect(_after(j, index), code=303)
+        else:
+            form = form_class(answers=answers, prior=prior)
+        questions, errors = question_html(form), error_summary(form)
     j.keep()
     return _render(
         "surveys/section.html",
         j,
         section=page,
         form=form,
-        questions=question_html(form),
-        errors=error_summary(form),
+        questions=questions,
+        errors=errors,
         back_url=_before(j, index),
         code=j.state.get("code"),
         change=bool(request.args.get("change")),
-        has_errors=bool(form.error_list()),
+        has_errors=errors is not None,
     )
 
 

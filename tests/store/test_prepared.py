@@ -80,3 +80,32 @@ def test_values_of_another_kind_are_refused(db: Database) -> None:
     with pytest.raises(TypeError):
         Prepared(_link_query, float).first(1.0)
     assert Response.select().count() == 0
+
+
+def test_a_row_read_plainly_compares_by_value_and_makes_the_objects_first_makes(db: Database) -> None:
+    link = surveys.create_link(_round(), "Workshop", "device")
+    row, again = LINKS.first_row(link.slug), LINKS.first_row(link.slug)
+    assert row.values == again.values and row.values is not again.values
+    made, expected = LINKS.objects(row), LINKS.first(link.slug)
+    assert made.__data__ == expected.__data__ and not made.dirty_fields
+    assert made.round.__data__ == expected.round.__data__
+    assert made.round.questionnaire.__data__ == expected.round.questionnaire.__data__
+    SurveyLink.update(label="Town hall").execute()
+    assert LINKS.first_row(link.slug).values != row.values, "a changed row reads differently"
+    assert LINKS.first_row("no-such-link") is None
+
+
+def test_readers_after_the_first_read_every_row_as_peewee_does(db: Database) -> None:
+    link = surveys.create_link(_round(), "Workshop", "device")
+    drafts = [
+        surveys.save_page(link, None, band, {"relevance": str(i)}, (), TODAY)
+        for i, band in enumerate((None, "adults", None))
+    ]
+    Response.update(status="submitted", submission_key="k" * 32).where(Response.id == drafts[1].id).execute()
+    by_id = Prepared(lambda response_id: Response.select().where(Response.id == response_id), int)
+    for draft in (*drafts, *drafts):  # the first read works out the columns; the others start from it
+        got = by_id.first(draft.id)
+        expected = Response.get_by_id(draft.id)
+        assert got.__data__ == expected.__data__ and not got.dirty_fields
+    assert by_id.first(10**9) is None
+    assert [row.__data__ for row in by_id.all(drafts[2].id)] == [Response.get_by_id(drafts[2].id).__data__]

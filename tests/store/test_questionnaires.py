@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import json
+
+import pytest
 from peewee import Database
 
 from store.models import QuestionnaireVersion
-from store.questionnaires import definition
+from store.questionnaires import definition, read_only, remember_definition
 
 
 def _row() -> QuestionnaireVersion:
@@ -28,3 +32,43 @@ def test_what_a_caller_does_to_its_row_does_not_reach_the_next_caller(db: Databa
     row.definition["title"] = "Changed by a caller after use"
     assert definition(row).title == "Changed by a caller after use", "the row's content is what counts"
     assert definition(_row()) is first
+
+
+def test_a_remembered_definition_is_used_only_while_the_row_holds_the_content_it_was_built_from(
+    db: Database,
+) -> None:
+    memo = [None, None]
+    row = _row()
+    row.definition = read_only(row.definition)
+    memo[0] = row.definition
+    remember_definition(row, memo)
+    built = definition(row)
+    assert memo[1] is built, "the memo keeps what was built"
+    again = _row()
+    again.definition = memo[0]
+    remember_definition(again, memo)
+    assert definition(again) is built
+    again.definition = {**again.definition, "title": "Another content given to the row"}
+    assert definition(again).title == "Another content given to the row", "not the memo's"
+
+
+def test_shared_content_refuses_changes_and_copies_of_it_take_them() -> None:
+    content = {"title": "T", "sections": [{"id": "a", "questions": [{"id": "q1"}]}]}
+    shared = read_only(content)
+    assert shared == content and json.dumps(shared) == json.dumps(content)
+    changes = [
+        lambda: shared.__setitem__("title", "x"),
+        lambda: shared.update(title="x"),
+        lambda: shared.pop("title"),
+        lambda: shared["sections"].append({}),
+        lambda: shared["sections"][0]["questions"].clear(),
+        lambda: shared["sections"][0].setdefault("new", 1),
+    ]
+    for change in changes:
+        with pytest.raises(TypeError, match="copy it to change it"):
+            change()
+    assert shared == content, "nothing changed"
+    copied = copy.deepcopy(shared)
+    copied["sections"][0]["questions"].append({"id": "q2"})
+    edited = dict(shared, title="Edited")
+    assert edited["title"] == "Edited" and len(copied["sections"][0]["questions"]) == 2 and shared == content

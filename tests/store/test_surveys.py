@@ -11,6 +11,7 @@ from peewee import Database, OperationalError, SqliteDatabase
 from store import surveys
 from store.answers import load_answers
 from store.models import Agency, Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound, SurveyToken, week_of
+from store.questionnaires import definition
 from store.surveys import Outcome, Refusal, Refused
 
 TODAY = dt.date(2025, 3, 12)  # a Wednesday
@@ -170,6 +171,77 @@ def test_a_link_read_already_is_not_read_again(round_: SurveyRound, monkeypatch)
     with pytest.raises(Refused) as refused:  # the link read earlier is still checked
         surveys.open_link(link.slug, TODAY, surveys.find_link(link.slug))
     assert refused.value.reason is Refusal.CLOSED
+
+
+def test_a_link_read_again_unchanged_is_new_objects_as_peewee_makes_them(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    first, again = surveys.find_link(link.slug), surveys.find_link(link.slug)
+    expected = (
+        SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
+        .join(SurveyRound)
+        .join(QuestionnaireVersion)
+        .where(SurveyLink.slug == link.slug)
+        .get()
+    )
+    for got in (first, again):
+        assert got.__data__ == expected.__data__ and not got.dirty_fields
+        assert got.round.__data__ == expected.round.__data__ and not got.round.dirty_fields
+        assert got.round.questionnaire.__data__ == expected.round.questionnaire.__data__
+        assert isinstance(got.round.opens_on, dt.date)
+    assert again is not first and again.round is not first.round
+    assert definition(again.round.questionnaire) is definition(first.round.questionnaire)
+    first.label = "Changed in one request only"  # not saved: the next request must not see it
+    first.round.is_open = False
+    assert surveys.find_link(link.slug).label == "Workshop"
+    assert surveys.open_link(link.slug, TODAY).round.is_open
+    with pytest.raises(TypeError):  # the decoded definition is shared: changing it fails loudly
+        again.round.questionnaire.definition["title"] = "Changed in one request only"
+    assert (
+        definition(surveys.find_link(link.slug).round.questionnaire).title
+        == definition(expected.round.questionnaire).title
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["round closed", "round dates", "link label", "link switched off", "another version", "definition edited"],
+)
+def test_a_changed_row_is_seen_at_the_next_read(round_: SurveyRound, change: str) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    for _ in range(2):  # read, then read unchanged: what is kept is in use
+        found = surveys.find_link(link.slug)
+        assert surveys.open_link(link.slug, TODAY, found) and definition(found.round.questionnaire).id == (
+            "practitioner-workshop"
+        )
+    family = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "family-experience")
+    workshop = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "practitioner-workshop")
+    edited = dict(workshop.definition, title="Workshop feedback, edited in the database")
+    {
+        "round closed": lambda: SurveyRound.update(is_open=False).execute(),
+        "round dates": lambda: SurveyRound.update(opens_on=TODAY + dt.timedelta(days=1)).execute(),
+        "link label": lambda: SurveyLink.update(label="Town hall").execute(),
+        "link switched off": lambda: SurveyLink.update(is_active=False).execute(),
+        "another version": lambda: SurveyRound.update(questionnaire=family).execute(),
+        "definition edited": lambda: (
+            QuestionnaireVersion.update(definition=edited).where(QuestionnaireVersion.id == workshop.id).execute()
+        ),
+    }[change]()
+    found = surveys.find_link(link.slug)
+    questionnaire = definition(found.round.questionnaire)
+    expected_refusal = {
+        "round closed": Refusal.CLOSED,
+        "round dates": Refusal.NOT_OPEN_YET,
+        "link switched off": Refusal.CLOSED,
+    }.get(change)
+    if expected_refusal is not None:
+        with pytest.raises(Refused) as refused:
+            surveys.open_link(link.slug, TODAY, found)
+        assert refused.value.reason is expected_refusal
+    else:
+        assert surveys.open_link(link.slug, TODAY, found).id == link.id
+    assert found.label == ("Town hall" if change == "link label" else "Workshop")
+    assert questionnaire.id == ("family-experience" if change == "another version" else "practitioner-workshop")
+    assert (questionnaire.title == edited["title"]) is (change == "definition edited")
 
 
 def test_changing_band_keeps_only_the_new_bands_answers(db: Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from html import unescape
 from typing import Any
@@ -609,3 +610,25 @@ def test_pages_that_change_nothing_in_the_session_do_not_send_it_again(client: F
     [response] = submitted(link)
     stored = {a.question_id for a in Answer.select().where(Answer.response == response)}
     assert {q.id for s in workshop.sections_for(None) for q in s.questions_for(None) if q.show_if is None} <= stored
+
+
+def test_a_definition_edited_in_the_database_is_what_the_next_request_shows(client: FlaskClient, db: Database) -> None:
+    """Links, definitions and question markup are kept between requests; an edited row is not."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    about, sector = workshop.sections[0], workshop.sections[0].questions[1]
+    url = f"/s/{link.slug}/q/{about.id}"
+    client.get(f"/s/{link.slug}")
+    for _ in range(2):  # a page nobody has answered, then from what was kept
+        assert sector.text in page_text(client.get(url))
+    answered = client.post(url, data=valid_answer(sector))
+    assert answered.status_code == 303
+    assert sector.text in page_text(client.get(url)), "shown again with its answer"
+    version = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "practitioner-workshop")
+    edited = json.loads(json.dumps(version.definition))
+    edited["sections"][0]["questions"][1]["text"] = "In which sector do you work, edited?"
+    QuestionnaireVersion.update(definition=edited).where(QuestionnaireVersion.id == version.id).execute()
+    newcomer = client.application.test_client()
+    newcomer.get(f"/s/{link.slug}")
+    for page in (client.get(url), newcomer.get(url)):  # with an answer, and nobody's answers
+        assert "In which sector do you work, edited?" in page_text(page) and sector.text not in page_text(page)
