@@ -10,9 +10,8 @@ a submitted audit or an already finished submission, never a lost or doubled cha
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +37,8 @@ from store.models import (
     User,
     utcnow,
 )
-from store.prepared import Prepared
-from store.questionnaires import definition
+from store.prepared import Prepared, PreparedWrite
+from store.questionnaires import definition, read_only
 from store.scores import score_audit
 from store.trail import record
 
@@ -131,63 +130,18 @@ _STATE_BY_ID = Prepared(lambda state_id: SectionState.select().where(SectionStat
 _STATES = Prepared(lambda audit_id: SectionState.select().where(SectionState.audit == audit_id), int)
 
 
-class _Write:
-    """An UPDATE or DELETE compiled once per database class, then run with each call's values in the
-    places of stand-ins, as store/prepared.py does for reads; `run` returns the rows it changed.
-
-    For values stored as they are given (ids, text, datetimes): the stand-ins skip any conversion.
-    """
-
-    _fresh = itertools.count()
-
-    def __init__(self, build: Callable[..., Any], *kinds: type):
-        self.build = build
-        self.kinds = kinds
-        self._compiled: dict[type, tuple[str, list[Any], list[int]]] = {}
-
-    @classmethod
-    def _stand_in(cls, kind: type) -> Any:
-        number = next(cls._fresh)
-        if kind is int:
-            return 7_000_000_000_000 + number
-        if kind is str:
-            return f"\x00stand-in-{number}"
-        if kind is dt.datetime:
-            return dt.datetime(1901, 1, 1) + dt.timedelta(microseconds=number)
-        raise TypeError(f"compiled writes take int, str or datetime values, not {kind.__name__}")
-
-    def run(self, *values: Any) -> int:
-        for value, kind in zip(values, self.kinds, strict=True):
-            if type(value) is not kind:
-                raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-        database = db.obj
-        found = self._compiled.get(type(database))
-        if found is None:
-            stand_ins = [self._stand_in(kind) for kind in self.kinds]
-            sql, params = database.get_sql_context().sql(self.build(*stand_ins)).query()
-            params = list(params)
-            if any(params.count(value) != 1 for value in stand_ins):
-                raise RuntimeError("a compiled write must hold each of its values once, as given")
-            found = self._compiled[type(database)] = (sql, params, [params.index(v) for v in stand_ins])
-        sql, params, slots = found
-        params = list(params)
-        for slot, value in zip(slots, values, strict=True):
-            params[slot] = value
-        return database.rows_affected(database.execute_sql(sql, params))
-
-
 # a section save's writes: compiled once
-_BUMP = _Write(
+_BUMP = PreparedWrite(
     lambda audit_id: Audit.update(revision=Audit.revision + 1).where(
         (Audit.id == audit_id) & (Audit.status.in_(EDITABLE))
     ),
     int,
 )
-_START = _Write(
+_START = PreparedWrite(
     lambda audit_id: Audit.update(status="in-progress").where((Audit.id == audit_id) & (Audit.status == "not-started")),
     int,
 )
-_SAVE_STATE = _Write(
+_SAVE_STATE = PreparedWrite(
     lambda status, now, user_id, state_id, revision: SectionState.update(
         revision=SectionState.revision + 1, status=status, updated_at=now, updated_by=user_id
     ).where((SectionState.id == state_id) & (SectionState.revision == revision)),
@@ -197,7 +151,7 @@ _SAVE_STATE = _Write(
     int,
     int,
 )
-_DROP_DRAFT = _Write(
+_DROP_DRAFT = PreparedWrite(
     lambda user_id, path: Draft.delete().where((Draft.user == user_id) & (Draft.path == path)), int, str
 )
 
@@ -227,51 +181,8 @@ def _decoded_definition(version_id: int, text: str | None) -> Any:
     if found is None:
         if len(_definitions_seen) >= MAX_DEFINITIONS_SEEN:  # the tests' many databases reuse ids
             _definitions_seen.clear()
-        found = _definitions_seen[key] = _frozen(QuestionnaireVersion.definition.python_value(text))
+        found = _definitions_seen[key] = read_only(QuestionnaireVersion.definition.python_value(text))
     return found
-
-
-def _refuse(*args: Any, **kwargs: Any) -> Any:
-    raise TypeError("this stored definition is shared by every request that reads it: copy it to change it")
-
-
-class _FrozenDict(dict):
-    """Decoded JSON that refuses changes; `dict(d)`, `copy.copy` and `copy.deepcopy` give ones that do not."""
-
-    __setitem__ = __delitem__ = __ior__ = update = pop = popitem = clear = setdefault = _refuse
-
-    def __copy__(self) -> dict[str, Any]:
-        return dict(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, Any]:
-        return _thawed(self)
-
-
-class _FrozenList(list):
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
-    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
-
-    def __copy__(self) -> list[Any]:
-        return list(self)
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
-        return _thawed(self)
-
-
-def _frozen(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _FrozenDict((key, _frozen(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return _FrozenList(_frozen(item) for item in value)
-    return value
-
-
-def _thawed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _thawed(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_thawed(item) for item in value]
-    return value
 
 
 def questionnaire_of(audit: Audit) -> Questionnaire:

@@ -13,6 +13,7 @@ conversion of the value, which the stand-ins would skip): ids, slugs, statuses.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ def _stand_in(kind: type) -> Any:
         return 7_000_000_000_000 + number
     if kind is str:
         return f"\x00stand-in-{number}"
-    raise TypeError(f"prepared queries take str or int values, not {kind.__name__}")
+    if kind is dt.datetime:
+        return dt.datetime(1901, 1, 1) + dt.timedelta(microseconds=number)
+    raise TypeError(f"prepared queries take str, int or datetime values, not {kind.__name__}")
 
 
 class Prepared:
@@ -152,3 +155,36 @@ class _Replay:
 
     def close(self) -> None:
         pass
+
+
+class PreparedWrite:
+    """An UPDATE or DELETE compiled once per database class, then run with each call's values in
+    the places of stand-ins, as `Prepared` does for reads; `run` returns the rows it changed.
+
+    For values stored as they are given (ids, text, datetimes): the stand-ins skip any conversion,
+    and compiling refuses a statement that holds a value other than once, as given.
+    """
+
+    def __init__(self, build: Callable[..., Any], *kinds: type):
+        self.build = build
+        self.kinds = kinds
+        self._compiled: dict[type, tuple[str, list[Any], list[int]]] = {}
+
+    def run(self, *values: Any) -> int:
+        for value, kind in zip(values, self.kinds, strict=True):
+            if type(value) is not kind:
+                raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        database = db.obj
+        found = self._compiled.get(type(database))
+        if found is None:
+            stand_ins = [_stand_in(kind) for kind in self.kinds]
+            sql, params = database.get_sql_context().sql(self.build(*stand_ins)).query()
+            params = list(params)
+            if any(params.count(value) != 1 for value in stand_ins):
+                raise RuntimeError("a compiled write must hold each of its values once, as given")
+            found = self._compiled[type(database)] = (sql, params, [params.index(v) for v in stand_ins])
+        sql, params, slots = found
+        params = list(params)
+        for slot, value in zip(slots, values, strict=True):
+            params[slot] = value
+        return database.rows_affected(database.execute_sql(sql, params))

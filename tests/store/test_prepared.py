@@ -9,7 +9,7 @@ from peewee import Database
 
 from store import surveys
 from store.models import Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound
-from store.prepared import Prepared
+from store.prepared import Prepared, PreparedWrite
 
 TODAY = dt.date(2025, 3, 12)
 
@@ -109,3 +109,26 @@ def test_readers_after_the_first_read_every_row_as_peewee_does(db: Database) -> 
         assert got.__data__ == expected.__data__ and not got.dirty_fields
     assert by_id.first(10**9) is None
     assert [row.__data__ for row in by_id.all(drafts[2].id)] == [Response.get_by_id(drafts[2].id).__data__]
+
+
+RENAME = PreparedWrite(
+    lambda name, round_id: SurveyRound.update(name=name).where(SurveyRound.id == round_id),
+    str,
+    int,
+)
+
+
+def test_a_compiled_write_changes_the_rows_its_values_pick_and_says_how_many(db: Database) -> None:
+    first, second = _round(), _round()
+    assert RENAME.run("Summer'; DROP TABLE surveyround; --", first.id) == 1
+    assert RENAME.run("Autumn", 10**9) == 0  # no such round
+    assert SurveyRound.get_by_id(first.id).name == "Summer'; DROP TABLE surveyround; --"
+    assert SurveyRound.get_by_id(second.id).name == "Spring"  # the other row untouched
+    with pytest.raises(TypeError):
+        RENAME.run("Autumn", str(first.id))
+
+
+def test_a_write_that_holds_a_value_twice_is_refused_when_compiled(db: Database) -> None:
+    twice = PreparedWrite(lambda name: SurveyRound.update(name=name).where(SurveyRound.name == name), str)
+    with pytest.raises(RuntimeError, match="once"):
+        twice.run("Spring")
