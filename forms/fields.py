@@ -19,7 +19,7 @@ from typing import Any
 from wtforms import Field
 from wtforms.utils import unset_value
 
-from forms.dates import PARTS, long_date, parse_date, parts_of, read_parts
+from forms.dates import PARTS, date_part_names, long_date, parse_date, parts_of, read_parts
 from questionnaires.model import Question
 
 SEP = "__"  # joins a question id to its parts; question ids never contain it
@@ -36,7 +36,10 @@ def typed_text(formdata: Any, name: str) -> str:
     Browsers never send a NUL, but a script can; PostgreSQL's text columns refuse it, so a NUL
     kept here would fail the save (or, in an action's text, the submission) with a server error.
     """
-    return (formdata.get(name) or "").replace("\x00", "").strip()
+    # `in` first: werkzeug's `get` finds a missing name by raising and catching BadRequestKeyError,
+    # and most names a page could post (a not applicable reason, an unused action) are not posted
+    value = formdata.get(name) if name in formdata else None
+    return (value or "").replace("\x00", "").strip()
 
 
 def quoted(text: str, limit: int = 80) -> str:
@@ -326,13 +329,33 @@ class EvidenceField(AnswerField):
         return self.row_name(0, "title")
 
     def read(self, formdata: Any) -> None:
+        posted, indexes = self._posted(formdata)
         self.rows = []
         for index in range(self.question.max_items + 1):
-            row: dict[str, Any] = {p: typed_text(formdata, self.row_name(index, p)) for p in self.ROW_PARTS}
-            row["date"] = read_parts(formdata, self.row_name(index, "date"))
+            if str(index) not in indexes:
+                continue  # none of this row's inputs was posted: it reads as blank, and is left out
+            row: dict[str, Any] = {p: typed_text(posted, self.row_name(index, p)) for p in self.ROW_PARTS}
+            row["date"] = read_parts(posted, self.row_name(index, "date"))
             if any(row[p] for p in self.ROW_PARTS) or any(row["date"].values()):
                 self.rows.append(row)
         self.answer = self._items() or None
+
+    def _posted(self, formdata: Any) -> tuple[dict[str, Any], set[str]]:
+        """This field's posted inputs (name -> what `formdata.get` gives) and the row indexes they name,
+        as written (`3` for row_name(3, ...), but also `03` or `x`, which no row reads).
+
+        A row has six inputs and a list up to `max_items + 1` rows, nearly all of them not posted:
+        looking each name up in the posted form raises and catches an exception per missing name
+        (werkzeug's `get`), so the posted names are found once, in one pass over the form's names.
+        """
+        prefix = self.name + SEP
+        posted: dict[str, Any] = {}
+        indexes: set[str] = set()
+        for key in formdata:
+            if isinstance(key, str) and key.startswith(prefix):
+                posted[key] = formdata.get(key)
+                indexes.add(key[len(prefix) :].partition(SEP)[0])
+        return posted, indexes
 
     def _items(self) -> list[dict[str, Any]]:
         items = []
@@ -414,8 +437,11 @@ class ActionField(AnswerField):
         return self.part_name("what")
 
     def read(self, formdata: Any) -> None:
-        self.typed = {p: typed_text(formdata, self.part_name(p)) for p in self.TEXT_PARTS}
-        self.typed["due"] = read_parts(formdata, self.part_name("due"))
+        # only the names posted (an action is mostly not): see typed_text
+        names = [self.part_name(p) for p in self.TEXT_PARTS] + list(date_part_names(self.part_name("due")).values())
+        posted = {name: formdata.get(name) for name in names if name in formdata}
+        self.typed = {p: typed_text(posted, self.part_name(p)) for p in self.TEXT_PARTS}
+        self.typed["due"] = read_parts(posted, self.part_name("due"))
         self._set_answer()
 
     def state(self) -> tuple[Any, ...]:

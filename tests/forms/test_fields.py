@@ -1,0 +1,206 @@
+"""forms/fields.py reading what was posted: evidence rows and actions are read from the names
+posted, whatever else, in whatever order and with whatever gaps a browser or a script sends.
+
+Fields find their posted inputs in one pass over the form's names rather than asking for every
+name a row could have; these tests pin that down against reading every possible name one by one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, MultiDict
+
+from forms import build_form_class
+from forms.fields import ActionField, EvidenceField, typed_text
+from questionnaires import Questionnaire
+
+EVIDENCE = "item-evidence"
+ROW_PARTS = ("title", "type", "link")
+DATE_PARTS = ("day", "month", "year")
+
+
+@pytest.fixture
+def ctx(app: Flask):
+    with app.test_request_context(method="POST"):
+        yield
+
+
+def first_section(minimal: Questionnaire, pairs: list[tuple[str, str]] | MultiDict | CombinedMultiDict) -> Any:
+    formdata = pairs if not isinstance(pairs, list) else MultiDict(pairs)
+    form = build_form_class(minimal, minimal.section("first"))(formdata=formdata)
+    form.validate()
+    return form
+
+
+def row(index: int | str, title: str = "Policy", kind: str = "policy", day: str = "3") -> list[tuple[str, str]]:
+    prefix = f"{EVIDENCE}__{index}__"
+    return [
+        (prefix + "title", title),
+        (prefix + "type", kind),
+        (prefix + "date-day", day),
+        (prefix + "date-month", "4"),
+        (prefix + "date-year", "2024"),
+    ]
+
+
+def item(title: str, day: int = 3) -> dict[str, Any]:
+    return {"title": title, "type": "policy", "date": date(2024, 4, day), "link": None}
+
+
+RATED = [("colour", "blue"), ("item", "met"), ("mandatory-item", "met")]
+
+
+def test_rows_are_read_in_index_order_whatever_the_gaps_and_the_order_posted(ctx, minimal: Questionnaire) -> None:
+    form = first_section(minimal, RATED + row(7, "Minutes", day="9") + row(2, "Policy"))
+    assert form.field(EVIDENCE).answer == [item("Policy"), item("Minutes", 9)]
+    assert form.error_list() == []
+
+
+def test_errors_name_a_row_by_its_place_in_the_list_not_its_posted_index(ctx, minimal: Questionnaire) -> None:
+    form = first_section(minimal, RATED + row(3, kind="") + row(9, title=""))
+    assert dict(form.error_list()) == {
+        f"{EVIDENCE}__0__type": "Select the type of evidence 1",
+        f"{EVIDENCE}__1__title": "Enter a title for evidence 2",
+    }
+
+
+@pytest.mark.parametrize("index", ["01", "+1", " 1", "1 ", "١", "-1", "1.0", "x", "", "99999999999999999999", "21"])
+def test_an_index_no_row_has_is_not_read(ctx, minimal: Questionnaire, index: str) -> None:
+    """Row names are written `__3__`; anything else (and rows past max_items + 1) is not a row."""
+    form = first_section(minimal, RATED + row(0) + row(index, "Not a row"))
+    assert form.field(EVIDENCE).answer == [item("Policy")]
+    assert form.error_list() == []
+
+
+def test_inputs_no_row_has_are_not_read(ctx, minimal: Questionnaire) -> None:
+    unknown = [
+        (f"{EVIDENCE}__1__colour", "red"),
+        (f"{EVIDENCE}__1__title__x", "Not a title"),
+        (f"{EVIDENCE}__1", "Not a row"),
+        (f"{EVIDENCE}__", "Nothing"),
+        (f"{EVIDENCE}1__1__title", "Another field's name"),
+    ]
+    form = first_section(minimal, RATED + unknown + row(0))
+    assert form.field(EVIDENCE).answer == [item("Policy")]
+    assert form.error_list() == []
+
+
+def test_a_row_of_blank_or_unknown_inputs_is_no_row(ctx, minimal: Questionnaire) -> None:
+    blank = [(f"{EVIDENCE}__1__{part}", " ") for part in (*ROW_PARTS, "date-day", "date-month", "date-year")]
+    form = first_section(minimal, RATED + row(0) + blank + [(f"{EVIDENCE}__2__colour", "red")])
+    assert form.field(EVIDENCE).rows == [
+        {"title": "Policy", "type": "policy", "link": "", "date": {"day": "3", "month": "4", "year": "2024"}}
+    ]
+
+
+def test_an_input_posted_twice_reads_its_first_value(ctx, minimal: Questionnaire) -> None:
+    form = first_section(minimal, RATED + row(0, "First") + [(f"{EVIDENCE}__0__title", "Second")])
+    assert form.field(EVIDENCE).answer == [item("First")]
+
+
+def test_the_row_past_the_limit_is_read_and_refused(ctx, minimal: Questionnaire) -> None:
+    limit = minimal.question(EVIDENCE).max_items
+    every = [pair for index in range(limit + 1) for pair in row(index, f"Policy {index}")]
+    form = first_section(minimal, RATED + every)
+    assert len(form.field(EVIDENCE).rows) == limit + 1
+    assert dict(form.error_list()) == {f"{EVIDENCE}__0__title": f"You can add up to {limit} pieces of evidence"}
+    fewer = [pair for index in (*range(limit), limit + 1) for pair in row(index, f"Policy {index}")]
+    assert first_section(minimal, RATED + fewer).error_list() == []
+
+
+def test_rows_read_the_same_from_a_form_with_files(ctx, minimal: Questionnaire) -> None:
+    """Flask-WTF reads a form posted with files as the files and the fields combined."""
+    posted = RATED + row(4, "Minutes") + row(1)
+    files = MultiDict([("upload", FileStorage(filename="x.txt"))])
+    combined = first_section(minimal, CombinedMultiDict([files, MultiDict(posted)]))
+    assert (
+        combined.field(EVIDENCE).answer
+        == first_section(minimal, posted).field(EVIDENCE).answer
+        == [item("Policy"), item("Minutes")]
+    )
+
+
+def test_action_inputs_not_posted_are_no_action(ctx, minimal: Questionnaire) -> None:
+    shortfall = [("colour", "blue"), ("item", "not-met"), ("mandatory-item", "met")]
+    form = first_section(minimal, shortfall)
+    assert form.field("item-action").answer is None
+    assert dict(form.error_list()) == {"item-action__what": "Add an action for ‘What will you do?’"}
+    partly = first_section(minimal, [*shortfall, ("item-action__owner", "Lead"), ("item-action__due-year", "2030")])
+    assert partly.field("item-action").answer == {"what": "", "owner": "Lead", "due": None}
+    assert dict(partly.error_list()) == {
+        "item-action__what": "Enter what will be done",
+        "item-action__due-day": "The due date must include a day and a month",
+    }
+
+
+def test_typed_text_of_a_name_not_posted_is_empty() -> None:
+    assert typed_text(MultiDict([("a", " x\x00y ")]), "a") == "xy"
+    assert typed_text(MultiDict([("a", "x")]), "b") == ""
+    assert typed_text({}, "b") == ""
+
+
+# Against reading every name a row or an action could have, one by one (what a reader of the
+# definition would expect): junk, gaps, order and duplicates change nothing else.
+
+
+def text_of(formdata: MultiDict, name: str) -> str:
+    return (formdata.get(name) or "").replace("\x00", "").strip()
+
+
+def date_of(formdata: MultiDict, prefix: str) -> dict[str, str]:
+    return {part: (formdata.get(f"{prefix}-{part}") or "").strip() for part in DATE_PARTS}
+
+
+def rows_name_by_name(formdata: MultiDict, max_items: int) -> list[dict[str, Any]]:
+    rows = []
+    for index in range(max_items + 1):
+        prefix = f"{EVIDENCE}__{index}__"
+        found: dict[str, Any] = {part: text_of(formdata, prefix + part) for part in ROW_PARTS}
+        found["date"] = date_of(formdata, prefix + "date")
+        if any(found[part] for part in ROW_PARTS) or any(found["date"].values()):
+            rows.append(found)
+    return rows
+
+
+INDEXES = st.sampled_from(["0", "1", "2", "7", "19", "20", "21", "01", "+1", "١", "-1", "x", "", "1" * 25])
+PARTS = st.sampled_from(["title", "type", "link", "date-day", "date-month", "date-year", "colour", "", "title__x"])
+VALUES = st.sampled_from(["", " ", "Policy", "policy", "other", "3", " 12 ", "2024", "\x00", "https://example.org/a"])
+EVIDENCE_NAMES = st.builds(lambda i, p: f"{EVIDENCE}__{i}__{p}", INDEXES, PARTS) | st.sampled_from(
+    [EVIDENCE, f"{EVIDENCE}__", f"{EVIDENCE}__3", f"{EVIDENCE}3__0__title", "item"]
+)
+ACTION_NAMES = st.sampled_from(
+    [f"item-action__{part}" for part in ("what", "owner", "due-day", "due-month", "due-year", "due", "x", "")]
+)
+POSTS = st.lists(st.tuples(EVIDENCE_NAMES | ACTION_NAMES, VALUES), max_size=60)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=POSTS)
+def test_evidence_and_actions_read_what_reading_every_name_would(ctx, minimal: Questionnaire, pairs) -> None:
+    formdata = MultiDict(RATED[:1] + [("item", "not-met")] + pairs)
+    form = first_section(minimal, formdata)
+    evidence: EvidenceField = form.field(EVIDENCE)
+    assert evidence.rows == rows_name_by_name(formdata, minimal.question(EVIDENCE).max_items)
+    action: ActionField = form.field("item-action")
+    expected = {part: text_of(formdata, f"item-action__{part}") for part in ("what", "owner")}
+    assert action.typed == {**expected, "due": date_of(formdata, "item-action__due")}
+    # the same rows and action posted plainly (one name each, rows numbered from 0) read the same
+    plain = MultiDict(RATED[:1] + [("item", "not-met")])
+    for index, found in enumerate(evidence.rows):
+        for part in ROW_PARTS:
+            plain.add(f"{EVIDENCE}__{index}__{part}", found[part])
+        for part in DATE_PARTS:
+            plain.add(f"{EVIDENCE}__{index}__date-{part}", found["date"][part])
+    for part in ("what", "owner"):
+        plain.add(f"item-action__{part}", action.typed[part])
+    for part in DATE_PARTS:
+        plain.add(f"item-action__due-{part}", action.typed["due"][part])
+    again = first_section(minimal, plain)
+    assert again.answers() == form.answers()
+    assert again.error_list() == form.error_list()
