@@ -1,5 +1,6 @@
 """accounts/session.py's cookie sessions: the serializer is made once per keys, and nothing else
-about the signed cookie changes (a cookie signed with another key is still refused)."""
+about the signed cookie changes (a cookie signed with another key is still refused); the
+signed-in user, read on every request, only while their account is active and not idle."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import time
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface, session_json_serializer
+from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
-from accounts.session import CookieSessions
+from accounts.session import CookieSessions, current_user
 from store.models import User
+from tests.conftest import sign_in_as
 
 CHILD_PAGE = "/preview/child-experience/age-12-17-adults?band=age-12-17"
 
@@ -61,3 +64,45 @@ def test_no_key_no_session(app: Flask) -> None:
     app.secret_key = None
     app.config["SECRET_KEY"] = None
     assert app.session_interface.get_signing_serializer(app) is None
+
+
+# The signed-in user is looked up on every request (a query compiled once: store.prepared),
+# so what an admin changes about an account takes effect on the next request.
+
+
+def signed_in_client(app: Flask, user: User) -> FlaskClient:
+    client = app.test_client()
+    sign_in_as(client, user)
+    return client
+
+
+def test_the_signed_in_user_is_read_afresh_on_every_request(app: Flask, users: dict[str, User]) -> None:
+    client = signed_in_client(app, users["agency"])
+    assert "Your self-audit" in client.get(CHILD_PAGE).get_data(as_text=True)
+    User.update(role="analyst", name="Renamed Analyst").where(User.id == users["agency"].id).execute()
+    page = client.get(CHILD_PAGE).get_data(as_text=True)
+    assert "Results" in page and "Your self-audit" not in page
+    with app.test_request_context():
+        app.preprocess_request()  # no session: nobody signed in
+        assert current_user() is None
+
+
+def test_a_deactivated_or_deleted_account_ends_its_sessions(app: Flask, users: dict[str, User]) -> None:
+    colleague, other = signed_in_client(app, users["colleague"]), signed_in_client(app, users["other-agency"])
+    User.update(active=False).where(User.id == users["colleague"].id).execute()
+    assert colleague.get("/session").get_json()["signed_in"] is False
+    User.update(active=True).where(User.id == users["colleague"].id).execute()
+    assert colleague.get("/session").get_json()["signed_in"] is False  # the session ended for good
+    assert other.get("/session").get_json()["signed_in"] is True
+    users["other-agency"].delete_instance()
+    assert other.get("/session").get_json()["signed_in"] is False
+
+
+def test_a_session_ends_when_idle_even_for_an_active_account(app: Flask, users: dict[str, User]) -> None:
+    client = signed_in_client(app, users["reviewer"])
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 1
+    assert client.get("/session").get_json()["signed_in"] is False
+    with client.session_transaction() as session:
+        session["seen"] = int(time.time())
+    assert client.get("/session").get_json()["signed_in"] is False  # signing in again is the only way back
