@@ -38,7 +38,7 @@ from store.models import (
     utcnow,
 )
 from store.prepared import Prepared, PreparedWrite
-from store.questionnaires import definition, read_only
+from store.questionnaires import definition, definition_memo, remember_definition
 from store.scores import score_audit
 from store.trail import record
 
@@ -167,22 +167,11 @@ def audit_by_id(audit_id: int) -> Audit | None:
     audit = _AUDIT.first(audit_id)
     if audit is not None:
         version = audit.cycle.questionnaire
-        version.__data__["definition"] = _decoded_definition(version.id, version.__dict__.pop("definition_text"))
+        text = version.__dict__.pop("definition_text")
+        memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
+        version.__data__["definition"] = memo[0]
+        remember_definition(version, memo)  # questionnaire_of then builds nothing, compares nothing
     return audit
-
-
-MAX_DEFINITIONS_SEEN = 64
-_definitions_seen: dict[tuple[int, str | None], Any] = {}
-
-
-def _decoded_definition(version_id: int, text: str | None) -> Any:
-    key = (version_id, text)
-    found = _definitions_seen.get(key)
-    if found is None:
-        if len(_definitions_seen) >= MAX_DEFINITIONS_SEEN:  # the tests' many databases reuse ids
-            _definitions_seen.clear()
-        found = _definitions_seen[key] = read_only(QuestionnaireVersion.definition.python_value(text))
-    return found
 
 
 def questionnaire_of(audit: Audit) -> Questionnaire:

@@ -8,7 +8,7 @@ process and kept, since they are frozen.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,31 @@ def remember_definition(row: QuestionnaireVersion, memo: list[Any]) -> None:
     same content; `definition` fills its slot once. The content is shared too, so it should be
     `read_only` (a caller changing it would change it for the rows of later requests)."""
     setattr(row, _MEMO, memo)
+
+
+MAX_MEMOS = 256
+_memos: dict[int, tuple[Any, list[Any]]] = {}
+
+
+def definition_memo(version_id: int, stored: Any, decode: Callable[[], Any]) -> list[Any]:
+    """The memo for a version row read with this stored content (the column as read, text for
+    the S11 self-audit's 150 KB): `[its decoded definition, read-only; None until definition()
+    builds it]`.
+
+    While a version row's content is the one last read for it in this process (compared, not
+    hashed: a comparison of equal texts is a memory compare), every reader of it (the links of
+    a round, every page of an audit) shares one decoded definition and one build, and decodes
+    nothing; `decode` runs only for content not seen before, and a row whose content changed gets
+    a memo of its own at once. Give it to the row with remember_definition.
+    """
+    seen = _memos.get(version_id)
+    if seen is not None and seen[0] == stored:
+        return seen[1]
+    memo = [read_only(decode()), None]
+    if len(_memos) >= MAX_MEMOS:  # the tests' many databases reuse ids: never let it grow
+        _memos.clear()
+    _memos[version_id] = (stored, memo)
+    return memo
 
 
 def _refuse(*args: Any, **kwargs: Any) -> Any:

@@ -35,7 +35,7 @@ from store.models import (
     week_of,
 )
 from store.prepared import Prepared
-from store.questionnaires import read_only, remember_definition
+from store.questionnaires import definition_memo, remember_definition
 
 MODES = ("device", "tokens")
 # Codes are read off cards and typed by children: no 0/O, 1/I/L or U/V look-alikes.
@@ -163,7 +163,8 @@ def find_link(slug: str) -> SurveyLink | None:
     else:
         link = Prepared.objects(row)
         version = link.round.questionnaire
-        memo = _definition_memo(version, row.values[_column(row.columns, "definition")])
+        stored = row.values[_column(row.columns, "definition")]
+        memo = definition_memo(version.id, stored, lambda: version.__data__["definition"])
         version.__data__["definition"] = memo[0]
         seen = _Seen(row.values, dict(link.__data__), dict(link.round.__data__), dict(version.__data__), memo)
         if len(_links_seen) >= MAX_LINKS_SEEN:
@@ -171,21 +172,6 @@ def find_link(slug: str) -> SurveyLink | None:
         _links_seen[slug] = seen
     remember_definition(version, seen.definition)
     return link
-
-
-_memos: dict[tuple[int, Any], list[Any]] = {}
-
-
-def _definition_memo(version: QuestionnaireVersion, stored: Any) -> list[Any]:
-    """[the definition, read-only, None until built]: one per version row and stored text, so
-    the links of one round (and of rounds of one version) share one decoded definition."""
-    key = (version.id, stored)
-    memo = _memos.get(key)
-    if memo is None:
-        if len(_memos) >= MAX_LINKS_SEEN:
-            _memos.clear()
-        memo = _memos[key] = [read_only(version.__data__["definition"]), None]
-    return memo
 
 
 @cache

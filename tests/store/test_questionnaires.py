@@ -9,7 +9,7 @@ import pytest
 from peewee import Database
 
 from store.models import QuestionnaireVersion
-from store.questionnaires import definition, read_only, remember_definition
+from store.questionnaires import definition, definition_memo, read_only, remember_definition
 
 
 def _row() -> QuestionnaireVersion:
@@ -72,3 +72,28 @@ def test_shared_content_refuses_changes_and_copies_of_it_take_them() -> None:
     copied["sections"][0]["questions"].append({"id": "q2"})
     edited = dict(shared, title="Edited")
     assert edited["title"] == "Edited" and len(copied["sections"][0]["questions"]) == 2 and shared == content
+
+
+def test_readers_of_unchanged_stored_content_share_one_decoding_and_one_build(db: Database) -> None:
+    row = _row()
+    text = json.dumps(row.definition)
+    decoded: list[str] = []
+
+    def decode(stored: str):
+        return lambda: decoded.append(stored) or json.loads(stored)
+
+    memo = definition_memo(row.id, text, decode(text))
+    again = definition_memo(row.id, "".join(text), decode(text))  # an equal text, another object
+    assert again is memo and decoded == [text]
+    first, second = _row(), _row()
+    for reader in (first, second):
+        reader.__data__["definition"] = memo[0]
+        remember_definition(reader, memo)
+    assert definition(first) is definition(second) is memo[1]
+
+    edited = json.loads(text)
+    edited["title"] = "Workshop feedback, edited"
+    changed = definition_memo(row.id, json.dumps(edited), decode(json.dumps(edited)))
+    assert changed is not memo and changed[0]["title"] == "Workshop feedback, edited" and len(decoded) == 2
+    with pytest.raises(TypeError):
+        changed[0]["title"] = "changed by a caller"
