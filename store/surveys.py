@@ -286,7 +286,14 @@ def save_page(
     The week is set now so that abandoned drafts can be purged by age; it is set again when the
     response is submitted. One transaction: a page is saved whole or not at all. Anonymous answers
     have no audit trail, so what they replace is not read first (put_answers).
+
+    Most saves are one statement (an upsert into a draft that exists, nothing left blank to
+    remove), atomic by itself: it runs without BEGIN and COMMIT, two of a page save's round trips
+    to PostgreSQL (on SQLite the statement takes the write lock itself, waiting its turn).
     """
+    if draft is not None and not (set(replace) - set(answers)):
+        put_answers(draft, answers)
+        return draft
     with writing():
         made = draft is None
         if draft is None:

@@ -153,9 +153,32 @@ def test_a_page_save_holds_the_write_lock_from_its_start(app, round_: SurveyRoun
         return real(*args, **kwargs)
 
     monkeypatch.setattr(surveys, "put_answers", another_worker_writes_now)
-    surveys.save_page(link, draft, None, {"relevance": "3"}, {"relevance"}, TODAY)
+    # a save that also removes an answer left blank: two statements, so a transaction
+    surveys.save_page(link, draft, None, {"relevance": "3"}, {"relevance", "delivery"}, TODAY)
     assert seen == ["had to wait"]
     assert load_answers(draft) == {"relevance": "3"}
+
+
+def test_a_one_statement_save_is_committed_without_a_transaction_of_its_own(app, round_: SurveyRound) -> None:
+    """A page save into an existing draft that removes nothing is one upsert, atomic by itself:
+    it runs without BEGIN and COMMIT (two round trips to PostgreSQL), and is on disk at once."""
+    database = app.extensions["database"]
+    link = surveys.create_link(round_, "Workshop", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, {"relevance"}, TODAY)
+    statements: list[str] = []
+    real = database.execute_sql
+
+    def counted(sql, *args, **kwargs):
+        statements.append(sql.split()[0].upper())
+        return real(sql, *args, **kwargs)
+
+    database.execute_sql = counted
+    try:
+        surveys.save_page(link, draft, None, {"relevance": "2", "delivery": "5"}, {"relevance", "delivery"}, TODAY)
+    finally:
+        del database.execute_sql
+    assert statements == ["INSERT"] and not database.in_transaction()  # autocommitted, as peewee runs
+    assert load_answers(draft) == {"relevance": "2", "delivery": "5"}
 
 
 def test_a_link_read_already_is_not_read_again(round_: SurveyRound, monkeypatch) -> None:
