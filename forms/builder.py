@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -122,7 +123,25 @@ class SectionForm(FlaskForm):
         return bool(csrf is not None and csrf.errors)
 
     def answers(self) -> dict[str, Any]:
-        """What to store: valid answers to the questions that are asked, nothing for the others."""
+        """What to store: valid answers to the questions that are asked, nothing for the others.
+
+        Whether each is asked is `visible`, decided in one pass: the answers before a question
+        are those before it on the page, gathered on the way (as `answers_before` gathers them
+        for one question, when the page's questions are in the order of their positions)."""
+        if any(a.position >= b.position for a, b in pairwise(self.questions)):
+            return self._answers_one_by_one()
+        out: dict[str, Any] = {}
+        before = dict(self.prior)
+        for field in self.answer_fields():
+            answer = field.answer
+            if answer is None:
+                continue
+            if not field.error_parts and evaluate(field.question.show_if, before):
+                out.update(field.answers())
+            before[field.question.id] = answer
+        return out
+
+    def _answers_one_by_one(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for field in self.answer_fields():
             if field.answer is not None and not field.error_parts and self.visible(field.question):

@@ -351,11 +351,31 @@ class EvidenceField(AnswerField):
         prefix = self.name + SEP
         posted: dict[str, Any] = {}
         indexes: set[str] = set()
-        for key in formdata:
-            if isinstance(key, str) and key.startswith(prefix):
-                posted[key] = formdata.get(key)
-                indexes.add(key[len(prefix) :].partition(SEP)[0])
+        for key in self._names_under(formdata, prefix):
+            posted[key] = formdata.get(key)
+            indexes.add(key[len(prefix) :].partition(SEP)[0])
         return posted, indexes
+
+    def _names_under(self, formdata: Any, prefix: str) -> list[str]:
+        """The posted names that start with `prefix` (this field's name and SEP), in posted order.
+
+        A page has several evidence lists: the form's names are grouped by what comes before
+        their first SEP once for the form (kept on it with the formdata they came from), and each
+        list takes its group; a field outside a form, or whose name holds or ends in part of SEP,
+        looks itself."""
+        form = self._form
+        if form is None or SEP in self.name or self.name.endswith("_"):  # then a head is not the name
+            return [key for key in formdata if isinstance(key, str) and key.startswith(prefix)]
+        kept = form.__dict__.get("_names_by_head")
+        if kept is None or kept[0] is not formdata:
+            groups: dict[str, list[str]] = {}
+            for key in formdata:
+                if isinstance(key, str):
+                    head, sep, _ = key.partition(SEP)
+                    if sep:
+                        groups.setdefault(head, []).append(key)
+            kept = form.__dict__["_names_by_head"] = (formdata, groups)
+        return kept[1].get(self.name, [])
 
     def _items(self) -> list[dict[str, Any]]:
         items = []

@@ -23,6 +23,23 @@ def load_answers(response: Response) -> dict[str, Any]:
     return dict(_ANSWERS.all(response.id))
 
 
+_AS_STORED: dict[type, str] = {}  # database class -> the read's SQL
+
+
+def load_answers_as_stored(response: Response) -> dict[str, str]:
+    """question id -> stored value as stored (JSON text, `Answer.value.python_value` decodes it):
+    for a caller that needs few of a response's answers decoded (the S11 audit holds hundreds)."""
+    database = db.obj
+    sql = _AS_STORED.get(type(database))
+    if sql is None:
+        query = Answer.select(Answer.question_id, Answer.value).where(Answer.response == 7_000_000_000_000)
+        sql, params = database.get_sql_context().sql(query).query()
+        if list(params) != [7_000_000_000_000]:
+            raise RuntimeError("the answers read's only parameter is not the response id")
+        _AS_STORED[type(database)] = sql
+    return dict(database.execute_sql(sql, [response.id]).fetchall())
+
+
 _UPSERTS: dict[tuple[type, int], str] = {}  # (database class, rows) -> the upsert's SQL
 
 
@@ -45,6 +62,25 @@ def _upsert_sql(count: int) -> str:
     return found
 
 
+_DELETES: dict[tuple[type, int], str] = {}  # (database class, keys) -> the delete's SQL
+
+
+def _delete_sql(count: int) -> str:
+    """The SQL of put_answers' delete of `count` of one response's answers, compiled by peewee once
+    per database class and count, as the upsert is. Its parameters are the response id, then the
+    question ids in order: checked here, once."""
+    database = db.obj
+    found = _DELETES.get((type(database), count))
+    if found is None:
+        keys = [f"\x00key-{i}" for i in range(count)]
+        query = Answer.delete().where((Answer.response == 7_000_000_000_000) & (Answer.question_id.in_(keys)))
+        found, params = database.get_sql_context().sql(query).query()
+        if list(params) != [7_000_000_000_000, *keys]:
+            raise RuntimeError("the answer delete's parameters are not in the order put_answers gives them")
+        _DELETES[(type(database), count)] = found
+    return found
+
+
 def put_answers(
     response: Response, answers: Mapping[str, Any], replace: Iterable[str] = (), fresh: bool = False
 ) -> None:
@@ -55,13 +91,21 @@ def put_answers(
     the response was made in this transaction, so it has nothing to remove. Runs in the caller's
     transaction.
     """
-    removed = sorted(set(replace) - set(answers))
-    if removed and not fresh:
-        Answer.delete().where((Answer.response == response) & (Answer.question_id.in_(removed))).execute()
-    if answers:
-        encode = Answer.value.db_value
-        params = [p for q, v in answers.items() for p in (response.id, q, encode(v))]
-        db.obj.execute_sql(_upsert_sql(len(answers)), params)
+    removed = sorted(set(replace) - set(answers)) if not fresh else []
+    encode = Answer.value.db_value
+    put_encoded(response, {q: encode(v) for q, v in answers.items()}, removed)
+
+
+def put_encoded(response: Response, encoded: Mapping[str, str], removed: Iterable[str] = ()) -> None:
+    """put_answers' two statements, for values already encoded as stored (`Answer.value.db_value`,
+    as a caller that compared them has them): upsert `encoded`, delete the answers to `removed`."""
+    response_id = response.id
+    removed = list(removed)
+    if removed:
+        db.obj.execute_sql(_delete_sql(len(removed)), [response_id, *removed])
+    if encoded:
+        params = [p for q, v in encoded.items() for p in (response_id, q, v)]
+        db.obj.execute_sql(_upsert_sql(len(encoded)), params)
 
 
 def save_answers(

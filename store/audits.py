@@ -21,7 +21,7 @@ from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
 from questionnaires.conditions import is_answered
 from questionnaires.model import Question, Questionnaire, Section
-from store.answers import load_answers, put_answers, save_answers
+from store.answers import load_answers, put_encoded, save_answers
 from store.db import db
 from store.models import (
     Action,
@@ -126,7 +126,6 @@ _SECTION_STATE = Prepared(
     int,
     str,
 )
-_STATE_BY_ID = Prepared(lambda state_id: SectionState.select().where(SectionState.id == state_id), int)
 _STATES = Prepared(lambda audit_id: SectionState.select().where(SectionState.audit == audit_id), int)
 
 
@@ -218,6 +217,13 @@ def section_states(audit: Audit, questionnaire: Questionnaire) -> dict[str, Sect
         SectionState.insert_many([{"audit": audit.id, "section_id": m} for m in missing]).on_conflict_ignore().execute()
         rows = {s.section_id: s for s in SectionState.select().where(SectionState.audit == audit)}
     return {s.id: rows[s.id] for s in questionnaire.sections}
+
+
+def section_state(audit: Audit, questionnaire: Questionnaire, section_id: str) -> SectionState:
+    """One standard's state: what `section_states` gives for it, reading the one row (a page of
+    one standard needs no other); when it is missing, every missing row is made, as there."""
+    state = _SECTION_STATE.first(audit.id, section_id)
+    return state if state is not None else section_states(audit, questionnaire)[section_id]
 
 
 def completed_count(states: Mapping[str, SectionState]) -> int:
@@ -347,41 +353,59 @@ def save_section(
             if differing(section, theirs, merged(theirs, answers, scope)):
                 raise Conflict(state, theirs)
             base_revision = state.revision  # they saved what is being saved now: no conflict
-        updated = _SAVE_STATE.run(status, utcnow(), user.id, state.id, base_revision)
+        now = utcnow()
+        updated = _SAVE_STATE.run(status, now, user.id, state.id, base_revision)
         if not updated:  # another server process saved between the read and the update
             fresh = SectionState.get_by_id(state.id)
             raise Conflict(fresh, split_answers(load_answers(response), section)[0])
-        trail = [
-            ("answer", key, before, after)
-            for key, (before, after) in sorted(_save_changes(response, answers, scope).items())
-        ]
+        trail = [("answer", key, before, after) for key, (before, after) in _save_changes(response, answers, scope)]
         if state.status != status:
-            trail.append(("status", f"section:{section.id}", state.status, status))
-        if _START.run(audit.id):
-            trail.append(("status", "audit", "not-started", "in-progress"))
-        record_all(user, audit, trail)
+            trail.append(("status", f"section:{section.id}", _encode(state.status), _encode(status)))
+        # nothing puts an audit back to not started: one read as started needs no statement
+        if audit.status == "not-started" and _START.run(audit.id):
+            trail.append(("status", "audit", _encode("not-started"), _encode("in-progress")))
+        _record_encoded(user, audit, trail)
         if draft_path is not None and leftover:
             keep_draft(user, draft_path, leftover, base_revision + 1)
         elif draft_path is not None:
             drop_draft(user, draft_path)
-    return _STATE_BY_ID.first(state.id)
+    # the row as _SAVE_STATE left it (what reading it again would give), not read again
+    state.revision, state.status, state.updated_at, state.updated_by = base_revision + 1, status, now, user
+    return state
 
 
-def _save_changes(response: Response, answers: Mapping[str, Any], scope: set[str]) -> dict[str, tuple[Any, Any]]:
-    """What `store.answers.save_answers` does, the same changes stored and returned, in compiled
-    statements: the answers in scope are read (one SELECT compiled per number of keys), and only
-    the changed ones written (`put_answers`: a compiled upsert and a delete). peewee building the
-    read and the insert for every save was about a third of a section save's time."""
+def _save_changes(
+    response: Response, answers: Mapping[str, Any], scope: set[str]
+) -> list[tuple[str, tuple[str | None, str | None]]]:
+    """What `store.answers.save_answers` does, the same changes stored, in compiled statements:
+    the answers in scope are read (one SELECT compiled per number of keys), and only the changed
+    ones written (`put_encoded`: a compiled upsert and a delete). peewee building the read and the
+    insert for every save was about a third of a section save's time.
+
+    Returns the changes in key order as (key, (before, after)), both as stored (JSON text, None
+    for no answer): what `record_all` would store for them. Each value is encoded once; a stored
+    text equal to the new one's is unchanged without being decoded (encoding what decoding stored
+    JSON gives yields that JSON again), any other is decoded and encoded again to compare, as
+    save_answers compares."""
     keys = sorted(scope | answers.keys())
     if not keys:
-        return {}
+        return []
+    stored = dict(db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall())
     decode = Answer.value.python_value
-    rows = db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall()
-    before = {key: decode(value) for key, value in rows}
-    encode = Answer.value.db_value
-    changes = {q: (before.get(q), answers.get(q)) for q in keys if encode(before.get(q)) != encode(answers.get(q))}
-    removed = [q for q in changes if q not in answers]
-    put_answers(response, {q: answers[q] for q in changes if q in answers}, replace=removed)
+    changes: list[tuple[str, tuple[str | None, str | None]]] = []
+    for key in keys:
+        after = _encode(answers.get(key))
+        raw = stored.get(key)
+        if raw == after:
+            continue
+        before = _encode(decode(raw))
+        if before != after:
+            changes.append((key, (before, after)))
+    put_encoded(
+        response,
+        {key: after for key, (_, after) in changes if key in answers},
+        [k for k, _ in changes if k not in answers],
+    )
     return changes
 
 
@@ -445,12 +469,17 @@ def record_all(user: User | None, audit: Audit, entries: list[tuple[str, str, An
     """Add audit-trail entries (kind, target, before, after) for one change, in their order, in as
     few statements as there are hundreds of them: what `store.trail.record` stores for each, all
     at the same moment. Call inside the transaction that makes the change."""
-    now = utcnow()
-    user_id = user.id if user is not None else None
-    rows = [(now, user_id, audit.id, kind, target, before, after) for kind, target, before, after in entries]
-    for start in range(0, len(rows), TRAIL_ROWS_PER_INSERT):
-        chunk = rows[start : start + TRAIL_ROWS_PER_INSERT]
-        db.obj.execute_sql(_trail_sql(len(chunk)), [p for row in chunk for p in _trail_params(row)])
+    _record_encoded(user, audit, [(kind, target, _encode(b), _encode(a)) for kind, target, b, a in entries])
+
+
+def _record_encoded(user: User | None, audit: Audit, entries: list[tuple[str, str, str | None, str | None]]) -> None:
+    """record_all for entries whose before and after are already encoded as stored (JSON text)."""
+    at, user_field, audit_field, kind_field, target_field = (f.db_value for f in _TRAIL_FIELDS[:5])
+    head = (at(utcnow()), user_field(user.id if user is not None else None), audit_field(audit.id))
+    params = [(*head, kind_field(kind), target_field(target), before, after) for kind, target, before, after in entries]
+    for start in range(0, len(params), TRAIL_ROWS_PER_INSERT):
+        chunk = params[start : start + TRAIL_ROWS_PER_INSERT]
+        db.obj.execute_sql(_trail_sql(len(chunk)), [p for row in chunk for p in row])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -39,11 +40,12 @@ from forms import SectionForm, build_form_class
 from forms.fields import EvidenceField
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
+from questionnaires.conditions import referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
 from store import audits as store
 from store import scores
-from store.answers import load_answers
-from store.models import Action, Audit, Response, SectionState, User
+from store.answers import load_answers, load_answers_as_stored
+from store.models import Action, Answer, Audit, Response, SectionState, User
 from views.question_html import question_html
 from views.score_display import item_rows, standard_rows
 
@@ -55,6 +57,7 @@ KEPT_MESSAGE = "We kept what you typed, but it is not saved yet. Check it and sa
 CSRF_MESSAGE = "This page was open too long, so nothing was changed. Check your answers and try again."
 CLOSED_MESSAGE = "This self-audit cannot be changed now, so what you sent was not saved."
 LONDON = ZoneInfo("Europe/London")
+_decode = Answer.value.python_value
 STATUS_TAGS = {
     "not-started": {"tag": {"text": "Not yet started", "classes": "govuk-tag--blue"}},
     "in-progress": {"tag": {"text": "In progress", "classes": "govuk-tag--light-blue"}},
@@ -87,16 +90,18 @@ def audit_or_404(audit_id: int) -> Audit:
 
 @dataclass
 class StandardPage:
-    """One standard of one audit: its definition, its state and the answers around it."""
+    """One standard of one audit: its definition, its state and the answers around it.
+
+    The audit's answers are read as stored and decoded when asked for: a save needs only the
+    few other answers its conditions look at, and a whole audit holds hundreds."""
 
     audit: Audit
     questionnaire: Questionnaire
     section: Section
     number: int
     state: SectionState
-    stored: dict[str, Any]  # this section's stored answers
-    prior: dict[str, Any]  # every other section's stored answers
     response: Response  # the audit's answers (saving the page writes to it)
+    as_stored: dict[str, str]  # every stored answer of the audit, as stored (JSON text)
 
     @classmethod
     def load(cls, audit: Audit, section_id: str) -> StandardPage:
@@ -104,11 +109,33 @@ class StandardPage:
         section = questionnaire.section(section_id)
         if section is None:
             abort(404)
-        states = store.section_states(audit, questionnaire)
+        state = store.section_state(audit, questionnaire, section.id)
         response = store.response_of(audit)
-        stored, prior = store.split_answers(load_answers(response), section)
-        number = list(states).index(section.id) + 1
-        return cls(audit, questionnaire, section, number, states[section.id], stored, prior, response)
+        number = next(n for n, s in enumerate(questionnaire.sections, 1) if s.id == section.id)
+        return cls(audit, questionnaire, section, number, state, response, load_answers_as_stored(response))
+
+    @cached_property
+    def stored(self) -> dict[str, Any]:
+        """This section's stored answers."""
+        return {k: _decode(v) for k, v in store.split_answers(self.as_stored, self.section)[0].items()}
+
+    @cached_property
+    def prior(self) -> dict[str, Any]:
+        """Every other section's stored answers."""
+        return {k: _decode(v) for k, v in store.split_answers(self.as_stored, self.section)[1].items()}
+
+    @cached_property
+    def asked_prior(self) -> dict[str, Any]:
+        """The other sections' answers that this page's conditions look at: all of `prior` its
+        form reads (a condition reads only the answers it names)."""
+        mine = store.section_keys(self.section)
+        named = {
+            ref
+            for q in self.section.questions
+            for condition in (q.show_if, q.required_if)
+            for ref in referenced_questions(condition)
+        }
+        return {k: _decode(self.as_stored[k]) for k in sorted(named - mine) if k in self.as_stored}
 
     @property
     def path(self) -> str:
@@ -116,12 +143,13 @@ class StandardPage:
 
     def form(self, formdata: MultiDict | None = None, stored: bool = False) -> SectionForm:
         """The page's form: from the request (POST), from `formdata`, or from the stored answers."""
-        form_class = build_form_class(self.questionnaire, self.section, prior=self.prior)
+        prior = self.asked_prior
+        form_class = build_form_class(self.questionnaire, self.section, prior=prior)
         if stored:
-            return form_class(formdata=None, answers=self.stored, prior=self.prior)
+            return form_class(formdata=None, answers=self.stored, prior=prior)
         if formdata is not None:
-            return form_class(formdata=formdata, prior=self.prior)
-        return form_class(prior=self.prior)
+            return form_class(formdata=formdata, prior=prior)
+        return form_class(prior=prior)
 
 
 def moment(value: dt.datetime | None) -> str:
@@ -307,7 +335,6 @@ def _save(page: StandardPage, user: User) -> Any:
             return _render(page, form, revision, completed, completed_error=completed_error)
         answers, scope, leftover = form.answers(), store.section_keys(page.section), False
         status = "completed" if completed == "yes" else "in-progress"
-    typed = store.typed_items(request.form)
     try:
         store.save_section(
             page.audit,
@@ -318,10 +345,11 @@ def _save(page: StandardPage, user: User) -> Any:
             user,
             status,
             draft_path=page.path,
-            leftover=typed if leftover else None,
+            leftover=store.typed_items(request.form) if leftover else None,
             response=page.response,
         )
     except store.Conflict as conflict:
+        typed = store.typed_items(request.form)
         store.keep_draft(user, page.path, typed, revision)
         mine = store.merged(conflict.theirs, answers, scope)
         return _conflict(page, conflict.state, conflict.theirs, mine, typed, request.form.get("save") or "continue")

@@ -371,3 +371,53 @@ def with_question(questionnaire: Questionnaire, question_id: str, **changes: Any
             for s in questionnaire.sections
         ),
     )
+
+
+def _random_post(section, rng) -> dict[str, str]:
+    """A page as a person might post it: options given or not (now and then one not offered), text
+    or blanks, evidence and actions whole, partial or badly typed."""
+    data: dict[str, str] = {}
+    for q in section.questions:
+        if q.is_choice:
+            values = [o.value for o in q.options] + ["", "not-an-option"]
+            data[q.id] = rng.choice(values)
+            if rng.random() < 0.3:
+                data[q.id + "__reason"] = rng.choice(["", "Not here", "We have no such service at all"])
+        elif q.type == "evidence":
+            for n in range(rng.randint(0, 2)):
+                row = f"{q.id}__{n}__"
+                data[row + "title"] = rng.choice(["", "Policy"])
+                data[row + "type"] = rng.choice(["", q.evidence_types[0].value])
+                data.update(
+                    {row + "date-day": "3", row + "date-month": rng.choice(["4", "13"]), row + "date-year": "2024"}
+                )
+        elif q.type == "action":
+            if rng.random() < 0.5:
+                data.update({q.id + "__what": rng.choice(["", "Train"]), q.id + "__owner": "Lead"})
+                data.update({q.id + "__due-day": "2", q.id + "__due-month": "1", q.id + "__due-year": "2030"})
+        else:
+            data[q.id] = rng.choice(["", "Some words"])
+    return data
+
+
+def test_answers_decide_what_is_asked_as_visible_does(ctx) -> None:
+    """The answers a page stores are the valid ones to the questions `visible` says are asked,
+    for every S11 standard, whatever was posted (`answers` decides that in one pass)."""
+    import random
+
+    from questionnaires import load_all
+
+    s11 = load_all()["s11-self-audit"]
+    rng = random.Random(7)
+    for _ in range(60):
+        section = rng.choice(s11.sections)
+        other = rng.choice([s for s in s11.sections if s is not section])
+        prior = {q.id: "met" for q in other.questions if q.type == "rating"}
+        form_class = build_form_class(s11, section, prior=prior)
+        form = form_class(formdata=MultiDict(_random_post(section, rng)), prior=prior)
+        form.validate()
+        expected: dict[str, Any] = {}
+        for field in form.answer_fields():
+            if field.answer is not None and not field.error_parts and form.visible(field.question):
+                expected.update(field.answers())
+        assert form.answers() == expected

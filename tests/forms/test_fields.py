@@ -8,6 +8,7 @@ name a row could have; these tests pin that down against reading every possible 
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Any
 
 import pytest
@@ -157,10 +158,10 @@ def date_of(formdata: MultiDict, prefix: str) -> dict[str, str]:
     return {part: (formdata.get(f"{prefix}-{part}") or "").strip() for part in DATE_PARTS}
 
 
-def rows_name_by_name(formdata: MultiDict, max_items: int) -> list[dict[str, Any]]:
+def rows_name_by_name(formdata: MultiDict, max_items: int, name: str = EVIDENCE) -> list[dict[str, Any]]:
     rows = []
     for index in range(max_items + 1):
-        prefix = f"{EVIDENCE}__{index}__"
+        prefix = f"{name}__{index}__"
         found: dict[str, Any] = {part: text_of(formdata, prefix + part) for part in ROW_PARTS}
         found["date"] = date_of(formdata, prefix + "date")
         if any(found[part] for part in ROW_PARTS) or any(found["date"].values()):
@@ -204,3 +205,31 @@ def test_evidence_and_actions_read_what_reading_every_name_would(ctx, minimal: Q
     again = first_section(minimal, plain)
     assert again.answers() == form.answers()
     assert again.error_list() == form.error_list()
+
+
+S11_EVIDENCE = ["s1.1-evidence", "s1.2-evidence", "s1.3-evidence"]
+S11_NAMES = st.builds(
+    lambda field, i, p: f"{field}__{i}__{p}", st.sampled_from(S11_EVIDENCE + ["s1.1", "s1.1-evidence_"]), INDEXES, PARTS
+)
+
+
+@cache
+def _s11() -> Questionnaire:
+    from questionnaires import load_all
+
+    return load_all()["s11-self-audit"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(S11_NAMES, VALUES), max_size=60))
+def test_each_evidence_list_of_a_page_reads_its_own_names(ctx, pairs) -> None:
+    """A standard with several evidence lists: each reads the rows its own names give, as reading
+    every name it could have one by one would, whatever the other lists were sent."""
+    s11 = _s11()
+    section = s11.section("s1")
+    assert {q.id for q in section.questions} >= set(S11_EVIDENCE)
+    formdata = MultiDict([(q.id, "met") for q in section.questions if q.type == "rating"] + pairs)
+    form = build_form_class(s11, section)(formdata=formdata)
+    for name in S11_EVIDENCE:
+        field: EvidenceField = form.field(name)
+        assert field.rows == rows_name_by_name(formdata, field.question.max_items, name), name

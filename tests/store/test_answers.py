@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from peewee import Database
 
-from store.answers import load_answers, put_answers, save_answers
+from store.answers import load_answers, load_answers_as_stored, put_answers, save_answers
 from store.db import db as bound
 from store.models import Answer, QuestionnaireVersion, Response
 
@@ -36,6 +36,16 @@ def test_a_put_replaces_the_page_and_keeps_the_rest(db: Database) -> None:
     put_answers(response, {}, replace={"role"})
     assert load_answers(response) == {"relevance": "3"}
     assert Answer.select().where(Answer.response == response).count() == 1
+
+
+def test_answers_as_stored_are_the_texts_that_decode_to_the_answers(db: Database) -> None:
+    response, neighbour = _response(), _response()
+    put_answers(response, {"relevance": "4", "role": ["a", "b"], "when": dt.date(2025, 1, 2)}, fresh=True)
+    put_answers(neighbour, {"relevance": "1"}, fresh=True)
+    texts = load_answers_as_stored(response)
+    assert texts == {"relevance": '"4"', "role": '["a","b"]', "when": '"2025-01-02"'}
+    assert {k: Answer.value.python_value(v) for k, v in texts.items()} == load_answers(response)
+    assert load_answers_as_stored(_response()) == {}
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 import pytest
-from peewee import Database
+from peewee import Database, Value
 from werkzeug.datastructures import MultiDict
 
 from questionnaires import load_definition
@@ -20,6 +20,7 @@ from store.db import db as proxy
 from store.models import (
     Action,
     Agency,
+    Answer,
     Audit,
     AuditCycle,
     AuditEvent,
@@ -95,6 +96,20 @@ def test_one_audit_per_agency_and_cycle_with_its_response_and_states(
     assert list(states) == [s.id for s in s11.sections]
     assert {s.status for s in states.values()} == {"not-started"}
     assert audits.open_cycle().id == cycle.id
+
+
+def test_one_standards_state_is_its_row_made_with_the_others_when_missing(
+    cycle: AuditCycle, users: dict[str, User], s11: Questionnaire
+) -> None:
+    audit = audits.audit_for(users["agency"].agency, cycle, users["agency"])
+    assert SectionState.select().count() == 0
+    made = audits.section_state(audit, s11, "s3")  # none yet: every standard's row is made
+    assert (made.section_id, made.status, made.revision) == ("s3", "not-started", 0)
+    assert sorted(s.section_id for s in SectionState.select()) == sorted(s.id for s in s11.sections)
+    SectionState.update(status="completed", revision=4).where(SectionState.id == made.id).execute()
+    again = audits.section_state(audit, s11, "s3")
+    assert (again.id, again.status, again.revision) == (made.id, "completed", 4)
+    assert again.id == audits.section_states(audit, s11)["s3"].id and SectionState.select().count() == len(s11.sections)
 
 
 def test_the_open_cycle_is_the_latest_one_open(db: Database, cycle: AuditCycle) -> None:
@@ -585,5 +600,32 @@ def test_a_section_save_stores_and_reports_the_same_changes_as_save_answers(
         scope = set(rng.sample(keys, rng.randint(0, len(keys))))
         with proxy.atomic():
             expected = save_answers(theirs, answers, replace=scope)
-            assert audits._save_changes(mine, answers, scope) == expected
+            changes = audits._save_changes(mine, answers, scope)
+        # the same changes, in key order, before and after as the audit trail stores them
+        assert [key for key, _ in changes] == sorted(expected)
+        assert dict(changes) == {
+            k: (Answer.value.db_value(b), Answer.value.db_value(a)) for k, (b, a) in expected.items()
+        }
         assert load_answers(mine) == load_answers(theirs)
+
+
+def test_a_section_save_compares_stored_answers_by_value_not_by_spelling(
+    audit: Audit, s11: Questionnaire, users: dict[str, User]
+) -> None:
+    """An answer stored as other JSON text for the same value (spaces, as another writer may have
+    left it) is unchanged when saved again: no write and no audit trail row; a different one is."""
+    response = audits.response_of(audit)
+    action = {"what": "Fix", "owner": "Lead", "due": "2025-01-02"}
+    for key, text in (("s1.1", '"met"'), ("s1.1-action", '{"what": "Fix", "owner": "Lead", "due": "2025-01-02"}')):
+        Answer.insert(response=response, question_id=key, value=Value(text, converter=False)).execute()
+    scope = audits.section_keys(s11.section("s1"))
+    audits.save_section(
+        audit, s11.section("s1"), {"s1.1": "met", "s1.1-action": action}, scope, 0, users["agency"], "in-progress"
+    )
+    assert [e.target for e in AuditEvent.select().where(AuditEvent.kind == "answer")] == []
+    audits.save_section(
+        audit, s11.section("s1"), {"s1.1": "not-met", "s1.1-action": action}, scope, 1, users["agency"], "in-progress"
+    )
+    rows = [(e.target, e.before, e.after) for e in AuditEvent.select().where(AuditEvent.kind == "answer")]
+    assert rows == [("s1.1", "met", "not-met")]
+    assert load_answers(response) == {"s1.1": "not-met", "s1.1-action": action}

@@ -804,3 +804,37 @@ def test_every_change_is_in_the_trail_with_who_when_before_and_after(
     assert ("section:s1", "in-progress", "completed") in statuses
     unchanged = [e for e in events if e.kind == "answer" and e.target == "s1.1"]
     assert len(unchanged) == 1  # saved twice, changed once
+
+
+def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(app: Flask) -> None:
+    """A standard's form is given only the answers on other pages that its conditions name (a
+    condition reads nothing else): asked, validated and stored as with every other answer."""
+    from werkzeug.datastructures import MultiDict
+
+    from forms import build_form_class
+    from questionnaires import load_all
+    from store.models import Answer
+    from tests.forms.test_builder import with_question
+    from views.audits import StandardPage
+
+    shipped = load_all()["s11-self-audit"]
+    narrative = shipped.section("s2").questions[1]
+    s11 = with_question(shipped, narrative.id, show_if={"question": "s1.1", "equals": "not-met"}, required=True)
+    section = s11.section("s2")
+    for rating in ("met", "not-met"):
+        stored = {"s1.1": rating, "s1.2": "met", "s1.1-evidence": [{"title": "A", "date": "2024-01-02"}], "s2.1": "met"}
+        page = StandardPage(None, s11, section, 2, None, None, {k: Answer.value.db_value(v) for k, v in stored.items()})
+        assert page.asked_prior == {"s1.1": rating}
+        assert page.prior == {k: v for k, v in stored.items() if not k.startswith("s2")}
+        assert page.stored == {"s2.1": "met"}
+        posted = MultiDict([(q.id, "met") for q in section.questions if q.type == "rating"])
+        with app.test_request_context(method="POST"):
+            form = page.form(posted)
+            whole = build_form_class(s11, section, prior=page.prior)(formdata=posted, prior=page.prior)
+            assert (form.validate(), form.error_list(), form.answers()) == (
+                whole.validate(),
+                whole.error_list(),
+                whole.answers(),
+            )
+            asked = narrative.id in {q.id for q in form.questions}
+            assert asked == (rating == "not-met") and bool(form.error_list()) == asked
