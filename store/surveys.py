@@ -20,9 +20,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 from store.answers import put_answers
+from store.concerns import AUDIENCES as FLAGGED_AUDIENCES
 from store.concerns import flag_submitted
 from store.db import db, writing
 from store.models import (
@@ -116,6 +117,27 @@ _DRAFT = Prepared(
     int,
     int,
 )
+
+
+def _draft_read(response_id: Any, link_id: Any, key: Any = None) -> Any:
+    """The draft (this id, this link, still a draft) with its answers, one row per answer (one
+    row of NULLs for a draft without any); with a key, also the link's response submitted under
+    it (without its answers): what a survey page and a send read, in one round trip."""
+    wanted = (Response.id == response_id) & (Response.status == "draft")
+    if key is not None:
+        wanted |= (Response.submission_key == key) & (Response.status == "submitted")
+    return (
+        Response.select(Response, Answer.question_id, Answer.value)
+        .join(Answer, JOIN.LEFT_OUTER, on=(Answer.response == Response.id) & (Response.status == "draft"))
+        .where((Response.link == link_id) & wanted)
+        .tuples()
+    )
+
+
+_DRAFT_READ = Prepared(_draft_read, int, int)
+_RESPONSE_COLUMNS = tuple(field.name for field in Response._meta.sorted_fields)  # as select(Response) reads
+_STATUS = _RESPONSE_COLUMNS.index("status")
+_DRAFT_OR_SENT = Prepared(_draft_read, int, int, str)
 _SUBMITTED_WITH = Prepared(  # every send runs it, before anything else (a double click)
     lambda key, link_id: Response.select(Response.id).where(
         (Response.submission_key == key) & (Response.link == link_id) & (Response.status == "submitted")
@@ -273,6 +295,48 @@ def find_draft(link: SurveyLink, response_id: Any) -> Response | None:
     return _DRAFT.first(response_id, link.id)
 
 
+@dataclass(frozen=True)
+class DraftRead:
+    """A draft with its answers, read together; `sent`: the submission key asked about is on a
+    submitted response of the link (a double click, or back and send again)."""
+
+    draft: Response | None
+    answers: dict[str, Any]
+    sent: bool = False
+
+
+def read_draft(link: SurveyLink, response_id: Any, key: str | None = None) -> DraftRead:
+    """find_draft, load_answers and (with a key) submitted_with, in one query instead of three.
+
+    The same rows they read: the draft only while it is a draft of this link, its answers as
+    load_answers gives them, a key only on a submitted response of this link. No query at all
+    when there is neither a draft id nor a well-formed key to look for.
+    """
+    if not isinstance(response_id, int) or isinstance(response_id, bool):
+        response_id = 0  # no response has id 0: only the key can match
+    if not (key and SUBMISSION_KEY.match(key)):
+        if response_id == 0:
+            return DraftRead(None, {})
+        rows = _DRAFT_READ.all(response_id, link.id)
+    else:
+        rows = _DRAFT_OR_SENT.all(response_id, link.id, key)
+    names = _RESPONSE_COLUMNS
+    width = len(names)
+    draft = None
+    answers: dict[str, Any] = {}
+    sent = False
+    for row in rows:
+        if row[_STATUS] != "draft":
+            sent = True  # the only other row the query reads: submitted under the key
+            continue
+        if draft is None:
+            draft = Response(__no_default__=True)  # as peewee makes one from a row: nothing dirty
+            draft.__data__.update(zip(names, row[:width], strict=True))
+        if row[width] is not None:  # a question id is never NULL: NULL is the draft without answers
+            answers[row[width]] = row[width + 1]
+    return DraftRead(draft, answers, sent)
+
+
 def save_page(
     link: SurveyLink,
     draft: Response | None,
@@ -357,16 +421,26 @@ def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today
     (`UPDATE ... WHERE used_on IS NULL`), so of two racing requests one wins and the other
     finds the work done: a double click gives ALREADY, another device with the same code gives
     USED_CODE and stores nothing. The submission key is unique, so one key is one response.
+    A send with no code to spend and no free text to flag is that one UPDATE, run on its own.
     """
     if not SUBMISSION_KEY.match(key or ""):
         raise ValueError("a submission key is 32 hexadecimal digits")
+    mark = Response.update(status="submitted", week=week_of(today), submission_key=key).where(
+        (Response.id == response_id) & (Response.link == link) & (Response.status == "draft")
+    )
+    if link.mode != "tokens" and link.round.questionnaire.audience not in FLAGGED_AUDIENCES:
+        # no code to spend and no free text to flag: the UPDATE is all of it, atomic by itself,
+        # so it runs without BEGIN and COMMIT (two of a send's round trips to PostgreSQL)
+        try:
+            updated = mark.execute()
+        except IntegrityError:  # the key is already on another response
+            updated = 0
+        if updated == 0:
+            return Outcome.ALREADY if submitted_with(link, key) else Outcome.GONE
+        return Outcome.SUBMITTED
     try:
         with writing():
-            updated = (
-                Response.update(status="submitted", week=week_of(today), submission_key=key)
-                .where((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))
-                .execute()
-            )
+            updated = mark.execute()
             if updated == 0:
                 return Outcome.ALREADY if submitted_with(link, key) else Outcome.GONE
             if link.mode == "tokens":

@@ -33,13 +33,13 @@ from forms.render import error_summary
 from forms.summary import summary_rows
 from questionnaires import Questionnaire, Section
 from questionnaires.completeness import asked, gaps
-from store.answers import load_answers
 from store.concerns import AUDIENCES as CONCERN_AUDIENCES
 from store.models import Response as SurveyResponse
 from store.models import SurveyLink
 from store.questionnaires import definition
 from store.surveys import (
     SUBMISSION_KEY,
+    DraftRead,
     Outcome,
     Refusal,
     Refused,
@@ -49,9 +49,9 @@ from store.surveys import (
     find_link,
     new_submission_key,
     open_link,
+    read_draft,
     save_page,
     submit,
-    submitted_with,
     usable_code,
 )
 from views.concerns import notify_lead
@@ -151,6 +151,10 @@ class Journey:
 
     def draft(self) -> SurveyResponse | None:
         return find_draft(self.link, self.state.get("response"))
+
+    def read(self) -> DraftRead:
+        """The draft with its answers (one query)."""
+        return read_draft(self.link, self.state.get("response"))
 
     def keep(self) -> None:
         _keep_state(self.slug, self.state)
@@ -502,8 +506,8 @@ def section(slug: str, section_id: str) -> Any:
     if index is None:
         abort(404)
     page = j.sections[index]
-    draft = j.draft()
-    answers = load_answers(draft) if draft is not None else {}
+    read = j.read()
+    draft, answers = read.draft, read.answers
     page_ids = _page_ids(page)
     if request.method == "GET" and not answers:  # nothing answered yet: the page everyone gets
         form, questions = blank_page(j.questionnaire, page, j.band)
@@ -539,18 +543,21 @@ def section(slug: str, section_id: str) -> Any:
 @bp.route("/<slug>/check", methods=["GET", "POST"])
 def check(slug: str) -> Any:
     """Check your answers, then send them: committed once, acknowledged only after the commit."""
-    link = None
+    link = read = None
     if request.method == "POST":
         link = find_link(slug)
-        if link is not None and submitted_with(link, request.form.get("submission_key")):
-            return _thanked(link)  # a double click, or back and send again: the same thank-you
+        if link is not None:  # the draft, and whether the posted key was sent already: one query
+            read = read_draft(link, _state(slug).get("response"), request.form.get("submission_key"))
+            if read.sent:
+                return _thanked(link)  # a double click, or back and send again: the same thank-you
     j = _journey(slug, link)
     if j.needs_band:
         return redirect(url_for(".age", slug=slug))
-    draft = j.draft()
+    if read is None or j.link is not link:
+        read = j.read()
+    draft, answers = read.draft, read.answers
     if draft is None:
         return redirect(_first_url(j))
-    answers = load_answers(draft)
     missing = gaps(j.questionnaire, answers, j.band)
     form = SendForm()
     problem = None

@@ -326,6 +326,70 @@ def test_drafts_belong_to_their_link(round_: SurveyRound) -> None:
     assert surveys.submit(other, draft.id, surveys.new_submission_key(), None, TODAY) is Outcome.GONE
 
 
+def test_a_draft_is_read_with_its_answers_as_the_three_reads_give_them(round_: SurveyRound) -> None:
+    link = surveys.create_link(round_, "Workshop", "device")
+    other = surveys.create_link(round_, "Other", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4", "years-with-children": 12}, (), TODAY)
+    read = surveys.read_draft(link, draft.id)
+    found = surveys.find_draft(link, draft.id)
+    assert read.draft.__data__ == found.__data__ and not read.draft.is_dirty() and read.draft.id == draft.id
+    assert read.answers == load_answers(draft) == {"relevance": "4", "years-with-children": 12}
+    assert not read.sent
+    empty = surveys.save_page(link, None, None, {}, (), TODAY)
+    assert surveys.read_draft(link, empty.id) == surveys.DraftRead(surveys.find_draft(link, empty.id), {})
+    # another link's draft, and ids that are not ids, are nobody's draft
+    for bad in (str(draft.id), None, True, 1.0, [draft.id]):
+        assert surveys.read_draft(link, bad) == surveys.DraftRead(None, {})
+    assert surveys.read_draft(other, draft.id).draft is None
+    key = surveys.new_submission_key()
+    assert surveys.read_draft(link, draft.id, key) == surveys.DraftRead(read.draft, read.answers)
+    assert surveys.submit(link, draft.id, key, None, TODAY) is Outcome.SUBMITTED
+    # submitted: no longer a draft; its key is found with or without the draft's id, on its link only
+    assert surveys.read_draft(link, draft.id) == surveys.DraftRead(None, {})
+    assert surveys.read_draft(link, draft.id, key) == surveys.DraftRead(None, {}, sent=True)
+    assert surveys.read_draft(link, None, key).sent and surveys.read_draft(link, empty.id, key).sent
+    assert surveys.read_draft(link, empty.id, key).draft.id == empty.id
+    assert not surveys.read_draft(other, None, key).sent
+    assert not surveys.read_draft(link, None, surveys.new_submission_key()).sent
+    assert not surveys.read_draft(link, None, key.upper()).sent, "a malformed key is no key"
+
+
+def test_a_send_with_nothing_but_the_draft_to_change_is_one_statement(app, round_: SurveyRound) -> None:
+    """A device link's practitioner response: no code to spend, no free text to flag, so the
+    UPDATE alone, without BEGIN and COMMIT; it still takes a key once and a draft once."""
+    database = app.extensions["database"]
+    link = surveys.create_link(round_, "Workshop", "device")
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY)
+    other = surveys.save_page(link, None, None, {"relevance": "2"}, (), TODAY)
+    key = surveys.new_submission_key()
+    statements: list[str] = []
+    real = database.cursor
+
+    class Counted:
+        def __init__(self, cursor):
+            self._cursor = cursor
+
+        def execute(self, sql, *args, **kwargs):
+            statements.append(sql.split()[0].upper())
+            return self._cursor.execute(sql, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self._cursor, name)
+
+    database.cursor = lambda *a, **k: Counted(real(*a, **k))
+    try:
+        assert surveys.submit(link, draft.id, key, None, TODAY) is Outcome.SUBMITTED
+    finally:
+        del database.cursor
+    assert statements == ["UPDATE"] and not database.in_transaction()
+    assert Response.get_by_id(draft.id).status == "submitted"
+    assert surveys.submit(link, draft.id, key, None, TODAY) is Outcome.ALREADY
+    assert surveys.submit(link, other.id, key, None, TODAY) is Outcome.ALREADY, "one key, one response"
+    assert Response.get_by_id(other.id).status == "draft"
+    assert surveys.submit(link, draft.id, surveys.new_submission_key(), None, TODAY) is Outcome.GONE
+    assert surveys.submitted_count(link) == 1
+
+
 def test_stale_drafts_are_purged_and_submitted_responses_kept(round_: SurveyRound) -> None:
     link = surveys.create_link(round_, "Workshop", "device")
     old = surveys.save_page(link, None, None, {"relevance": "4"}, (), TODAY - dt.timedelta(days=30))

@@ -480,6 +480,58 @@ def test_a_double_click_from_a_stale_session_finds_the_same_response(app: Flask,
     assert len(submitted(link)) == 1 and Response.select().count() == 1
 
 
+class _Counted:
+    """A driver cursor whose statements are noted (BEGIN and COMMIT included: peewee runs them on
+    a cursor of its own, not through execute_sql)."""
+
+    def __init__(self, cursor, statements: list[str]):
+        self._cursor, self._statements = cursor, statements
+
+    def execute(self, sql, *args, **kwargs):
+        self._statements.append(sql.split()[0].upper())
+        return self._cursor.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._cursor, name)
+
+
+def round_trips(app: Flask, request) -> list[str]:
+    """The statements (their first words) one request sends to the database, in order."""
+    database = app.extensions["database"]
+    statements: list[str] = []
+    real = database.cursor
+    database.cursor = lambda *a, **k: _Counted(real(*a, **k), statements)
+    try:
+        response = request()
+    finally:
+        del database.cursor
+    assert response.status_code == 303, page_text(response)
+    return statements
+
+
+def test_a_page_save_and_a_send_take_three_round_trips(app: Flask, client: FlaskClient, db: Database) -> None:
+    """The link, the draft with its answers (and, for a send, whether its key was sent already)
+    in one query, then one write on its own: a respondent's wait, and the database's work."""
+    survey = SHIPPED["practitioner-s11-survey"]
+    link = make_link("practitioner-s11-survey")
+    client.get(f"/s/{link.slug}")
+    first, second = survey.sections[0], survey.sections[1]
+    data = {k: v for q in first.questions if q.show_if is None for k, v in valid_answer(q).items()}
+    assert client.post(f"/s/{link.slug}/q/{first.id}", data=data).status_code == 303
+    data = {k: v for q in second.questions if q.show_if is None for k, v in valid_answer(q).items()}
+    saved = round_trips(app, lambda: client.post(f"/s/{link.slug}/q/{second.id}", data=data))
+    assert saved == ["SELECT", "SELECT", "INSERT"]
+    check_url = answer_every_page(client, survey, f"/s/{link.slug}/q/{first.id}", None)
+    key = submission_key(client.get(check_url).get_data(as_text=True))
+    sent = round_trips(app, lambda: client.post(check_url, data={"submission_key": key}))
+    assert sent == ["SELECT", "SELECT", "UPDATE"]
+    [response] = submitted(link)
+    assert response.submission_key == key and Answer.select().where(Answer.response == response).count() > 0
+    again = round_trips(app, lambda: client.post(check_url, data={"submission_key": key}))
+    assert again == ["SELECT", "SELECT"], "a second click finds the key with the draft's read"
+    assert Response.select().count() == 1
+
+
 @pytest.mark.parametrize(
     "data",
     [
