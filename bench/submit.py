@@ -319,6 +319,63 @@ def _prepare_respondents(browser_port: int, slug: str, first_page: str, count: i
     return prepared
 
 
+@contextlib.contextmanager
+def _window(tally: Tally, port: int, ready: Any, go: Any, window: Any) -> Iterator[Browser]:
+    """Say this client is ready, wait for the start of the window, then time what runs inside:
+    the clock and this process's CPU go in `tally` however the work ends."""
+    ready.put(None)
+    go.wait()
+    while time.monotonic() < window[0]:
+        time.sleep(0.001)
+    tally.started = time.monotonic()
+    cpu = time.process_time()
+    browser = Browser(port)
+    try:
+        yield browser
+    finally:
+        tally.ended = time.monotonic()
+        tally.cpu = time.process_time() - cpu
+        browser.close()
+
+
+def _post_surveys(
+    tally: Tally, browser: Browser, side: str, slug: str, plans: list[list[Page]], prepared: list[Any], end: float
+) -> None:
+    """Respondents one after another until the end of the window: their pages, then the send (app)."""
+    number = 0
+    while time.monotonic() < end and not tally.failures:
+        pages = plans[number % len(plans)]
+        if side == "app":
+            if number >= len(prepared):
+                tally.ran_out = True
+                break
+            cookies, token = prepared[number]
+            browser.cookies = dict(cookies)
+            csrf = f"csrf_token={quote(token)}&"
+        else:
+            csrf = ""
+        number += 1
+        for index, page in enumerate(pages):
+            status, location, _ = browser.send("POST", f"/s/{slug}/{page.path}", csrf + page.body)
+            if status != 303 or location != _next_path(slug, pages, index):
+                tally.failures.append(f"POST {page.path}: {status} to {location or 'nowhere'}")
+                break
+            tally.posts += 1
+            tally.answers += page.answers
+            tally.drafts += side == "app" and index == 0
+            if time.monotonic() >= end:
+                break
+        else:
+            if side == "app" and time.monotonic() < end:
+                key = secrets.token_hex(16)
+                status, location, _ = browser.send("POST", f"/s/{slug}/check", f"{csrf}submission_key={key}")
+                if status != 303 or location != f"/s/{slug}/thank-you":
+                    tally.failures.append(f"POST check: {status} to {location or 'nowhere'}")
+                else:
+                    tally.posts += 1
+                    tally.sends += 1
+
+
 def client(
     side: str,
     port: int,
@@ -338,49 +395,8 @@ def client(
         first = questionnaire.sections_for(None)[0].id
         prepared = _prepare_respondents(port, slug, f"q/{first}", respondents) if side == "app" else []
         plans = [respondent(questionnaire, rng) for _ in range(max(respondents, 50))]
-        ready.put(None)
-        go.wait()
-        start, end = window[0], window[1]
-        while time.monotonic() < start:
-            time.sleep(0.001)
-        tally.started = time.monotonic()
-        cpu = time.process_time()
-        browser = Browser(port)
-        number = 0
-        while time.monotonic() < end and not tally.failures:
-            pages = plans[number % len(plans)]
-            if side == "app":
-                if number >= len(prepared):
-                    tally.ran_out = True
-                    break
-                cookies, token = prepared[number]
-                browser.cookies = dict(cookies)
-                csrf = f"csrf_token={quote(token)}&"
-            else:
-                csrf = ""
-            number += 1
-            for index, page in enumerate(pages):
-                status, location, _ = browser.send("POST", f"/s/{slug}/{page.path}", csrf + page.body)
-                if status != 303 or location != _next_path(slug, pages, index):
-                    tally.failures.append(f"POST {page.path}: {status} to {location or 'nowhere'}")
-                    break
-                tally.posts += 1
-                tally.answers += page.answers
-                tally.drafts += side == "app" and index == 0
-                if time.monotonic() >= end:
-                    break
-            else:
-                if side == "app" and time.monotonic() < end:
-                    key = secrets.token_hex(16)
-                    status, location, _ = browser.send("POST", f"/s/{slug}/check", f"{csrf}submission_key={key}")
-                    if status != 303 or location != f"/s/{slug}/thank-you":
-                        tally.failures.append(f"POST check: {status} to {location or 'nowhere'}")
-                    else:
-                        tally.posts += 1
-                        tally.sends += 1
-        tally.ended = time.monotonic()
-        tally.cpu = time.process_time() - cpu
-        browser.close()
+        with _window(tally, port, ready, go, window) as browser:  # the window is set by the start
+            _post_surveys(tally, browser, side, slug, plans, prepared, window[1])
     except (OSError, http.client.HTTPException, BenchError) as error:
         tally.failures.append(repr(error))
         ready.put(None)  # never leave the main process waiting
@@ -745,6 +761,42 @@ def _sign_in(port: int, email: str, page: str) -> tuple[dict[str, str], str]:
         browser.close()
 
 
+def _save_standards(
+    tally: Tally,
+    browser: Browser,
+    side: str,
+    audit: AuditState,
+    saves: list[Save],
+    keys: dict[str, set[str]],
+    cookies: dict[str, str],
+    csrf: str,
+    end: float,
+) -> None:
+    """Standards saved one after another until the end of the window, counting what each stores."""
+    number = 0
+    while time.monotonic() < end and not tally.failures:
+        save = saves[number % len(saves)]
+        number += 1
+        revision, status_before = audit.sections[save.section_id]
+        browser.cookies = dict(cookies)  # as signing in left them (see the module's docstring)
+        path = f"/audit/{audit.audit_id}/{save.section_id}"
+        status, location, _ = browser.send("POST", path, f"{csrf}revision={revision}&{save.body}")
+        if status != 302 or location != "/audit/":
+            tally.failures.append(f"POST {path}: {status} to {location or 'nowhere'}")
+            break
+        mine = keys[save.section_id]
+        before = {k: v for k, v in audit.stored.items() if k in mine}
+        changed = sum(1 for k in before.keys() | save.stored.keys() if before.get(k) != save.stored.get(k))
+        tally.posts += 1
+        tally.answers += len(save.stored) - len(before)
+        tally.events += changed + (status_before != save.status) + (not audit.started) if side == "app" else 0
+        for k in before:
+            del audit.stored[k]
+        audit.stored.update(save.stored)
+        audit.sections[save.section_id] = (revision + 1, save.status)
+        audit.started = True
+
+
 def s11_client(
     side: str,
     port: int,
@@ -767,39 +819,8 @@ def s11_client(
         first = f"/audit/{audit.audit_id}/{questionnaire.sections[0].id}"
         cookies, token = _sign_in(port, email, first) if side == "app" and email else ({}, "")
         csrf = f"csrf_token={quote(token)}&" if token else ""
-        ready.put(None)
-        go.wait()
-        start, end = window[0], window[1]
-        while time.monotonic() < start:
-            time.sleep(0.001)
-        tally.started = time.monotonic()
-        cpu = time.process_time()
-        browser = Browser(port)
-        number = 0
-        while time.monotonic() < end and not tally.failures:
-            save = saves[number % len(saves)]
-            number += 1
-            revision, status_before = audit.sections[save.section_id]
-            browser.cookies = dict(cookies)  # as signing in left them (see the module's docstring)
-            path = f"/audit/{audit.audit_id}/{save.section_id}"
-            status, location, _ = browser.send("POST", path, f"{csrf}revision={revision}&{save.body}")
-            if status != 302 or location != "/audit/":
-                tally.failures.append(f"POST {path}: {status} to {location or 'nowhere'}")
-                break
-            mine = keys[save.section_id]
-            before = {k: v for k, v in audit.stored.items() if k in mine}
-            changed = sum(1 for k in before.keys() | save.stored.keys() if before.get(k) != save.stored.get(k))
-            tally.posts += 1
-            tally.answers += len(save.stored) - len(before)
-            tally.events += changed + (status_before != save.status) + (not audit.started) if side == "app" else 0
-            for k in before:
-                del audit.stored[k]
-            audit.stored.update(save.stored)
-            audit.sections[save.section_id] = (revision + 1, save.status)
-            audit.started = True
-        tally.ended = time.monotonic()
-        tally.cpu = time.process_time() - cpu
-        browser.close()
+        with _window(tally, port, ready, go, window) as browser:  # the window is set by the start
+            _save_standards(tally, browser, side, audit, saves, keys, cookies, csrf, window[1])
     except (OSError, http.client.HTTPException, BenchError) as error:
         tally.failures.append(repr(error))
         ready.put(None)  # never leave the main process waiting
