@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from peewee import IntegrityError, SqliteDatabase
+from peewee import JOIN, IntegrityError, SqliteDatabase
 
 from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
@@ -118,6 +118,33 @@ _AUDIT = Prepared(
     ),
     int,
 )
+# a standard's page reads, with the audit, the standard's state and the audit's response
+_AUDIT_PAGE = Prepared(
+    lambda audit_id, section_id: (
+        Audit.select(
+            Audit,
+            AuditCycle,
+            *_VERSION_FIELDS,
+            QuestionnaireVersion.definition.cast("text").alias("definition_text"),
+            SectionState,
+            Response,
+        )
+        .join(AuditCycle)
+        .join(QuestionnaireVersion)
+        .switch(Audit)
+        .join(
+            SectionState,
+            JOIN.LEFT_OUTER,
+            on=(SectionState.audit == Audit.id) & (SectionState.section_id == section_id),
+            attr="page_state",
+        )
+        .switch(Audit)
+        .join(Response, JOIN.LEFT_OUTER, on=(Response.audit == Audit.id), attr="page_response")
+        .where(Audit.id == audit_id)
+    ),
+    int,
+    str,
+)
 _RESPONSE = Prepared(lambda audit_id: Response.select().where(Response.audit == audit_id), int)
 _SECTION_STATE = Prepared(
     lambda audit_id, section_id: SectionState.select().where(
@@ -134,6 +161,14 @@ _BUMP = PreparedWrite(
     lambda audit_id: Audit.update(revision=Audit.revision + 1).where(
         (Audit.id == audit_id) & (Audit.status.in_(EDITABLE))
     ),
+    int,
+)
+# the same, only while the audit is at the revision a page read (see save_section)
+_BUMP_UNCHANGED = PreparedWrite(
+    lambda audit_id, revision: Audit.update(revision=Audit.revision + 1).where(
+        (Audit.id == audit_id) & (Audit.status.in_(EDITABLE)) & (Audit.revision == revision)
+    ),
+    int,
     int,
 )
 _START = PreparedWrite(
@@ -165,12 +200,31 @@ def audit_by_id(audit_id: int) -> Audit | None:
     """
     audit = _AUDIT.first(audit_id)
     if audit is not None:
-        version = audit.cycle.questionnaire
-        text = version.__dict__.pop("definition_text")
-        memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
-        version.__data__["definition"] = memo[0]
-        remember_definition(version, memo)  # questionnaire_of then builds nothing, compares nothing
+        _share_definition(audit)
     return audit
+
+
+def audit_with_section(audit_id: int, section_id: str) -> tuple[Audit, SectionState | None, Response | None] | None:
+    """What a standard's page reads before its answers, in one query: the audit as `audit_by_id`
+    gives it, the standard's state and the audit's response (None for a row not made yet, or a
+    standard the questionnaire does not have); None when there is no such audit.
+
+    One statement, so all three are as they were at one moment: `save_section` relies on the
+    audit's revision saying how current the state is."""
+    audit = _AUDIT_PAGE.first(audit_id, section_id)
+    if audit is None:
+        return None
+    _share_definition(audit)
+    return audit, audit.__dict__.pop("page_state", None), audit.__dict__.pop("page_response", None)
+
+
+def _share_definition(audit: Audit) -> None:
+    """Give the audit's version row the decoded definition shared by every reader of that text."""
+    version = audit.cycle.questionnaire
+    text = version.__dict__.pop("definition_text")
+    memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
+    version.__data__["definition"] = memo[0]
+    remember_definition(version, memo)  # questionnaire_of then builds nothing, compares nothing
 
 
 def questionnaire_of(audit: Audit) -> Questionnaire:
@@ -329,6 +383,8 @@ def save_section(
     draft_path: str | None = None,
     leftover: list[list[str]] | None = None,
     response: Response | None = None,
+    state: SectionState | None = None,
+    stored: Mapping[str, str] | None = None,
 ) -> SectionState:
     """Store a section's answers (removing those in `scope` not given) and set its status.
 
@@ -339,13 +395,22 @@ def save_section(
     not be saved yet (`leftover`: the page's typed items), it becomes the new draft, in the same
     transaction, so that nothing typed is lost. `response`: the audit's response, when the caller
     has already read it (`response_of`).
+
+    `state` and `stored` (the section's answers as stored, JSON text): what the caller read of
+    them after reading `audit` (`audit_with_section`, then the answers). Every change to an
+    audit's answers or states bumps its revision in the same transaction (a save, carry forward,
+    submission), so when the audit is still at the revision read, they are still current and the
+    save reads nothing again: its first statement checks that and takes the audit's row. When it
+    is not (or they are not given), they are read again inside the transaction.
     """
     scope = set(scope)
     response = response if response is not None else response_of(audit)
     with _writing():
-        if not _BUMP.run(audit.id):
-            raise NotEditable(audit.id)
-        state = _SECTION_STATE.first(audit.id, section.id)
+        current = state is not None and stored is not None and _BUMP_UNCHANGED.run(audit.id, audit.revision)
+        if not current:
+            if not _BUMP.run(audit.id):
+                raise NotEditable(audit.id)
+            state, stored = _SECTION_STATE.first(audit.id, section.id), None
         if state is None:
             raise SectionState.DoesNotExist(f"no state for section {section.id} of audit {audit.id}")
         if state.revision != base_revision:
@@ -358,7 +423,8 @@ def save_section(
         if not updated:  # another server process saved between the read and the update
             fresh = SectionState.get_by_id(state.id)
             raise Conflict(fresh, split_answers(load_answers(response), section)[0])
-        trail = [("answer", key, before, after) for key, (before, after) in _save_changes(response, answers, scope)]
+        changes = _save_changes(response, answers, scope, stored)
+        trail = [("answer", key, before, after) for key, (before, after) in changes]
         if state.status != status:
             trail.append(("status", f"section:{section.id}", _encode(state.status), _encode(status)))
         # nothing puts an audit back to not started: one read as started needs no statement
@@ -375,7 +441,7 @@ def save_section(
 
 
 def _save_changes(
-    response: Response, answers: Mapping[str, Any], scope: set[str]
+    response: Response, answers: Mapping[str, Any], scope: set[str], stored: Mapping[str, str] | None = None
 ) -> list[tuple[str, tuple[str | None, str | None]]]:
     """What `store.answers.save_answers` does, the same changes stored, in compiled statements:
     the answers in scope are read (one SELECT compiled per number of keys), and only the changed
@@ -386,11 +452,13 @@ def _save_changes(
     for no answer): what `record_all` would store for them. Each value is encoded once; a stored
     text equal to the new one's is unchanged without being decoded (encoding what decoding stored
     JSON gives yields that JSON again), any other is decoded and encoded again to compare, as
-    save_answers compares."""
+    save_answers compares. `stored`: the answers in scope as stored, when the caller knows them
+    to be current (save_section); otherwise they are read."""
     keys = sorted(scope | answers.keys())
     if not keys:
         return []
-    stored = dict(db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall())
+    if stored is None:
+        stored = dict(db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall())
     decode = Answer.value.python_value
     changes: list[tuple[str, tuple[str | None, str | None]]] = []
     for key in keys:

@@ -104,13 +104,19 @@ class StandardPage:
     as_stored: dict[str, str]  # every stored answer of the audit, as stored (JSON text)
 
     @classmethod
-    def load(cls, audit: Audit, section_id: str) -> StandardPage:
+    def load(cls, audit_id: int, section_id: str) -> StandardPage:
+        """The page, if the person may read the audit (otherwise the 404 of an audit that does not
+        exist): the audit, the standard's state and the response in one query, then the answers."""
+        found = store.audit_with_section(audit_id, section_id)
+        if found is None or not can_read_audit(current_user(), found[0]):
+            abort(404)
+        audit, state, response = found
         questionnaire = store.questionnaire_of(audit)
         section = questionnaire.section(section_id)
         if section is None:
             abort(404)
-        state = store.section_state(audit, questionnaire, section.id)
-        response = store.response_of(audit)
+        state = state if state is not None else store.section_state(audit, questionnaire, section.id)
+        response = response if response is not None else store.response_of(audit)
         number = next(n for n, s in enumerate(questionnaire.sections, 1) if s.id == section.id)
         return cls(audit, questionnaire, section, number, state, response, load_answers_as_stored(response))
 
@@ -258,7 +264,7 @@ def carry_forward(audit_id: int) -> HTTPResponse:
 @bp.route("/<int:audit_id>/<section_id>", methods=["GET", "POST"])
 @signed_in
 def standard(audit_id: int, section_id: str) -> Any:
-    page = StandardPage.load(audit_or_404(audit_id), section_id)
+    page = StandardPage.load(audit_id, section_id)
     user = current_user()
     if not can_edit_audit(user, page.audit):
         return _refuse(page) if request.method == "POST" else _read_only(page)
@@ -347,6 +353,8 @@ def _save(page: StandardPage, user: User) -> Any:
             draft_path=page.path,
             leftover=store.typed_items(request.form) if leftover else None,
             response=page.response,
+            state=page.state,
+            stored=store.split_answers(page.as_stored, page.section)[0],
         )
     except store.Conflict as conflict:
         typed = store.typed_items(request.form)
@@ -455,7 +463,7 @@ def _conflict(
 @signed_in
 def compare(audit_id: int, section_id: str) -> Any:
     """An older draft (a colleague saved after it) next to what is saved now."""
-    page = StandardPage.load(audit_or_404(audit_id), section_id)
+    page = StandardPage.load(audit_id, section_id)
     user = current_user()
     draft = store.draft_of(user, page.path)
     if draft is None or not can_edit_audit(user, page.audit):
@@ -476,7 +484,7 @@ def compare(audit_id: int, section_id: str) -> Any:
 @signed_in
 def discard(audit_id: int, section_id: str) -> HTTPResponse:
     """Keep the colleague's answers: forget the person's own unsaved draft of the page."""
-    page = StandardPage.load(audit_or_404(audit_id), section_id)
+    page = StandardPage.load(audit_id, section_id)
     if request.method == "GET":
         take(request.path)
         return redirect(page.path)

@@ -629,3 +629,136 @@ def test_a_section_save_compares_stored_answers_by_value_not_by_spelling(
     rows = [(e.target, e.before, e.after) for e in AuditEvent.select().where(AuditEvent.kind == "answer")]
     assert rows == [("s1.1", "met", "not-met")]
     assert load_answers(response) == {"s1.1": "not-met", "s1.1-action": action}
+
+
+# ---------------------------------------------------------------------------------------------
+# A save from what its page read: nothing read again while the audit is as the page read it
+# ---------------------------------------------------------------------------------------------
+
+
+def page_read(audit_id: int, section_id: str) -> tuple[Audit, dict[str, Any]]:
+    """What the standard's page reads before a save: the audit with the standard's state and the
+    response, then the standard's answers as stored; as save_section takes them."""
+    found, state, response = audits.audit_with_section(audit_id, section_id)
+    section = audits.questionnaire_of(found).section(section_id)
+    stored = {
+        a.question_id: Answer.value.db_value(a.value)
+        for a in Answer.select().where(Answer.response == response)
+        if a.question_id in audits.section_keys(section)
+    }
+    return found, {"state": state, "response": response, "stored": stored}
+
+
+def counting_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    statements: list[str] = []
+    run = proxy.obj.execute_sql
+    monkeypatch.setattr(
+        proxy.obj, "execute_sql", lambda sql, *rest, **kw: statements.append(sql) or run(sql, *rest, **kw)
+    )
+    return statements
+
+
+def test_the_page_reads_the_audit_the_standards_state_and_the_response_in_one_query(
+    audit: Audit, cycle: AuditCycle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert audits.audit_with_section(audit.id + 1000, "s1") is None
+    statements = counting_statements(monkeypatch)
+    found, state, response = audits.audit_with_section(audit.id, "s2")
+    assert len(statements) == 1
+    assert (found.id, found.revision, found.cycle.name) == (audit.id, 0, cycle.name)
+    assert audits.questionnaire_of(found).id == "s11-self-audit"
+    assert (state.audit_id, state.section_id, state.revision) == (audit.id, "s2", 0)
+    assert response.id == audits.response_of(audit).id
+    # a standard the questionnaire does not have, or whose state is not made yet: no state
+    assert audits.audit_with_section(audit.id, "s99")[1] is None
+    SectionState.delete().where((SectionState.audit == audit) & (SectionState.section_id == "s2")).execute()
+    Response.delete().where(Response.audit == audit).execute()
+    assert audits.audit_with_section(audit.id, "s2")[1:] == (None, None)
+
+
+def test_a_save_from_a_current_page_read_reads_nothing_again_and_stores_the_same(
+    audit: Audit, users: dict[str, User], s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    user = users["agency"]
+    audits.save_section(audit, section, {"s1.1": "met", "s1.1-narrative": "One"}, scope, 0, user, "in-progress")
+    found, read = page_read(audit.id, "s1")
+    assert read["stored"] == {"s1.1": '"met"', "s1.1-narrative": '"One"'}
+    statements = counting_statements(monkeypatch)
+    saved = audits.save_section(found, section, {"s1.1": "not-met", "s1.2": "met"}, scope, 1, user, "completed", **read)
+    monkeypatch.undo()
+    assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")], statements
+    assert (saved.revision, saved.status) == (2, "completed")
+    assert load_answers(audits.response_of(audit)) == {"s1.1": "not-met", "s1.2": "met"}
+    assert section_state(audit, "s1").revision == 2 and Audit.get_by_id(audit.id).revision == 2
+    trail = [(e.kind, e.target, e.before, e.after) for e in AuditEvent.select().order_by(AuditEvent.id)][-4:]
+    assert trail == [
+        ("answer", "s1.1", "met", "not-met"),
+        ("answer", "s1.1-narrative", "One", None),
+        ("answer", "s1.2", None, "met"),
+        ("status", "section:s1", "in-progress", "completed"),
+    ]
+
+
+def test_a_save_from_a_page_read_that_a_colleague_overtook_reads_again(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """Between the page's read and its save, a colleague saves: the same standard (a conflict,
+    with their answers) or another one (the audit moved on: what the page read of this standard
+    is checked again, so the trail's before values are what was stored when the save landed)."""
+    s1, s2 = s11.section("s1"), s11.section("s2")
+    agency, colleague = users["agency"], users["colleague"]
+    found, read = page_read(audit.id, "s1")
+    audits.save_section(audit, s1, {"s1.1": "met"}, audits.section_keys(s1), 0, colleague, "in-progress")
+    events = AuditEvent.select().count()
+    with pytest.raises(audits.Conflict) as raised:
+        audits.save_section(found, s1, {"s1.1": "not-met"}, audits.section_keys(s1), 0, agency, "completed", **read)
+    assert raised.value.theirs == {"s1.1": "met"} and raised.value.state.revision == 1
+    assert AuditEvent.select().count() == events and load_answers(audits.response_of(audit)) == {"s1.1": "met"}
+
+    found, read = page_read(audit.id, "s1")
+    # what the page read is wrong for this standard too: stored by something that bumped the audit
+    Answer.update(value="not-started").where(Answer.question_id == "s1.1").execute()
+    audits.save_section(audit, s2, {"s2.1": "met"}, audits.section_keys(s2), 0, colleague, "in-progress")
+    audits.save_section(found, s1, {"s1.1": "partly-met"}, audits.section_keys(s1), 1, agency, "in-progress", **read)
+    last = AuditEvent.select().where(AuditEvent.target == "s1.1").order_by(AuditEvent.id.desc()).first()
+    assert (last.before, last.after) == ("not-started", "partly-met")
+    assert section_state(audit, "s1").revision == 2 and Audit.get_by_id(audit.id).revision == 3
+
+
+def test_colleagues_saving_from_the_same_page_read_at_once_save_once(
+    app: Any, audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    database = app.extensions["database"]
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def attempt(n: int) -> None:
+        try:
+            with database.connection_context():
+                found, read = page_read(audit.id, "s1")
+                start.wait()
+                user = users["agency" if n % 2 else "colleague"]
+                audits.save_section(
+                    found, section, {"s1.1-narrative": f"Text {n}"}, scope, 0, user, "in-progress", **read
+                )
+                outcomes.append("saved")
+        except audits.Conflict:
+            outcomes.append("conflict")
+        except BaseException as error:  # reported below, with the thread's own traceback
+            errors.append(error)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not errors, errors
+    assert sorted(outcomes) == ["conflict", "conflict", "conflict", "saved"]
+    assert section_state(audit, "s1").revision == 1 and Audit.get_by_id(audit.id).revision == 1
+    narrative = [e for e in AuditEvent.select() if e.target == "s1.1-narrative"]
+    assert len(narrative) == 1 and load_answers(audits.response_of(audit)) == {"s1.1-narrative": narrative[0].after}
