@@ -19,7 +19,7 @@ from peewee import JOIN, IntegrityError, SqliteDatabase
 
 from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
-from questionnaires.conditions import is_answered
+from questionnaires.conditions import is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
 from store.answers import load_answers, put_encoded, save_answers
 from store.db import db
@@ -311,6 +311,45 @@ def section_keys(section: Section) -> set[str]:
     return {key for question in section.questions for key in field_keys(question)}
 
 
+@dataclass(frozen=True)
+class PageKeys:
+    """The stored answer keys a standard's page works with."""
+
+    own: frozenset[str]  # the standard's (section_keys)
+    named: frozenset[str]  # other standards' answers its conditions look at
+
+
+_page_keys: dict[int, tuple[Section, PageKeys]] = {}
+
+
+def page_keys(section: Section) -> PageKeys:
+    """The keys a standard's page reads. Kept per section object: definitions are built once per
+    stored version and shared (store.questionnaires), and every save of the page asks."""
+    kept = _page_keys.get(id(section))
+    if kept is not None and kept[0] is section:
+        return kept[1]
+    own = frozenset(section_keys(section))
+    named = {
+        ref
+        for q in section.questions
+        for condition in (q.show_if, q.required_if)
+        for ref in referenced_questions(condition)
+    }
+    keys = PageKeys(own, frozenset(named - own))
+    if len(_page_keys) >= 1000:  # the tests' many definitions: never let it grow
+        _page_keys.clear()
+    _page_keys[id(section)] = (section, keys)
+    return keys
+
+
+def answers_as_stored(response: Response, keys: Iterable[str]) -> dict[str, str]:
+    """The response's answers to `keys`, as stored (JSON text): one compiled read."""
+    keys = sorted(keys)
+    if not keys:
+        return {}
+    return dict(db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall())
+
+
 def split_answers(answers: Mapping[str, Any], section: Section) -> tuple[dict[str, Any], dict[str, Any]]:
     """(this section's answers, every other answer): the second is the form's `prior`."""
     keys = section_keys(section)
@@ -458,7 +497,7 @@ def _save_changes(
     if not keys:
         return []
     if stored is None:
-        stored = dict(db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall())
+        stored = answers_as_stored(response, keys)
     decode = Answer.value.python_value
     changes: list[tuple[str, tuple[str | None, str | None]]] = []
     for key in keys:

@@ -40,7 +40,6 @@ from forms import SectionForm, build_form_class
 from forms.fields import EvidenceField
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
-from questionnaires.conditions import referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
 from store import audits as store
 from store import scores
@@ -101,12 +100,11 @@ class StandardPage:
     number: int
     state: SectionState
     response: Response  # the audit's answers (saving the page writes to it)
-    as_stored: dict[str, str]  # every stored answer of the audit, as stored (JSON text)
 
     @classmethod
     def load(cls, audit_id: int, section_id: str) -> StandardPage:
         """The page, if the person may read the audit (otherwise the 404 of an audit that does not
-        exist): the audit, the standard's state and the response in one query, then the answers."""
+        exist): the audit, the standard's state and the response in one query; the answers after."""
         found = store.audit_with_section(audit_id, section_id)
         if found is None or not can_read_audit(current_user(), found[0]):
             abort(404)
@@ -118,30 +116,39 @@ class StandardPage:
         state = state if state is not None else store.section_state(audit, questionnaire, section.id)
         response = response if response is not None else store.response_of(audit)
         number = next(n for n, s in enumerate(questionnaire.sections, 1) if s.id == section.id)
-        return cls(audit, questionnaire, section, number, state, response, load_answers_as_stored(response))
+        return cls(audit, questionnaire, section, number, state, response)
+
+    @cached_property
+    def as_stored(self) -> dict[str, str]:
+        """The answers the page works with, as stored (JSON text): this standard's, and the other
+        standards' its conditions name. Read after the audit, as save_section needs."""
+        keys = store.page_keys(self.section)
+        return store.answers_as_stored(self.response, keys.own | keys.named)
 
     @cached_property
     def stored(self) -> dict[str, Any]:
         """This section's stored answers."""
-        return {k: _decode(v) for k, v in store.split_answers(self.as_stored, self.section)[0].items()}
+        return {k: _decode(v) for k, v in self.own_as_stored.items()}
+
+    @property
+    def own_as_stored(self) -> dict[str, str]:
+        own = store.page_keys(self.section).own
+        return {k: v for k, v in self.as_stored.items() if k in own}
 
     @cached_property
     def prior(self) -> dict[str, Any]:
-        """Every other section's stored answers."""
-        return {k: _decode(v) for k, v in store.split_answers(self.as_stored, self.section)[1].items()}
+        """Every other section's stored answers (a read-only page shows them all)."""
+        return {
+            k: _decode(v)
+            for k, v in store.split_answers(load_answers_as_stored(self.response), self.section)[1].items()
+        }
 
     @cached_property
     def asked_prior(self) -> dict[str, Any]:
         """The other sections' answers that this page's conditions look at: all of `prior` its
         form reads (a condition reads only the answers it names)."""
-        mine = store.section_keys(self.section)
-        named = {
-            ref
-            for q in self.section.questions
-            for condition in (q.show_if, q.required_if)
-            for ref in referenced_questions(condition)
-        }
-        return {k: _decode(self.as_stored[k]) for k in sorted(named - mine) if k in self.as_stored}
+        named = store.page_keys(self.section).named
+        return {k: _decode(v) for k, v in sorted(self.as_stored.items()) if k in named}
 
     @property
     def path(self) -> str:
@@ -354,7 +361,7 @@ def _save(page: StandardPage, user: User) -> Any:
             leftover=store.typed_items(request.form) if leftover else None,
             response=page.response,
             state=page.state,
-            stored=store.split_answers(page.as_stored, page.section)[0],
+            stored=page.own_as_stored,
         )
     except store.Conflict as conflict:
         typed = store.typed_items(request.form)

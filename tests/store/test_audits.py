@@ -762,3 +762,20 @@ def test_colleagues_saving_from_the_same_page_read_at_once_save_once(
     assert section_state(audit, "s1").revision == 1 and Audit.get_by_id(audit.id).revision == 1
     narrative = [e for e in AuditEvent.select() if e.target == "s1.1-narrative"]
     assert len(narrative) == 1 and load_answers(audits.response_of(audit)) == {"s1.1-narrative": narrative[0].after}
+
+
+def test_a_page_reads_its_standards_answers_and_those_its_conditions_name(
+    audit: Audit, s11: Questionnaire, users: dict[str, User]
+) -> None:
+    from tests.forms.test_builder import with_question
+
+    narrative = s11.section("s2").questions[1]
+    edited = with_question(s11, narrative.id, show_if={"question": "s1.1", "equals": "not-met"})
+    keys = audits.page_keys(edited.section("s2"))
+    assert keys.own == frozenset(audits.section_keys(edited.section("s2"))) and keys.named == {"s1.1"}
+    assert audits.page_keys(edited.section("s2")) is keys  # kept for the same section object
+    assert audits.page_keys(s11.section("s2")).named == frozenset()
+    response = audits.response_of(audit)
+    save_answers(response, {"s1.1": "not-met", "s1.2": "met", "s2.1": "met"})
+    assert audits.answers_as_stored(response, keys.own | keys.named) == {"s1.1": '"not-met"', "s2.1": '"met"'}
+    assert audits.answers_as_stored(response, []) == {}

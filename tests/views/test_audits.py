@@ -806,9 +806,12 @@ def test_every_change_is_in_the_trail_with_who_when_before_and_after(
     assert len(unchanged) == 1  # saved twice, changed once
 
 
-def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(app: Flask) -> None:
+def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A standard's form is given only the answers on other pages that its conditions name (a
-    condition reads nothing else): asked, validated and stored as with every other answer."""
+    condition reads nothing else): asked, validated and stored as with every other answer. The
+    page reads only those and its own (a read-only page reads them all, for `prior`)."""
     from werkzeug.datastructures import MultiDict
 
     from forms import build_form_class
@@ -823,10 +826,24 @@ def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(
     section = s11.section("s2")
     for rating in ("met", "not-met"):
         stored = {"s1.1": rating, "s1.2": "met", "s1.1-evidence": [{"title": "A", "date": "2024-01-02"}], "s2.1": "met"}
-        page = StandardPage(None, s11, section, 2, None, None, {k: Answer.value.db_value(v) for k, v in stored.items()})
+        as_stored = {k: Answer.value.db_value(v) for k, v in stored.items()}
+        reads: list[set[str] | None] = []
+        monkeypatch.setattr(
+            "views.audits.store.answers_as_stored",
+            lambda response, keys, reads=reads, held=as_stored: (
+                reads.append(set(keys)) or {k: v for k, v in held.items() if k in keys}
+            ),
+        )
+        monkeypatch.setattr(
+            "views.audits.load_answers_as_stored",
+            lambda response, reads=reads, held=as_stored: reads.append(None) or held,
+        )
+        page = StandardPage(None, s11, section, 2, None, None)
         assert page.asked_prior == {"s1.1": rating}
         assert page.prior == {k: v for k, v in stored.items() if not k.startswith("s2")}
         assert page.stored == {"s2.1": "met"}
+        own = {k for q in section.questions for k in ((q.id, q.id + "__reason") if q.type == "rating" else (q.id,))}
+        assert reads == [{"s1.1"} | own, None]
         posted = MultiDict([(q.id, "met") for q in section.questions if q.type == "rating"])
         with app.test_request_context(method="POST"):
             form = page.form(posted)
