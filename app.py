@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 from collections.abc import Mapping
@@ -60,4 +61,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     catalogue.init_app(app)
     views.init_app(app)
     commands.init_app(app)
+    if not app.testing:
+        _freeze_after_first_request(app)
     return app
+
+
+def _freeze_after_first_request(app: Flask) -> None:
+    """After this process's first request, move everything then alive out of the collector's way.
+
+    The first request builds what every later one shares: decoded definitions and the objects made
+    from them, compiled queries, templates. A full collection walks all of it every time, about
+    every 400 saves in a worker (0.3 ms a save); frozen (gc.freeze), it is never walked again. It
+    runs once, after the response has gone, with a collection first, so no garbage is frozen.
+    """
+    pending = [True]
+
+    @app.teardown_request
+    def freeze(_error: BaseException | None) -> None:
+        if pending:
+            pending.clear()
+            gc.collect()
+            gc.freeze()

@@ -97,3 +97,42 @@ def test_an_id_too_large_for_the_database_is_a_404_not_an_error(client) -> None:
     with client.application.test_request_context():
         adapter = client.application.url_map.bind("localhost")
         assert adapter.match(f"/audit/{2**31 - 1}/check")[1] == {"audit_id": 2**31 - 1}
+
+
+FREEZE_PROBE = """
+import gc, sys
+calls = []
+freeze = gc.freeze
+gc.freeze = lambda: calls.append(1) or freeze()
+from app import create_app
+app = create_app({"SECRET_KEY": "x", "DATABASE_URL": "sqlite:///" + sys.argv[1]})
+client = app.test_client()
+before = gc.get_freeze_count()
+first = client.get("/accessibility").status_code
+after_first = gc.get_freeze_count()
+second = client.get("/accessibility").status_code
+print(before, first, after_first > 1000, second, len(calls))
+"""
+
+
+def test_a_served_app_freezes_what_its_first_request_built_once(tmp_path: Path, monkeypatch) -> None:
+    """Outside tests, the objects alive after a process's first request (definitions, templates,
+    compiled queries) are frozen out of the collector's walks, once; under TESTING nothing is."""
+    import gc
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", FREEZE_PROBE, str(tmp_path / "db.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["0", "200", "True", "200", "1"]
+    calls: list[int] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append(1))
+    app = create_app({"TESTING": True, "SECRET_KEY": "x"})
+    assert app.test_client().get("/accessibility").status_code == 200
+    assert calls == []
