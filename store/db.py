@@ -9,14 +9,15 @@ proxy so that the same code serves SQLite, PostgreSQL and the tests' throwaway d
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
 from peewee import Database, DatabaseProxy, Model, SqliteDatabase
-from playhouse.db_url import connect, schemes
+from playhouse.db_url import connect, parse, schemes
 from playhouse.migrations import Runner
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import PooledSqliteDatabase, _PooledPostgresqlDatabase
 
 db = DatabaseProxy()
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -55,9 +56,52 @@ def make_database(url: str, busy_timeout: float = 10, pooled: bool = False) -> D
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, timeout=busy_timeout)
     scheme, _, rest = url.partition("://")
     if pooled and f"{scheme}+pool" in schemes:
+        pool_class = schemes[f"{scheme}+pool"]
+        if issubclass(pool_class, _PooledPostgresqlDatabase):
+            connect(url)  # refuses a URL without a database name, as ever, without connecting
+            return _trusting(pool_class)(**parse(f"{scheme}+pool://{rest}"), **POOL)
         return connect(f"{scheme}+pool://{rest}", **POOL)
     # peewee 4 runs PostgreSQL in autocommit mode and rolls back a failed statement itself
     return connect(url)
+
+
+class TrustsAConnectionJustGivenBack:
+    """A PostgreSQL pool that asks the server whether a connection is alive only when it has been
+    idle for a while.
+
+    peewee's pool sends `SELECT 1` each time it hands out a connection, to find those the server
+    dropped (a restart, an idle timeout) before a request uses one: a round trip on every request
+    that touches the database. A connection given back less than TRUST_SECONDS ago with no
+    transaction open is handed out without it. Should the server go within that second, the
+    request's first statement fails: the person sees the 503 page with what they typed kept
+    (views.unavailable), and psycopg marks the connection closed, so the pool drops it.
+    """
+
+    TRUST_SECONDS = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        self._given_back: dict[int, float] = {}  # connection id -> when it came back to the pool
+        super().__init__(*args, **kwargs)
+
+    def _can_reuse(self, conn: Any) -> bool:  # on check-in, under the pool's lock
+        reusable = super()._can_reuse(conn)  # type: ignore[misc]
+        if reusable:
+            self._given_back[id(conn)] = time.monotonic()
+        return reusable
+
+    def _is_closed(self, conn: Any) -> bool:  # on check-out, under the pool's lock
+        given_back = self._given_back.pop(id(conn), None)
+        if conn.closed:
+            return True
+        adapter = self._adapter  # type: ignore[attr-defined]
+        recent = given_back is not None and time.monotonic() - given_back < self.TRUST_SECONDS
+        if recent and adapter.txn_status(conn) == adapter.txn_idle:
+            return False
+        return super()._is_closed(conn)  # type: ignore[misc]
+
+
+def _trusting(pool_class: type) -> type:
+    return type(f"Trusting{pool_class.__name__}", (TrustsAConnectionJustGivenBack, pool_class), {})
 
 
 def writing() -> Any:

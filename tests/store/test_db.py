@@ -10,6 +10,7 @@ from flask import Flask
 from peewee import SqliteDatabase
 
 from app import create_app
+from store.db import TrustsAConnectionJustGivenBack, make_database
 
 
 def _probe_app(database_url: str, **config) -> Iterator[Flask]:
@@ -81,3 +82,31 @@ def test_a_pooled_connection_serves_whichever_thread_asks_next(pooled: Flask) ->
         thread.start()
         thread.join()
     assert answers == [200] * 5
+
+
+def test_a_postgresql_connection_just_given_back_is_handed_out_without_a_round_trip(
+    pooled: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """peewee's pool asks the server (SELECT 1) before handing out a connection: ours only when
+    the connection has been idle longer than TRUST_SECONDS; one the server dropped while idle is
+    still found, and a fresh one made."""
+    database = pooled.extensions["database"]
+    if not isinstance(database, TrustsAConnectionJustGivenBack):
+        pytest.skip("the PostgreSQL pool")
+    pings: list[int] = []
+    adapter = database._adapter
+    ping = adapter.is_connection_closed
+    monkeypatch.setattr(adapter, "is_connection_closed", lambda conn: pings.append(1) or ping(conn))
+    client = pooled.test_client()
+    assert [client.get("/_probe").json["count"] for _ in range(3)] == [1, 2, 3]
+    assert pings == []  # one connection, reused at once: never asked
+    monkeypatch.setattr(TrustsAConnectionJustGivenBack, "TRUST_SECONDS", 0.0)
+    assert client.get("/_probe").json["count"] == 4 and pings == [1]  # idle "too long": asked, alive
+
+    # the server drops the idle connection: asking finds it, and the request gets a fresh one
+    (pid,) = database.execute_sql("SELECT pg_backend_pid()").fetchone()
+    database.close()
+    killer = make_database(database_url)
+    killer.execute_sql("SELECT pg_terminate_backend(%s)", (pid,))
+    killer.close()
+    assert client.get("/_probe").json["count"] == 1 and len(pings) == 3  # (the pid query asked too)
