@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from peewee import JOIN, IntegrityError, PostgresqlDatabase, SqliteDatabase
+from peewee import JOIN, SQL, Column, IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
 from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
@@ -105,13 +105,29 @@ def open_cycle() -> AuditCycle | None:
 
 # every page of an audit reads these: compiled once (store/prepared.py)
 _VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is not QuestionnaireVersion.definition]
+
+
+def _definition_as_read() -> Any:
+    """What an audit query reads of its version's stored definition, so that a changed one is seen
+    at once (store.questionnaires.definition_memo): on SQLite the text as stored (150 KB for the
+    S11 self-audit, read from the file at little cost); on PostgreSQL, where the text is kept
+    compressed apart from the row and every read unpacks and sends it, the row version's
+    identity: its inserting transaction and place (xmin and ctid, both new at every UPDATE),
+    then the text only when that is new."""
+    if isinstance(db.obj, PostgresqlDatabase):
+        table = QuestionnaireVersion._meta.table
+        stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
+        return stamp.alias("definition_stamp")
+    return QuestionnaireVersion.definition.cast("text").alias("definition_text")  # as stored: not decoded
+
+
 _AUDIT = Prepared(
     lambda audit_id: (
         Audit.select(
             Audit,
             AuditCycle,
             *_VERSION_FIELDS,
-            QuestionnaireVersion.definition.cast("text").alias("definition_text"),  # as stored: not decoded
+            _definition_as_read(),
         )
         .join(AuditCycle)
         .join(QuestionnaireVersion)
@@ -126,7 +142,7 @@ _AUDIT_PAGE = Prepared(
             Audit,
             AuditCycle,
             *_VERSION_FIELDS,
-            QuestionnaireVersion.definition.cast("text").alias("definition_text"),
+            _definition_as_read(),
             SectionState,
             Response,
         )
@@ -222,10 +238,22 @@ def audit_with_section(audit_id: int, section_id: str) -> tuple[Audit, SectionSt
 def _share_definition(audit: Audit) -> None:
     """Give the audit's version row the decoded definition shared by every reader of that text."""
     version = audit.cycle.questionnaire
-    text = version.__dict__.pop("definition_text")
-    memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
+    if "definition_stamp" in audit.__dict__:  # (peewee puts a column of no model's on the first)
+        stamp = audit.__dict__.pop("definition_stamp")
+        memo = definition_memo(version.id, stamp, lambda: _stored_definition(version.id))
+    else:
+        text = version.__dict__.pop("definition_text")
+        memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
     version.__data__["definition"] = memo[0]
     remember_definition(version, memo)  # questionnaire_of then builds nothing, compares nothing
+
+
+def _stored_definition(version_id: int) -> Any:
+    """A version's stored definition, decoded (read when its row version is new to this process)."""
+    (text,) = db.obj.execute_sql(
+        'SELECT "definition" FROM "questionnaire_version" WHERE "id" = %s', [version_id]
+    ).fetchone()
+    return QuestionnaireVersion.definition.python_value(text)
 
 
 def questionnaire_of(audit: Audit) -> Questionnaire:

@@ -97,8 +97,9 @@ _memos: dict[int, tuple[Any, list[Any]]] = {}
 
 def definition_memo(version_id: int, stored: Any, decode: Callable[[], Any]) -> list[Any]:
     """The memo for a version row read with this stored content (the column as read, text for
-    the S11 self-audit's 150 KB): `[its decoded definition, read-only; None until definition()
-    builds it]`.
+    the S11 self-audit's 150 KB, or what stands for it: on PostgreSQL the audits read the row
+    version's stamp, store.audits._definition_as_read): `[its decoded definition, read-only;
+    None until definition() builds it]`.
 
     While a version row's content is the one last read for it in this process (compared, not
     hashed: a comparison of equal texts is a memory compare), every reader of it (the links of
