@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 
 from store import surveys
 from store.models import Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound
-from store.prepared import Prepared, PreparedWrite
+from store.prepared import Prepared, PreparedWrite, Statement, execute, sql_of
 
 TODAY = dt.date(2025, 3, 12)
 
@@ -132,3 +132,78 @@ def test_a_write_that_holds_a_value_twice_is_refused_when_compiled(db: Database)
     twice = PreparedWrite(lambda name: SurveyRound.update(name=name).where(SurveyRound.name == name), str)
     with pytest.raises(RuntimeError, match="once"):
         twice.run("Spring")
+
+
+def _on_server(database: Database) -> list[str]:
+    """The statements this connection holds prepared on a PostgreSQL server."""
+    return [row[0] for row in database.execute_sql("SELECT statement FROM pg_prepared_statements").fetchall()]
+
+
+def test_postgresql_prepares_a_statement_its_connection_runs_again_and_reads_the_same_rows(db: Database) -> None:
+    """Once per connection, at its second run: a connection opened for one request never pays
+    for it; after that the server is sent the statement's name and its values."""
+    if not isinstance(db, PostgresqlDatabase):
+        pytest.skip("PostgreSQL keeps prepared statements; SQLite has no PREPARE")
+    link = surveys.create_link(_round(), "Workshop", "device")
+    expected = _link_query(link.slug).get()
+    runs = []
+    for _ in range(4):
+        got = LINKS.first(link.slug)
+        assert got.__data__ == expected.__data__ and got.round.__data__ == expected.round.__data__
+        runs.append(len([s for s in _on_server(db) if '"survey_link"' in s]))
+    assert runs == [0, 1, 1, 1]
+    sent: list[str] = []
+    run = db.execute_sql
+    db.execute_sql = lambda sql, *args, **kwargs: sent.append(sql) or run(sql, *args, **kwargs)
+    try:
+        LINKS.first(link.slug)
+    finally:
+        del db.execute_sql
+    assert sent[0].startswith("EXECUTE ") and sql_of(sent[0]) == LINKS._compile(True)[1].sql
+    assert sql_of("SELECT 1") == "SELECT 1" and sql_of("EXECUTE unknown(1)") == "EXECUTE unknown(1)"
+    assert LINKS.first("x' OR '1'='1") is None and LINKS.first("%s") is None  # values, never SQL
+    first = _round()
+    assert [RENAME.run("Summer", first.id) for _ in range(3)] == [1, 1, 1]
+    assert [RENAME.run("Autumn", 10**9) for _ in range(2)] == [0, 0], "no such round, by name too"
+    assert SurveyRound.get_by_id(first.id).name == "Summer"
+
+
+def test_a_statement_prepared_in_a_transaction_that_rolls_back_is_still_there(db: Database) -> None:
+    if not isinstance(db, PostgresqlDatabase):
+        pytest.skip("PostgreSQL keeps prepared statements; SQLite has no PREPARE")
+    first = _round()
+    again = PreparedWrite(
+        lambda name, round_id: SurveyRound.update(name=name).where(SurveyRound.id == round_id), str, int
+    )
+    assert again.run("Summer", first.id) == 1
+    with db.atomic() as transaction:
+        assert again.run("Autumn", first.id) == 1  # prepared now, in the transaction
+        transaction.rollback()
+    assert SurveyRound.get_by_id(first.id).name == "Summer"
+    assert again.run("Winter", first.id) == 1 and SurveyRound.get_by_id(first.id).name == "Winter"
+
+
+def test_sql_made_by_its_caller_runs_as_given_and_is_prepared_like_compiled_queries(db: Database) -> None:
+    _round()
+    sql = f'SELECT "name" FROM "survey_round" WHERE "name" = {db.param}'  # the driver's place for a value
+    assert [execute(sql, ["Spring"]).fetchall() for _ in range(3)] == [[("Spring",)]] * 3
+    assert execute(sql, ["Spring'; --"]).fetchall() == []
+    if isinstance(db, PostgresqlDatabase):
+        assert any('"survey_round"' in s for s in _on_server(db))
+    percent = Statement.compiled(db, "SELECT 7 %% 3 WHERE 1 = %s", 1)
+    assert percent.name is None, "SQL holding a % that is not a parameter is sent as it is"
+
+
+def test_rows_come_as_the_driver_gives_them_and_dates_go_in_as_values(db: Database) -> None:
+    first = _round()
+    closes = PreparedWrite(
+        lambda day, round_id: SurveyRound.update(closes_on=day).where(SurveyRound.id == round_id), dt.date, int
+    )
+    assert closes.run(dt.date(2025, 4, 30), first.id) == 1 and closes.run(dt.date(2025, 5, 1), 10**9) == 0
+    assert SurveyRound.get_by_id(first.id).closes_on == dt.date(2025, 4, 30)
+    by_name = Prepared(
+        lambda name: SurveyRound.select(SurveyRound.id, SurveyRound.name).where(SurveyRound.name == name), str
+    )
+    assert by_name.rows("Spring") == [(first.id, "Spring")] and by_name.rows("Autumn") == []
+    with pytest.raises(TypeError):
+        closes.run(dt.datetime(2025, 4, 30, 12), first.id)  # a time is not a day

@@ -488,7 +488,12 @@ class _Counted:
         self._cursor, self._statements = cursor, statements
 
     def execute(self, sql, *args, **kwargs):
-        self._statements.append(sql.split()[0].upper())
+        word = sql.split()[0].upper()
+        # PostgreSQL: a compiled query is prepared on the server once per connection (PREPARE,
+        # tested in tests/store/test_prepared.py), then run by name: every one these pages run
+        # by name is a read (compiled writes are the S11 pages')
+        if word != "PREPARE":
+            self._statements.append("SELECT" if word == "EXECUTE" else word)
         return self._cursor.execute(sql, *args, **kwargs)
 
     def __getattr__(self, name):
