@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from peewee import JOIN, IntegrityError
+from peewee import JOIN, SQL, Column, IntegrityError, PostgresqlDatabase, fn
 
 from store.answers import put_answers
 from store.concerns import AUDIENCES as FLAGGED_AUDIENCES
@@ -35,7 +35,7 @@ from store.models import (
     SurveyToken,
     week_of,
 )
-from store.prepared import Prepared
+from store.prepared import Prepared, PreparedWrite, execute
 from store.questionnaires import definition_memo, remember_definition
 
 MODES = ("device", "tokens")
@@ -100,16 +100,31 @@ def create_link(round: SurveyRound, label: str, mode: str, agency: Any = None) -
     raise RuntimeError("could not make a unique link slug")
 
 
+_VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is not QuestionnaireVersion.definition]
+_STAMP = "definition_stamp"
+
+
+def _link_query(slug: str) -> Any:
+    """The link, its round and its questionnaire version, by slug.
+
+    On SQLite the version's stored definition comes with it (find_link compares the text as read,
+    a memory compare). On PostgreSQL the text is kept compressed (TOAST), so every read would
+    unpack and send it, 7 KB for a survey, only to find it unchanged: the query reads the version
+    row's stamp instead (its inserting transaction and place, xmin and ctid, both new at every
+    UPDATE, as store.audits does for the S11 pages), and find_link reads the text only when that
+    stamp is new to this process.
+    """
+    if isinstance(db.obj, PostgresqlDatabase):
+        table = QuestionnaireVersion._meta.table
+        stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
+        query = SurveyLink.select(SurveyLink, SurveyRound, *_VERSION_FIELDS, stamp.alias(_STAMP))
+    else:
+        query = SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
+    return query.join(SurveyRound).join(QuestionnaireVersion).where(SurveyLink.slug == slug)
+
+
 # every survey page runs these: compiled once (store/prepared.py), not on each request
-_LINK = Prepared(
-    lambda slug: (
-        SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
-        .join(SurveyRound)
-        .join(QuestionnaireVersion)
-        .where(SurveyLink.slug == slug)
-    ),
-    str,
-)
+_LINK = Prepared(_link_query, str)
 _DRAFT = Prepared(
     lambda response_id, link_id: Response.select().where(
         (Response.id == response_id) & (Response.link == link_id) & (Response.status == "draft")
@@ -137,6 +152,8 @@ def _draft_read(response_id: Any, link_id: Any, key: Any = None) -> Any:
 _DRAFT_READ = Prepared(_draft_read, int, int)
 _RESPONSE_COLUMNS = tuple(field.name for field in Response._meta.sorted_fields)  # as select(Response) reads
 _STATUS = _RESPONSE_COLUMNS.index("status")
+_RESPONSE_CONVERT = tuple(field.python_value for field in Response._meta.sorted_fields)
+_ANSWER_VALUE = Answer.value.python_value
 _DRAFT_OR_SENT = Prepared(_draft_read, int, int, str)
 _SUBMITTED_WITH = Prepared(  # every send runs it, before anything else (a double click)
     lambda key, link_id: Response.select(Response.id).where(
@@ -185,8 +202,13 @@ def find_link(slug: str) -> SurveyLink | None:
     else:
         link = Prepared.objects(row)
         version = link.round.questionnaire
-        stored = row.values[_column(row.columns, "definition")]
-        memo = definition_memo(version.id, stored, lambda: version.__data__["definition"])
+        if _STAMP in row.columns:  # PostgreSQL: the row version's stamp, the text only when new
+            link.__dict__.pop(_STAMP, None)  # (peewee puts a column of no model's on the first)
+            stored = row.values[_column(row.columns, _STAMP)]
+            memo = definition_memo(version.id, stored, lambda: _stored_definition(version.id))
+        else:
+            stored = row.values[_column(row.columns, "definition")]
+            memo = definition_memo(version.id, stored, lambda: version.__data__["definition"])
         version.__data__["definition"] = memo[0]
         seen = _Seen(row.values, dict(link.__data__), dict(link.round.__data__), dict(version.__data__), memo)
         if len(_links_seen) >= MAX_LINKS_SEEN:
@@ -194,6 +216,16 @@ def find_link(slug: str) -> SurveyLink | None:
         _links_seen[slug] = seen
     remember_definition(version, seen.definition)
     return link
+
+
+def _stored_definition(version_id: int) -> Any:
+    """A version's stored definition, decoded: read when its row's stamp is new to this process."""
+    text = (
+        QuestionnaireVersion.select(QuestionnaireVersion.definition.cast("text"))
+        .where(QuestionnaireVersion.id == version_id)
+        .scalar()
+    )
+    return QuestionnaireVersion.definition.python_value(text)
 
 
 @cache
@@ -317,23 +349,26 @@ def read_draft(link: SurveyLink, response_id: Any, key: str | None = None) -> Dr
     if not (key and SUBMISSION_KEY.match(key)):
         if response_id == 0:
             return DraftRead(None, {})
-        rows = _DRAFT_READ.all(response_id, link.id)
+        rows = _DRAFT_READ.rows(response_id, link.id)
     else:
-        rows = _DRAFT_OR_SENT.all(response_id, link.id, key)
-    names = _RESPONSE_COLUMNS
-    width = len(names)
+        rows = _DRAFT_OR_SENT.rows(response_id, link.id, key)
+    width = len(_RESPONSE_COLUMNS)
+    decode = _ANSWER_VALUE
     draft = None
     answers: dict[str, Any] = {}
     sent = False
-    for row in rows:
+    for row in rows:  # the driver's values: each is converted as peewee would, once
         if row[_STATUS] != "draft":
             sent = True  # the only other row the query reads: submitted under the key
             continue
-        if draft is None:
+        if draft is None:  # the draft's columns, the same on each of its rows
             draft = Response(__no_default__=True)  # as peewee makes one from a row: nothing dirty
-            draft.__data__.update(zip(names, row[:width], strict=True))
+            draft.__data__.update(
+                (name, value if value is None else convert(value))
+                for name, convert, value in zip(_RESPONSE_COLUMNS, _RESPONSE_CONVERT, row, strict=False)
+            )
         if row[width] is not None:  # a question id is never NULL: NULL is the draft without answers
-            answers[row[width]] = row[width + 1]
+            answers[row[width]] = decode(row[width + 1])
     return DraftRead(draft, answers, sent)
 
 
@@ -358,18 +393,62 @@ def save_page(
     if draft is not None and not (set(replace) - set(answers)):
         put_answers(draft, answers)
         return draft
+    if draft is None:
+        return _new_draft(link, band, answers, today)
     with writing():
-        made = draft is None
-        if draft is None:
-            draft = Response.create(
-                questionnaire=link.round.questionnaire_id,
-                link=link,
-                age_band=band,
-                status="draft",
-                week=week_of(today),
-            )
-        put_answers(draft, answers, replace=replace, fresh=made)
+        put_answers(draft, answers, replace=replace)
     return draft
+
+
+def _new_draft(link: SurveyLink, band: str | None, answers: Mapping[str, Any], today: dt.date) -> Response:
+    """save_page's first page: the draft, with exactly the values Response.create gives it, and
+    its answers, saved whole or not at all.
+
+    On PostgreSQL that is one statement (a data-modifying WITH), atomic by itself: one round trip
+    instead of five (BEGIN, the response, its answers, COMMIT). On SQLite, a transaction holding
+    the write lock from its start (store.db.writing) around the draft's insert and the answers'.
+    Either way the SQL is made once per shape (which columns, how many answers), not per save.
+    """
+    draft = Response(
+        questionnaire=link.round.questionnaire_id, link=link, age_band=band, status="draft", week=week_of(today)
+    )
+    fields = Response._meta.fields
+    names = [name for name in draft.__data__ if name != "id"]
+    columns = tuple(fields[name].column_name for name in names)
+    params = [fields[name].db_value(draft.__data__[name]) for name in names]
+    database = db.obj
+    if isinstance(database, PostgresqlDatabase):
+        encode = Answer.value.db_value
+        for question_id, value in answers.items():
+            params += (question_id, encode(value))
+        draft.id = execute(_new_draft_sql(columns, len(answers)), params).fetchone()[0]
+    else:
+        with writing():
+            draft.id = execute(_draft_insert_sql(columns, database.param), params).lastrowid
+            put_answers(draft, answers, fresh=True)
+    draft._dirty.clear()  # as saved
+    return draft
+
+
+@cache
+def _draft_insert_sql(columns: tuple[str, ...], param: str) -> str:
+    """The draft's INSERT, with the driver's place for each value."""
+    quoted = ", ".join(f'"{column}"' for column in columns)
+    return f'INSERT INTO "{Response._meta.table_name}" ({quoted}) VALUES ({", ".join([param] * len(columns))})'
+
+
+@cache
+def _new_draft_sql(columns: tuple[str, ...], count: int) -> str:
+    """The draft's INSERT and its `count` answers' in one PostgreSQL statement; its id comes back."""
+    made = _draft_insert_sql(columns, "%s") + ' RETURNING "id"'
+    if count == 0:
+        return made
+    rows = ", ".join(["(%s, %s)"] * count)
+    return (
+        f'WITH "made" AS ({made}), "given" AS (INSERT INTO "{Answer._meta.table_name}" '
+        '("response_id", "question_id", "value") SELECT "made"."id", "page"."question_id", "page"."value" '
+        f'FROM "made" CROSS JOIN (VALUES {rows}) AS "page" ("question_id", "value")) SELECT "id" FROM "made"'
+    )
 
 
 def change_band(draft: Response, band: str, keep: Iterable[str]) -> None:
@@ -414,6 +493,29 @@ def submitted_with(link: SurveyLink, key: str | None) -> bool:
     return _SUBMITTED_WITH.first(key, link.id) is not None
 
 
+_MARK_SUBMITTED = PreparedWrite(  # a draft sent: only while it is still this link's draft
+    lambda key, week, response_id, link_id: Response.update(status="submitted", week=week, submission_key=key).where(
+        (Response.id == response_id) & (Response.link == link_id) & (Response.status == "draft")
+    ),
+    str,
+    dt.date,
+    int,
+    int,
+)
+
+
+def _mark_submitted(link: SurveyLink, response_id: Any, key: str, today: dt.date) -> int:
+    """The UPDATE that sends the draft, only while it is still this link's draft; rows changed.
+    A draft's id (every send) runs it compiled once; anything else through peewee, as given."""
+    if type(response_id) is int:
+        return _MARK_SUBMITTED.run(key, week_of(today), response_id, link.id)
+    return (
+        Response.update(status="submitted", week=week_of(today), submission_key=key)
+        .where((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))
+        .execute()
+    )
+
+
 def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today: dt.date) -> Outcome:
     """Mark the draft submitted and spend the code, in one transaction, at most once.
 
@@ -425,14 +527,11 @@ def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today
     """
     if not SUBMISSION_KEY.match(key or ""):
         raise ValueError("a submission key is 32 hexadecimal digits")
-    mark = Response.update(status="submitted", week=week_of(today), submission_key=key).where(
-        (Response.id == response_id) & (Response.link == link) & (Response.status == "draft")
-    )
     if link.mode != "tokens" and link.round.questionnaire.audience not in FLAGGED_AUDIENCES:
         # no code to spend and no free text to flag: the UPDATE is all of it, atomic by itself,
         # so it runs without BEGIN and COMMIT (two of a send's round trips to PostgreSQL)
         try:
-            updated = mark.execute()
+            updated = _mark_submitted(link, response_id, key, today)
         except IntegrityError:  # the key is already on another response
             updated = 0
         if updated == 0:
@@ -440,7 +539,7 @@ def submit(link: SurveyLink, response_id: Any, key: str, code: str | None, today
         return Outcome.SUBMITTED
     try:
         with writing():
-            updated = mark.execute()
+            updated = _mark_submitted(link, response_id, key, today)
             if updated == 0:
                 return Outcome.ALREADY if submitted_with(link, key) else Outcome.GONE
             if link.mode == "tokens":

@@ -6,11 +6,12 @@ import datetime as dt
 import threading
 
 import pytest
-from peewee import Database, OperationalError, SqliteDatabase
+from peewee import Database, DataError, OperationalError, PostgresqlDatabase, SqliteDatabase
 
 from store import surveys
 from store.answers import load_answers
 from store.models import Agency, Answer, QuestionnaireVersion, Response, SurveyLink, SurveyRound, SurveyToken, week_of
+from store.prepared import sql_of
 from store.questionnaires import definition
 from store.surveys import Outcome, Refusal, Refused
 
@@ -181,6 +182,52 @@ def test_a_one_statement_save_is_committed_without_a_transaction_of_its_own(app,
     assert load_answers(draft) == {"relevance": "2", "delivery": "5"}
 
 
+def test_a_first_page_makes_the_draft_exactly_as_create_would(app, round_: SurveyRound) -> None:
+    """On PostgreSQL the draft and its answers are one statement (store.surveys._new_draft): the
+    draft must hold what Response.create gives it, with every answer, and be seen as saved."""
+    link = surveys.create_link(round_, "Workshop", "device")
+    answers = {"relevance": "4", "delivery": "5", "role": 'Someone\'s "role"; DROP TABLE answer; --'}
+    draft = surveys.save_page(link, None, "adults", answers, set(answers), TODAY)
+    expected = Response(questionnaire=round_.questionnaire_id, link=link, age_band="adults", status="draft",
+                        week=week_of(TODAY))  # fmt: skip
+    stored = Response.get_by_id(draft.id)
+    assert draft.__data__ == {**expected.__data__, "id": draft.id}  # what create's object holds
+    assert stored.__data__ == {**draft.__data__, "audit": None, "submission_key": None}
+    assert not draft.dirty_fields
+    assert load_answers(draft) == answers
+    empty = surveys.save_page(link, None, None, {}, {"relevance"}, TODAY)  # a page left blank
+    assert Response.get_by_id(empty.id).status == "draft" and load_answers(empty) == {}
+    assert Response.select().count() == 2 and Answer.select().count() == 3
+
+
+def test_a_first_page_that_cannot_be_stored_whole_leaves_no_draft(app, round_: SurveyRound) -> None:
+    """An answer the database refuses (a question id longer than its column) takes the draft
+    with it: the draft and its answers are one statement on PostgreSQL, a transaction on SQLite."""
+    database = app.extensions["database"]
+    if isinstance(database, SqliteDatabase):
+        pytest.skip("SQLite does not hold text to its column's length")
+    link = surveys.create_link(round_, "Workshop", "device")
+    with pytest.raises(DataError):
+        surveys.save_page(link, None, None, {"relevance": "4", "x" * 81: "5"}, {"relevance"}, TODAY)
+    assert Response.select().count() == 0 and Answer.select().count() == 0
+    draft = surveys.save_page(link, None, None, {"relevance": "4"}, {"relevance"}, TODAY)  # and it goes on
+    assert load_answers(draft) == {"relevance": "4"}
+
+
+def test_on_sqlite_a_first_page_whose_answers_fail_leaves_no_draft(app, round_: SurveyRound, monkeypatch) -> None:
+    if not isinstance(app.extensions["database"], SqliteDatabase):
+        pytest.skip("SQLite's transaction around the draft's insert; one statement on PostgreSQL (above)")
+    link = surveys.create_link(round_, "Workshop", "device")
+
+    def the_disk_is_full(*args, **kwargs):
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(surveys, "put_answers", the_disk_is_full)
+    with pytest.raises(OperationalError):
+        surveys.save_page(link, None, None, {"relevance": "4"}, {"relevance"}, TODAY)
+    assert Response.select().count() == 0
+
+
 def test_a_link_read_already_is_not_read_again(round_: SurveyRound, monkeypatch) -> None:
     link = surveys.create_link(round_, "Workshop", "device")
     other = surveys.create_link(round_, "Other", "device")
@@ -223,6 +270,34 @@ def test_a_link_read_again_unchanged_is_new_objects_as_peewee_makes_them(round_:
         definition(surveys.find_link(link.slug).round.questionnaire).title
         == definition(expected.round.questionnaire).title
     )
+
+
+def test_on_postgresql_a_link_is_read_with_its_definitions_stamp_not_its_text(app, round_: SurveyRound) -> None:
+    """The stored definition is compressed apart from the row on PostgreSQL: each link read would
+    unpack and send it. The row version's stamp stands for it; the text is read when that is new."""
+    database = app.extensions["database"]
+    if not isinstance(database, PostgresqlDatabase):
+        pytest.skip("SQLite compares the text as read")
+    link = surveys.create_link(round_, "Workshop", "device")
+    surveys.find_link(link.slug)
+    sent: list[str] = []
+    run = database.execute_sql
+    database.execute_sql = lambda sql, *args, **kwargs: sent.append(sql_of(sql)) or run(sql, *args, **kwargs)
+    try:
+        found = surveys.find_link(link.slug)
+        edited = dict(round_.questionnaire.definition, title="Edited in the database")
+        QuestionnaireVersion.update(definition=edited).where(
+            QuestionnaireVersion.id == round_.questionnaire_id
+        ).execute()
+        sent.clear()
+        again = surveys.find_link(link.slug)
+    finally:
+        del database.execute_sql
+    assert definition(found.round.questionnaire).title != "Edited in the database"
+    assert definition(again.round.questionnaire).title == "Edited in the database", "an edit is seen at once"
+    [link_read, text_read] = [s for s in sent if not s.startswith("PREPARE ")]
+    assert "xmin" in link_read and '"definition"' not in link_read
+    assert '"definition"' in text_read and "xmin" not in text_read
 
 
 @pytest.mark.parametrize(
@@ -324,6 +399,11 @@ def test_drafts_belong_to_their_link(round_: SurveyRound) -> None:
     for bad in (str(draft.id), None, True, 1.0, [draft.id]):
         assert surveys.find_draft(link, bad) is None
     assert surveys.submit(other, draft.id, surveys.new_submission_key(), None, TODAY) is Outcome.GONE
+    assert surveys.submit(other, str(draft.id), surveys.new_submission_key(), None, TODAY) is Outcome.GONE
+    key = surveys.new_submission_key()
+    assert surveys.submit(link, str(draft.id), key, None, TODAY) is Outcome.SUBMITTED, "an id as text sends too"
+    assert surveys.submit(link, draft.id, key, None, TODAY) is Outcome.ALREADY
+    assert Response.get_by_id(draft.id).submission_key == key
 
 
 def test_a_draft_is_read_with_its_answers_as_the_three_reads_give_them(round_: SurveyRound) -> None:

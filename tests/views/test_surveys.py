@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 
 from questionnaires import Question, Questionnaire, load_all
 from store import surveys
@@ -512,6 +512,27 @@ def round_trips(app: Flask, request) -> list[str]:
         del database.cursor
     assert response.status_code == 303, page_text(response)
     return statements
+
+
+def test_the_first_page_makes_the_draft_with_its_answers_in_one_statement_on_postgresql(
+    app: Flask, client: FlaskClient, db: Database
+) -> None:
+    """The link, then the draft and its answers together: one statement, atomic by itself, on
+    PostgreSQL; a transaction of its own on SQLite. Either way every answer is stored."""
+    survey = SHIPPED["practitioner-s11-survey"]
+    link = make_link("practitioner-s11-survey")
+    client.get(f"/s/{link.slug}")
+    first = survey.sections[0]
+    data = {k: v for q in first.questions if q.show_if is None for k, v in valid_answer(q).items()}
+    made = round_trips(app, lambda: client.post(f"/s/{link.slug}/q/{first.id}", data=data))
+    if isinstance(db, PostgresqlDatabase):
+        assert made == ["SELECT", "WITH"]
+    else:
+        assert made[0] == "SELECT" and made[1] == "BEGIN" and made[-1] == "COMMIT"
+    [draft] = Response.select().where(Response.link == link)
+    assert (draft.status, draft.week, draft.age_band, draft.scored) == ("draft", week_of(dt.date.today()), None, False)
+    stored = {a.question_id: a.value for a in Answer.select().where(Answer.response == draft)}
+    assert stored == data and len(stored) == len(first.questions)  # choices: stored as posted
 
 
 def test_a_page_save_and_a_send_take_three_round_trips(app: Flask, client: FlaskClient, db: Database) -> None:
