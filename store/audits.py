@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from peewee import JOIN, SQL, Column, IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
+from peewee import JOIN, IntegrityError, PostgresqlDatabase, SqliteDatabase
 
 from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
@@ -39,7 +39,15 @@ from store.models import (
     utcnow,
 )
 from store.prepared import Prepared, PreparedWrite
-from store.questionnaires import definition, definition_memo, remember_definition
+from store.questionnaires import (
+    STAMP,
+    VERSION_FIELDS,
+    definition,
+    definition_memo,
+    remember_definition,
+    stored_definition,
+    version_stamp,
+)
 from store.scores import score_audit
 from store.trail import record
 
@@ -104,21 +112,16 @@ def open_cycle() -> AuditCycle | None:
 
 
 # every page of an audit reads these: compiled once (store/prepared.py)
-_VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is not QuestionnaireVersion.definition]
 
 
-def _definition_as_read() -> Any:
-    """What an audit query reads of its version's stored definition, so that a changed one is seen
-    at once (store.questionnaires.definition_memo): on SQLite the text as stored (150 KB for the
-    S11 self-audit, read from the file at little cost); on PostgreSQL, where the text is kept
-    compressed apart from the row and every read unpacks and sends it, the row version's
-    identity: its inserting transaction and place (xmin and ctid, both new at every UPDATE),
-    then the text only when that is new."""
-    if isinstance(db.obj, PostgresqlDatabase):
-        table = QuestionnaireVersion._meta.table
-        stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
-        return stamp.alias("definition_stamp")
-    return QuestionnaireVersion.definition.cast("text").alias("definition_text")  # as stored: not decoded
+def _definition_as_read() -> list[Any]:
+    """What an audit query reads of its version row: every field, but on PostgreSQL the stamp in
+    place of the definition (store.questionnaires.version_stamp), on SQLite its text as stored,
+    not decoded (definition_memo compares it)."""
+    stamp = version_stamp()
+    if stamp is not None:
+        return [*VERSION_FIELDS, stamp]
+    return [*VERSION_FIELDS, QuestionnaireVersion.definition.cast("text").alias("definition_text")]
 
 
 _AUDIT = Prepared(
@@ -126,8 +129,7 @@ _AUDIT = Prepared(
         Audit.select(
             Audit,
             AuditCycle,
-            *_VERSION_FIELDS,
-            _definition_as_read(),
+            *_definition_as_read(),
         )
         .join(AuditCycle)
         .join(QuestionnaireVersion)
@@ -141,8 +143,7 @@ _AUDIT_PAGE = Prepared(
         Audit.select(
             Audit,
             AuditCycle,
-            *_VERSION_FIELDS,
-            _definition_as_read(),
+            *_definition_as_read(),
             SectionState,
             Response,
         )
@@ -238,22 +239,14 @@ def audit_with_section(audit_id: int, section_id: str) -> tuple[Audit, SectionSt
 def _share_definition(audit: Audit) -> None:
     """Give the audit's version row the decoded definition shared by every reader of that text."""
     version = audit.cycle.questionnaire
-    if "definition_stamp" in audit.__dict__:  # (peewee puts a column of no model's on the first)
-        stamp = audit.__dict__.pop("definition_stamp")
-        memo = definition_memo(version.id, stamp, lambda: _stored_definition(version.id))
+    if STAMP in audit.__dict__:  # (peewee puts a column of no model's on the first)
+        stamp = audit.__dict__.pop(STAMP)
+        memo = definition_memo(version.id, stamp, lambda: stored_definition(version.id))
     else:
         text = version.__dict__.pop("definition_text")
         memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
     version.__data__["definition"] = memo[0]
     remember_definition(version, memo)  # questionnaire_of then builds nothing, compares nothing
-
-
-def _stored_definition(version_id: int) -> Any:
-    """A version's stored definition, decoded (read when its row version is new to this process)."""
-    (text,) = db.obj.execute_sql(
-        'SELECT "definition" FROM "questionnaire_version" WHERE "id" = %s', [version_id]
-    ).fetchone()
-    return QuestionnaireVersion.definition.python_value(text)
 
 
 def questionnaire_of(audit: Audit) -> Questionnaire:

@@ -13,8 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from peewee import SQL, Column, PostgresqlDatabase, fn
+
 from questionnaires import DefinitionError, Problem, Questionnaire, load_definition
 from questionnaires.loader import cross_file_problems
+from store.db import db
 from store.models import QuestionnaireVersion, User
 
 
@@ -92,14 +95,43 @@ def remember_definition(row: QuestionnaireVersion, memo: list[Any]) -> None:
 
 
 MAX_MEMOS = 256
+VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is not QuestionnaireVersion.definition]
+STAMP = "definition_stamp"  # the name version_stamp's column is read under
+
+
+def version_stamp() -> Any | None:
+    """On PostgreSQL, a column that stands for a version row's stored definition in a query that
+    joins the version (read as STAMP, with VERSION_FIELDS in place of the row): the row version's
+    inserting transaction and place (xmin and ctid, both new at every UPDATE). PostgreSQL keeps
+    the text compressed apart from the row, so every read would unpack and send it (150 KB for the
+    S11 self-audit, 7 KB for a survey) only to find it unchanged: a reader gives the stamp to
+    definition_memo and reads the text (stored_definition) only when the stamp is new. None on
+    SQLite, where reading the text from the file costs a few microseconds: read the row whole.
+    """
+    if not isinstance(db.obj, PostgresqlDatabase):
+        return None
+    table = QuestionnaireVersion._meta.table
+    stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
+    return stamp.alias(STAMP)
+
+
+def stored_definition(version_id: int) -> Any:
+    """A version's stored definition, decoded, read by itself (when its stamp is new)."""
+    text = (
+        QuestionnaireVersion.select(QuestionnaireVersion.definition.cast("text"))
+        .where(QuestionnaireVersion.id == version_id)
+        .scalar()
+    )
+    return QuestionnaireVersion.definition.python_value(text)
+
+
 _memos: dict[int, tuple[Any, list[Any]]] = {}
 
 
 def definition_memo(version_id: int, stored: Any, decode: Callable[[], Any]) -> list[Any]:
     """The memo for a version row read with this stored content (the column as read, text for
-    the S11 self-audit's 150 KB, or what stands for it: on PostgreSQL the audits read the row
-    version's stamp, store.audits._definition_as_read): `[its decoded definition, read-only;
-    None until definition() builds it]`.
+    the S11 self-audit's 150 KB, or what stands for it on PostgreSQL, version_stamp): `[its
+    decoded definition, read-only; None until definition() builds it]`.
 
     While a version row's content is the one last read for it in this process (compared, not
     hashed: a comparison of equal texts is a memory compare), every reader of it (the links of

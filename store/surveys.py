@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from peewee import JOIN, SQL, Column, IntegrityError, PostgresqlDatabase, fn
+from peewee import JOIN, IntegrityError, PostgresqlDatabase
 
 from store.answers import put_answers
 from store.concerns import AUDIENCES as FLAGGED_AUDIENCES
@@ -36,7 +36,14 @@ from store.models import (
     week_of,
 )
 from store.prepared import Prepared, PreparedWrite, execute
-from store.questionnaires import definition_memo, remember_definition
+from store.questionnaires import (
+    STAMP,
+    VERSION_FIELDS,
+    definition_memo,
+    remember_definition,
+    stored_definition,
+    version_stamp,
+)
 
 MODES = ("device", "tokens")
 # Codes are read off cards and typed by children: no 0/O, 1/I/L or U/V look-alikes.
@@ -100,24 +107,13 @@ def create_link(round: SurveyRound, label: str, mode: str, agency: Any = None) -
     raise RuntimeError("could not make a unique link slug")
 
 
-_VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is not QuestionnaireVersion.definition]
-_STAMP = "definition_stamp"
-
-
 def _link_query(slug: str) -> Any:
-    """The link, its round and its questionnaire version, by slug.
-
-    On SQLite the version's stored definition comes with it (find_link compares the text as read,
-    a memory compare). On PostgreSQL the text is kept compressed (TOAST), so every read would
-    unpack and send it, 7 KB for a survey, only to find it unchanged: the query reads the version
-    row's stamp instead (its inserting transaction and place, xmin and ctid, both new at every
-    UPDATE, as store.audits does for the S11 pages), and find_link reads the text only when that
-    stamp is new to this process.
-    """
-    if isinstance(db.obj, PostgresqlDatabase):
-        table = QuestionnaireVersion._meta.table
-        stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
-        query = SurveyLink.select(SurveyLink, SurveyRound, *_VERSION_FIELDS, stamp.alias(_STAMP))
+    """The link, its round and its questionnaire version, by slug: on SQLite with the version's
+    stored definition as stored (find_link compares the text as read, a memory compare), on
+    PostgreSQL with its stamp (store.questionnaires.version_stamp), the text read only when new."""
+    stamp = version_stamp()
+    if stamp is not None:
+        query = SurveyLink.select(SurveyLink, SurveyRound, *VERSION_FIELDS, stamp)
     else:
         query = SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
     return query.join(SurveyRound).join(QuestionnaireVersion).where(SurveyLink.slug == slug)
@@ -202,10 +198,10 @@ def find_link(slug: str) -> SurveyLink | None:
     else:
         link = Prepared.objects(row)
         version = link.round.questionnaire
-        if _STAMP in row.columns:  # PostgreSQL: the row version's stamp, the text only when new
-            link.__dict__.pop(_STAMP, None)  # (peewee puts a column of no model's on the first)
-            stored = row.values[_column(row.columns, _STAMP)]
-            memo = definition_memo(version.id, stored, lambda: _stored_definition(version.id))
+        if STAMP in row.columns:  # PostgreSQL: the row version's stamp, the text only when new
+            link.__dict__.pop(STAMP, None)  # (peewee puts a column of no model's on the first)
+            stored = row.values[_column(row.columns, STAMP)]
+            memo = definition_memo(version.id, stored, lambda: stored_definition(version.id))
         else:
             stored = row.values[_column(row.columns, "definition")]
             memo = definition_memo(version.id, stored, lambda: version.__data__["definition"])
@@ -216,16 +212,6 @@ def find_link(slug: str) -> SurveyLink | None:
         _links_seen[slug] = seen
     remember_definition(version, seen.definition)
     return link
-
-
-def _stored_definition(version_id: int) -> Any:
-    """A version's stored definition, decoded: read when its row's stamp is new to this process."""
-    text = (
-        QuestionnaireVersion.select(QuestionnaireVersion.definition.cast("text"))
-        .where(QuestionnaireVersion.id == version_id)
-        .scalar()
-    )
-    return QuestionnaireVersion.definition.python_value(text)
 
 
 @cache
