@@ -13,7 +13,6 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from peewee import JOIN, IntegrityError, PostgresqlDatabase, SqliteDatabase
@@ -38,7 +37,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.prepared import Prepared, PreparedWrite
+from store.prepared import Prepared, PreparedWrite, execute
 from store.questionnaires import (
     STAMP,
     VERSION_FIELDS,
@@ -545,63 +544,40 @@ def _save_in_one_statement(
     removed = [key for key, _ in changes if key not in answers]
     now = utcnow()
     at, user_field, audit_field, kind_field, target_field = (f.db_value for f in _TRAIL_FIELDS[:5])
-    params: list[Any] = ["in-progress" if started else audit.status, audit.id, *sorted(EDITABLE), audit.revision]
+    params: list[Any] = ["in-progress" if started else audit.status, audit.id, sorted(EDITABLE), audit.revision]
     params += [status, SectionState.updated_at.db_value(now), user.id, state.id, state.revision]
-    if removed:
-        params += [response.id, *removed]
-    if given:
-        params.append(response.id)
-        params += [p for key, after in given for p in (key, after)]
-    if trail:
-        params += [at(now), user_field(user.id), audit_field(audit.id)]
-        params += [p for kind, target, b, a in trail for p in (kind_field(kind), target_field(target), b, a)]
-    if draft_path is not None:
-        params += [user.id, draft_path]
-    sql = _one_statement_sql(len(removed), len(given), len(trail), draft_path is not None)
-    if db.obj.execute_sql(sql, params).fetchone()[0] != 1:
+    params += [response.id, removed, response.id, [key for key, _ in given], [after for _, after in given]]
+    params += [at(now), user_field(user.id), audit_field(audit.id)]
+    params += [[kind_field(row[0]) for row in trail], [target_field(row[1]) for row in trail]]
+    params += [[row[2] for row in trail], [row[3] for row in trail], user.id, draft_path]
+    if execute(_ONE_STATEMENT, params).fetchone()[0] != 1:
         return None
     state.revision, state.status, state.updated_at, state.updated_by = state.revision + 1, status, now, user
     return state
 
 
-@cache
-def _one_statement_sql(removed: int, given: int, trail: int, draft: bool) -> str:
-    """_save_in_one_statement's SQL for this shape (parameters in the order it gives them)."""
-    places = ", ".join(["%s"] * len(EDITABLE))
-    parts = [
-        f'"bumped" AS (UPDATE "audit" SET "revision" = "revision" + 1, "status" = %s WHERE "id" = %s'
-        f' AND "status" IN ({places}) AND "revision" = %s RETURNING "id")',
-        '"saved" AS (UPDATE "section_state" SET "revision" = "revision" + 1, "status" = %s, "updated_at" = %s,'
-        ' "updated_by_id" = %s WHERE "id" = %s AND "revision" = %s AND EXISTS (SELECT 1 FROM "bumped")'
-        ' RETURNING "id")',
-    ]
-    if removed:
-        keys = ", ".join(["%s"] * removed)
-        parts.append(
-            f'"removed" AS (DELETE FROM "answer" WHERE "response_id" = %s AND "question_id" IN ({keys})'
-            ' AND EXISTS (SELECT 1 FROM "saved"))'
-        )
-    if given:
-        rows = ", ".join(["(%s, %s)"] * given)
-        parts.append(
-            '"given" AS (INSERT INTO "answer" ("response_id", "question_id", "value")'
-            f' SELECT %s, "v"."question_id", "v"."value" FROM (VALUES {rows}) AS "v" ("question_id", "value")'
-            ' WHERE EXISTS (SELECT 1 FROM "saved")'
-            ' ON CONFLICT ("response_id", "question_id") DO UPDATE SET "value" = EXCLUDED."value")'
-        )
-    if trail:
-        rows = ", ".join(f"({n}, %s, %s, %s, %s)" for n in range(trail))  # in order: ids as record_all's
-        parts.append(
-            '"trail" AS (INSERT INTO "audit_event" ("at", "user_id", "audit_id", "kind", "target", "before", "after")'
-            ' SELECT %s, %s, %s, "v"."kind", "v"."target", "v"."before", "v"."after"'
-            f' FROM (VALUES {rows}) AS "v" ("n", "kind", "target", "before", "after")'
-            ' WHERE EXISTS (SELECT 1 FROM "saved") ORDER BY "v"."n")'
-        )
-    if draft:
-        parts.append(
-            '"dropped" AS (DELETE FROM "draft" WHERE "user_id" = %s AND "path" = %s AND EXISTS (SELECT 1 FROM "saved"))'
-        )
-    return "WITH " + ", ".join(parts) + ' SELECT count(*) FROM "saved"'
+# _save_in_one_statement's SQL: one text whatever a save changes (lists go as arrays), so the
+# server keeps it prepared (store.prepared.execute) instead of parsing and planning it each time
+_ONE_STATEMENT = (
+    'WITH "bumped" AS (UPDATE "audit" SET "revision" = "revision" + 1, "status" = %s'
+    ' WHERE "id" = %s AND "status" = ANY(%s::text[]) AND "revision" = %s RETURNING "id"),'
+    ' "saved" AS (UPDATE "section_state" SET "revision" = "revision" + 1, "status" = %s, "updated_at" = %s,'
+    ' "updated_by_id" = %s WHERE "id" = %s AND "revision" = %s AND EXISTS (SELECT 1 FROM "bumped")'
+    ' RETURNING "id"),'
+    ' "removed" AS (DELETE FROM "answer" WHERE "response_id" = %s AND "question_id" = ANY(%s::text[])'
+    ' AND EXISTS (SELECT 1 FROM "saved")),'
+    ' "given" AS (INSERT INTO "answer" ("response_id", "question_id", "value")'
+    ' SELECT %s::integer, "g"."key", "g"."value" FROM unnest(%s::text[], %s::text[]) AS "g" ("key", "value")'
+    ' WHERE EXISTS (SELECT 1 FROM "saved")'
+    ' ON CONFLICT ("response_id", "question_id") DO UPDATE SET "value" = EXCLUDED."value"),'
+    ' "trail" AS (INSERT INTO "audit_event" ("at", "user_id", "audit_id", "kind", "target", "before", "after")'
+    ' SELECT %s::timestamp, %s::integer, %s::integer, "t"."kind", "t"."target", "t"."before", "t"."after"'
+    " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
+    ' AS "t" ("kind", "target", "before", "after", "n")'
+    ' WHERE EXISTS (SELECT 1 FROM "saved") ORDER BY "t"."n"),'  # in order: ids as record_all gives them
+    ' "dropped" AS (DELETE FROM "draft" WHERE "user_id" = %s AND "path" = %s AND EXISTS (SELECT 1 FROM "saved"))'
+    ' SELECT count(*) FROM "saved"'
+)
 
 
 def _save_changes(
