@@ -66,17 +66,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-# The cycle collector's thresholds in a serving process (Python's are 700, 10, 10): a request
-# holds thousands of objects at once (a form's fields, their data, rows), so a collection every
-# 700 new ones ran a dozen times a request over objects the request itself frees a moment later.
-# Every 50,000, the youngest generation is collected about once in ten S11 saves (measured under
-# gunicorn: 10 % of a save's CPU), and garbage in cycles waits at most that long.
-GC_THRESHOLDS = (50_000, 20, 10)
-
-
 def _settle_after_first_request(app: Flask) -> None:
     """In a gunicorn worker, after its first request: move everything then alive out of the
-    collector's way, and collect less often (GC_THRESHOLDS).
+    collector's way.
 
     The first request builds what every later one shares: decoded definitions and the objects made
     from them, compiled queries, templates. A full collection walks all of it every time, about
@@ -94,4 +86,3 @@ def _settle_after_first_request(app: Flask) -> None:
             if request.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
                 gc.collect()
                 gc.freeze()
-                gc.set_threshold(*GC_THRESHOLDS)
