@@ -496,13 +496,9 @@ def save_section(
             fresh = SectionState.get_by_id(state.id)
             raise Conflict(fresh, split_answers(load_answers(response), section)[0])
         changes = _save_changes(response, answers, scope, stored)
-        trail = [("answer", key, before, after) for key, (before, after) in changes]
-        if state.status != status:
-            trail.append(("status", f"section:{section.id}", _encode(state.status), _encode(status)))
         # nothing puts an audit back to not started: one read as started needs no statement
-        if audit.status == "not-started" and _START.run(audit.id):
-            trail.append(("status", "audit", _encode("not-started"), _encode("in-progress")))
-        _record_encoded(user, audit, trail)
+        started = audit.status == "not-started" and bool(_START.run(audit.id))
+        _record_encoded(user, audit, _save_trail(section, changes, state.status, status, started))
         if draft_path is not None and leftover:
             keep_draft(user, draft_path, leftover, base_revision + 1)
         elif draft_path is not None:
@@ -510,6 +506,24 @@ def save_section(
     # the row as _SAVE_STATE left it (what reading it again would give), not read again
     state.revision, state.status, state.updated_at, state.updated_by = base_revision + 1, status, now, user
     return state
+
+
+def _save_trail(
+    section: Section,
+    changes: list[tuple[str, tuple[str | None, str | None]]],
+    was: str,
+    status: str,
+    started: bool,
+) -> list[tuple[str, str, str | None, str | None]]:
+    """A section save's audit-trail entries, encoded as stored, in order: each changed answer,
+    the section's status if it changed (`was` to `status`), the audit's start if this save
+    started it."""
+    trail = [("answer", key, before, after) for key, (before, after) in changes]
+    if was != status:
+        trail.append(("status", f"section:{section.id}", _encode(was), _encode(status)))
+    if started:
+        trail.append(("status", "audit", _encode("not-started"), _encode("in-progress")))
+    return trail
 
 
 def _save_in_one_statement(
@@ -534,12 +548,8 @@ def _save_in_one_statement(
     caller saves in a transaction, reading again, as ever.
     """
     changes = _changes(answers, scope, stored)
-    trail = [("answer", key, before, after) for key, (before, after) in changes]
-    if state.status != status:
-        trail.append(("status", f"section:{section.id}", _encode(state.status), _encode(status)))
     started = audit.status == "not-started"  # current, as everything read with the audit
-    if started:
-        trail.append(("status", "audit", _encode("not-started"), _encode("in-progress")))
+    trail = _save_trail(section, changes, state.status, status, started)
     given = [(key, after) for key, (_, after) in changes if key in answers]
     removed = [key for key, _ in changes if key not in answers]
     now = utcnow()
