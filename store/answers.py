@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from peewee import EXCLUDED
@@ -62,23 +62,50 @@ def _upsert_sql(count: int) -> str:
     return found
 
 
-_DELETES: dict[tuple[type, int], str] = {}  # (database class, keys) -> the delete's SQL
+_KEYED: dict[tuple[str, type, int], str] = {}  # (which, database class, keys) -> its SQL
+
+
+def _keyed_sql(which: str, count: int, build: Callable[[Any, Any], Any]) -> str:
+    """The SQL of `build(response_id, keys)` for `count` of one response's answers, compiled by
+    peewee once per statement, database class and count (building it was most of a save's time).
+    Its parameters are the response id, then the question ids in order: checked here, once."""
+    database = db.obj
+    found = _KEYED.get((which, type(database), count))
+    if found is None:
+        keys = [f"\x00key-{i}" for i in range(count)]
+        response_id = 7_000_000_000_000
+        found, params = database.get_sql_context().sql(build(response_id, keys)).query()
+        if list(params) != [response_id, *keys]:
+            raise RuntimeError(f"the answer {which}'s parameters are not the response id, then the keys")
+        _KEYED[(which, type(database), count)] = found
+    return found
 
 
 def _delete_sql(count: int) -> str:
-    """The SQL of put_answers' delete of `count` of one response's answers, compiled by peewee once
-    per database class and count, as the upsert is. Its parameters are the response id, then the
-    question ids in order: checked here, once."""
-    database = db.obj
-    found = _DELETES.get((type(database), count))
-    if found is None:
-        keys = [f"\x00key-{i}" for i in range(count)]
-        query = Answer.delete().where((Answer.response == 7_000_000_000_000) & (Answer.question_id.in_(keys)))
-        found, params = database.get_sql_context().sql(query).query()
-        if list(params) != [7_000_000_000_000, *keys]:
-            raise RuntimeError("the answer delete's parameters are not in the order put_answers gives them")
-        _DELETES[(type(database), count)] = found
-    return found
+    """put_answers' delete of `count` of one response's answers."""
+    return _keyed_sql(
+        "delete",
+        count,
+        lambda response_id, keys: Answer.delete().where(
+            (Answer.response == response_id) & (Answer.question_id.in_(keys))
+        ),
+    )
+
+
+def answers_as_stored(response: Response, keys: Iterable[str]) -> dict[str, str]:
+    """The response's answers to `keys`, as stored (JSON text), by one compiled read: what
+    load_answers_as_stored gives of them, for a caller that needs a few of many."""
+    keys = sorted(keys)
+    if not keys:
+        return {}
+    sql = _keyed_sql(
+        "read",
+        len(keys),
+        lambda response_id, keys: Answer.select(Answer.question_id, Answer.value).where(
+            (Answer.response == response_id) & Answer.question_id.in_(keys)
+        ),
+    )
+    return dict(db.obj.execute_sql(sql, [response.id, *keys]).fetchall())
 
 
 def put_answers(

@@ -21,7 +21,7 @@ from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
 from questionnaires.conditions import is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
-from store.answers import load_answers, put_encoded, save_answers
+from store.answers import answers_as_stored, load_answers, put_encoded, save_answers
 from store.db import db
 from store.models import (
     Action,
@@ -363,14 +363,6 @@ def page_keys(section: Section) -> PageKeys:
     return keys
 
 
-def answers_as_stored(response: Response, keys: Iterable[str]) -> dict[str, str]:
-    """The response's answers to `keys`, as stored (JSON text): one compiled read."""
-    keys = sorted(keys)
-    if not keys:
-        return {}
-    return dict(db.obj.execute_sql(_answers_in_sql(len(keys)), [response.id, *keys]).fetchall())
-
-
 def split_answers(answers: Mapping[str, Any], section: Section) -> tuple[dict[str, Any], dict[str, Any]]:
     """(this section's answers, every other answer): the second is the form's `prior`."""
     keys = section_keys(section)
@@ -594,7 +586,7 @@ def _save_changes(
     response: Response, answers: Mapping[str, Any], scope: set[str], stored: Mapping[str, str] | None = None
 ) -> list[tuple[str, tuple[str | None, str | None]]]:
     """What `store.answers.save_answers` does, the same changes stored, in compiled statements:
-    the answers in scope are read (one SELECT compiled per number of keys), and only the changed
+    the answers in scope are read (store.answers.answers_as_stored), and only the changed
     ones written (`put_encoded`: a compiled upsert and a delete). peewee building the read and the
     insert for every save was about a third of a section save's time.
 
@@ -632,26 +624,6 @@ def _changes(
         if before != after:
             changes.append((key, (before, after)))
     return changes
-
-
-_ANSWERS_IN: dict[tuple[type, int], str] = {}  # (database class, keys) -> the read's SQL
-
-
-def _answers_in_sql(count: int) -> str:
-    """SELECT question_id, value of one response's answers to `count` keys; its parameters are the
-    response id, then the keys in order: checked here, once per database class and count."""
-    database = db.obj
-    found = _ANSWERS_IN.get((type(database), count))
-    if found is None:
-        keys = [f"\x00key-{i}" for i in range(count)]
-        query = Answer.select(Answer.question_id, Answer.value).where(
-            (Answer.response == 7_000_000_000_000) & Answer.question_id.in_(keys)
-        )
-        found, params = database.get_sql_context().sql(query).query()
-        if list(params) != [7_000_000_000_000, *keys]:
-            raise RuntimeError("the answers read's parameters are not in the order _save_changes gives them")
-        _ANSWERS_IN[(type(database), count)] = found
-    return found
 
 
 # ---------------------------------------------------------------------------------------------

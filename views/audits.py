@@ -43,7 +43,7 @@ from questionnaires.completeness import Gap, asked
 from questionnaires.model import Question, Questionnaire, Section
 from store import audits as store
 from store import scores
-from store.answers import load_answers, load_answers_as_stored
+from store.answers import answers_as_stored, load_answers, load_answers_as_stored
 from store.models import Action, Answer, Audit, Response, SectionState, User
 from views.question_html import question_html
 from views.score_display import item_rows, standard_rows
@@ -123,7 +123,7 @@ class StandardPage:
         """The answers the page works with, as stored (JSON text): this standard's, and the other
         standards' its conditions name. Read after the audit, as save_section needs."""
         keys = store.page_keys(self.section)
-        return store.answers_as_stored(self.response, keys.own | keys.named)
+        return answers_as_stored(self.response, keys.own | keys.named)
 
     @cached_property
     def stored(self) -> dict[str, Any]:

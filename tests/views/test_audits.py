@@ -829,7 +829,7 @@ def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(
         as_stored = {k: Answer.value.db_value(v) for k, v in stored.items()}
         reads: list[set[str] | None] = []
         monkeypatch.setattr(
-            "views.audits.store.answers_as_stored",
+            "views.audits.answers_as_stored",
             lambda response, keys, reads=reads, held=as_stored: (
                 reads.append(set(keys)) or {k: v for k, v in held.items() if k in keys}
             ),
