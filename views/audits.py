@@ -81,7 +81,12 @@ class ConfirmForm(FlaskForm):
 
 def audit_or_404(audit_id: int) -> Audit:
     """The audit, if the person may read it; otherwise the 404 of an audit that does not exist."""
-    audit = store.audit_by_id(audit_id)  # with its cycle and questionnaire version: one query
+    return readable_or_404(store.audit_by_id(audit_id))  # with its cycle and questionnaire version: one query
+
+
+def readable_or_404(audit: Audit | None) -> Audit:
+    """The audit read, if there is one and the person may read it; otherwise the 404 of an audit
+    that does not exist."""
     if audit is None or not can_read_audit(current_user(), audit):
         abort(404)
     return audit
@@ -106,9 +111,8 @@ class StandardPage:
         """The page, if the person may read the audit (otherwise the 404 of an audit that does not
         exist): the audit, the standard's state and the response in one query; the answers after."""
         found = store.audit_with_section(audit_id, section_id)
-        if found is None or not can_read_audit(current_user(), found[0]):
-            abort(404)
-        audit, state, response = found
+        audit = readable_or_404(found[0] if found is not None else None)
+        _, state, response = found
         questionnaire = store.questionnaire_of(audit)
         section = questionnaire.section(section_id)
         if section is None:
