@@ -320,6 +320,20 @@ def _prepare_respondents(browser_port: int, slug: str, first_page: str, count: i
 
 
 @contextlib.contextmanager
+def _reporting(ready: Any, results: Any) -> Iterator[Tally]:
+    """A client process's tally, sent to the main process however the client's work ends; a
+    connection or benchmark error is recorded in it as a failure (and the client said to be
+    ready, so that the main process is never left waiting)."""
+    tally = Tally()
+    try:
+        yield tally
+    except (OSError, http.client.HTTPException, BenchError) as error:
+        tally.failures.append(repr(error))
+        ready.put(None)
+    results.put(tally)
+
+
+@contextlib.contextmanager
 def _window(tally: Tally, port: int, ready: Any, go: Any, window: Any) -> Iterator[Browser]:
     """Say this client is ready, wait for the start of the window, then time what runs inside:
     the clock and this process's CPU go in `tally` however the work ends."""
@@ -389,18 +403,13 @@ def client(
     results: Any,
 ) -> None:
     """One client process: prepare, wait for the start, post until the end of the window."""
-    tally = Tally()
     rng = random.Random(seed)
-    try:
+    with _reporting(ready, results) as tally:
         first = questionnaire.sections_for(None)[0].id
         prepared = _prepare_respondents(port, slug, f"q/{first}", respondents) if side == "app" else []
         plans = [respondent(questionnaire, rng) for _ in range(max(respondents, 50))]
         with _window(tally, port, ready, go, window) as browser:  # the window is set by the start
             _post_surveys(tally, browser, side, slug, plans, prepared, window[1])
-    except (OSError, http.client.HTTPException, BenchError) as error:
-        tally.failures.append(repr(error))
-        ready.put(None)  # never leave the main process waiting
-    results.put(tally)
 
 
 @dataclass
@@ -810,9 +819,8 @@ def s11_client(
     results: Any,
 ) -> None:
     """One client process, one audit: sign in (app), wait for the start, save standards until the end."""
-    tally = Tally()
     rng = random.Random(seed)
-    try:
+    with _reporting(ready, results) as tally:
         today = dt.date.today()
         keys = {s.id: {k for q in s.questions for k in (q.id, q.id + "__reason")} for s in questionnaire.sections}
         saves = [s11_save(rng.choice(questionnaire.sections), rng, today) for _ in range(S11_SAVES_EACH)]
@@ -821,10 +829,6 @@ def s11_client(
         csrf = f"csrf_token={quote(token)}&" if token else ""
         with _window(tally, port, ready, go, window) as browser:  # the window is set by the start
             _save_standards(tally, browser, side, audit, saves, keys, cookies, csrf, window[1])
-    except (OSError, http.client.HTTPException, BenchError) as error:
-        tally.failures.append(repr(error))
-        ready.put(None)  # never leave the main process waiting
-    results.put(tally)
 
 
 def measure_s11(
