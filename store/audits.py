@@ -110,9 +110,6 @@ def open_cycle() -> AuditCycle | None:
     )
 
 
-# every page of an audit reads these: compiled once (store/prepared.py)
-
-
 def _definition_as_read() -> list[Any]:
     """What an audit query reads of its version row: every field, but on PostgreSQL the stamp in
     place of the definition (store.questionnaires.version_stamp), on SQLite its text as stored,
@@ -123,6 +120,7 @@ def _definition_as_read() -> list[Any]:
     return [*VERSION_FIELDS, QuestionnaireVersion.definition.cast("text").alias("definition_text")]
 
 
+# every page of an audit reads these: compiled once (store/prepared.py)
 _AUDIT = Prepared(
     lambda audit_id: (
         Audit.select(
