@@ -27,7 +27,6 @@ from flask import (
     url_for,
 )
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import validate_csrf
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as HTTPResponse
@@ -41,6 +40,7 @@ from forms.fields import EvidenceField
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
 from questionnaires.model import Question, Questionnaire, Section
+from security import check_csrf
 from store import audits as store
 from store import scores
 from store.answers import answers_as_stored, load_answers, load_answers_as_stored
@@ -541,7 +541,7 @@ def _csrf_ok() -> bool:
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
         return True
     try:
-        validate_csrf(request.form.get("csrf_token"))
+        check_csrf(request.form.get("csrf_token"))
     except ValidationError:
         return False
     return True
