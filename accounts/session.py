@@ -58,8 +58,29 @@ _ACTIVE_USER = Prepared(lambda user_id: User.select().where((User.id == user_id)
 def _active_user(user_id: Any) -> User | None:
     """The signed-in user, if their account still exists and is active (deactivating ends sessions)."""
     if type(user_id) is int:  # what sign_in stores; any other value is looked up as it always was
+        loader = _LOADERS.get(request.endpoint or "")
+        if loader is not None:
+            found = loader(user_id, **(request.view_args or {}))
+            if found is not NOT_READ:
+                return found
         return _ACTIVE_USER.first(user_id)
     return User.get_or_none((User.id == user_id) & (User.active == True))  # noqa: E712
+
+
+NOT_READ = object()  # what a user loader returns when its query could not say
+_LOADERS: dict[str, Callable[..., Any]] = {}
+
+
+def load_user_with(endpoint: str, loader: Callable[..., Any]) -> None:
+    """Read the signed-in user with the first query of `endpoint`'s view, not in one of its own.
+
+    `loader(user_id, **view_args)` runs where the user would be read (before the view, after
+    the idle check) and returns what `_active_user` would (the active user with that id, or
+    None), or NOT_READ to have it read as usual; it keeps what else it read for its view (in g).
+    A signed-in page of a standard reads the audit, its state and answers and the user in one
+    statement: one round trip fewer on every save.
+    """
+    _LOADERS[endpoint] = loader
 
 
 class CookieSessions(SecureCookieSessionInterface):

@@ -10,12 +10,14 @@ a submitted audit or an already finished submission, never a lost or doubled cha
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
-from peewee import JOIN, IntegrityError, PostgresqlDatabase, SqliteDatabase
+from peewee import JOIN, SQL, IntegrityError, PostgresqlDatabase, SqliteDatabase, fn
 
 from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
@@ -134,15 +136,32 @@ _AUDIT = Prepared(
     ),
     int,
 )
-# a standard's page reads, with the audit, the standard's state and the audit's response
+
+
+# a standard's page reads, with the audit: the standard's state, the audit's response, its
+# answers to the keys given (a JSON list: one parameter, one SQL text whatever their number) as
+# one JSON object, and the signed-in user (accounts.session.load_user_with)
+def _page_answers(keys: str) -> Any:
+    answer = Answer.alias("page_answer")
+    if isinstance(db.obj, PostgresqlDatabase):
+        listed = SQL("(SELECT json_array_elements_text(%s::json))", [keys])
+        collected = fn.json_object_agg(answer.question_id, answer.value).cast("text")
+    else:
+        listed = SQL("(SELECT value FROM json_each(?))", [keys])
+        collected = fn.json_group_object(answer.question_id, answer.value)
+    return answer.select(collected).where((answer.response == Response.id) & answer.question_id.in_(listed))
+
+
 _AUDIT_PAGE = Prepared(
-    lambda audit_id, section_id: (
+    lambda audit_id, section_id, user_id, keys: (
         Audit.select(
             Audit,
             AuditCycle,
             *_definition_as_read(),
             SectionState,
             Response,
+            User,
+            _page_answers(keys).alias(PAGE_ANSWERS),
         )
         .join(AuditCycle)
         .join(QuestionnaireVersion)
@@ -155,11 +174,16 @@ _AUDIT_PAGE = Prepared(
         )
         .switch(Audit)
         .join(Response, JOIN.LEFT_OUTER, on=(Response.audit == Audit.id), attr="page_response")
+        .switch(Audit)
+        .join(User, JOIN.LEFT_OUTER, on=(User.id == user_id) & (User.active == True), attr="page_user")  # noqa: E712
         .where(Audit.id == audit_id)
     ),
     int,
     str,
+    int,
+    str,
 )
+PAGE_ANSWERS = "page_answers"
 _RESPONSE = Prepared(lambda audit_id: Response.select().where(Response.audit == audit_id), int)
 _SECTION_STATE = Prepared(
     lambda audit_id, section_id: SectionState.select().where(
@@ -219,18 +243,52 @@ def audit_by_id(audit_id: int) -> Audit | None:
     return audit
 
 
-def audit_with_section(audit_id: int, section_id: str) -> tuple[Audit, SectionState | None, Response | None] | None:
-    """What a standard's page reads before its answers, in one query: the audit as `audit_by_id`
-    gives it, the standard's state and the audit's response (None for a row not made yet, or a
-    standard the questionnaire does not have); None when there is no such audit.
+@dataclass
+class PageRead:
+    """What a standard's page reads in its one query (audit_with_section)."""
 
-    One statement, so all three are as they were at one moment: `save_section` relies on the
-    audit's revision saying how current the state is."""
-    audit = _AUDIT_PAGE.first(audit_id, section_id)
+    audit: Audit  # as audit_by_id gives it
+    state: SectionState | None  # None: not made yet, or a standard the questionnaire does not have
+    response: Response | None  # None: not made yet
+    user: User | None  # the active user with the id asked for, if any
+    as_stored: dict[str, str] | None  # the page's answers (page_keys), as stored; None: not read
+
+
+def audit_with_section(audit_id: int, section_id: str, user_id: int = 0) -> PageRead | None:
+    """What a standard's page reads, in one query: the audit as `audit_by_id` gives it, the
+    standard's state, the audit's response, the page's answers as stored (its own and those its
+    conditions name: `page_keys`), and the active user `user_id` (0: none); None when there is
+    no such audit.
+
+    One statement, so all of it is as it was at one moment: `save_section` relies on the
+    audit's revision saying how current the state and the answers are. Which answers the page
+    needs depends on the audit's definition, known only from the row; the keys asked for are
+    those this standard of this audit needed last time (in this process), and `as_stored` is
+    None when they were not the ones needed (the first read, or an edited definition): the
+    caller reads the answers then."""
+    asked = _asked_keys.get((audit_id, section_id), "[]")
+    audit = _AUDIT_PAGE.first(audit_id, section_id, user_id, asked)
     if audit is None:
         return None
+    collected = audit.__dict__.pop(PAGE_ANSWERS, None)
     _share_definition(audit)
-    return audit, audit.__dict__.pop("page_state", None), audit.__dict__.pop("page_response", None)
+    section = questionnaire_of(audit).section(section_id)
+    needed = page_keys(section).listed if section is not None else "[]"
+    if needed != asked:
+        if len(_asked_keys) >= 10_000:  # audits x standards seen by this process: never let it grow
+            _asked_keys.clear()
+        _asked_keys[(audit_id, section_id)] = needed
+    d = audit.__dict__
+    return PageRead(
+        audit,
+        d.pop("page_state", None),
+        d.pop("page_response", None),
+        d.pop("page_user", None),
+        (json.loads(collected) if collected else {}) if needed == asked else None,
+    )
+
+
+_asked_keys: dict[tuple[int, str], str] = {}  # (audit id, standard) -> the page's keys, a JSON list
 
 
 def _share_definition(audit: Audit) -> None:
@@ -336,6 +394,11 @@ class PageKeys:
 
     own: frozenset[str]  # the standard's (section_keys)
     named: frozenset[str]  # other standards' answers its conditions look at
+
+    @cached_property
+    def listed(self) -> str:
+        """Both, sorted, as a JSON list: what audit_with_section asks the database for."""
+        return json.dumps(sorted(self.own | self.named))
 
 
 _page_keys: dict[int, tuple[Section, PageKeys]] = {}

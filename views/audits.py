@@ -20,6 +20,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -34,7 +35,7 @@ from wtforms.validators import ValidationError
 
 from accounts.access import can_edit_audit, can_read_audit, can_update_actions
 from accounts.kept import take
-from accounts.session import current_user, role, signed_in
+from accounts.session import NOT_READ, current_user, load_user_with, role, signed_in
 from forms import SectionForm, build_form_class
 from forms.fields import EvidenceField
 from forms.summary import summary_rows
@@ -106,26 +107,32 @@ class StandardPage:
     state: SectionState
     response: Response  # the audit's answers (saving the page writes to it)
 
+    read_answers: dict[str, str] | None = None  # the page's answers as the audit's query read them
+
     @classmethod
     def load(cls, audit_id: int, section_id: str) -> StandardPage:
         """The page, if the person may read the audit (otherwise the 404 of an audit that does not
-        exist): the audit, the standard's state and the response in one query; the answers after."""
-        found = store.audit_with_section(audit_id, section_id)
-        audit = readable_or_404(found[0] if found is not None else None)
-        _, state, response = found
+        exist): the audit, the standard's state, the response and the page's answers in one
+        query, made with the signed-in user's when signing in read them (_read_with_user)."""
+        kept = g.pop("standard_page", None)
+        found = kept[1] if kept is not None and kept[0] == (audit_id, section_id) else None
+        found = found or store.audit_with_section(audit_id, section_id)
+        audit = readable_or_404(found.audit if found is not None else None)
         questionnaire = store.questionnaire_of(audit)
         section = questionnaire.section(section_id)
         if section is None:
             abort(404)
-        state = state if state is not None else store.section_state(audit, questionnaire, section.id)
-        response = response if response is not None else store.response_of(audit)
+        state = found.state if found.state is not None else store.section_state(audit, questionnaire, section.id)
+        response = found.response if found.response is not None else store.response_of(audit)
         number = next(n for n, s in enumerate(questionnaire.sections, 1) if s.id == section.id)
-        return cls(audit, questionnaire, section, number, state, response)
+        return cls(audit, questionnaire, section, number, state, response, found.as_stored)
 
     @cached_property
     def as_stored(self) -> dict[str, str]:
         """The answers the page works with, as stored (JSON text): this standard's, and the other
-        standards' its conditions name. Read after the audit, as save_section needs."""
+        standards' its conditions name. Read with the audit, or after it, as save_section needs."""
+        if self.read_answers is not None:
+            return self.read_answers
         keys = store.page_keys(self.section)
         return answers_as_stored(self.response, keys.own | keys.named)
 
@@ -167,6 +174,19 @@ class StandardPage:
         if formdata is not None:
             return form_class(formdata=formdata, prior=prior)
         return form_class(prior=prior)
+
+
+def _read_with_user(user_id: int, audit_id: int, section_id: str) -> Any:
+    """Signing in's read of the user, on a standard's page: with the page's own query (kept in g
+    for StandardPage.load); read as usual when there is no such audit."""
+    found = store.audit_with_section(audit_id, section_id, user_id)
+    if found is None:
+        return NOT_READ
+    g.standard_page = ((audit_id, section_id), found)
+    return found.user
+
+
+load_user_with("audits.standard", _read_with_user)
 
 
 def moment(value: dt.datetime | None) -> str:

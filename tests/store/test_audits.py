@@ -642,7 +642,8 @@ def test_a_section_save_compares_stored_answers_by_value_not_by_spelling(
 def page_read(audit_id: int, section_id: str) -> tuple[Audit, dict[str, Any]]:
     """What the standard's page reads before a save: the audit with the standard's state and the
     response, then the standard's answers as stored; as save_section takes them."""
-    found, state, response = audits.audit_with_section(audit_id, section_id)
+    read = audits.audit_with_section(audit_id, section_id)
+    found, state, response = read.audit, read.state, read.response
     section = audits.questionnaire_of(found).section(section_id)
     stored = {
         a.question_id: Answer.value.db_value(a.value)
@@ -667,25 +668,53 @@ def counting_statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return statements
 
 
-def test_the_page_reads_the_audit_the_standards_state_and_the_response_in_one_query(
-    audit: Audit, cycle: AuditCycle, monkeypatch: pytest.MonkeyPatch
+def test_the_page_reads_the_audit_the_standards_state_the_response_answers_and_user_in_one_query(
+    audit: Audit, cycle: AuditCycle, users: dict[str, User], s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert audits.audit_with_section(audit.id + 1000, "s1") is None
-    audits.audit_with_section(audit.id, "s1")  # the definition, read once in this process
+    user = users["agency"]
+    audits.save_section(audit, s11.section("s2"), {"s2.1": "met", "s2.1-narrative": "Two"}, [], 0, user, "in-progress")
+    audits.save_section(audit, s11.section("s3"), {"s3.1": "not-met"}, [], 0, user, "in-progress")
+    assert audits.audit_with_section(audit.id + 1000, "s1", user.id) is None
+    monkeypatch.setattr(audits, "_asked_keys", {})  # as in a new process (another test read audit 1 too)
+    first = audits.audit_with_section(audit.id, "s2")  # the definition, read once in this process
+    assert first.as_stored is None, "the page's keys are known only from its definition: not read the first time"
     statements = counting_statements(monkeypatch)
-    found, state, response = audits.audit_with_section(audit.id, "s2")
+    read = audits.audit_with_section(audit.id, "s2", user.id)
     assert len(statements) == 1
     if isinstance(proxy.obj, PostgresqlDatabase):  # its row version's stamp, not its 150 KB text
         assert '"definition"' not in str(audits._AUDIT_PAGE._compile(True)[1])
-    assert (found.id, found.revision, found.cycle.name) == (audit.id, 0, cycle.name)
+    found, state, response = read.audit, read.state, read.response
+    assert (found.id, found.revision, found.cycle.name) == (audit.id, 2, cycle.name)
     assert audits.questionnaire_of(found).id == "s11-self-audit"
-    assert (state.audit_id, state.section_id, state.revision) == (audit.id, "s2", 0)
+    assert (state.audit_id, state.section_id, state.revision) == (audit.id, "s2", 1)
     assert response.id == audits.response_of(audit).id
+    # the standard's own answers as stored, and no other standard's, exactly as a read by key gives
+    keys = audits.page_keys(s11.section("s2"))
+    assert read.as_stored == {"s2.1": '"met"', "s2.1-narrative": '"Two"'}
+    assert read.as_stored == answers_as_stored(response, keys.own | keys.named)
+    assert (read.user.id, read.user.email) == (user.id, user.email)
+    assert audits.audit_with_section(audit.id, "s2").user is None  # no user asked for
+    User.update(active=False).where(User.id == user.id).execute()
+    assert audits.audit_with_section(audit.id, "s2", user.id).user is None  # deactivated: not signed in
     # a standard the questionnaire does not have, or whose state is not made yet: no state
-    assert audits.audit_with_section(audit.id, "s99")[1] is None
+    assert audits.audit_with_section(audit.id, "s99").state is None
     SectionState.delete().where((SectionState.audit == audit) & (SectionState.section_id == "s2")).execute()
     Response.delete().where(Response.audit == audit).execute()
-    assert audits.audit_with_section(audit.id, "s2")[1:] == (None, None)
+    emptied = audits.audit_with_section(audit.id, "s2")
+    assert (emptied.state, emptied.response, emptied.as_stored) == (None, None, {})
+
+
+def test_a_page_read_asks_again_for_the_keys_an_edited_definition_needs(
+    audit: Audit, users: dict[str, User], s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audits.save_section(audit, s11.section("s1"), {"s1.1": "met"}, [], 0, users["agency"], "in-progress")
+    audits.audit_with_section(audit.id, "s1")
+    assert audits.audit_with_section(audit.id, "s1").as_stored == {"s1.1": '"met"'}
+    # the keys this process asked for last are not the ones the definition needs now (as after
+    # an administrator edits the definition in place): the answers are not given, not guessed
+    monkeypatch.setitem(audits._asked_keys, (audit.id, "s1"), '["s1.2"]')
+    assert audits.audit_with_section(audit.id, "s1").as_stored is None
+    assert audits.audit_with_section(audit.id, "s1").as_stored == {"s1.1": '"met"'}
 
 
 def test_a_save_from_a_current_page_read_reads_nothing_again_and_stores_the_same(

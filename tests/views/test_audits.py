@@ -271,6 +271,53 @@ def test_unknown_standard_is_not_found(client: FlaskClient, audit: Audit) -> Non
 # ---------------------------------------------------------------------------------------------
 
 
+def test_a_standards_page_reads_the_user_with_the_audit_and_its_answers_in_one_query(
+    app: Flask,
+    client: FlaskClient,
+    audit: Audit,
+    s11: Questionnaire,
+    users: dict[str, User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Signing in's read of the user, the audit, the standard's state and its answers are one
+    query on a standard's page (accounts.session.load_user_with); what it read is what the page
+    and the save use, and a deactivated account is signed out there as anywhere."""
+    from store.db import db as proxy
+    from store.prepared import sql_of
+
+    section = s11.section("s2")
+    path = f"/audit/{audit.id}/{section.id}"
+    assert client.post(path, data=section_data(section, 0, text="First words.")).status_code == 302
+    assert client.get(path).status_code == 200  # this process now knows the keys the page reads
+    statements: list[str] = []
+    run = proxy.obj.execute_sql
+    monkeypatch.setattr(
+        proxy.obj, "execute_sql", lambda sql, *a, **k: statements.append(sql_of(sql)) or run(sql, *a, **k)
+    )
+    page = client.get(path).get_data(as_text=True)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    # the page's one query first; no read of the signed-in user of its own (only, later, the name
+    # of who saved last, and the draft the page would show)
+    assert '"user"' in reads[0] and '"section_state"' in reads[0] and '"answer"' in reads[0]
+    assert not any('."active" = ' in s for s in reads[1:]), reads
+    assert "First words." in page and users["agency"].name in page
+    statements.clear()
+    response = client.post(path, data=section_data(section, 1, text="Second words."))
+    assert response.status_code == 302 and response.headers["Location"] == "/audit/"
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert stored(audit)["s2.1-narrative"] == "Second words."
+    assert [
+        e.after for e in AuditEvent.select().where(AuditEvent.target == "s2.1-narrative").order_by(AuditEvent.id)
+    ] == [
+        "First words.",
+        "Second words.",
+    ]
+    User.update(active=False).where(User.id == users["agency"].id).execute()
+    signed_out = client.post(path, data=section_data(section, 2, text="Third words."))
+    assert signed_out.status_code == 302 and signed_out.headers["Location"].startswith("/sign-in")
+    assert stored(audit)["s2.1-narrative"] == "Second words."
+
+
 def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_draft(
     client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
 ) -> None:
