@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 import threading
 from typing import Any
 
@@ -849,3 +850,28 @@ def test_saves_from_page_reads_one_after_another_store_each_change_whatever_thei
         ("s1.2", "met", None),
         ("s1.1-narrative", None, 'It\'s "quoted"; {braces}, NULL and ünïcode'),
     ]
+
+
+def test_a_saves_trail_rows_store_their_time_as_every_other_trail_row_does(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """The save's trail insert formats its one time once (store.audits._record_encoded); the
+    stored value is the one the database driver stores for any trail row's time, read back alike."""
+    from store.trail import record
+
+    section = s11.section("s1")
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    audits.save_section(audit, section, {"s1.1": "met", "s1.1-narrative": "A"}, [], 0, users["agency"], "in-progress")
+    record(users["agency"], "status", "audit", "a", "b", audit=audit)
+    mark = "%s" if isinstance(proxy.obj, PostgresqlDatabase) else "?"
+    raw = proxy.obj.execute_sql(
+        f'SELECT "at", "kind" FROM "audit_event" WHERE "audit_id" = {mark} ORDER BY "id"', [audit.id]
+    )
+    raw = raw.fetchall()
+    kinds = {kind for _, kind in raw}
+    assert {"answer", "status"} <= kinds
+    assert {type(at) for at, _ in raw} == {type(raw[-1][0])}  # one way of storing, whoever wrote it
+    if isinstance(raw[0][0], str):  # SQLite: text, as sqlite3's adapter writes a datetime
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?", at) for at, _ in raw), raw
+    times = [e.at for e in AuditEvent.select().where(AuditEvent.audit == audit)]
+    assert all(isinstance(t, dt.datetime) and t >= before for t in times)
