@@ -113,13 +113,9 @@ def open_cycle() -> AuditCycle | None:
 
 
 def _definition_as_read() -> list[Any]:
-    """What an audit query reads of its version row: every field, but on PostgreSQL the stamp in
-    place of the definition (store.questionnaires.version_stamp), on SQLite its text as stored,
-    not decoded (definition_memo compares it)."""
-    stamp = version_stamp()
-    if stamp is not None:
-        return [*VERSION_FIELDS, stamp]
-    return [*VERSION_FIELDS, QuestionnaireVersion.definition.cast("text").alias("definition_text")]
+    """What an audit query reads of its version row: every field but the definition, and the
+    stamp that stands for it (store.questionnaires.version_stamp)."""
+    return [*VERSION_FIELDS, version_stamp()]
 
 
 # every page of an audit reads these: compiled once (store/prepared.py)
@@ -233,9 +229,9 @@ def audit_by_id(audit_id: int) -> Audit | None:
     """The audit with its cycle and the cycle's questionnaire version, in one query (every page of
     an audit reads all three: `questionnaire_of` then needs no query of its own).
 
-    The version's stored definition is read as text on every call, so an edited row is seen at
-    once; decoding it (150 KB for the S11 self-audit) cost more than the query, so while the text
-    is the one last read for that version in this process, its decoded form is shared, read-only.
+    The version's definition is not read: its stamp is (store.questionnaires.version_stamp), new
+    whenever the definition is written, so an edited row is seen at once; while the stamp is the
+    one last read for that version in this process, its decoded form is shared, read-only.
     """
     audit = _AUDIT.first(audit_id)
     if audit is not None:
@@ -294,12 +290,8 @@ _asked_keys: dict[tuple[int, str], str] = {}  # (audit id, standard) -> the page
 def _share_definition(audit: Audit) -> None:
     """Give the audit's version row the decoded definition shared by every reader of that text."""
     version = audit.cycle.questionnaire
-    if STAMP in audit.__dict__:  # (peewee puts a column of no model's on the first)
-        stamp = audit.__dict__.pop(STAMP)
-        memo = definition_memo(version.id, stamp, lambda: stored_definition(version.id))
-    else:
-        text = version.__dict__.pop("definition_text")
-        memo = definition_memo(version.id, text, lambda: QuestionnaireVersion.definition.python_value(text))
+    stamp = audit.__dict__.pop(STAMP)  # (peewee puts a column of no model's on the first)
+    memo = definition_memo(version.id, stamp, lambda: stored_definition(version.id))
     version.__data__["definition"] = memo[0]
     remember_definition(version, memo)  # questionnaire_of then builds nothing, compares nothing
 

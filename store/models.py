@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from peewee import (
+    BigIntegerField,
     BooleanField,
     CharField,
     DateField,
@@ -105,6 +106,11 @@ class QuestionnaireVersion(BaseModel):
     definition = JSONField()
     loaded_at = DateTimeField(default=utcnow)
     loaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    # On SQLite, a random number the database sets anew whenever a row is inserted or its
+    # definition written (triggers, migration 0004): readers compare it instead of reading the
+    # definition's text (store.questionnaires.version_stamp). PostgreSQL stamps every row version
+    # itself (xmin), so it stays empty there.
+    stamp = BigIntegerField(null=True)
 
     class Meta:
         indexes = ((("questionnaire_id", "version"), True),)

@@ -99,19 +99,24 @@ VERSION_FIELDS = [f for f in QuestionnaireVersion._meta.sorted_fields if f is no
 STAMP = "definition_stamp"  # the name version_stamp's column is read under
 
 
-def version_stamp() -> Any | None:
-    """On PostgreSQL, a column that stands for a version row's stored definition in a query that
-    joins the version (read as STAMP, with VERSION_FIELDS in place of the row): the row version's
-    inserting transaction and place (xmin and ctid, both new at every UPDATE). PostgreSQL keeps
-    the text compressed apart from the row, so every read would unpack and send it (150 KB for the
-    S11 self-audit, 7 KB for a survey) only to find it unchanged: a reader gives the stamp to
-    definition_memo and reads the text (stored_definition) only when the stamp is new. None on
-    SQLite, where reading the text from the file costs a few microseconds: read the row whole.
+def version_stamp() -> Any:
+    """A column that stands for a version row's stored definition in a query that joins the
+    version (read as STAMP, with VERSION_FIELDS in place of the row): a reader gives it to
+    definition_memo and reads the text (stored_definition) only when the stamp is new to the
+    process, so an edited definition is seen at once without reading 150 KB every time.
+
+    On PostgreSQL, the row version's inserting transaction and place (xmin and ctid, both new at
+    every UPDATE): it keeps the text compressed apart from the row, so a read would unpack and
+    send it. On SQLite, the row's `stamp`, which triggers set anew at every insert and every write
+    of the definition (migration 0004): its text fills overflow pages that every request would
+    read again (several server processes empty each other's page caches with every commit). A
+    row without one (a schema made without the migrations) stands for itself by its text.
     """
-    if not isinstance(db.obj, PostgresqlDatabase):
-        return None
     table = QuestionnaireVersion._meta.table
-    stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
+    if isinstance(db.obj, PostgresqlDatabase):
+        stamp = fn.CONCAT(Column(table, "xmin").cast("text"), SQL("':'"), Column(table, "ctid").cast("text"))
+    else:  # COALESCE reads the text only when there is no stamp
+        stamp = fn.COALESCE(QuestionnaireVersion.stamp.cast("text"), QuestionnaireVersion.definition)
     return stamp.alias(STAMP)
 
 
@@ -129,9 +134,9 @@ _memos: dict[int, tuple[Any, list[Any]]] = {}
 
 
 def definition_memo(version_id: int, stored: Any, decode: Callable[[], Any]) -> list[Any]:
-    """The memo for a version row read with this stored content (the column as read, text for
-    the S11 self-audit's 150 KB, or what stands for it on PostgreSQL, version_stamp): `[its
-    decoded definition, read-only; None until definition() builds it]`.
+    """The memo for a version row read with this stored content (what stands for it: its
+    version_stamp, or its text): `[its decoded definition, read-only; None until definition()
+    builds it]`.
 
     While a version row's content is the one last read for it in this process (compared, not
     hashed: a comparison of equal texts is a memory compare), every reader of it (the links of

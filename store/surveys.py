@@ -108,14 +108,9 @@ def create_link(round: SurveyRound, label: str, mode: str, agency: Any = None) -
 
 
 def _link_query(slug: str) -> Any:
-    """The link, its round and its questionnaire version, by slug: on SQLite with the version's
-    stored definition as stored (find_link compares the text as read, a memory compare), on
-    PostgreSQL with its stamp (store.questionnaires.version_stamp), the text read only when new."""
-    stamp = version_stamp()
-    if stamp is not None:
-        query = SurveyLink.select(SurveyLink, SurveyRound, *VERSION_FIELDS, stamp)
-    else:
-        query = SurveyLink.select(SurveyLink, SurveyRound, QuestionnaireVersion)
+    """The link, its round and its questionnaire version, by slug, with the stamp that stands for
+    the version's definition (store.questionnaires.version_stamp): the text is read only when new."""
+    query = SurveyLink.select(SurveyLink, SurveyRound, *VERSION_FIELDS, version_stamp())
     return query.join(SurveyRound).join(QuestionnaireVersion).where(SurveyLink.slug == slug)
 
 
@@ -198,13 +193,9 @@ def find_link(slug: str) -> SurveyLink | None:
     else:
         link = Prepared.objects(row)
         version = link.round.questionnaire
-        if STAMP in row.columns:  # PostgreSQL: the row version's stamp, the text only when new
-            link.__dict__.pop(STAMP, None)  # (peewee puts a column of no model's on the first)
-            stored = row.values[_column(row.columns, STAMP)]
-            memo = definition_memo(version.id, stored, lambda: stored_definition(version.id))
-        else:
-            stored = row.values[_column(row.columns, "definition")]
-            memo = definition_memo(version.id, stored, lambda: version.__data__["definition"])
+        link.__dict__.pop(STAMP, None)  # (peewee puts a column of no model's on the first)
+        stored = row.values[_column(row.columns, STAMP)]  # the text is read only when it is new
+        memo = definition_memo(version.id, stored, lambda: stored_definition(version.id))
         version.__data__["definition"] = memo[0]
         seen = _Seen(row.values, dict(link.__data__), dict(link.round.__data__), dict(version.__data__), memo)
         if len(_links_seen) >= MAX_LINKS_SEEN:

@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from peewee import Database
+from peewee import Database, PostgresqlDatabase
 
 from store.models import QuestionnaireVersion
 from store.questionnaires import definition, definition_memo, read_only, remember_definition
@@ -97,3 +97,31 @@ def test_readers_of_unchanged_stored_content_share_one_decoding_and_one_build(db
     assert changed is not memo and changed[0]["title"] == "Workshop feedback, edited" and len(decoded) == 2
     with pytest.raises(TypeError):
         changed[0]["title"] = "changed by a caller"
+
+
+def test_on_sqlite_the_database_stamps_a_version_row_at_every_write_of_its_definition(db: Database) -> None:
+    """The stamp that stands for a version's definition (store.questionnaires.version_stamp) is
+    set by the database itself (migration 0004's triggers), however the row is written; on
+    PostgreSQL the row version stands for it and the column stays empty."""
+    version = QuestionnaireVersion.create(
+        questionnaire_id="stamped", version=1, title="Stamped", audience="practitioner", definition={"n": 1}
+    )
+
+    def stamp() -> int | None:
+        return QuestionnaireVersion.get_by_id(version.id).stamp
+
+    if isinstance(db, PostgresqlDatabase):
+        assert stamp() is None
+        return
+    made = stamp()
+    assert made is not None
+    QuestionnaireVersion.update(title="Retitled").where(QuestionnaireVersion.id == version.id).execute()
+    assert stamp() == made, "only a write of the definition changes it"
+    seen = {made}
+    for n in range(2, 6):
+        QuestionnaireVersion.update(definition={"n": n}).where(QuestionnaireVersion.id == version.id).execute()
+        seen.add(stamp())
+    by_hand = 'UPDATE "questionnaire_version" SET "definition" = ? WHERE "id" = ?'
+    db.execute_sql(by_hand, ['{"by": "hand"}', version.id])
+    seen.add(stamp())
+    assert len(seen) == 6, "a new stamp at every write, by peewee or by hand"
