@@ -50,6 +50,17 @@ def _csrf_serializer(secret_key: Any) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=CSRF_SALT, signer=DerivedOnceSigner)
 
 
+def _csrf_settings(secret_key: Any, token_key: str | None) -> tuple[Any, str]:
+    """The key that signs CSRF tokens and the session field that holds their secret, as flask_wtf
+    reads them: given, else WTF_CSRF_SECRET_KEY or SECRET_KEY, and WTF_CSRF_FIELD_NAME."""
+    config = current_app.config
+    secret_key = secret_key if secret_key is not None else config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
+    field = token_key if token_key is not None else config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if secret_key is None or field is None:
+        raise RuntimeError("A secret key and a field name are required to use CSRF.")
+    return secret_key, field
+
+
 def check_csrf(data: Any, secret_key: Any = None, time_limit: Any = None, token_key: str | None = None) -> None:
     """flask_wtf.csrf.validate_csrf, the same checks in the same order with the same messages,
     without making a serializer and deriving its key on every post (`_csrf_serializer`).
@@ -57,12 +68,8 @@ def check_csrf(data: Any, secret_key: Any = None, time_limit: Any = None, token_
     Raises ValidationError when the token is missing, the session has no secret, the token is
     older than WTF_CSRF_TIME_LIMIT (None: no limit), not signed with the key, or not this
     session's."""
-    config = current_app.config
-    secret_key = secret_key if secret_key is not None else config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
-    field = token_key if token_key is not None else config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if secret_key is None or field is None:
-        raise RuntimeError("A secret key and a field name are required to use CSRF.")
-    time_limit = time_limit if time_limit is not None else config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    secret_key, field = _csrf_settings(secret_key, token_key)
+    time_limit = time_limit if time_limit is not None else current_app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
     if not data:
         raise ValidationError("The CSRF token is missing.")
     if field not in session:
@@ -89,11 +96,7 @@ def csrf_token(secret_key: Any = None, token_key: str | None = None) -> str:
     are kept by (key, session secret), so a token only ever goes to the session holding its
     secret, as before; a new session secret (signing in clears the session) gets a new token.
     """
-    config = current_app.config
-    secret_key = secret_key if secret_key is not None else config.get("WTF_CSRF_SECRET_KEY", current_app.secret_key)
-    field = token_key if token_key is not None else config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if secret_key is None or field is None:
-        raise RuntimeError("A secret key and a field name are required to use CSRF.")
+    secret_key, field = _csrf_settings(secret_key, token_key)
     token = g.get(field)
     if token is not None:
         return token

@@ -137,6 +137,9 @@ _AUDIT = Prepared(
 # a standard's page reads, with the audit: the standard's state, the audit's response, its
 # answers to the keys given (a JSON list: one parameter, one SQL text whatever their number) as
 # one JSON object, and the signed-in user (accounts.session.load_user_with)
+PAGE_ANSWERS = "page_answers"  # the name the answers' column is read under
+
+
 def _page_answers(keys: str) -> Any:
     answer = Answer.alias("page_answer")
     if isinstance(db.obj, PostgresqlDatabase):
@@ -179,7 +182,6 @@ _AUDIT_PAGE = Prepared(
     int,
     str,
 )
-PAGE_ANSWERS = "page_answers"
 _RESPONSE = Prepared(lambda audit_id: Response.select().where(Response.audit == audit_id), int)
 _SECTION_STATE = Prepared(
     lambda audit_id, section_id: SectionState.select().where(
@@ -250,6 +252,9 @@ class PageRead:
     as_stored: dict[str, str] | None  # the page's answers (page_keys), as stored; None: not read
 
 
+_asked_keys: dict[tuple[int, str], str] = {}  # (audit id, standard) -> the page's keys, a JSON list
+
+
 def audit_with_section(audit_id: int, section_id: str, user_id: int = 0) -> PageRead | None:
     """What a standard's page reads, in one query: the audit as `audit_by_id` gives it, the
     standard's state, the audit's response, the page's answers as stored (its own and those its
@@ -282,9 +287,6 @@ def audit_with_section(audit_id: int, section_id: str, user_id: int = 0) -> Page
         d.pop("page_user", None),
         (json.loads(collected) if collected else {}) if needed == asked else None,
     )
-
-
-_asked_keys: dict[tuple[int, str], str] = {}  # (audit id, standard) -> the page's keys, a JSON list
 
 
 def _share_definition(audit: Audit) -> None:
