@@ -212,10 +212,13 @@ def words_for_times() -> dict[str, Any]:
 
 
 def _number(text: str | None, default: int | None = None) -> int | None:
+    """A whole number as posted, or `default` for anything else: what is not a number, and what a
+    database's integer column cannot hold (a revision of 10**30 is made up, and must not reach the SQL)."""
     try:
-        return int(text) if text is not None else default
+        number = int(text) if text is not None else default
     except ValueError:
         return default
+    return number if number is None or -(2**31) <= number < 2**31 else default
 
 
 def _name(user: User | None) -> str:

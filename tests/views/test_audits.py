@@ -449,6 +449,18 @@ def test_an_edit_based_on_an_older_version_is_shown_never_overwritten(
     assert state_of(audit, section.id).revision == 2 and Draft.select().count() == 0
 
 
+@pytest.mark.parametrize("revision", ["99999999999999999999", "-99999999999999999999", "2147483648"])
+def test_a_made_up_revision_too_large_for_the_database_is_a_conflict_not_an_error(
+    client: FlaskClient, audit: Audit, s11: Questionnaire, revision: str
+) -> None:
+    section = s11.sections[0]
+    client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, text="Saved first."))
+    data = {**section_data(section, text="Sent with a made-up revision."), "revision": revision}
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    assert response.status_code == 409 and "has changed this section since you opened it" in body(response)
+    assert stored(audit)["s1.1-narrative"] == "Saved first." and state_of(audit, section.id).revision == 1
+
+
 def test_keeping_the_colleagues_answers_discards_mine(
     client: FlaskClient, app: Flask, users: dict[str, User], audit: Audit, s11: Questionnaire
 ) -> None:
