@@ -45,6 +45,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_IDLE_MINUTES=30,
         PERMANENT_SESSION_LIFETIME=12 * 3600,
+        # the cookie is written when the session changes, not on every request (accounts.session.seen_every)
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     app.config.from_prefixed_env()
     if os.environ.get("DATABASE_URL") and not app.config.get("DATABASE_URL"):

@@ -33,6 +33,20 @@ def idle_seconds() -> int:
     return int(current_app.config.get("SESSION_IDLE_MINUTES", 30)) * 60
 
 
+def seen_every() -> int:
+    """How stale the session's last-seen time may be before a request rewrites it: a thirtieth of
+    the idle limit (a minute of 30), at least a second. The session cookie is written only when
+    something in it changes (SESSION_REFRESH_EACH_REQUEST is off), so most requests, saves among
+    them, neither sign a new cookie nor overwrite what another tab has just put in the session;
+    the timeout warning asks the server for the time left (GET /session) before it acts."""
+    return max(1, idle_seconds() // 30)
+
+
+def seconds_left() -> int:
+    """Seconds before the signed-in session ends if nothing else is asked for."""
+    return max(0, idle_seconds() - (int(time.time()) - int(session.get("seen", 0))))
+
+
 def sign_in(user: User) -> None:
     kept = session.get("kept")
     session.clear()
@@ -138,7 +152,7 @@ def init_app(app: Flask) -> None:
             session.pop("user_id", None)
             return
         g.user = user
-        if request.endpoint != "auth.session_status":
+        if request.endpoint != "auth.session_status" and now - int(session.get("seen", 0)) >= seen_every():
             session["seen"] = now
 
     @app.context_processor
@@ -147,6 +161,7 @@ def init_app(app: Flask) -> None:
         return {
             "current_user": user,
             "session_idle_seconds": idle_seconds() if user else 0,
+            "session_seconds_left": seconds_left() if user else 0,
             "service_navigation_items": navigation(app, user),
         }
 

@@ -22,9 +22,9 @@ from the s11-self-audit definition: ratings, narratives, evidence rows, and an a
 shortfall. Every save must be answered with the redirect to the task list. The app checks the
 session and CSRF token, the section's revision (edit conflicts), and writes an audit-trail row
 per changed answer and status; the baseline (a bare route at the same path) validates the same
-form and replaces the section's answers in one transaction. The client keeps every session
-cookie as signing in left it (a browser would follow the redirect and read the flashed message;
-the benchmark does not, so the messages are not carried from save to save).
+form and replaces the section's answers in one transaction. The client keeps the cookies the
+server sets, as a browser does (a save sets none: its message is in the task list's address, and
+the session's last-seen time is rewritten at most once a minute, accounts.session.seen_every).
 After every window the answer rows and audit-trail rows of the audits are counted and must equal
 what the client was told.
 
@@ -783,11 +783,11 @@ def _save_standards(
 ) -> None:
     """Standards saved one after another until the end of the window, counting what each stores."""
     number = 0
+    browser.cookies = dict(cookies)  # as signing in left them; then as the server sets them
     while time.monotonic() < end and not tally.failures:
         save = saves[number % len(saves)]
         number += 1
         revision, status_before = audit.sections[save.section_id]
-        browser.cookies = dict(cookies)  # as signing in left them (see the module's docstring)
         path = f"/audit/{audit.audit_id}/{save.section_id}"
         status, location, _ = browser.send("POST", path, f"{csrf}revision={revision}&{save.body}")
         if status != 302 or location != "/audit/":

@@ -35,12 +35,14 @@ function roughly(seconds) {
 }
 
 function watch(dialog) {
-  const idle = Number(dialog.dataset.idleSeconds);
+  // seconds left when the page was made: the server refreshes its last-seen time at most once a
+  // minute, so this can be a little less than the whole idle limit
+  const leftAtLoad = Number(dialog.dataset.secondsLeft);
   const warn = Number(dialog.dataset.warnSeconds);
   const form = dialog.querySelector("form");
   const countdown = dialog.querySelector(".app-timeout__countdown");
   const live = dialog.querySelector(".app-timeout__live");
-  let deadline = Date.now() + idle * 1000;
+  let deadline = Date.now() + leftAtLoad * 1000;
   let timer = null;
   let announced = null;
   let returnFocus = null;
@@ -168,5 +170,5 @@ function watch(dialog) {
     if (event.persisted) check();
   });
 
-  wait(idle - warn, check);
+  wait(leftAtLoad - warn, check);
 }

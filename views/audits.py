@@ -250,9 +250,30 @@ def index() -> str:
             carry_from=store.can_carry_forward(audit) if editable else None,
             confirm=ConfirmForm(),
             has_actions=Action.select().where(Action.audit == audit).exists(),
+            saved=_saved_message(user, audit, questionnaire, states),
         )
     context["earlier"] = store.earlier_audits(user.agency_id, audit)
     return render_template("audits/index.html", **context)
+
+
+def _saved_message(
+    user: User, audit: Audit, questionnaire: Questionnaire, states: dict[str, SectionState]
+) -> str | None:
+    """What a save tells the person on the task list it sends them to (?saved=<standard>&revision=<n>).
+
+    Carried in the address, not flashed into the session: a save then leaves the session cookie
+    alone (accounts.session.seen_every). It is believed only while the standard is at that
+    revision and this person saved it, so a link someone made up, or an old bookmark, says nothing
+    that is not so. A draft kept at that revision means some answers were kept as typed."""
+    section_id = request.args.get("saved", "")
+    state = states.get(section_id)
+    if state is None or state.revision != _number(request.args.get("revision")) or state.updated_by_id != user.id:
+        return None
+    title = questionnaire.section(section_id).title
+    draft = store.draft_of(user, url_for(".standard", audit_id=audit.id, section_id=section_id))
+    if draft is not None and draft.base_revision == state.revision:
+        return f"We saved your answers to ‘{title}’. Some need checking: we kept them as you typed them for when you come back."
+    return f"We saved your answers to ‘{title}’."
 
 
 def _tasks(audit: Audit, questionnaire: Questionnaire, states: dict[str, SectionState]) -> list[dict[str, Any]]:
@@ -376,7 +397,7 @@ def _save(page: StandardPage, user: User) -> Any:
         answers, scope, leftover = form.answers(), store.section_keys(page.section), False
         status = "completed" if completed == "yes" else "in-progress"
     try:
-        store.save_section(
+        saved = store.save_section(
             page.audit,
             page.section,
             answers,
@@ -397,15 +418,7 @@ def _save(page: StandardPage, user: User) -> Any:
         return _conflict(page, conflict.state, conflict.theirs, mine, typed, request.form.get("save") or "continue")
     except store.NotEditable:
         return _refuse(page)
-    if leftover:
-        flash(
-            f"We saved your answers to ‘{page.section.title}’. Some need checking: "
-            "we kept them as you typed them for when you come back.",
-            "success",
-        )
-    else:
-        flash(f"We saved your answers to ‘{page.section.title}’.", "success")
-    return redirect(url_for(".index"))
+    return redirect(url_for(".index", saved=page.section.id, revision=saved.revision))
 
 
 def _valid_now(page: StandardPage, form: SectionForm) -> tuple[dict[str, Any], set[str], bool]:

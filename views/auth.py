@@ -76,11 +76,13 @@ def session_status() -> Response:
     """Seconds left before the session ends, for the timeout warning; does not extend it."""
     if g.get("user") is None:
         return jsonify(signed_in=False, seconds_left=0)
-    left = accounts.idle_seconds() - (int(time.time()) - int(session.get("seen", 0)))
-    return jsonify(signed_in=True, seconds_left=max(0, left))
+    return jsonify(signed_in=True, seconds_left=accounts.seconds_left())
 
 
 @bp.post("/session/extend")
 def extend_session() -> Response:
-    """Any signed-in request extends the session; this one does only that."""
-    return jsonify(signed_in=g.get("user") is not None, seconds_left=accounts.idle_seconds() if g.get("user") else 0)
+    """Any signed-in request extends the session (to within a minute); this one does only that, exactly."""
+    if g.get("user") is None:
+        return jsonify(signed_in=False, seconds_left=0)
+    session["seen"] = int(time.time())
+    return jsonify(signed_in=True, seconds_left=accounts.idle_seconds())

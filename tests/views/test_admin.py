@@ -572,7 +572,7 @@ def test_codes_are_forgotten_after_an_hour(admin: FlaskClient, world) -> None:
     admin.post(f"/admin/links/{link_id}/codes/new", data={"count": "2"})
     assert len(re.findall(CODE, text(admin.get(f"/admin/links/{link_id}/codes")))) == 2
     with admin.session_transaction() as session:
-        session["admin_codes"]["at"] = int(time.time()) - 3601
+        session["admin_codes"] = {**session["admin_codes"], "at": int(time.time()) - 3601}
     assert "These codes are no longer shown" in text(admin.get(f"/admin/links/{link_id}/codes"))
 
 

@@ -205,7 +205,8 @@ def test_the_whole_journey_over_two_visits(
     assert 'src="/static/autosave.js"' in page and "data-autosave=" in page
     for section in first:
         response = client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section))
-        assert response.status_code == 302 and response.headers["Location"] == "/audit/"
+        assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=1"
+        assert f"We saved your answers to ‘{section.title}’." in text_of(body(client.get(response.headers["Location"])))
     assert "You have completed 5 of 11 sections" in text_of(body(client.get("/audit/")))
     client.post("/sign-out")
 
@@ -229,6 +230,34 @@ def test_the_whole_journey_over_two_visits(
     assert audit.declaration == s11.declaration
     assert Response.get(Response.audit == audit).status == "submitted"
     assert [a.question_id for a in Action.select().where(Action.audit == audit)] == ["s7.1-action"]
+
+
+def test_a_save_says_so_on_the_task_list_only_while_it_is_true_and_leaves_the_session_cookie_alone(
+    app: Flask, client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    """The message comes back in the task list's address, not in the session: the save sets no
+    cookie. The address is believed only while the standard is at that revision and the person
+    reading it saved it: a made-up link, or one a colleague's save has overtaken, shows nothing."""
+    section, other = s11.sections[2], s11.sections[3]
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section))
+    assert response.status_code == 302 and "Set-Cookie" not in response.headers
+    saved = f"We saved your answers to ‘{section.title}’."
+    assert saved in text_of(body(client.get(response.headers["Location"])))
+    for made_up in (
+        f"saved={section.id}&revision=2",
+        f"saved={other.id}&revision=1",
+        "saved=nothing&revision=1",
+        f"saved={section.id}&revision=one",
+        f"saved={section.id}",
+    ):
+        assert "We saved your answers" not in text_of(body(client.get(f"/audit/?{made_up}"))), made_up
+    colleague = app.test_client()
+    sign_in_as(colleague, users["colleague"])
+    # the colleague's own address says so to them; the same address says nothing to anyone else
+    theirs = colleague.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, 1, text="Theirs."))
+    assert saved in text_of(body(colleague.get(theirs.headers["Location"])))
+    assert "We saved your answers" not in text_of(body(client.get(theirs.headers["Location"])))
+    assert "We saved your answers" not in text_of(body(client.get(response.headers["Location"])))
 
 
 def test_save_and_continue_checks_the_answers_and_asks_if_the_section_is_complete(
@@ -303,7 +332,7 @@ def test_a_standards_page_reads_the_user_with_the_audit_and_its_answers_in_one_q
     assert "First words." in page and users["agency"].name in page
     statements.clear()
     response = client.post(path, data=section_data(section, 1, text="Second words."))
-    assert response.status_code == 302 and response.headers["Location"] == "/audit/"
+    assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=2"
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
     assert stored(audit)["s2.1-narrative"] == "Second words."
     assert [
@@ -330,8 +359,10 @@ def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_dr
     data["s1.1-evidence__0__date-month"] = "2"  # 31 February: not a real date
     data["s1.2"] = ""  # cleared: a required answer may be blank until submission
     response = client.post(f"/audit/{audit.id}/{section.id}", data=data)
-    assert response.status_code == 302 and response.headers["Location"] == "/audit/"
-    assert "Some need checking: we kept them as you typed them" in text_of(body(client.get("/audit/")))
+    assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=2"
+    assert "Some need checking: we kept them as you typed them" in text_of(
+        body(client.get(response.headers["Location"]))
+    )
     answers = stored(audit)
     assert answers["s1.1-narrative"] == "A new narrative"
     assert answers["s1.1-evidence"] == evidence_before  # the badly typed one leaves the saved one alone
