@@ -143,7 +143,8 @@ def init_app(app: Flask) -> None:
         if user_id is None:
             return
         now = int(time.time())
-        if now - int(session.get("seen", 0)) > idle_seconds():
+        idle_for = now - int(session.get("seen", 0))
+        if idle_for > idle_seconds():
             session.pop("user_id", None)
             g.session_expired = True
             return
@@ -152,7 +153,7 @@ def init_app(app: Flask) -> None:
             session.pop("user_id", None)
             return
         g.user = user
-        if request.endpoint != "auth.session_status" and now - int(session.get("seen", 0)) >= seen_every():
+        if request.endpoint != "auth.session_status" and idle_for >= seen_every():
             session["seen"] = now
 
     @app.context_processor
