@@ -20,8 +20,9 @@ session) and in the window posts standard pages (/audit/<id>/<section>, "Save an
 with the section completed or not, or "Save and come back later") with random valid answers
 from the s11-self-audit definition: ratings, narratives, evidence rows, and an action for every
 shortfall. Every save must be answered with the redirect to the task list. The app checks the
-session and CSRF token, the section's revision (edit conflicts), and writes an audit-trail row
-per changed answer and status; the baseline (a bare route at the same path) validates the same
+session and CSRF token, the section's revision (edit conflicts), and writes the save's
+audit-trail entry (one row holding every answer and status it changed, store.audits._save_trail;
+until 2026-11-23, a row each); the baseline (a bare route at the same path) validates the same
 form and replaces the section's answers in one transaction. The client keeps the cookies the
 server sets, as a browser does (a save sets none: its message is in the task list's address, and
 the session's last-seen time is rewritten at most once a minute, accounts.session.seen_every).
@@ -798,7 +799,8 @@ def _save_standards(
         changed = sum(1 for k in before.keys() | save.stored.keys() if before.get(k) != save.stored.get(k))
         tally.posts += 1
         tally.answers += len(save.stored) - len(before)
-        tally.events += changed + (status_before != save.status) + (not audit.started) if side == "app" else 0
+        # the app's trail: one row for a save that changes an answer or the status, one for the audit's start
+        tally.events += bool(changed or status_before != save.status) + (not audit.started) if side == "app" else 0
         for k in before:
             del audit.stored[k]
         audit.stored.update(save.stored)

@@ -50,7 +50,7 @@ from store.questionnaires import (
     version_stamp,
 )
 from store.scores import score_audit
-from store.trail import record
+from store.trail import SAVE_KIND, record
 
 logger = logging.getLogger(__name__)
 
@@ -497,10 +497,10 @@ def save_section(
 
     `base_revision` is the section's revision when the page was built. If someone saved it since,
     nothing is written and Conflict carries their answers, unless they saved exactly what is being
-    saved now. Every changed answer and status goes into the audit trail. The person's draft of the
-    page (`draft_path`) goes, since what it kept is now saved; or, when some of what was typed could
-    not be saved yet (`leftover`: the page's typed items), it becomes the new draft, in the same
-    transaction, so that nothing typed is lost. `response`: the audit's response, when the caller
+    saved now. Every changed answer and status goes into the audit trail, in one entry
+    (_save_trail). The person's draft of the page (`draft_path`) goes, since what it kept is now
+    saved; or, when some of what was typed could not be saved yet (`leftover`: the page's typed
+    items), it becomes the new draft, in the same transaction, so that nothing typed is lost. `response`: the audit's response, when the caller
     has already read it (`response_of`).
 
     `state` and `stored` (the section's answers as stored, JSON text): what the caller read of
@@ -562,15 +562,35 @@ def _save_trail(
     status: str,
     started: bool,
 ) -> list[tuple[str, str, str | None, str | None]]:
-    """A section save's audit-trail entries, encoded as stored, in order: each changed answer,
-    the section's status if it changed (`was` to `status`), the audit's start if this save
-    started it."""
-    trail = [("answer", key, before, after) for key, (before, after) in changes]
-    if was != status:
-        trail.append(("status", f"section:{section.id}", _encode(was), _encode(status)))
+    """A section save's audit-trail entries, encoded as stored, in order: the save's one entry, if
+    it changed any answer or the section's status (`was` to `status`), and the audit's start if
+    this save started it.
+
+    The save's entry (kind SAVE_KIND, target "section:<id>") holds, before and after, the answers
+    it changed ({"answers": {key: value or null}}, in key order) and the status if it changed:
+    who, when, before and after of every change, in one row a save. A row an answer made a save
+    write a dozen rows, each with its index entries and, on PostgreSQL, its two foreign-key checks;
+    store.trail.changes opens the entry out into one change an answer again. Its JSON is
+    put together from the values already encoded, as JSONField would write the whole.
+    """
+    trail = []
+    moved = was != status
+    if changes or moved:
+        key = _encode_key
+        old = ",".join(f"{key(k)}:{'null' if b is None else b}" for k, (b, _) in changes)
+        new = ",".join(f"{key(k)}:{'null' if a is None else a}" for k, (_, a) in changes)
+        old_status = f',"status":{_encode(was)}' if moved else ""
+        new_status = f',"status":{_encode(status)}' if moved else ""
+        entry = (SAVE_KIND, f"section:{section.id}", f'{{"answers":{{{old}}}{old_status}}}')
+        trail.append((*entry, f'{{"answers":{{{new}}}{new_status}}}'))
     if started:
         trail.append(("status", "audit", _encode("not-started"), _encode("in-progress")))
     return trail
+
+
+def _encode_key(key: str) -> str:
+    """An answer's key as JSONField writes an object's key."""
+    return json.dumps(key, ensure_ascii=False)
 
 
 def _save_in_one_statement(

@@ -255,11 +255,12 @@ class KeptPost(BaseModel):
 class AuditEvent(BaseModel):
     """The audit trail: who changed what, when, from what, to what.
 
-    A section save writes a dozen rows, and every index is a page more to write with them, so
-    the trail keeps only the indexes something reads by: its audit (an audit's history), and
-    the time of the few kinds the administrators' history lists (`ADMIN_HISTORY_KINDS`, a
-    partial index that answer and status rows never touch). Nothing reads the trail by user
-    (accounts are deactivated, never deleted), so `user` has none.
+    A section save writes one row holding every answer it changed (store.audits._save_trail;
+    store.trail.changes reads it as one change an answer), and every index is a page more to
+    write with each row, so the trail keeps only the indexes something reads by: its audit (an
+    audit's history), and the time of the few kinds the administrators' history lists
+    (`ADMIN_HISTORY_KINDS`, a partial index that save and status rows never touch). Nothing
+    reads the trail by user (accounts are deactivated, never deleted), so `user` has none.
     """
 
     at = DateTimeField(default=utcnow)

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a database, the app on it, its client, and users of each role.
+"""Fixtures shared by every test: a database, the app on it, its client, users of each role, and
+an open S11 audit cycle.
 
 The database is SQLite in a temporary folder, or the PostgreSQL server named by the
 TEST_DATABASE_URL environment variable (.ci/run starts one). It is migrated once per session
@@ -7,6 +8,7 @@ and emptied before each test, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,8 @@ from accounts.passwords import hash_password
 from app import create_app
 from questionnaires import Questionnaire, load_file
 from store.db import make_database, upgrade
-from store.models import MODELS, Agency, User
+from store.models import MODELS, Agency, AuditCycle, QuestionnaireVersion, User
+from store.questionnaires import definition
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PASSWORD = "correct horse battery staple"
@@ -136,3 +139,21 @@ def sign_in_as(client: FlaskClient, user: User) -> FlaskClient:
 def minimal() -> Questionnaire:
     """A small definition with every question type, condition operator and rule kind."""
     return load_file(FIXTURES / "questionnaires" / "minimal.json")
+
+
+@pytest.fixture
+def cycle(db: Database) -> AuditCycle:
+    """An S11 self-audit cycle, open a month ago and for two months more, on the shipped definition."""
+    today = dt.date.today()
+    return AuditCycle.create(
+        name="2025 to 2026 self-audit",
+        questionnaire=QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "s11-self-audit"),
+        opens_on=today - dt.timedelta(days=30),
+        closes_on=today + dt.timedelta(days=60),
+    )
+
+
+@pytest.fixture
+def s11(cycle: AuditCycle) -> Questionnaire:
+    """The cycle's definition."""
+    return definition(cycle.questionnaire)

@@ -9,7 +9,7 @@ from peewee import Database, PostgresqlDatabase
 
 from store.admin import admin_history, history_query
 from store.models import AuditEvent, User
-from store.trail import record
+from store.trail import SAVE_KIND, record
 
 
 def test_it_lists_administrators_changes_newest_first_and_nothing_else(db: Database, users: dict[str, User]) -> None:
@@ -21,6 +21,7 @@ def test_it_lists_administrators_changes_newest_first_and_nothing_else(db: Datab
         (reviewer, "audit", "audit:1"),  # an audit reopened, by a reviewer: not an administrator's
         (admin, "audit", "audit:2"),  # an audit reopened by an administrator: listed
         (agency, "status", "section:s1"),
+        (agency, SAVE_KIND, "section:s1"),  # a section's save: never
         (None, "admin", "agency:3"),  # by an account since gone from the row: still listed
     ]
     for minutes, (user, kind, target) in enumerate(entries):

@@ -33,31 +33,9 @@ from store.models import (
     utcnow,
 )
 from store.questionnaires import definition
+from store.trail import SAVE_KIND, changes
 
 TODAY = dt.date.today()
-
-
-@pytest.fixture
-def cycle(db: Database) -> AuditCycle:
-    version = QuestionnaireVersion.get(QuestionnaireVersion.questionnaire_id == "s11-self-audit")
-    return AuditCycle.create(
-        name="This year",
-        questionnaire=version,
-        opens_on=TODAY - dt.timedelta(days=10),
-        closes_on=TODAY + dt.timedelta(days=10),
-    )
-
-
-@pytest.fixture
-def s11(cycle: AuditCycle) -> Questionnaire:
-    return definition(cycle.questionnaire)
-
-
-@pytest.fixture
-def audit(cycle: AuditCycle, users: dict[str, User], s11: Questionnaire) -> Audit:
-    made = audits.audit_for(users["agency"].agency, cycle, users["agency"])
-    audits.section_states(made, s11)
-    return made
 
 
 def met_answers(s11: Questionnaire, shortfalls: dict[str, str] | None = None) -> dict[str, Any]:
@@ -133,7 +111,7 @@ def test_a_section_save_records_each_change_and_bumps_the_revisions(
     assert Audit.get_by_id(audit.id).revision == 1 and Audit.get_by_id(audit.id).status == "in-progress"
     state = audits.save_section(audit, section, {"s1.1": "met"}, scope, 1, user, "completed")
     assert load_answers(audits.response_of(audit)) == {"s1.1": "met"}  # the narrative was cleared
-    trail = [(e.kind, e.target, e.before, e.after) for e in AuditEvent.select().order_by(AuditEvent.id)]
+    trail = [(c.kind, c.target, c.before, c.after) for c in changes(AuditEvent.select().order_by(AuditEvent.id))]
     assert ("answer", "s1.1-narrative", "One", None) in trail
     assert ("status", "section:s1", "in-progress", "completed") in trail
     assert trail.count(("answer", "s1.1", None, "met")) == 1
@@ -417,13 +395,18 @@ def test_earlier_audits_are_listed_newest_first(audit: Audit, cycle: AuditCycle)
 
 
 def trail_rows(audit: Audit) -> list[tuple[Any, ...]]:
-    return [
-        (e.user_id, e.kind, e.target, e.before, e.after)
-        for e in AuditEvent.select().where(AuditEvent.audit == audit).order_by(AuditEvent.at, AuditEvent.id)
-    ]
+    """The audit's trail, a change a row (store.trail.changes)."""
+    query = AuditEvent.select().where(AuditEvent.audit == audit).order_by(AuditEvent.at, AuditEvent.id)
+    return [(c.user_id, c.kind, c.target, c.before, c.after) for c in changes(query)]
 
 
-def test_every_answer_a_save_changes_gets_its_trail_row_with_who_when_before_and_after(
+def answer_changes() -> list[tuple[str, Any, Any]]:
+    """Every answer change in the trail, in order: (key, before, after)."""
+    query = AuditEvent.select().order_by(AuditEvent.id)
+    return [(c.target, c.before, c.after) for c in changes(query) if c.kind == "answer"]
+
+
+def test_every_answer_a_save_changes_is_in_its_one_trail_entry_with_who_when_before_and_after(
     audit: Audit, users: dict[str, User], s11: Questionnaire
 ) -> None:
     section = s11.section("s1")
@@ -455,7 +438,9 @@ def test_every_answer_a_save_changes_gets_its_trail_row_with_who_when_before_and
         "s1.2": "met",  # the same; the narrative is left blank, so it goes
     }
     audits.save_section(audit, section, second, scope, 1, users["agency"], "completed")
-    added = list(AuditEvent.select().where(AuditEvent.id > last).order_by(AuditEvent.id))
+    rows = list(AuditEvent.select().where(AuditEvent.id > last).order_by(AuditEvent.id))
+    assert [(e.kind, e.target) for e in rows] == [(SAVE_KIND, "section:s1")]  # one row for the save
+    added = changes(rows)
     assert [(e.user_id, e.audit_id, e.kind, e.target, e.before, e.after) for e in added] == [
         (users["agency"].id, audit.id, "answer", "s1.1", "met", "not-met"),
         (users["agency"].id, audit.id, "answer", "s1.1-action", None,
@@ -551,7 +536,7 @@ def test_colleagues_saving_a_section_at_once_from_the_same_page_save_once(
     assert not errors, errors
     assert sorted(outcomes) == ["conflict", "conflict", "conflict", "saved"]
     assert section_state(audit, "s1").revision == 1 and Audit.get_by_id(audit.id).revision == 1
-    narrative = [e for e in AuditEvent.select() if e.target == "s1.1-narrative"]
+    narrative = [c for c in changes(AuditEvent.select()) if c.target == "s1.1-narrative"]
     assert len(narrative) == 1 and load_answers(audits.response_of(audit)) == {"s1.1-narrative": narrative[0].after}
 
 
@@ -626,12 +611,11 @@ def test_a_section_save_compares_stored_answers_by_value_not_by_spelling(
     audits.save_section(
         audit, s11.section("s1"), {"s1.1": "met", "s1.1-action": action}, scope, 0, users["agency"], "in-progress"
     )
-    assert [e.target for e in AuditEvent.select().where(AuditEvent.kind == "answer")] == []
+    assert answer_changes() == []
     audits.save_section(
         audit, s11.section("s1"), {"s1.1": "not-met", "s1.1-action": action}, scope, 1, users["agency"], "in-progress"
     )
-    rows = [(e.target, e.before, e.after) for e in AuditEvent.select().where(AuditEvent.kind == "answer")]
-    assert rows == [("s1.1", "met", "not-met")]
+    assert answer_changes() == [("s1.1", "met", "not-met")]
     assert load_answers(response) == {"s1.1": "not-met", "s1.1-action": action}
 
 
@@ -736,7 +720,7 @@ def test_a_save_from_a_current_page_read_reads_nothing_again_and_stores_the_same
     assert (saved.revision, saved.status) == (2, "completed")
     assert load_answers(audits.response_of(audit)) == {"s1.1": "not-met", "s1.2": "met"}
     assert section_state(audit, "s1").revision == 2 and Audit.get_by_id(audit.id).revision == 2
-    trail = [(e.kind, e.target, e.before, e.after) for e in AuditEvent.select().order_by(AuditEvent.id)][-4:]
+    trail = [(c.kind, c.target, c.before, c.after) for c in changes(AuditEvent.select().order_by(AuditEvent.id))][-4:]
     assert trail == [
         ("answer", "s1.1", "met", "not-met"),
         ("answer", "s1.1-narrative", "One", None),
@@ -766,7 +750,7 @@ def test_a_save_from_a_page_read_that_a_colleague_overtook_reads_again(
     Answer.update(value="not-started").where(Answer.question_id == "s1.1").execute()
     audits.save_section(audit, s2, {"s2.1": "met"}, audits.section_keys(s2), 0, colleague, "in-progress")
     audits.save_section(found, s1, {"s1.1": "partly-met"}, audits.section_keys(s1), 1, agency, "in-progress", **read)
-    last = AuditEvent.select().where(AuditEvent.target == "s1.1").order_by(AuditEvent.id.desc()).first()
+    last = [c for c in changes(AuditEvent.select().order_by(AuditEvent.id)) if c.target == "s1.1"][-1]
     assert (last.before, last.after) == ("not-started", "partly-met")
     assert section_state(audit, "s1").revision == 2 and Audit.get_by_id(audit.id).revision == 3
 
@@ -802,7 +786,7 @@ def test_the_first_save_from_a_page_read_starts_the_audit_and_drops_the_pages_dr
     assert (Audit.get_by_id(audit.id).status, Audit.get_by_id(audit.id).revision) == ("in-progress", 1)
     rows = [
         (e.user_id, e.audit_id, e.kind, e.target, e.before, e.after)
-        for e in AuditEvent.select().order_by(AuditEvent.id)
+        for e in changes(AuditEvent.select().order_by(AuditEvent.id))
     ]
     assert rows[-3:] == [
         (user.id, audit.id, "answer", "s1.1", None, "met"),
@@ -839,8 +823,7 @@ def test_saves_from_page_reads_one_after_another_store_each_change_whatever_thei
     if isinstance(proxy.obj, PostgresqlDatabase):  # the first as text, then by name
         assert len([s for s in statements if s.startswith("EXECUTE")]) >= len(saves) - 1
     assert Audit.get_by_id(audit.id).revision == len(saves)
-    answer_rows = [(e.target, e.before, e.after) for e in AuditEvent.select().where(AuditEvent.kind == "answer")]
-    assert answer_rows == [
+    assert answer_changes() == [
         ("s1.1", None, "met"),
         ("s1.1-narrative", None, "One"),
         ("s1.1", "met", "not-met"),
@@ -869,7 +852,7 @@ def test_a_saves_trail_rows_store_their_time_as_every_other_trail_row_does(
     )
     raw = raw.fetchall()
     kinds = {kind for _, kind in raw}
-    assert {"answer", "status"} <= kinds
+    assert {SAVE_KIND, "status"} <= kinds
     assert {type(at) for at, _ in raw} == {type(raw[-1][0])}  # one way of storing, whoever wrote it
     if isinstance(raw[0][0], str):  # SQLite: text, as sqlite3's adapter writes a datetime
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?", at) for at, _ in raw), raw

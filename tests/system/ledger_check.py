@@ -15,6 +15,7 @@ from store.answers import load_answers
 from store.audits import response_of
 from store.db import db, make_database
 from store.models import Audit, AuditEvent, Response, SurveyLink, User
+from store.trail import changes
 from tests.system.people import Ledger
 from tests.system.servers import Seeded
 
@@ -72,15 +73,8 @@ def _check(seeded: Seeded, ledger: Ledger, strict_submissions: bool) -> Stored:
             # the last acknowledged text, or a later one whose acknowledgement was lost
             allowed = sent[sent.index(acknowledged[-1]) :]
             assert answers.get(question) in allowed, f"{email} {question}: {answers.get(question)!r} not in {allowed}"
-            trail = {
-                e.after
-                for e in AuditEvent.select().where(
-                    (AuditEvent.audit == audit)
-                    & (AuditEvent.kind == "answer")
-                    & (AuditEvent.target == question)
-                    & (AuditEvent.user == user)
-                )
-            }
+            theirs = AuditEvent.select().where((AuditEvent.audit == audit) & (AuditEvent.user == user))
+            trail = {c.after for c in changes(theirs) if c.kind == "answer" and c.target == question}
             untraced = [text for text in acknowledged if text not in trail]
             assert not untraced, f"{email} {question}: saves with no trail entry: {untraced}"
             saves += len(acknowledged)

@@ -30,7 +30,7 @@ from store.models import (
     SectionState,
     User,
 )
-from store.questionnaires import definition
+from store.trail import SAVE_KIND, changes
 from tests.conftest import PASSWORD, sign_in_as
 
 TODAY = dt.date.today()
@@ -98,21 +98,6 @@ def body(response: Any) -> str:
 def text_of(html: str) -> str:
     """The page's words with tags and runs of spaces collapsed, to assert on sentences."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
-
-
-@pytest.fixture
-def cycle(db: Any) -> AuditCycle:
-    return AuditCycle.create(
-        name="2025 to 2026 self-audit",
-        questionnaire=s11_version(),
-        opens_on=TODAY - dt.timedelta(days=30),
-        closes_on=TODAY + dt.timedelta(days=60),
-    )
-
-
-@pytest.fixture
-def s11(cycle: AuditCycle) -> Questionnaire:
-    return definition(cycle.questionnaire)
 
 
 @pytest.fixture
@@ -335,9 +320,7 @@ def test_a_standards_page_reads_the_user_with_the_audit_and_its_answers_in_one_q
     assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=2"
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
     assert stored(audit)["s2.1-narrative"] == "Second words."
-    assert [
-        e.after for e in AuditEvent.select().where(AuditEvent.target == "s2.1-narrative").order_by(AuditEvent.id)
-    ] == [
+    assert [c.after for c in changes(AuditEvent.select().order_by(AuditEvent.id)) if c.target == "s2.1-narrative"] == [
         "First words.",
         "Second words.",
     ]
@@ -880,7 +863,12 @@ def test_every_change_is_in_the_trail_with_who_when_before_and_after(
     colleague = app.test_client()
     sign_in_as(colleague, users["colleague"])
     colleague.post(f"/audit/{audit.id}/{section.id}", data=section_data(section, 1, ratings={"s1.3": "not-met"}))
-    events = list(AuditEvent.select().where(AuditEvent.audit == audit).order_by(AuditEvent.id))
+    rows = list(AuditEvent.select().where(AuditEvent.audit == audit).order_by(AuditEvent.id))
+    assert [(e.kind, e.user_id) for e in rows if e.kind == SAVE_KIND] == [  # a row a save
+        (SAVE_KIND, users["agency"].id),
+        (SAVE_KIND, users["colleague"].id),
+    ]
+    events = changes(rows)
     assert all(e.at >= started for e in events)
     first = next(e for e in events if e.kind == "answer" and e.target == "s1.3")
     assert (first.user_id, first.before, first.after) == (users["agency"].id, None, "met")
