@@ -24,7 +24,7 @@ from questionnaires.completeness import Gap, asked, gaps
 from questionnaires.conditions import is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
 from store.answers import answers_as_stored, load_answers, put_encoded, save_answers
-from store.db import db
+from store.db import db, writing
 from store.models import (
     Action,
     Agency,
@@ -87,14 +87,6 @@ class StaleProgress(Exception):
     def __init__(self, actions: list[Action]):
         super().__init__(f"{len(actions)} actions were updated by someone else")
         self.actions = actions
-
-
-def _writing() -> Any:
-    """A transaction that takes SQLite's write lock at once: a read then a write in a deferred
-    transaction fails outright (not after a wait) when another writer committed in between."""
-    if isinstance(db.obj, SqliteDatabase):
-        return db.atomic(lock_type="IMMEDIATE")
-    return db.atomic()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,7 +516,7 @@ def save_section(
         )
         if saved is not None:
             return saved
-    with _writing():
+    with writing():
         current = state is not None and stored is not None and _BUMP_UNCHANGED.run(audit.id, audit.revision)
         if not current:
             if not _BUMP.run(audit.id):
@@ -876,7 +868,7 @@ def carry_forward(audit: Audit, user: User) -> int:
     current_q = questionnaire_of(audit)
     previous_q = questionnaire_of(previous)
     response = response_of(audit)
-    with _writing():
+    with writing():
         bumped = (
             Audit.update(revision=Audit.revision + 1, status="in-progress")
             .where((Audit.id == audit.id) & (Audit.status.in_(("not-started", "in-progress"))))
@@ -939,7 +931,7 @@ def submit(audit: Audit, user: User, declaration: str) -> bool:
     for each action given, each change in the trail.
     """
     before = audit.status
-    with _writing():
+    with writing():
         done = (
             Audit.update(
                 status="submitted",
@@ -1051,7 +1043,7 @@ def update_progress(audit: Audit, updates: Iterable[ProgressUpdate], user: User)
     updates = list(updates)
     changed = 0
     stale: list[Action] = []
-    with _writing():
+    with writing():
         rows = {a.id: a for a in Action.select().where(Action.audit == audit)}
         now = utcnow()
         for update in updates:
