@@ -129,12 +129,14 @@ def get(port: int, path: str) -> tuple[int, str]:
 
 
 @contextlib.contextmanager
-def throwaway_postgres(prefix: str) -> Iterator[str]:
+def throwaway_postgres(prefix: str, statistics: bool = False) -> Iterator[str]:
     """A new PostgreSQL cluster on a free loopback port with its default (durable) settings, and
     a database owned by a role with a random password; yields its URL, drops the cluster after.
 
     As .ci/run does it (run as root): pg_createcluster, a password role since TCP logins use
     scram. Nothing is tuned: fsync, synchronous_commit and full_page_writes stay on.
+    `statistics`: pg_stat_statements loaded and made in the database (the server's time for
+    each statement), which the role may read and reset.
     """
     if not shutil.which("pg_createcluster"):
         raise BenchError("PostgreSQL is not installed (apt-get install -y postgresql)")
@@ -147,16 +149,23 @@ def throwaway_postgres(prefix: str) -> Iterator[str]:
         shutil.chown(directory, "postgres")
         subprocess.run(
             ["pg_createcluster", PG_VERSION, name, "-d", f"{directory}/data", "-p", str(port), "--start",
+             *(["-o", "shared_preload_libraries=pg_stat_statements"] if statistics else []),
              "--", "--auth-local=peer", "--auth-host=scram-sha-256"],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         created = True
+        psql = ["runuser", "-u", "postgres", "--", "psql", "-p", str(port), "-v", "ON_ERROR_STOP=1", "-q"]
         subprocess.run(
-            ["runuser", "-u", "postgres", "--", "psql", "-p", str(port), "-v", "ON_ERROR_STOP=1", "-q",
-             "-c", f"CREATE ROLE bench LOGIN PASSWORD '{password}'",
-             "-c", "CREATE DATABASE bench OWNER bench"],
+            [*psql, "-c", f"CREATE ROLE bench LOGIN PASSWORD '{password}'", "-c", "CREATE DATABASE bench OWNER bench"],
             check=True, capture_output=True, text=True, cwd="/",
         )  # fmt: skip
+        if statistics:
+            subprocess.run(
+                [*psql, "-d", "bench", "-c", "CREATE EXTENSION pg_stat_statements",
+                 "-c", "GRANT pg_read_all_stats TO bench",
+                 "-c", "GRANT EXECUTE ON FUNCTION pg_stat_statements_reset(oid, oid, bigint) TO bench"],
+                check=True, capture_output=True, text=True, cwd="/",
+            )  # fmt: skip
         yield f"postgresql://bench:{password}@{HOST}:{port}/bench"
     except subprocess.CalledProcessError as error:
         raise BenchError(f"could not start PostgreSQL: {error.cmd[0]}: {error.stderr.strip()}") from error
