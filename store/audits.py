@@ -492,8 +492,8 @@ def save_section(
     saved now. Every changed answer and status goes into the audit trail, in one entry
     (_save_trail). The person's draft of the page (`draft_path`) goes, since what it kept is now
     saved; or, when some of what was typed could not be saved yet (`leftover`: the page's typed
-    items), it becomes the new draft, in the same transaction, so that nothing typed is lost. `response`: the audit's response, when the caller
-    has already read it (`response_of`).
+    items), it becomes the new draft, in the same transaction, so that nothing typed is lost.
+    `response`: the audit's response, when the caller has already read it (`response_of`).
 
     `state` and `stored` (the section's answers as stored, JSON text): what the caller read of
     them after reading `audit` (`audit_with_section`, then the answers). Every change to an
@@ -568,21 +568,20 @@ def _save_trail(
     trail = []
     moved = was != status
     if changes or moved:
-        key = _encode_key
-        old = ",".join(f"{key(k)}:{'null' if b is None else b}" for k, (b, _) in changes)
-        new = ",".join(f"{key(k)}:{'null' if a is None else a}" for k, (_, a) in changes)
-        old_status = f',"status":{_encode(was)}' if moved else ""
-        new_status = f',"status":{_encode(status)}' if moved else ""
-        entry = (SAVE_KIND, f"section:{section.id}", f'{{"answers":{{{old}}}{old_status}}}')
-        trail.append((*entry, f'{{"answers":{{{new}}}{new_status}}}'))
+        before = [("answers", _json_object([(k, b) for k, (b, _) in changes]))]
+        after = [("answers", _json_object([(k, a) for k, (_, a) in changes]))]
+        if moved:
+            before.append(("status", _encode(was)))
+            after.append(("status", _encode(status)))
+        trail.append((SAVE_KIND, f"section:{section.id}", _json_object(before), _json_object(after)))
     if started:
         trail.append(("status", "audit", _encode("not-started"), _encode("in-progress")))
     return trail
 
 
-def _encode_key(key: str) -> str:
-    """An answer's key as JSONField writes an object's key."""
-    return json.dumps(key, ensure_ascii=False)
+def _json_object(members: list[tuple[str, str | None]]) -> str:
+    """A JSON object as JSONField writes it, from its keys and its values already encoded (None: null)."""
+    return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{'null' if v is None else v}" for k, v in members) + "}"
 
 
 def _save_in_one_statement(

@@ -51,7 +51,7 @@ def changes(events: Iterable[AuditEvent]) -> list[Change]:
             found.append(Change(e.at, e.user_id, e.audit_id, e.kind, e.target, e.before, e.after))
             continue
         before, after = e.before or {}, e.after or {}
-        answers_before = before.get("answers", {})
+        answers_before = before.get("answers") or {}
         for key, value in (after.get("answers") or {}).items():
             found.append(Change(e.at, e.user_id, e.audit_id, "answer", key, answers_before.get(key), value))
         if "status" in after:
