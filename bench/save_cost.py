@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import datetime as dt
 import multiprocessing
+import os
 import random
 import statistics
 import sys
@@ -126,8 +127,6 @@ def _app_poster(url: str, setup: submit.AuditSetup, first: str) -> Any:
 
 
 def _baseline_poster(url: str, setup: submit.AuditSetup) -> Any:
-    import os
-
     os.environ["DATABASE_URL"] = url
     from bench.baseline_submit import create_app
 
