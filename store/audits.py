@@ -37,6 +37,7 @@ from store.models import (
     Response,
     SectionState,
     User,
+    encode_json,
     utcnow,
 )
 from store.prepared import Prepared, PreparedWrite, execute
@@ -581,7 +582,7 @@ def _save_trail(
 
 def _json_object(members: list[tuple[str, str | None]]) -> str:
     """A JSON object as JSONField writes it, from its keys and its values already encoded (None: null)."""
-    return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{'null' if v is None else v}" for k, v in members) + "}"
+    return "{" + ",".join(f"{encode_json(k)}:{'null' if v is None else v}" for k, v in members) + "}"
 
 
 def _save_in_one_statement(
