@@ -32,6 +32,7 @@ from weakref import WeakKeyDictionary, WeakValueDictionary
 from peewee import Database, ModelSelect, PostgresqlDatabase
 
 from store.db import db
+from store.rows import JoinRows
 
 _fresh = itertools.count()
 
@@ -174,7 +175,11 @@ class Prepared:
     def _run(self, one: bool, values: tuple[Any, ...]) -> list[Any]:
         query, cursor = self._execute(one, values)
         rows = query._get_cursor_wrapper(cursor)  # peewee's own reader (pinned 4.5.3)
-        _reuse_reading(rows, (type(db.obj), one, id(self)))
+        maker = _reuse_reading(rows, (type(db.obj), one, id(self)))
+        if maker is not None:  # a join read before: its objects made directly (store.rows)
+            found = cursor.fetchall()  # to the end, as below
+            cursor.close()
+            return [maker.make(row) for row in found]
         rows.fill_cache()  # to the end: SQLite's statement is done, its read over
         return list(rows)
 
@@ -214,11 +219,12 @@ class Prepared:
         return wrapper[0]
 
 
-_readings: dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any]]] = {}
+_readings: dict[tuple[Any, ...], tuple[tuple[str, ...], dict[str, Any], JoinRows | None]] = {}
 
 
-def _reuse_reading(rows: Any, key: tuple[Any, ...]) -> None:
-    """Give a peewee row reader what it worked out on its first row last time for this query.
+def _reuse_reading(rows: Any, key: tuple[Any, ...]) -> JoinRows | None:
+    """Give a peewee row reader what it worked out on its first row last time for this query;
+    for a join, return what makes its objects without it (store.rows.JoinRows).
 
     A reader resolves its cursor's columns to fields, converters and (for joins) the objects to
     make, on its first row: a third of reading one row, and the same every time for the same
@@ -230,15 +236,20 @@ def _reuse_reading(rows: Any, key: tuple[Any, ...]) -> None:
     if kept is not None and kept[0] == columns:
         rows.__dict__.update(kept[1])
         rows.initialized = True
-        return
+        return kept[2]
     fresh = set(rows.__dict__)
     initialize = rows.initialize
 
     def first_time() -> None:
         initialize()
-        _readings[key] = (columns, {k: v for k, v in rows.__dict__.items() if k not in fresh and k != "initialize"})
+        rows.initialized = True
+        worked_out = {
+            k: v for k, v in rows.__dict__.items() if k not in fresh and k not in ("initialize", "initialized")
+        }
+        _readings[key] = (columns, worked_out, JoinRows.of(rows))
 
     rows.initialize = first_time
+    return None
 
 
 @dataclass(frozen=True, eq=False)
