@@ -20,7 +20,7 @@ from flask import Flask, Response, current_app, g, session
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from wtforms.validators import ValidationError
 
-from accounts.cookie import DerivedOnceSigner
+from accounts.cookie import DerivedOnceSigner, KeepsItsSigner
 
 FIXED = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
 CSP_BEFORE_NONCE = "default-src 'self'; script-src 'self' 'nonce-"
@@ -46,8 +46,9 @@ def nonce() -> str:
 
 @lru_cache(maxsize=8)
 def _csrf_serializer(secret_key: Any) -> URLSafeTimedSerializer:
-    """flask_wtf's token serializer, made once per key, deriving the key once (accounts.cookie)."""
-    return URLSafeTimedSerializer(secret_key, salt=CSRF_SALT, signer=DerivedOnceSigner)
+    """flask_wtf's token serializer, made once per key, with one signer deriving the key once
+    (accounts.cookie)."""
+    return KeepsItsSigner(secret_key, salt=CSRF_SALT, signer=DerivedOnceSigner)
 
 
 def _csrf_settings(secret_key: Any, token_key: str | None) -> tuple[Any, str]:

@@ -5,8 +5,9 @@ goes in it). Flask's serializer is itsdangerous' URL-safe timed serializer over 
 JSON; three things in it cost more than the rest together, and none of them is needed to make
 the same cookie:
 
-- itsdangerous derives the HMAC key from the secret (two hashes) on every signature made or
-  checked; the derived key depends on the secret alone, so `DerivedOnceSigner` keeps it;
+- itsdangerous makes a new signer, and derives the HMAC key from the secret (two hashes), on
+  every signature made or checked; the derived key depends on the secret alone, so one signer
+  is kept per salt (`KeepsItsSigner`) and keeps the key (`DerivedOnceSigner`);
 - it compresses every payload with zlib to see whether that is shorter, and setting up zlib
   costs more than the rest of the signing for a cookie of a hundred bytes, which compression
   never shortens by much: payloads under COMPRESS_FROM bytes go as they are (the reader tells
@@ -49,7 +50,24 @@ class DerivedOnceSigner(TimestampSigner):
         return key
 
 
-class CookieSerializer(URLSafeTimedSerializer):
+class KeepsItsSigner(URLSafeTimedSerializer):
+    """A serializer that signs and checks with one signer per salt, made on first use.
+
+    itsdangerous makes a new signer for every dumps and loads, so a DerivedOnceSigner's kept key
+    would be thrown away with it each time. A signer holds only its keys, salt and methods (the
+    serializer's, fixed when it is made) and keeps no state between calls, so one can be reused
+    by every request and thread."""
+
+    def make_signer(self, salt: str | bytes | None = None) -> Any:
+        salt = self.salt if salt is None else salt
+        signers = self.__dict__.setdefault("_signers", {})
+        signer = signers.get(salt)
+        if signer is None:
+            signer = signers[salt] = super().make_signer(salt)
+        return signer
+
+
+class CookieSerializer(KeepsItsSigner):
     """URLSafeTimedSerializer that compresses only payloads long enough to gain by it."""
 
     default_signer = DerivedOnceSigner

@@ -142,3 +142,26 @@ def test_each_key_is_derived_once(monkeypatch: pytest.MonkeyPatch) -> None:
         with pytest.raises(BadSignature):
             signer.unsign(signed[0][:-2] + b"xx")
     assert derived == [b"new-secret", b"old-secret"]  # the old key too, for the forged one, once
+
+
+def test_a_serializer_derives_each_key_once_across_requests(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """itsdangerous makes a signer per dumps and loads: ours keeps one per salt, and its key."""
+    ours, flasks = serializers(["old-secret", "new-secret"])
+    derived = []
+    parent = DerivedOnceSigner.__mro__[1].derive_key
+
+    def counting(self: DerivedOnceSigner, secret_key: str | bytes | None = None) -> bytes:
+        derived.append(secret_key)
+        return parent(self, secret_key)
+
+    monkeypatch.setattr(DerivedOnceSigner.__mro__[1], "derive_key", counting)
+    with app.app_context():
+        cookies = [ours.dumps({"user_id": n}) for n in range(5)]
+        assert [ours.loads(c) for c in cookies] == [{"user_id": n} for n in range(5)]
+        assert derived == [b"new-secret"]
+        assert [flasks.loads(c) for c in cookies] == [{"user_id": n} for n in range(5)], "still Flask's cookie"
+    assert ours.make_signer() is ours.make_signer(), "one signer for the session's salt"
+    assert ours.make_signer("another salt") is not ours.make_signer()
+    other, _ = serializers(["another-secret"])
+    with app.app_context(), pytest.raises(BadSignature):
+        other.loads(cookies[0])  # a signer is its serializer's own: another key's refuses
