@@ -517,12 +517,21 @@ def save_section(
         )
         if saved is not None:
             return saved
+    # what the save writes, worked out from what the page read before the write lock is taken
+    # (on SQLite every other save waits while this one holds it): used if the audit is still at
+    # the revision read, worked out again inside otherwise
+    planned = _changes(answers, scope, stored) if state is not None and stored is not None else None
+    entry = (
+        _save_trail(section, planned, state.status, status, False)
+        if state is not None and planned is not None
+        else None
+    )
     with writing():
-        current = state is not None and stored is not None and _BUMP_UNCHANGED.run(audit.id, audit.revision)
+        current = planned is not None and _BUMP_UNCHANGED.run(audit.id, audit.revision)
         if not current:
             if not _BUMP.run(audit.id):
                 raise NotEditable(audit.id)
-            state, stored = _SECTION_STATE.first(audit.id, section.id), None
+            state, stored, planned, entry = _SECTION_STATE.first(audit.id, section.id), None, None, None
         if state is None:
             raise SectionState.DoesNotExist(f"no state for section {section.id} of audit {audit.id}")
         if state.revision != base_revision:
@@ -535,10 +544,12 @@ def save_section(
         if not updated:  # another server process saved between the read and the update
             fresh = SectionState.get_by_id(state.id)
             raise Conflict(fresh, split_answers(load_answers(response), section)[0])
-        changes = _save_changes(response, answers, scope, stored)
+        changes = _save_changes(response, answers, scope, stored, planned)
         # nothing puts an audit back to not started: one read as started needs no statement
         started = audit.status == "not-started" and bool(_START.run(audit.id))
-        _record_encoded(user, audit, _save_trail(section, changes, state.status, status, started))
+        if entry is None or started:
+            entry = _save_trail(section, changes, state.status, status, started)
+        _record_encoded(user, audit, entry)
         if draft_path is not None and leftover:
             keep_draft(user, draft_path, leftover, base_revision + 1)
         elif draft_path is not None:
@@ -650,7 +661,11 @@ _ONE_STATEMENT = (
 
 
 def _save_changes(
-    response: Response, answers: Mapping[str, Any], scope: set[str], stored: Mapping[str, str] | None = None
+    response: Response,
+    answers: Mapping[str, Any],
+    scope: set[str],
+    stored: Mapping[str, str] | None = None,
+    changes: list[tuple[str, tuple[str | None, str | None]]] | None = None,
 ) -> list[tuple[str, tuple[str | None, str | None]]]:
     """What `store.answers.save_answers` does, the same changes stored, in compiled statements:
     the answers in scope are read (store.answers.answers_as_stored), and only the changed
@@ -662,11 +677,13 @@ def _save_changes(
     text equal to the new one's is unchanged without being decoded (encoding what decoding stored
     JSON gives yields that JSON again), any other is decoded and encoded again to compare, as
     save_answers compares. `stored`: the answers in scope as stored, when the caller knows them
-    to be current (save_section); otherwise they are read."""
+    to be current (save_section); otherwise they are read. `changes`: what _changes gives for
+    them, when the caller worked that out already (save_section, before taking the lock)."""
     keys = sorted(scope | answers.keys())
     if not keys:
         return []
-    changes = _changes(answers, scope, stored if stored is not None else answers_as_stored(response, keys))
+    if changes is None:
+        changes = _changes(answers, scope, stored if stored is not None else answers_as_stored(response, keys))
     put_encoded(
         response,
         {key: after for key, (_, after) in changes if key in answers},
