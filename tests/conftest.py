@@ -19,6 +19,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from peewee import Database, PostgresqlDatabase
 
 from accounts import passwords
+from accounts.cookie import DerivedOnceSigner
 from accounts.passwords import hash_password
 from app import create_app
 from questionnaires import Questionnaire, load_file
@@ -157,3 +158,19 @@ def cycle(db: Database) -> AuditCycle:
 def s11(cycle: AuditCycle) -> Questionnaire:
     """The cycle's definition."""
     return definition(cycle.questionnaire)
+
+
+@pytest.fixture
+def derived(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes | None]:
+    """Each secret itsdangerous derives a signing key from, from now on, in order: the session's
+    and CSRF signers keep what they derive (accounts.cookie), so tests count the derivations."""
+    derivations: list[str | bytes | None] = []
+    signer_class = DerivedOnceSigner.__mro__[1]
+    parent = signer_class.derive_key
+
+    def counting(self: DerivedOnceSigner, secret_key: str | bytes | None = None) -> bytes:
+        derivations.append(secret_key)
+        return parent(self, secret_key)
+
+    monkeypatch.setattr(signer_class, "derive_key", counting)
+    return derivations
