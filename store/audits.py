@@ -520,12 +520,10 @@ def save_section(
     # what the save writes, worked out from what the page read before the write lock is taken
     # (on SQLite every other save waits while this one holds it): used if the audit is still at
     # the revision read, worked out again inside otherwise
-    planned = _changes(answers, scope, stored) if state is not None and stored is not None else None
-    entry = (
-        _save_trail(section, planned, state.status, status, False)
-        if state is not None and planned is not None
-        else None
-    )
+    planned = entry = None
+    if state is not None and stored is not None:
+        planned = _changes(answers, scope, stored)
+        entry = _save_trail(section, planned, state.status, status, False)
     with writing():
         current = planned is not None and _BUMP_UNCHANGED.run(audit.id, audit.revision)
         if not current:
