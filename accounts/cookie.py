@@ -58,12 +58,15 @@ class KeepsItsSigner(URLSafeTimedSerializer):
     serializer's, fixed when it is made) and keeps no state between calls, so one can be reused
     by every request and thread."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signers: dict[str | bytes, Any] = {}
+
     def make_signer(self, salt: str | bytes | None = None) -> Any:
         salt = self.salt if salt is None else salt
-        signers = self.__dict__.setdefault("_signers", {})
-        signer = signers.get(salt)
+        signer = self._signers.get(salt)
         if signer is None:
-            signer = signers[salt] = super().make_signer(salt)
+            signer = self._signers[salt] = super().make_signer(salt)
         return signer
 
 
