@@ -47,6 +47,7 @@ def _both_ways(db: Database, query: ModelSelect) -> tuple[list[Any], list[Any]]:
 
 
 def _audit_page(audit_id: int, section_id: str, user_id: int) -> ModelSelect:
+    """The page read's query; it asks for the first standard's answers, so its row carries some."""
     keys = audits.page_keys(audits.questionnaire_of(audits.audit_by_id(audit_id)).section("s1")).listed
     compiled = audits._AUDIT_PAGE
     return compiled.build(audit_id, section_id, user_id, keys)
