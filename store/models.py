@@ -108,7 +108,6 @@ class QuestionnaireVersion(BaseModel):
     version = IntegerField()
     title = CharField(max_length=2000)
     audience = CharField(max_length=20)
-    definition = JSONField()
     loaded_at = DateTimeField(default=utcnow)
     loaded_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     # On SQLite, a random number the database sets anew whenever a row is inserted or its
@@ -116,6 +115,9 @@ class QuestionnaireVersion(BaseModel):
     # definition's text (store.questionnaires.version_stamp). PostgreSQL stamps every row version
     # itself (xmin), so it stays empty there.
     stamp = BigIntegerField(null=True)
+    # last, as in SQLite's table (migration 0005): its text runs on into overflow pages, which
+    # SQLite would walk to reach any column stored after it
+    definition = JSONField()
 
     class Meta:
         indexes = ((("questionnaire_id", "version"), True),)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
-from peewee import Database, ForeignKeyField, PostgresqlDatabase, ProgrammingError
+from peewee import Database, ForeignKeyField, IntegrityError, PostgresqlDatabase, ProgrammingError
 from playhouse.migrations import Migration, Runner
 from playhouse.reflection import Introspector
 from playhouse.schema_diff import diff_models
@@ -347,6 +347,49 @@ def test_upgrading_a_populated_database_keeps_every_row(fresh: Database) -> None
     assert Action.get_by_id(13).audit.cycle.name == "2024 to 2025"
     assert Response.get_by_id(17).week == dt.date(2024, 4, 29)
     assert Answer.get_by_id(18).value == "5"
+
+
+def test_on_sqlite_the_definition_ends_its_row_and_the_table_keeps_its_rows_keys_and_triggers(fresh: Database) -> None:
+    """0005: on SQLite a value stored after the definition is reached by walking the definition's
+    overflow pages, so the stamp every audit page and survey link reads comes before it now. The
+    rebuilt table keeps its rows, stamps, indexes, triggers and foreign keys, both ways."""
+    if isinstance(fresh, PostgresqlDatabase):
+        pytest.skip("PostgreSQL keeps long values apart from the row: 0005 leaves its columns as they are")
+    runner = Runner(fresh, directory=str(MIGRATIONS_DIR))
+    runner.up(target=FIRST)
+    with fresh.atomic():
+        for table, row in ROWS:
+            insert(fresh, table, row)
+    runner.up(target="0004_definition_stamp_on_sqlite")
+    columns = ["id", "definition", "loaded_at", "loaded_by_id", "stamp"]
+    before = read(fresh, "questionnaire_version", columns)
+    indexes = sorted((i.name, tuple(i.columns), i.unique) for i in fresh.get_indexes("questionnaire_version"))
+
+    upgrade(fresh)
+
+    assert [c.name for c in fresh.get_columns("questionnaire_version")][-1] == "definition"
+    assert read(fresh, "questionnaire_version", columns) == before
+    assert sorted((i.name, tuple(i.columns), i.unique) for i in fresh.get_indexes("questionnaire_version")) == indexes
+    # the stamp's triggers came back: a new definition, a new stamp; a new row, a stamp of its own
+    fresh.execute_sql('UPDATE "questionnaire_version" SET "definition" = ? WHERE "id" = 9', ['{"id":"edited"}'])
+    (stamp,) = fresh.execute_sql('SELECT "stamp" FROM "questionnaire_version" WHERE "id" = 9').fetchone()
+    assert stamp is not None and stamp != before[0][-1]
+    insert(fresh, "questionnaire_version", {**dict(ROWS)["questionnaire_version"], "id": 22, "version": 2})
+    assert fresh.execute_sql('SELECT "stamp" FROM "questionnaire_version" WHERE "id" = 22').fetchone()[0] is not None
+    # foreign keys are on again and hold both ways: to the version, and from it
+    assert fresh.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert fresh.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+    with pytest.raises(IntegrityError), fresh.atomic():
+        fresh.execute_sql('DELETE FROM "questionnaire_version" WHERE "id" = 9')  # its cycle, round and response
+    with pytest.raises(IntegrityError), fresh.atomic():
+        fresh.execute_sql('UPDATE "questionnaire_version" SET "loaded_by_id" = 999 WHERE "id" = 9')
+    fresh.execute_sql('DELETE FROM "draft"')
+    fresh.execute_sql('DELETE FROM "audit_event"')
+    fresh.execute_sql('DELETE FROM "section_state"')
+    fresh.execute_sql('DELETE FROM "action"')
+    fresh.execute_sql('UPDATE "audit" SET "submitted_by_id" = NULL')
+    fresh.execute_sql('DELETE FROM "user" WHERE "id" = 8')  # the loader goes: SET NULL, as before
+    assert fresh.execute_sql('SELECT "loaded_by_id" FROM "questionnaire_version" WHERE "id" = 9').fetchone() == (None,)
 
 
 @pytest.fixture
