@@ -13,9 +13,11 @@ across sources and sorts in time order.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from peewee import JOIN
 
@@ -35,6 +37,7 @@ from store.models import (
     SurveyRound,
     ThemeScore,
 )
+from store.prepared import Prepared
 from store.questionnaires import definition
 from store.scores import STANDARD_COLUMNS, score_pending
 
@@ -214,24 +217,69 @@ def actions_frame(cycle: AuditCycle) -> pd.DataFrame:
     )
 
 
+# the raw answers downloads' read, a range of responses at a time: compiled once (store/prepared.py)
+_ANSWER_RANGE = Prepared(
+    lambda first, last: (
+        Answer.select(Answer.response, Answer.question_id, Answer.value)
+        .where((Answer.response >= first) & (Answer.response <= last))
+        .order_by(Answer.response, Answer.id)
+    ),
+    int,
+    int,
+)
+
+
 def answer_chunks(response_ids: Sequence[int], size: int = 20_000) -> Iterator[pd.DataFrame]:
     """Raw answers of these responses, in response order, a chunk at a time (bounded memory).
 
-    Chunks are cut on response boundaries by id ranges, so a response is never split.
+    Chunks are cut on response boundaries by id ranges, so a response is never split. The rows
+    come as the driver gives them and their values are decoded a column at a time, each
+    distinct text once (`decoded_values`): read through peewee's row reader, which converts
+    every value of every row on its own, a million answers took four times as long.
     """
-    ids = sorted(response_ids)
+    ids = sorted(set(response_ids))
     step = max(1, size // 40)  # about 40 answers a response: a chunk of `size` answers
     for start in range(0, len(ids), step):
         batch = ids[start : start + step]
-        query = (
-            Answer.select(Answer.response, Answer.question_id, Answer.value)
-            .where((Answer.response >= batch[0]) & (Answer.response <= batch[-1]))
-            .order_by(Answer.response, Answer.id)
-            .tuples()
+        rows = _ANSWER_RANGE.rows(batch[0], batch[-1])
+        if batch[-1] - batch[0] + 1 != len(batch):  # other responses' ids lie in the range: not theirs
+            wanted = set(batch)
+            rows = [row for row in rows if row[0] in wanted]
+        # a column at a time: with zip(*rows) the collector ran a full collection every few
+        # chunks, a third of the read's time (measured); these lists set off none
+        yield pd.DataFrame(
+            {
+                "response_id": np.array([row[0] for row in rows], dtype=np.int64),
+                "question_id": pd.array([row[1] for row in rows], dtype="str"),
+                "value": decoded_values([row[2] for row in rows]),
+            }
         )
-        wanted = set(batch)
-        rows = [row for row in query if row[0] in wanted]
-        yield pd.DataFrame.from_records(rows, columns=["response_id", "question_id", "value"])
+
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})  # decoded values no reader can change
+
+
+def decoded_values(texts: Sequence[str | None]) -> np.ndarray:
+    """What JSONField.python_value gives for each stored text (an object array), for a column of many.
+
+    A column of answers repeats a few texts (each choice's value, each set of choices) many
+    times, so each distinct text is decoded once. A string, number, true, false or null is then
+    shared by the rows that hold it, since no one can change it; a list of those is copied for
+    each row, and anything else (a list of evidence, an action) decoded again for each, so no two
+    rows share a value that can be changed.
+    """
+    codes, distinct = pd.factorize(np.asarray(texts, dtype=object))  # null: code -1
+    decoded = [json.loads(text) for text in distinct]
+    table = np.empty(len(decoded) + 1, dtype=object)  # and None last, for code -1
+    for code, value in enumerate(decoded):  # one by one: numpy would take lists for rows of their own
+        table[code] = value
+    out = table[codes]
+    copied = [type(v) is list and all(type(item) in _IMMUTABLE for item in v) for v in decoded]
+    changeable = np.array([type(v) not in _IMMUTABLE for v in decoded] + [False], dtype=bool)
+    for row in np.flatnonzero(changeable[codes]).tolist():
+        code = codes[row]
+        out[row] = list(decoded[code]) if copied[code] else json.loads(texts[row])
+    return out
 
 
 def questionnaire_of_version(version_id: int) -> Questionnaire:

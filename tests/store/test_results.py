@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import pytest
 
 from scoring import SuppressionPolicy, theme_table
 from store import results
-from store.models import Action, User
+from store.models import Action, Answer, Response, User
 from tests import builders
 
 
@@ -83,3 +84,55 @@ def test_answers_come_in_chunks_that_never_split_a_response(db) -> None:
     assert all(a.isdisjoint(b) for i, a in enumerate(seen) for b in seen[i + 1 :])
     whole = pd.concat(chunks)
     assert len(whole) == 14 and list(whole["response_id"]) == sorted(whole["response_id"])
+
+
+# every kind of value an answer holds, twice where a text repeats (choices, sets of choices)
+STORED_VALUES = [
+    "agree",
+    "agree",
+    ["often", "always"],
+    ["often", "always"],
+    [{"title": "Safeguarding policy", "type": "policy", "date": "2025-04-01", "link": None}],
+    [{"title": "Safeguarding policy", "type": "policy", "date": "2025-04-01", "link": None}],
+    {"what": "Review the policy", "owner": "Head of quality", "due": "2025-12-31"},
+    3,
+    2.5,
+    True,
+    'Ça va, "quoted" \\ <b>=1+1</b>',
+    [],
+    {},
+]
+
+
+def test_answers_are_read_as_their_field_decodes_them_and_only_those_asked_for(db) -> None:
+    version = builders.version("family-experience")
+    made = [Response.create(questionnaire=version, status="submitted") for _ in range(6)]
+    for response in made:
+        rows = [{"response": response, "question_id": f"q{i}", "value": v} for i, v in enumerate(STORED_VALUES)]
+        Answer.insert_many(rows).execute()
+    asked = [made[i].id for i in (0, 2, 3, 5)]  # the others lie inside the chunks' id ranges
+
+    read = pd.concat(results.answer_chunks(asked, size=80), ignore_index=True)
+
+    through_peewee = (
+        Answer.select(Answer.response, Answer.question_id, Answer.value)
+        .where(Answer.response.in_(asked))
+        .order_by(Answer.response, Answer.id)
+        .tuples()
+    )
+    expected = pd.DataFrame.from_records(list(through_peewee), columns=["response_id", "question_id", "value"])
+    pd.testing.assert_frame_equal(read, expected)
+    assert read["value"].tolist() == STORED_VALUES * 4
+
+
+def test_decoded_values_share_no_value_that_can_be_changed() -> None:
+    texts = ['"agree"', '"agree"', '["a","b"]', '["a","b"]', '[{"t":1}]', '[{"t":1}]', '{"w":1}', '{"w":1}', None]
+    out = results.decoded_values(texts)
+    assert out.tolist() == [None if t is None else json.loads(t) for t in texts]
+    assert out[2] is not out[3] and out[6] is not out[7]
+    assert out[4] is not out[5] and out[4][0] is not out[5][0], "nested values too"
+    out[2].append("c")
+    out[4][0]["t"] = 2
+    assert out[3] == ["a", "b"] and out[5] == [{"t": 1}]
+    # lists of one length are values, never rows of a table of their own
+    assert results.decoded_values(['["a","b"]', '["c","d"]']).tolist() == [["a", "b"], ["c", "d"]]
