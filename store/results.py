@@ -262,11 +262,11 @@ _IMMUTABLE = frozenset({str, int, float, bool, type(None)})  # decoded values no
 def decoded_values(texts: Sequence[str | None]) -> np.ndarray:
     """What JSONField.python_value gives for each stored text (an object array), for a column of many.
 
-    A column of answers repeats a few texts (each choice's value, each set of choices) many
-    times, so each distinct text is decoded once. A string, number, true, false or null is then
-    shared by the rows that hold it, since no one can change it; a list of those is copied for
-    each row, and anything else (a list of evidence, an action) decoded again for each, so no two
-    rows share a value that can be changed.
+    A column of answers repeats a few texts (each choice's value, each set of choices, often
+    the same evidence) many times, so each distinct text is decoded once. A string, number,
+    true, false or null is then shared by the rows that hold it, since no one can change it; a
+    list or an object is copied for each row, all the way down, so that no two rows share a
+    value that can be changed.
     """
     codes, distinct = pd.factorize(np.asarray(texts, dtype=object))  # null: code -1
     decoded = [json.loads(text) for text in distinct]
@@ -274,12 +274,20 @@ def decoded_values(texts: Sequence[str | None]) -> np.ndarray:
     for code, value in enumerate(decoded):  # one by one: numpy would take lists for rows of their own
         table[code] = value
     out = table[codes]
-    copied = [type(v) is list and all(type(item) in _IMMUTABLE for item in v) for v in decoded]
     changeable = np.array([type(v) not in _IMMUTABLE for v in decoded] + [False], dtype=bool)
     for row in np.flatnonzero(changeable[codes]).tolist():
-        code = codes[row]
-        out[row] = list(decoded[code]) if copied[code] else json.loads(texts[row])
+        out[row] = _copied(out[row])
     return out
+
+
+def _copied(value: Any) -> Any:
+    """A decoded JSON value copied as json.loads would make it again: new lists and objects."""
+    kind = type(value)
+    if kind is list:
+        return [item if type(item) in _IMMUTABLE else _copied(item) for item in value]
+    if kind is dict:
+        return {key: item if type(item) in _IMMUTABLE else _copied(item) for key, item in value.items()}
+    return value
 
 
 def questionnaire_of_version(version_id: int) -> Questionnaire:
