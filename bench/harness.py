@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import http.client
 import os
 import secrets
@@ -21,9 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -175,8 +178,40 @@ def throwaway_postgres(prefix: str, statistics: bool = False) -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def scratch_database(engine: str, prefix: str, statistics: bool = False) -> Iterator[str]:
+    """The URL of a new database of `engine`, gone afterwards: a SQLite file in a temporary
+    folder, or a throwaway PostgreSQL cluster (`throwaway_postgres`, with `statistics`)."""
+    if engine == "postgresql":
+        with throwaway_postgres(prefix, statistics=statistics) as url:
+            yield url
+    else:
+        with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as scratch:
+            yield f"sqlite:///{scratch}/bench.sqlite3"
+
+
 # ---------------------------------------------------------------------------------------------
 # Figures and running
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Seconds `fn` took by the clock and of this process's CPU time, after a collection (so that
+    no garbage left by what ran before is collected inside)."""
+    gc.collect()
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def traced_peak(fn: Callable[[], Any]) -> int:
+    """The most memory Python allocations held while `fn` ran (tracemalloc: slows it, so untimed)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def median(values: list[float | None]) -> float | None:

@@ -30,15 +30,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gc
 import json
 import statistics
 import sys
-import tempfile
-import time
-import tracemalloc
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +43,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import BenchError, main_guarded, throwaway_postgres
+from bench.harness import BenchError, main_guarded, scratch_database, timed, traced_peak
 from bench.scoring import SHARES, generate
 from questionnaires import load_all
 from store.db import db, make_database, upgrade
@@ -68,34 +64,6 @@ class Figures:
     base_peak: int
     decoded_s: float  # the baseline with its values decoded too (json.loads each), the app's whole job
     decoded_ratio: float
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
-    """Seconds by the clock and of this process's CPU time."""
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - start, time.process_time() - cpu
-
-
-def _peak(fn: Callable[[], Any]) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-@contextlib.contextmanager
-def _database(engine: str) -> Iterator[str]:
-    if engine == "postgresql":
-        with throwaway_postgres("benchread") as url:
-            yield url
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-read-") as scratch:
-            yield f"sqlite:///{scratch}/bench.sqlite3"
 
 
 @contextlib.contextmanager
@@ -159,7 +127,7 @@ def _insert(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
 def measure(engine: str, total: int, rounds: int) -> Figures:
     from store import results
 
-    with _database(engine) as url:
+    with scratch_database(engine, "benchread") as url:
         ids = store_answers(url, total)
         database = make_database(url)
         plain = _plain_connection(url)
@@ -187,12 +155,12 @@ def measure(engine: str, total: int, rounds: int) -> Figures:
                     order = list(sides)[number % 3 :] + list(sides)[: number % 3]  # each side first in turn
                     for side in order:
                         read.clear()
-                        times[side].append(_timed(sides[side]))
+                        times[side].append(timed(sides[side]))
                     ratios.append(times["app"][-1][0] / times["baseline"][-1][0])
                     cpu_ratios.append(times["app"][-1][1] / times["baseline"][-1][1])
                     decoded_ratios.append(times["app"][-1][0] / times["decoded"][-1][0])
                 read.clear()
-                app_peak, base_peak = _peak(app), _peak(baseline)
+                app_peak, base_peak = traced_peak(app), traced_peak(baseline)
                 check(pd.concat(results.answer_chunks(ids), ignore_index=True), read["baseline"])
                 answers = len(read["baseline"])
         finally:

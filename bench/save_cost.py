@@ -28,16 +28,13 @@ It exits 0 whether or not the figures are good (a benchmark, not a test), 2 when
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import multiprocessing
 import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +43,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import submit
-from bench.harness import BenchError, main_guarded, median, throwaway_postgres
+from bench.harness import BenchError, main_guarded, median, scratch_database
 from questionnaires import load_all
 
 SIDES = ("app", "baseline")
@@ -152,18 +149,8 @@ def _answer(pipe: Any, expect: str) -> Any:
     return value
 
 
-@contextlib.contextmanager
-def _database(engine: str) -> Iterator[str]:
-    if engine == "postgresql":
-        with throwaway_postgres("benchcost", statistics=True) as url:
-            yield url
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-cost-") as scratch:
-            yield f"sqlite:///{scratch}/bench.sqlite3"
-
-
 def measure(engine: str, args: argparse.Namespace) -> dict[str, list[Round]]:
-    with _database(engine) as url:
+    with scratch_database(engine, "benchcost", statistics=True) as url:
         setup = submit.prepare_s11(url, 1)
         stats = None
         if engine == "postgresql":

@@ -38,8 +38,7 @@ import platform
 import statistics
 import sys
 import time
-import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -50,6 +49,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import timed, traced_peak
 from questionnaires import Questionnaire, load_all
 from scoring.downloads import answers_long
 from scoring.export import stream
@@ -246,24 +246,6 @@ def baseline(frame: pd.DataFrame) -> pd.Series:
     return frame.groupby("question_id").size()
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[float, float]:
-    """Seconds by the clock and of CPU time used by this process."""
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - start, time.process_time() - cpu
-
-
-def _peak(fn: Callable[[], Any]) -> int:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
     for start in range(0, len(frame), size):
         yield frame.iloc[start : start + size]
@@ -309,14 +291,14 @@ def main(argv: list[str] | None = None) -> int:
         pipeline(questionnaires, data)  # warm up: imports, caches
         ours, theirs, ratios, cpu_ratios, cpu_theirs = [], [], [], [], []
         for _ in range(args.rounds):
-            a, a_cpu = _timed(lambda data=data: pipeline(questionnaires, data))
-            b, b_cpu = _timed(lambda together=together: baseline(together))
+            a, a_cpu = timed(lambda data=data: pipeline(questionnaires, data))
+            b, b_cpu = timed(lambda together=together: baseline(together))
             ours.append(a)
             theirs.append(b)
             cpu_theirs.append(b_cpu)
             ratios.append(a / b)
             cpu_ratios.append(a_cpu / b_cpu)
-        peak = _peak(lambda data=data: pipeline(questionnaires, data))
+        peak = traced_peak(lambda data=data: pipeline(questionnaires, data))
         mine, base = statistics.median(ours), statistics.median(theirs)
         print(
             f"{data.total:>10,} {mine * 1e3:>12.1f} {base * 1e3:>11.1f} {statistics.median(ratios):>6.2f}"
@@ -362,7 +344,7 @@ def export_figures(questionnaires: dict[str, Questionnaire], fmt: str, count: in
     start = time.perf_counter()
     written = run()
     took = time.perf_counter() - start
-    peak = _peak(run)
+    peak = traced_peak(run)
     table = frame.memory_usage(deep=True).sum()
     print(
         f"  {fmt:>4}: {len(frame):>10,} answers ({table / 2**20:,.0f} MB as a frame), {written / 2**20:8.1f} MB written"

@@ -67,7 +67,6 @@ import re
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,7 +76,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import HOST, BenchError, Server, get, main_guarded, median, throwaway_postgres
+from bench.harness import HOST, BenchError, Server, get, main_guarded, median, scratch_database
 from questionnaires import Question, Questionnaire, Section, load_all
 from questionnaires.conditions import evaluate
 
@@ -892,16 +891,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@contextlib.contextmanager
-def database(engine: str) -> Iterator[str]:
-    if engine == "postgresql":
-        with throwaway_postgres("benchsubmit") as url:
-            yield url
-    else:
-        with tempfile.TemporaryDirectory(prefix="bench-submit-") as scratch:
-            yield f"sqlite:///{scratch}/bench.sqlite3"
-
-
 Results = dict[tuple[str, int, str], dict[str, list[Measurement]]]
 
 
@@ -923,7 +912,7 @@ def run(args: argparse.Namespace) -> None:
     )
     results: Results = {}
     for engine in args.engines:
-        with database(engine) as url:
+        with scratch_database(engine, "benchsubmit") as url:
             links = prepare(url, questionnaire.id, max(1, args.clients // 2))
             setup = prepare_s11(url, args.clients) if "s11" in scenarios else None
             for workers in args.workers:
