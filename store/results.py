@@ -237,7 +237,7 @@ def answer_chunks(response_ids: Sequence[int], size: int = 20_000) -> Iterator[p
     distinct text once (`decoded_values`): read through peewee's row reader, which converts
     every value of every row on its own, a million answers took four times as long.
     """
-    ids = sorted(set(response_ids))
+    ids = sorted({int(i) for i in response_ids})  # plain ints, as the compiled read takes them (numpy's too)
     step = max(1, size // 40)  # about 40 answers a response: a chunk of `size` answers
     for start in range(0, len(ids), step):
         batch = ids[start : start + step]

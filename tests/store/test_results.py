@@ -113,6 +113,8 @@ def test_answers_are_read_as_their_field_decodes_them_and_only_those_asked_for(d
     asked = [made[i].id for i in (0, 2, 3, 5)]  # the others lie inside the chunks' id ranges
 
     read = pd.concat(results.answer_chunks(asked, size=80), ignore_index=True)
+    as_numpy = pd.concat(results.answer_chunks(pd.Series(asked).to_numpy(), size=80), ignore_index=True)
+    pd.testing.assert_frame_equal(as_numpy, read)  # ids from a frame's column read the same
 
     through_peewee = (
         Answer.select(Answer.response, Answer.question_id, Answer.value)
