@@ -91,11 +91,12 @@ def _plain_connection(url: str) -> Any:
 def store_answers(url: str, total: int) -> list[int]:
     """A migrated database with the shipped questionnaires and `total` answers in bench/scoring.py's
     mix, stored as the store stores them; returns the response ids."""
-    data = generate(load_all(), total, SHARES)
+    questionnaires = load_all()
+    data = generate(questionnaires, total, SHARES)
     database = make_database(url)
     with _bound(database), database.connection_context():
         upgrade(database)
-        sync_shipped(load_all())
+        sync_shipped(questionnaires)
         versions = dict(database.execute_sql('SELECT "questionnaire_id", "id" FROM "questionnaire_version"').fetchall())
         responses = data.responses.drop_duplicates("response_id")
         response_rows = [
@@ -215,7 +216,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000], help="answers stored")
     parser.add_argument("--engines", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite"])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds, alternating which side goes first (default 3)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds, each side first in turn (default 3)")
     return parser.parse_args(argv)
 
 
