@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from scoring.xlsx import MAX_ROWS, workbook
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 _DANGEROUS = re.compile(r"^[=+\-@\t\r]")
-XLSX_MAX_TEXT = 32_767  # the most characters an Excel cell holds
-XLSX_MAX_ROWS = 1_048_576  # the most rows an Excel sheet holds, header included
+XLSX_MAX_ROWS = MAX_ROWS  # the most rows an Excel sheet holds, header included
 JSON_PIECE = 5_000  # rows rendered to JSON text at a time
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 JSON_MEDIA_TYPE = "application/json"
@@ -141,53 +139,18 @@ def json_stream(
     yield "]}" if dictionary is not None else "]"
 
 
-def _xlsx_columns(frame: pd.DataFrame) -> list[list[object]]:
-    """Each column as plain Python values openpyxl accepts: missing as None, text cleaned and cut to fit.
-
-    Done a column at a time, so the per-row work is only openpyxl's own.
-    """
-    out = []
-    for column in frame.columns:
-        series = frame[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-            text = series.where(series.map(type, na_action="ignore").eq(str))
-            cleaned = text.str.replace(ILLEGAL_CHARACTERS_RE, "", regex=True).str.slice(0, XLSX_MAX_TEXT)
-            series = series.astype(object).mask(text.notna(), cleaned.astype(object))
-        values = series.astype(object)
-        out.append(values.where(values.notna(), None).tolist())
-    return out
-
-
 def xlsx_stream(
-    sheets: Sequence[tuple[str, Sequence[str], Iterable[pd.DataFrame]]],
-    block: int = 1 << 16,
-    max_rows: int = XLSX_MAX_ROWS,
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[pd.DataFrame]]], max_rows: int = XLSX_MAX_ROWS
 ) -> Iterator[bytes]:
-    """An XLSX workbook, one sheet per (title, columns, chunks), as bytes blocks.
+    """An XLSX workbook, one sheet per (title, columns, chunks), as bytes sent while it is written
+    (`scoring.xlsx`). A sheet that reaches Excel's row limit goes on in a new sheet ("title (2)")
+    with the same header, rather than losing rows Excel would not open."""
+    return workbook([(title, columns, _each_prepared(chunks, columns)) for title, columns, chunks in sheets], max_rows)
 
-    openpyxl's write-only mode keeps each sheet's rows in a temporary file, not in memory;
-    the finished workbook is written to a temporary file too and read back in blocks. A
-    sheet that reaches Excel's row limit goes on in a new sheet ("title (2)") with the same
-    header, rather than losing rows Excel would not open.
-    """
-    workbook = Workbook(write_only=True)
-    for title, columns, chunks in sheets:
-        part, sheet, used = 1, workbook.create_sheet(title=title[:31]), 1
-        sheet.append(list(columns))
-        for chunk in chunks:
-            for row in zip(*_xlsx_columns(_prepared(chunk, columns)), strict=True):
-                if used >= max_rows:
-                    part += 1
-                    suffix = f" ({part})"
-                    sheet, used = workbook.create_sheet(title=title[: 31 - len(suffix)] + suffix), 1
-                    sheet.append(list(columns))
-                sheet.append(row)
-                used += 1
-    with tempfile.TemporaryFile() as file:
-        workbook.save(file)
-        file.seek(0)
-        while data := file.read(block):
-            yield data
+
+def _each_prepared(chunks: Iterable[pd.DataFrame], columns: Sequence[str]) -> Iterator[pd.DataFrame]:
+    for chunk in chunks:
+        yield _prepared(chunk, columns)
 
 
 def stream(export: Export, format: str) -> Iterator[str] | Iterator[bytes]:

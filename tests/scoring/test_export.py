@@ -137,7 +137,7 @@ def _big(rows: int, size: int) -> Iterator[pd.DataFrame]:
 
 
 @pytest.mark.parametrize(
-    ("fmt", "rows", "limit_mb"), [("csv", 200_000, 40), ("json", 200_000, 40), ("xlsx", 20_000, 40)]
+    ("fmt", "rows", "limit_mb"), [("csv", 200_000, 40), ("json", 200_000, 40), ("xlsx", 100_000, 40)]
 )
 def test_a_large_export_streams_in_bounded_memory(fmt: str, rows: int, limit_mb: int) -> None:
     columns = ["response_id", "question_id", "value_text", "score"]
