@@ -14,8 +14,9 @@ It prints, for each N, the median time of each, the median per-round ratio again
 (2), both by the clock and by the CPU time the process itself used (other work on a shared
 machine delays both, but the CPU time far less), time per answer (for linear growth), and the
 pipeline's peak traced memory (tracemalloc, in a separate untimed run); then, for the largest N,
-the median time of each stage. Then it streams the 1e6-answer long export (CSV and JSON, and
-XLSX for --xlsx-answers answers) in chunks and prints the peak traced memory of each.
+the median time of each stage. Then it streams the 1e6-answer long export as CSV, JSON and XLSX
+(--export-answers and --xlsx-answers answers) in chunks and prints the time and peak traced
+memory of each.
 
 The mix is a partnership's: each agency audits itself once a cycle (a few dozen audits of about
 165 answers), beside tens of thousands of survey answers, so one answer in ten is an audit's;
@@ -24,7 +25,7 @@ a larger N is more partnerships (more agencies), not more audits per agency.
 Run from the project root:
 
   python bench/scoring.py [--sizes 10000 100000 1000000] [--rounds 5] [--export-answers 1000000]
-                          [--xlsx-answers 100000] [--chunk 50000] [--s11-share 0.10]
+                          [--xlsx-answers 1000000] [--chunk 50000] [--s11-share 0.10]
 
 `--s11-share 0` runs the surveys alone (no audits, so no triangulation).
 """
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--export-answers", type=int, default=1_000_000)
-    parser.add_argument("--xlsx-answers", type=int, default=100_000)
+    parser.add_argument("--xlsx-answers", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=50_000)
     parser.add_argument(
         "--s11-share",
