@@ -39,6 +39,19 @@ def test_every_dangerous_first_character_is_neutralised(first: str) -> None:
     assert frame["n"].tolist() == [-1, 2]  # numbers are not text: a negative number stays a number
 
 
+def test_a_text_column_is_neutralised_cell_by_cell_whatever_repeats() -> None:
+    values = ["=A1", None, "safe", "=A1", "-3", "safe", "", "@x", None, "+", "\tTab"] * 3
+    frame = pd.DataFrame(
+        {"text": pd.array(values, dtype="str"), "mixed": pd.Series([*values[:-1], 4], dtype=object)},
+        index=range(100, 100 + len(values)),
+    )
+    expected = frame.copy()
+    for column in expected.columns:
+        old = expected[column]
+        expected[column] = pd.Series([neutralise(v) for v in old], index=old.index, dtype=old.dtype)
+    assert_frame_equal(neutralise_frame(frame), expected)
+
+
 @pytest.mark.parametrize("value", ["Met", "a=b", " =SUM(A1)", "", "'already", 3, None, 2.5])
 def test_harmless_values_are_kept(value: object) -> None:
     assert neutralise(value) == value
