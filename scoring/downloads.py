@@ -301,18 +301,26 @@ def answers_wide(
     meta_cols = [c for c in META_COLUMNS if c in responses]
     meta = responses.drop_duplicates("response_id").set_index("response_id")[meta_cols]
     released = _text_released(questionnaire, responses, policy)
-    question_cols: list[str] = []
+    question_cols: list[str] = []  # the answers' keys, in the order asked
+    names: list[str] = []  # their columns: a key that is also a column about the response gets "_answer"
+    taken = {"response_id", *meta_cols}
     dictionary = [_META_DOC["response_id"], *[_META_DOC[c] for c in meta_cols]]
+
+    def add(key: str, meaning: str, kind: str, values: str = "") -> None:
+        name = key
+        while name in taken:  # the workshop asks practitioners their "sector" beside the agency's
+            name += "_answer"
+        taken.add(name)
+        question_cols.append(key)
+        names.append(name)
+        dictionary.append(Column(name, meaning, kind, values))
+
     for row in questions.itertuples(index=False):
-        question_cols.append(row.question_id)
         mine = options.loc[options["question_id"].eq(row.question_id)]
-        dictionary.append(Column(row.question_id, row.text, row.type, _scale_text(mine) if len(mine) else ""))
-        if row.type == "rating" and options.loc[options["question_id"].eq(row.question_id), "not_applicable"].any():
-            question_cols.append(row.question_id + REASON_SUFFIX)
-            dictionary.append(
-                Column(row.question_id + REASON_SUFFIX, f"Why {row.question_id} does not apply", "reason")
-            )
-    columns = ["response_id", *meta_cols, *question_cols]
+        add(row.question_id, row.text, row.type, _scale_text(mine) if len(mine) else "")
+        if row.type == "rating" and mine["not_applicable"].any():
+            add(row.question_id + REASON_SUFFIX, f"Why {row.question_id} does not apply", "reason")
+    columns = ["response_id", *meta_cols, *names]
 
     def chunks() -> Iterator[pd.DataFrame]:
         for chunk in _in_response_order(answers):
@@ -328,7 +336,7 @@ def answers_wide(
                 .pivot(index="response_id", columns="question_id", values="shown")
                 .reindex(columns=question_cols)
             )
-            wide.columns.name = None
+            wide.columns = pd.Index(names)
             wide = wide.reset_index()
             for column in meta_cols:
                 wide[column] = meta[column].reindex(wide["response_id"]).to_numpy()

@@ -225,6 +225,22 @@ def test_answers_wide_one_row_per_response_across_chunk_edges(
     assert dictionary["told-what"].values.startswith("strongly-agree = Strongly agree; agree = Agree")
 
 
+def test_answers_wide_keeps_a_question_named_like_a_column_about_the_response(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    """The workshop asks practitioners their sector; the response's agency has a sector too."""
+    answers = _answers([(r, key, value) for r in range(12) for key, value in (("sector", "police"),)])
+    responses = pd.DataFrame({"response_id": range(12), "source": "practitioner", "cycle": "2025", "sector": "health"})
+    export = answers_wide(shipped["practitioner-workshop"], _chunks(answers, 5), responses)
+    assert len(set(export.columns)) == len(export.columns)
+    back = pd.read_csv(io.StringIO("".join(stream(export, "csv"))), encoding="utf-8-sig")
+    assert list(back.columns) == list(export.columns)
+    assert back["sector"].eq("health").all() and back["sector_answer"].eq("police").all()
+    dictionary = {c.name: c for c in export.dictionary}
+    assert dictionary["sector_answer"].meaning == shipped["practitioner-workshop"].question("sector").text
+    assert [c.name for c in export.dictionary] == list(export.columns)
+
+
 def test_theme_export_shows_c_for_suppressed_cells() -> None:
     table = pd.DataFrame(
         {
