@@ -7,8 +7,8 @@ last row was in: a download sent nothing until then, about 2,700 answers a secon
 timeout. No library writes a workbook as a stream; this writes only the few parts Excel needs
 (a worksheet per sheet, the workbook, its styles, relationships and content types) with the
 standard library's `zipfile`, which writes to a stream it cannot seek by putting each entry's
-sizes after its data. The sheets go first, since how many there are is known only at the end;
-the parts that list them follow.
+sizes after its data. The content types, package relationships and styles go first, then the
+sheets, then the workbook that lists them, since how many there are is known only at the end.
 
 Cells: numbers as numbers, booleans as booleans, text inline (no shared string table to keep in
 memory), characters XML cannot hold dropped, text cut to Excel's 32,767 characters; anything else
@@ -195,6 +195,8 @@ class _Book:
         self.taken: set[str] = set()
         self.part: IO[bytes] | None = None  # the open sheet's entry in the ZIP
         self.rows = self.size = 0
+        for name, text in _FIRST.items():
+            self.zip.writestr(name, _DECLARATION + text)
 
     def open(self, title: str, part: int, header: Sequence[str]) -> None:
         self.close_sheet()
@@ -235,7 +237,7 @@ class _Book:
         self.zip.close()
 
     def finish(self) -> None:
-        """The parts that list the sheets, then the ZIP's directory."""
+        """The workbook, which lists the sheets, and its relationships; then the ZIP's directory."""
         self.close_sheet()
         count = len(self.names)
         listed = "".join(
@@ -245,22 +247,11 @@ class _Book:
             f'<Relationship Id="rId{n}" Type="{_RELATIONSHIPS}/worksheet" Target="worksheets/sheet{n}.xml"/>'
             for n in range(1, count + 1)
         )
-        overrides = "".join(
-            f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_SPREADSHEET}.worksheet+xml"/>'
-            for n in range(1, count + 1)
-        )
         parts = {
-            "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}"><sheets>{listed}</sheets></workbook>',
-            "xl/styles.xml": _STYLES,
+            "xl/workbook.xml": f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}">'
+            f"<bookViews><workbookView/></bookViews><sheets>{listed}</sheets></workbook>",  # the sheets' views name it
             "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">{sheets}'
             f'<Relationship Id="rId{count + 1}" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/></Relationships>',
-            "_rels/.rels": f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}"><Relationship Id="rId1" '
-            f'Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-            "[Content_Types].xml": f'<Types xmlns="{_TYPES}">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{_SPREADSHEET}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/styles.xml" ContentType="{_SPREADSHEET}.styles+xml"/>{overrides}</Types>',
         }
         for name, text in parts.items():
             self.zip.writestr(name, _DECLARATION + text)
@@ -281,6 +272,20 @@ _STYLES = (
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
+
+# the parts written before the sheets. The content types come first, as in files Excel writes
+# (tools that tell a file's type from its first entries look for them there); an XML part is a
+# worksheet unless listed, so that they cover sheets not yet counted
+_FIRST = {
+    "[Content_Types].xml": f'<Types xmlns="{_TYPES}">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    f'<Default Extension="xml" ContentType="{_SPREADSHEET}.worksheet+xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_SPREADSHEET}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/styles.xml" ContentType="{_SPREADSHEET}.styles+xml"/></Types>',
+    "_rels/.rels": f'<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}"><Relationship Id="rId1" '
+    f'Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/styles.xml": _STYLES,
+}
 
 
 def workbook(sheets: Iterable[Sheet], max_rows: int = MAX_ROWS, max_part: int = MAX_PART) -> Iterator[bytes]:

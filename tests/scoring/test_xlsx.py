@@ -63,22 +63,39 @@ def test_pandas_reads_the_same_table() -> None:
     pd.testing.assert_frame_equal(back, frame, check_dtype=False)
 
 
+def _content_type(types: ElementTree.Element, part: str) -> str | None:
+    """The content type the package gives a part: its override, or its extension's default."""
+    for entry in types:
+        if entry.tag.endswith("Override") and entry.get("PartName") == "/" + part:
+            return entry.get("ContentType")
+    extension = part.rsplit(".", 1)[-1]
+    for entry in types:
+        if entry.tag.endswith("Default") and entry.get("Extension") == extension:
+            return entry.get("ContentType")
+    return None
+
+
 def test_the_package_is_well_formed_and_lists_every_sheet() -> None:
     sheets = [("First", ["a"], [pd.DataFrame({"a": range(5)})]), ("Second", ["b", "c"], [])]
     data = b"".join(workbook(sheets, max_rows=3))
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert archive.testzip() is None
     names = archive.namelist()
-    for name in names:  # every part is XML a parser takes
-        ElementTree.fromstring(archive.read(name))
-    sheet_parts = sorted(n for n in names if n.startswith("xl/worksheets/"))
+    assert names[0] == "[Content_Types].xml"  # where tools that tell a file's type look first
+    parsed = {name: ElementTree.fromstring(archive.read(name)) for name in names}  # every part is XML
+    sheet_parts = [n for n in names if n.startswith("xl/worksheets/")]
     assert sheet_parts == [f"xl/worksheets/sheet{n}.xml" for n in (1, 2, 3, 4)]
-    types = archive.read("[Content_Types].xml").decode()
-    relations = archive.read("xl/_rels/workbook.xml.rels").decode()
-    for part in sheet_parts:
-        assert f'PartName="/{part}"' in types
-        assert f'Target="{part.removeprefix("xl/")}"' in relations
-    assert "/xl/workbook.xml" in types and "/xl/styles.xml" in types
+    spreadsheet = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    kinds = {name: _content_type(parsed["[Content_Types].xml"], name) for name in names[1:]}
+    assert kinds == {
+        "_rels/.rels": "application/vnd.openxmlformats-package.relationships+xml",
+        "xl/_rels/workbook.xml.rels": "application/vnd.openxmlformats-package.relationships+xml",
+        "xl/styles.xml": f"{spreadsheet}.styles+xml",
+        "xl/workbook.xml": f"{spreadsheet}.sheet.main+xml",
+        **dict.fromkeys(sheet_parts, f"{spreadsheet}.worksheet+xml"),
+    }
+    targets = {r.get("Target") for r in parsed["xl/_rels/workbook.xml.rels"]}
+    assert targets == {"styles.xml", *(part.removeprefix("xl/") for part in sheet_parts)}
     book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     assert book.sheetnames == ["First", "First (2)", "First (3)", "Second"]
     assert list(book["Second"].iter_rows(values_only=True)) == [("b", "c")]
