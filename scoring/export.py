@@ -21,7 +21,6 @@ from scoring.xlsx import MAX_ROWS, workbook
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 _DANGEROUS = re.compile(r"^[=+\-@\t\r]")
-XLSX_MAX_ROWS = MAX_ROWS  # the most rows an Excel sheet holds, header included
 JSON_PIECE = 5_000  # rows rendered to JSON text at a time
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 JSON_MEDIA_TYPE = "application/json"
@@ -151,7 +150,7 @@ def json_stream(
 
 
 def xlsx_stream(
-    sheets: Sequence[tuple[str, Sequence[str], Iterable[pd.DataFrame]]], max_rows: int = XLSX_MAX_ROWS
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[pd.DataFrame]]], max_rows: int = MAX_ROWS
 ) -> Iterator[bytes]:
     """An XLSX workbook, one sheet per (title, columns, chunks), as bytes sent while it is written
     (`scoring.xlsx`). A sheet that reaches Excel's row limit goes on in a new sheet ("title (2)")

@@ -202,7 +202,7 @@ class _Book:
         self.close_sheet()
         self.names.append(_title(title, part, self.taken))
         self.part = self.zip.open(f"xl/worksheets/sheet{len(self.names)}.xml", "w")
-        self.rows = self.size = 0
+        self.size = 0
         head = "".join(
             f'<c r="{c}1" s="1"{cell(str(name))}' for c, name in zip(letters(len(header)), header, strict=True)
         )
