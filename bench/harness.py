@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -55,6 +55,7 @@ class Server:
         self.name = name
         self.port = free_port()
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
+        self.database: ClusterCpu | None = None  # the PostgreSQL cluster it uses, to count its CPU too
         command = [
             sys.executable, "-m", "gunicorn",
             "--bind", f"{HOST}:{self.port}",
@@ -91,16 +92,8 @@ class Server:
 
     def worker_cpu(self) -> float | None:
         """CPU seconds (user + system) its workers have used so far; None where /proc cannot say."""
-        pid = self.process.pid
-        try:
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-            total = 0
-            for child in children:
-                fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        except (OSError, IndexError, ValueError):
-            return None
-        return total / CLOCK_TICKS if children else None
+        children = _children(self.process.pid)
+        return cpu_seconds(children) if children else None
 
     def output(self) -> str:
         self.log.seek(0)
@@ -115,6 +108,56 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command's name (the third field first)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def _children(pid: int | str) -> list[str] | None:
+    """The processes `pid` started that still run; None where /proc cannot say."""
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+
+
+def cpu_seconds(pids: Iterable[int | str]) -> float | None:
+    """CPU seconds (user + system) these processes have used so far; None where /proc cannot say."""
+    try:
+        return sum(int(fields[11]) + int(fields[12]) for fields in map(_stat, pids)) / CLOCK_TICKS  # utime, stime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class ClusterCpu:
+    """The CPU time of a PostgreSQL cluster on this machine: its postmaster and every process it
+    started (each connection's backend, the WAL writer, the checkpointer...), found from the
+    backend of one connection to it.
+
+    pg_stat_statements records what the server took to plan and run each statement. A request
+    costs the server more than that: reading the protocol, parsing an EXECUTE's values, writing
+    and flushing the WAL at commit, sending the rows back. In production that CPU shares the
+    machine's cores with the workers, so the benchmarks count all of it. (A backend that exits
+    between two readings takes its CPU time with it: measure over connections that stay open.)
+    """
+
+    def __init__(self, connection: Any):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            (backend,) = cursor.fetchone()
+        try:
+            self.postmaster: int | None = int(_stat(backend)[1])  # the parent's pid (field 4)
+        except (OSError, IndexError, ValueError):
+            self.postmaster = None  # a server on another machine, or /proc closed to us
+
+    def seconds(self) -> float | None:
+        """CPU seconds its processes have used so far; None where /proc cannot say."""
+        if self.postmaster is None:
+            return None
+        children = _children(self.postmaster)
+        return None if children is None else cpu_seconds([self.postmaster, *children])
 
 
 def get(port: int, path: str) -> tuple[int, str]:

@@ -9,14 +9,18 @@ concurrency, each side in a process of its own, alternating round by round:
               the app (app:create_app()) signed in as an agency user, posting a standard's page
               with its CSRF token and revision (session, CSRF check, edit-conflict check, audit
               trail), against bench/baseline_submit.py's bare route posting the same bodies;
-  server      on PostgreSQL, the execution and planning time pg_stat_statements records for
-              every statement the round's saves ran: the server's CPU, which in production
-              shares the cores with the workers, and which the worker's CPU does not include.
+  statements  on PostgreSQL, the execution and planning time pg_stat_statements records for
+              every statement the round's saves ran: which statements the server's time goes to;
+  server CPU  on PostgreSQL, the CPU time of the cluster's processes over the round
+              (harness.ClusterCpu): the statements, and what the server does around them
+              (the protocol, EXECUTE's values, the WAL at commit, the rows sent). In production
+              it shares the cores with the workers, and the worker's CPU does not include it.
 
 The saves are bench/submit.py's (s11_save: random valid answers to a random standard, "Save and
 continue" or "Save and come back later"). After the last round each side's stored answers are
 checked against what it posted. It prints the median per save of each figure and the ratios
-baseline / app (1: the app costs what the baseline does; the submissions target is 0.8).
+baseline / app (1: the app costs what the baseline does; the submissions target is 0.8), the
+last of them for the worker's CPU and the server's CPU together: what a save costs the machine.
 
 Run from the project root (as root for PostgreSQL: it makes a throwaway cluster, as .ci/run does):
 
@@ -43,7 +47,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import submit
-from bench.harness import BenchError, main_guarded, median, scratch_database
+from bench.harness import BenchError, ClusterCpu, main_guarded, median, scratch_database
 from questionnaires import load_all
 
 SIDES = ("app", "baseline")
@@ -59,6 +63,7 @@ class Round:
     cpu_us: float  # the side's process CPU per save
     server_us: float | None  # PostgreSQL's statement time per save
     statements: float | None  # statements per save
+    server_cpu_us: float | None = None  # the PostgreSQL cluster's CPU per save
 
 
 def _token(page: str) -> str:
@@ -152,12 +157,13 @@ def _answer(pipe: Any, expect: str) -> Any:
 def measure(engine: str, args: argparse.Namespace) -> dict[str, list[Round]]:
     with scratch_database(engine, "benchcost", statistics=True) as url:
         setup = submit.prepare_s11(url, 1)
-        stats = None
+        stats = cluster = None
         if engine == "postgresql":
             import psycopg2
 
             stats = psycopg2.connect(url)
             stats.autocommit = True
+            cluster = ClusterCpu(stats)
         context = multiprocessing.get_context("spawn")  # each side starts clean, as a worker does
         pipes, processes = {}, []
         try:
@@ -175,17 +181,23 @@ def measure(engine: str, args: argparse.Namespace) -> dict[str, list[Round]]:
                 for side in SIDES if number % 2 == 0 else reversed(SIDES):
                     if stats is not None:
                         stats.cursor().execute("SELECT pg_stat_statements_reset()")
+                    cluster_before = cluster.seconds() if cluster is not None else None
                     pipes[side].send(args.saves)
                     cpu = _answer(pipes[side], "ran")
+                    cluster_after = cluster.seconds() if cluster is not None else None
+                    server_cpu = None
+                    if cluster_before is not None and cluster_after is not None:
+                        server_cpu = (cluster_after - cluster_before) * 1e6 / args.saves
                     server = statements = None
                     if stats is not None:
                         cursor = stats.cursor()
                         cursor.execute(SERVER_TIME)
                         total_ms, calls = cursor.fetchone()
                         server, statements = float(total_ms) * 1000 / args.saves, float(calls) / args.saves
-                    rounds[side].append(Round(cpu * 1e6 / args.saves, server, statements))
+                    rounds[side].append(Round(cpu * 1e6 / args.saves, server, statements, server_cpu))
                     line = f"  {engine:<10} round {number + 1}: {side:<8} {rounds[side][-1].cpu_us:7.0f} µs CPU"
-                    print(line + (f", server {server:6.0f} µs in {statements:.1f} statements" if server else ""))
+                    line += f", statements {server:6.0f} µs ({statements:.1f})" if server else ""
+                    print(line + (f", server CPU {server_cpu:6.0f} µs" if server_cpu else ""))
             for side in SIDES:
                 pipes[side].send("stop")
                 _answer(pipes[side], "checked")
@@ -210,26 +222,40 @@ def run(args: argparse.Namespace) -> None:
     )
     results = {engine: measure(engine, args) for engine in args.engines}
     header = (
-        f"{'engine':<10} {'app CPU µs':>10} {'base CPU µs':>11} {'ratio':>6}  {'app server µs':>13} "
-        f"{'base server µs':>14} {'ratio':>6}  {'both ratio':>10}"
+        f"{'engine':<10} {'app CPU µs':>10} {'base CPU µs':>11} {'ratio':>6}  {'app stmts µs':>12} "
+        f"{'base stmts µs':>13} {'ratio':>6}  {'app srv CPU':>11} {'base srv CPU':>12} {'ratio':>6}  {'machine':>7}"
     )
     print()
     print(header)
     print("-" * len(header))
     for engine, rounds in results.items():
-        app, base = rounds["app"], rounds["baseline"]
-        cpu = {side: median([r.cpu_us for r in rounds[side]]) for side in SIDES}
-        server = {side: median([r.server_us for r in rounds[side]]) for side in SIDES}
-        both = statistics.median(
-            (b.cpu_us + (b.server_us or 0)) / (a.cpu_us + (a.server_us or 0)) for a, b in zip(app, base, strict=True)
-        )
-        print(
-            f"{engine:<10} {cpu['app']:>10.0f} {cpu['baseline']:>11.0f} {_ratio(cpu['baseline'], cpu['app']):>6}  "
-            f"{server['app'] or 0:>13.0f} {server['baseline'] or 0:>14.0f} "
-            f"{_ratio(server['baseline'], server['app']):>6}  {both:>10.2f}"
-        )
-    print("(medians over rounds; ratio: baseline / app, 1 = as cheap as the baseline; both: CPU and server together,")
-    print(" the median of the rounds' ratios; server: PostgreSQL only)")
+        print(_table_row(engine, rounds))
+    print("(µs a save, medians over rounds; ratio: baseline / app, 1 = as cheap as the baseline; stmts: the")
+    print(" statements' time in pg_stat_statements; srv CPU: the PostgreSQL cluster's CPU; machine: the worker's")
+    print(" CPU and the server's CPU together, the median of the rounds' ratios)")
+
+
+def _table_row(engine: str, rounds: dict[str, list[Round]]) -> str:
+    """One engine's line of the table: medians of each figure, and the rounds' median ratios."""
+
+    def med(figure: str) -> dict[str, float | None]:
+        return {side: median([getattr(r, figure) for r in rounds[side]]) for side in SIDES}
+
+    def shown(value: float | None, width: int) -> str:
+        return f"{value:>{width}.0f}" if value is not None else f"{'-':>{width}}"
+
+    cpu, statements, server = med("cpu_us"), med("server_us"), med("server_cpu_us")
+    machine = statistics.median(
+        (b.cpu_us + (b.server_cpu_us or 0)) / (a.cpu_us + (a.server_cpu_us or 0))
+        for a, b in zip(rounds["app"], rounds["baseline"], strict=True)
+    )
+    return (
+        f"{engine:<10} {cpu['app']:>10.0f} {cpu['baseline']:>11.0f} {_ratio(cpu['baseline'], cpu['app']):>6}  "
+        f"{shown(statements['app'], 12)} {shown(statements['baseline'], 13)} "
+        f"{_ratio(statements['baseline'], statements['app']):>6}  "
+        f"{shown(server['app'], 11)} {shown(server['baseline'], 12)} {_ratio(server['baseline'], server['app']):>6}  "
+        f"{machine:>7.2f}"
+    )
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -41,7 +41,8 @@ the client was told (submitted responses, drafts, answer rows), or the benchmark
 
 It alternates app and baseline round by round and prints the median requests/s of each, the
 median of the per-round ratios app/baseline against the target (0.8), the app's completed
-submissions/s, and the workers' CPU time per POST.
+submissions/s, and the workers' CPU time per POST; on PostgreSQL also the CPU time per POST of the
+cluster's processes (harness.ClusterCpu), which share the machine's cores with the workers.
 
 Run from the project root (as root for PostgreSQL: it makes a throwaway cluster, as .ci/run does):
 
@@ -76,7 +77,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import HOST, BenchError, Server, get, main_guarded, median, scratch_database
+from bench.harness import HOST, BenchError, ClusterCpu, Server, get, main_guarded, median, scratch_database
 from questionnaires import Question, Questionnaire, Section, load_all
 from questionnaires.conditions import evaluate
 
@@ -419,6 +420,7 @@ class Measurement:
     cpu_ms: float | None  # workers' CPU time per counted POST
     client_ms: float  # the client processes' CPU time per counted POST
     events: float = 0.0  # audit-trail rows written per second (s11)
+    server_ms: float | None = None  # the PostgreSQL cluster's CPU time per counted POST
 
 
 def load(
@@ -429,8 +431,8 @@ def load(
     duration: float,
     clients: int,
     respondents: int,
-) -> tuple[list[Tally], float | None]:
-    """Run `clients` processes for `duration` seconds; their tallies and the workers' CPU seconds."""
+) -> tuple[list[Tally], float | None, float | None]:
+    """Run `clients` processes for `duration` seconds: `run_clients`."""
     jobs = [
         (client, (side, server.port, slugs[n % len(slugs)], questionnaire, respondents, secrets.randbits(32)))
         for n in range(clients)
@@ -440,9 +442,10 @@ def load(
 
 def run_clients(
     server: Server, duration: float, jobs: list[tuple[Any, tuple[Any, ...]]]
-) -> tuple[list[Any], float | None]:
+) -> tuple[list[Any], float | None, float | None]:
     """One process per job (`function(*args, ready, go, window, results)`), all started on the same
-    window of `duration` seconds once every one is ready; their tallies and the workers' CPU seconds."""
+    window of `duration` seconds once every one is ready; their tallies, the workers' CPU seconds,
+    and the database server's (`Server.database`, on PostgreSQL: None otherwise)."""
     context = multiprocessing.get_context("fork")
     ready, results = context.Queue(), context.Queue()
     go = context.Event()
@@ -457,18 +460,23 @@ def run_clients(
         for _ in processes:
             ready.get(timeout=300)
         before = server.worker_cpu()
+        database_before = server.database.seconds() if server.database is not None else None
         window[0] = time.monotonic() + 0.05
         window[1] = window[0] + duration
         go.set()
         tallies = [results.get(timeout=duration + 120) for _ in processes]
         after = server.worker_cpu()
+        database_after = server.database.seconds() if server.database is not None else None
     finally:
         for process in processes:
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
     cpu = after - before if before is not None and after is not None else None
-    return tallies, cpu
+    database = None
+    if database_before is not None and database_after is not None:
+        database = database_after - database_before
+    return tallies, cpu, database
 
 
 def measure(
@@ -487,7 +495,7 @@ def measure(
     respondents = math.ceil(2 * estimate * args.duration / posts_each / args.clients) + 5
     for _ in range(4):
         before = count_rows(url, link_ids)
-        tallies, cpu = load(side, server, slugs, questionnaire, args.duration, args.clients, respondents)
+        tallies, cpu, database = load(side, server, slugs, questionnaire, args.duration, args.clients, respondents)
         after = count_rows(url, link_ids)
         failures = [f for t in tallies for f in t.failures]
         if failures:
@@ -506,6 +514,7 @@ def measure(
         sends=sum(t.sends for t in tallies) / elapsed,
         cpu_ms=cpu * 1000 / posts if cpu is not None and posts else None,
         client_ms=sum(t.cpu for t in tallies) * 1000 / posts if posts else 0.0,
+        server_ms=database * 1000 / posts if database is not None and posts else None,
     )
 
 
@@ -843,7 +852,7 @@ def measure_s11(
         (s11_client, (side, server.port, state, email, questionnaire, secrets.randbits(32)))
         for state, (_, email) in zip(states, audits, strict=True)
     ]
-    tallies, cpu = run_clients(server, args.duration, jobs)
+    tallies, cpu, database = run_clients(server, args.duration, jobs)
     _, after = read_audits(url, ids)
     failures = [f for t in tallies for f in t.failures]
     if failures:
@@ -860,6 +869,7 @@ def measure_s11(
         cpu_ms=cpu * 1000 / posts if cpu is not None and posts else None,
         client_ms=sum(t.cpu for t in tallies) * 1000 / posts if posts else 0.0,
         events=told.events / elapsed,
+        server_ms=database * 1000 / posts if database is not None and posts else None,
     )
 
 
@@ -946,6 +956,8 @@ def run_config(
         "baseline": Server("baseline", BASELINE_APP, workers, env),
     }
     try:
+        if engine == "postgresql":
+            servers["app"].database = servers["baseline"].database = _cluster(url)
         servers["app"].wait_ready(f"/s/{links.app[0]}")
         servers["baseline"].wait_ready(f"/s/{links.baseline[0]}/q/x", expect=405)  # its routes are POST
         status, _ = get(servers["app"].port, f"/s/{links.app[0]}/q/{questionnaire.sections_for(None)[0].id}")
@@ -976,7 +988,8 @@ def run_config(
                     estimates[side] = result.rate
                     measured[side].append(result)
                     cpu = f"{result.cpu_ms:6.2f} CPU ms/POST" if result.cpu_ms is not None else ""
-                    cpu += f" (client {result.client_ms:4.2f})"
+                    cpu += f" (client {result.client_ms:4.2f}"
+                    cpu += f", server {result.server_ms:4.2f})" if result.server_ms is not None else ")"
                     print(
                         f"  {engine:<10} {workers} workers, {scenario:<6} round {round_ + 1}: {side:<8} "
                         f"{result.rate:8.1f} POST/s  {cpu}"
@@ -988,11 +1001,27 @@ def run_config(
             server.stop()
 
 
+def _cluster(url: str) -> ClusterCpu:
+    """The CPU reading of the PostgreSQL cluster at `url`, found through a connection closed at once."""
+    import psycopg2
+
+    connection = psycopg2.connect(url)
+    try:
+        return ClusterCpu(connection)
+    finally:
+        connection.close()
+
+
+def _ms(value: float | None, width: int) -> str:
+    return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
+
+
 def print_tables(results: Results) -> None:
     """Medians of the rates, and the median of the per-round ratios (each pair measured back to back)."""
     header = (
         f"{'engine':<10} {'workers':>7} {'scenario':<8} {'app POST/s':>11} {'baseline POST/s':>16} {'ratio':>6} "
         f"{'target':>7}  {'result':<6} {'app sends/s':>11} {'trail rows/s':>12} {'app CPU ms':>11} {'base CPU ms':>12}"
+        f" {'app srv ms':>10} {'base srv ms':>11}"
     )
     print()
     print(header)
@@ -1008,10 +1037,12 @@ def print_tables(results: Results) -> None:
             f"{median([m.rate for m in base]):>16.1f} {ratio:>6.2f} {TARGET:>7}  "
             f"{'PASS' if ratio >= TARGET else 'FAIL':<6} {sends} {events} "
             f"{app_cpu if app_cpu is not None else float('nan'):>11.2f} "
-            f"{base_cpu if base_cpu is not None else float('nan'):>12.2f}"
+            f"{base_cpu if base_cpu is not None else float('nan'):>12.2f} "
+            f"{_ms(median([m.server_ms for m in app]), 10)} {_ms(median([m.server_ms for m in base]), 11)}"
         )
     print("(POST/s: medians over rounds; ratio: median over rounds of app/baseline, each pair back to back;")
-    print(" CPU ms: the gunicorn workers' user + system time per counted POST, medians;")
+    print(" CPU ms: the gunicorn workers' user + system time per counted POST, medians; srv ms: the same for")
+    print(" the PostgreSQL cluster's processes (backends, WAL writer...);")
     print(" s11: section saves of signed-in agency users, trail rows/s the app's audit-trail rows written)")
 
 

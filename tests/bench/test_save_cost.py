@@ -23,7 +23,8 @@ def test_a_short_run_measures_each_side_every_round_and_checks_what_was_stored()
     assert set(rounds) == {"app", "baseline"}
     for side in ("app", "baseline"):
         assert len(rounds[side]) == 2
-        assert all(r.cpu_us > 0 and r.server_us is None and r.statements is None for r in rounds[side])
+        assert all(r.cpu_us > 0 and r.server_us is r.statements is r.server_cpu_us is None for r in rounds[side])
+    assert save_cost._table_row("sqlite", rounds).split()[4:7] == ["-", "-", "-"]  # no server figures
 
 
 def test_a_side_that_cannot_sign_in_stops_the_run_with_why(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -52,3 +52,19 @@ def test_a_client_that_posts_something_else_than_it_expects_is_stopped(
     monkeypatch.setattr(submit, "s11_fields", without_actions)
     with pytest.raises(BenchError, match="not valid"):  # a shortfall needs its action
         submit.check_s11_saves(s11, random.Random(3), 5 * len(s11.sections))
+
+
+def test_the_table_shows_the_database_servers_cpu_where_it_was_measured(capsys: pytest.CaptureFixture[str]) -> None:
+    def measured(rate: float, server_ms: float | None) -> submit.Measurement:
+        return submit.Measurement(rate=rate, sends=0.0, cpu_ms=4.0, client_ms=0.5, events=rate, server_ms=server_ms)
+
+    results: submit.Results = {
+        ("sqlite", 2, "s11"): {"app": [measured(90.0, None)], "baseline": [measured(100.0, None)]},
+        ("postgresql", 2, "s11"): {"app": [measured(75.0, 1.5)], "baseline": [measured(100.0, 0.9)]},
+    }
+    submit.print_tables(results)
+    lines = {
+        line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line[:3] in {"sql", "pos"}
+    }
+    assert lines["sqlite"][5:8] == ["0.90", "0.8", "PASS"] and lines["sqlite"][-2:] == ["-", "-"]
+    assert lines["postgresql"][5:8] == ["0.75", "0.8", "FAIL"] and lines["postgresql"][-2:] == ["1.50", "0.90"]
