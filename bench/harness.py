@@ -131,6 +131,11 @@ def cpu_seconds(pids: Iterable[int | str]) -> float | None:
         return None
 
 
+def spent(before: float | None, after: float | None) -> float | None:
+    """What a CPU reading grew by between two readings; None if either could not be taken."""
+    return after - before if before is not None and after is not None else None
+
+
 class ClusterCpu:
     """The CPU time of a PostgreSQL cluster on this machine: its postmaster and every process it
     started (each connection's backend, the WAL writer, the checkpointer...), found from the

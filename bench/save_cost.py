@@ -47,7 +47,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import submit
-from bench.harness import BenchError, ClusterCpu, main_guarded, median, scratch_database
+from bench.harness import BenchError, ClusterCpu, main_guarded, median, scratch_database, spent
 from questionnaires import load_all
 
 SIDES = ("app", "baseline")
@@ -184,10 +184,8 @@ def measure(engine: str, args: argparse.Namespace) -> dict[str, list[Round]]:
                     cluster_before = cluster.seconds() if cluster is not None else None
                     pipes[side].send(args.saves)
                     cpu = _answer(pipes[side], "ran")
-                    cluster_after = cluster.seconds() if cluster is not None else None
-                    server_cpu = None
-                    if cluster_before is not None and cluster_after is not None:
-                        server_cpu = (cluster_after - cluster_before) * 1e6 / args.saves
+                    server_cpu = spent(cluster_before, cluster.seconds() if cluster is not None else None)
+                    server_cpu = server_cpu * 1e6 / args.saves if server_cpu is not None else None
                     server = statements = None
                     if stats is not None:
                         cursor = stats.cursor()

@@ -77,7 +77,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import HOST, BenchError, ClusterCpu, Server, get, main_guarded, median, scratch_database
+from bench.harness import HOST, BenchError, ClusterCpu, Server, get, main_guarded, median, scratch_database, spent
 from questionnaires import Question, Questionnaire, Section, load_all
 from questionnaires.conditions import evaluate
 
@@ -472,11 +472,7 @@ def run_clients(
             process.join(timeout=10)
             if process.is_alive():
                 process.kill()
-    cpu = after - before if before is not None and after is not None else None
-    database = None
-    if database_before is not None and database_after is not None:
-        database = database_after - database_before
-    return tallies, cpu, database
+    return tallies, spent(before, after), spent(database_before, database_after)
 
 
 def measure(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bench.harness import ClusterCpu, cpu_seconds
+from bench.harness import ClusterCpu, cpu_seconds, spent
 
 
 def _burn(seconds: float) -> None:
@@ -105,3 +105,8 @@ def test_a_real_clusters_cpu_grows_with_the_work_it_is_given() -> None:
         assert after - before >= 0.05
     finally:
         connection.close()
+
+
+def test_what_a_reading_grew_by_is_unknown_when_either_reading_is() -> None:
+    assert spent(1.5, 2.0) == 0.5
+    assert spent(None, 2.0) is None and spent(1.5, None) is None
