@@ -697,9 +697,57 @@ def test_a_page_read_asks_again_for_the_keys_an_edited_definition_needs(
     assert audits.audit_with_section(audit.id, "s1").as_stored == {"s1.1": '"met"'}
     # the keys this process asked for last are not the ones the definition needs now (as after
     # an administrator edits the definition in place): the answers are not given, not guessed
-    monkeypatch.setitem(audits._asked_keys, (audit.id, "s1"), '["s1.2"]')
+    monkeypatch.setitem(audits._asked_keys, (type(proxy.obj), audit.id, "s1"), audits.key_list(["s1.2"]))
     assert audits.audit_with_section(audit.id, "s1").as_stored is None
     assert audits.audit_with_section(audit.id, "s1").as_stored == {"s1.1": '"met"'}
+
+
+def test_the_page_reads_answers_as_stored_whatever_their_text_and_gives_up_on_text_it_cannot_split(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """The answers come back as key and value pairs between control characters, which JSON text
+    always escapes: values holding them, quotes, backslashes or other scripts read back as
+    stored. A value not written as JSON text that holds them (no save writes one) is not
+    guessed at: the read gives no answers and the caller reads them by key."""
+    awkward = 'He said "no" \\ \x1e\x1f \u00e9\u4e2d\n'
+    audits.save_section(
+        audit, s11.section("s1"), {"s1.1": "met", "s1.1-narrative": awkward}, [], 0, users["agency"], "in-progress"
+    )
+    audits.audit_with_section(audit.id, "s1")  # the keys, known from the definition
+    read = audits.audit_with_section(audit.id, "s1")
+    assert read.as_stored == {"s1.1": '"met"', "s1.1-narrative": Answer.value.db_value(awkward)}
+    assert json.loads(read.as_stored["s1.1-narrative"]) == awkward
+    not_json = 'x\x1es1.2\x1f"met"'  # as if "s1.2" were answered too
+    Answer.update({Answer.value: Value(not_json, converter=False)}).where(Answer.question_id == "s1.1").execute()
+    assert audits.audit_with_section(audit.id, "s1").as_stored is None
+
+
+@pytest.mark.parametrize(
+    ("collected", "expected"),
+    [
+        (None, {}),
+        ('1\x1da\x1f"1"', {"a": '"1"'}),
+        ('2\x1da\x1f"1"\x1eb\x1f[]', {"a": '"1"', "b": "[]"}),
+        ('1\x1da\x1f"1\x1eb\x1f[]"', None),  # one answer whose value holds the separator of pairs
+        ('a\x1f"1"', None),  # no number
+        ('2\x1da\x1f"1"\x1e', None),  # an item with no pair
+        ('1\x1da\x1f"1\x1f2"', None),  # a value holding the pair's separator
+        ('1\x1dc\x1f"1"', None),  # a key not asked for
+        ('2\x1da\x1f"1"\x1ea\x1f"2"', None),  # a key twice
+    ],
+)
+def test_page_pairs(collected: str | None, expected: dict[str, str] | None) -> None:
+    assert audits.page_pairs(collected, frozenset({"a", "b"})) == expected
+
+
+def test_the_keys_a_page_asks_for_go_in_one_parameter_the_database_reads_as_a_list() -> None:
+    keys = ["s1.2", "s1.1__reason", 'odd"key\\']
+    listed = audits.key_list(keys)
+    if isinstance(proxy.obj, PostgresqlDatabase):
+        assert proxy.obj.execute_sql("SELECT %s::text[]", [listed]).fetchone()[0] == sorted(keys)
+    else:
+        assert [row[0] for row in proxy.obj.execute_sql("SELECT value FROM json_each(?)", [listed])] == sorted(keys)
+    assert audits.key_list([]) in ("{}", "[]")
 
 
 def test_a_save_from_a_current_page_read_reads_nothing_again_and_stores_the_same(

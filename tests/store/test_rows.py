@@ -48,7 +48,7 @@ def _both_ways(db: Database, query: ModelSelect) -> tuple[list[Any], list[Any]]:
 
 def _audit_page(audit_id: int, section_id: str, user_id: int) -> ModelSelect:
     """The page read's query; it asks for the first standard's answers, so its row carries some."""
-    keys = audits.page_keys(audits.questionnaire_of(audits.audit_by_id(audit_id)).section("s1")).listed
+    keys = audits.page_keys(audits.questionnaire_of(audits.audit_by_id(audit_id)).section("s1")).listed()
     compiled = audits._AUDIT_PAGE
     return compiled.build(audit_id, section_id, user_id, keys)
 
@@ -80,7 +80,7 @@ def test_the_page_read_gives_the_same_objects_the_first_time_and_after(
 ) -> None:
     """The first read goes through peewee's reader, later ones through JoinRows: alike."""
     again = Prepared(audits._AUDIT_PAGE.build, int, str, int, str)
-    keys = audits.page_keys(audits.questionnaire_of(audit).section("s1")).listed
+    keys = audits.page_keys(audits.questionnaire_of(audit).section("s1")).listed()
     first = again.first(audit.id, "s1", users["agency"].id, keys)
     assert prepared._readings[(type(db), True, id(again))][2] is not None, "later reads go through JoinRows"
     later = again.first(audit.id, "s1", users["agency"].id, keys)
