@@ -45,7 +45,7 @@ from security import check_csrf
 from store import audits as store
 from store import scores
 from store.answers import answers_as_stored, load_answers, load_answers_as_stored
-from store.models import Action, Answer, Audit, Response, SectionState, User
+from store.models import Action, Answer, Audit, Draft, Response, SectionState, User
 from views.question_html import question_html
 from views.score_display import item_rows, standard_rows
 
@@ -108,6 +108,8 @@ class StandardPage:
     response: Response  # the audit's answers (saving the page writes to it)
 
     read_answers: dict[str, str] | None = None  # the page's answers as the audit's query read them
+    drafts_read: bool = False  # whether the audit's query read the person's draft of the page
+    read_draft: Draft | None = None  # the draft it read, if any
 
     @classmethod
     def load(cls, audit_id: int, section_id: str) -> StandardPage:
@@ -125,7 +127,8 @@ class StandardPage:
         state = found.state if found.state is not None else store.section_state(audit, questionnaire, section.id)
         response = found.response if found.response is not None else store.response_of(audit)
         number = next(n for n, s in enumerate(questionnaire.sections, 1) if s.id == section.id)
-        return cls(audit, questionnaire, section, number, state, response, found.as_stored)
+        drafts_read = found.user is not None  # read with the signed-in user's (_read_with_user)
+        return cls(audit, questionnaire, section, number, state, response, found.as_stored, drafts_read, found.draft)
 
     @cached_property
     def as_stored(self) -> dict[str, str]:
@@ -165,6 +168,10 @@ class StandardPage:
     def path(self) -> str:
         return url_for("audits.standard", audit_id=self.audit.id, section_id=self.section.id)
 
+    def draft(self, user: User) -> Draft | None:
+        """The person's draft of the page: as the audit's query read it, or read now."""
+        return self.read_draft if self.drafts_read else store.draft_of(user, self.path)
+
     def form(self, formdata: MultiDict | None = None, stored: bool = False) -> SectionForm:
         """The page's form: from the request (POST), from `formdata`, or from the stored answers."""
         prior = self.asked_prior
@@ -179,7 +186,8 @@ class StandardPage:
 def _read_with_user(user_id: int, audit_id: int, section_id: str) -> Any:
     """Signing in's read of the user, on a standard's page: with the page's own query (kept in g
     for StandardPage.load); read as usual when there is no such audit."""
-    found = store.audit_with_section(audit_id, section_id, user_id)
+    path = url_for("audits.standard", audit_id=audit_id, section_id=section_id)
+    found = store.audit_with_section(audit_id, section_id, user_id, path)
     if found is None:
         return NOT_READ
     g.standard_page = ((audit_id, section_id), found)
@@ -331,7 +339,7 @@ def standard(audit_id: int, section_id: str) -> Any:
 def _show(page: StandardPage, user: User) -> str:
     """The stored answers; or what was kept when the session expired; or a newer draft."""
     kept = take(request.path)
-    draft = store.draft_of(user, page.path)
+    draft = page.draft(user)
     if kept is not None:
         return _render(page, page.form(kept), _number(kept.get("revision"), -1), kept.get(COMPLETED), KEPT_MESSAGE)
     if draft is not None and store.draft_is_newer(draft, page.state):
@@ -406,6 +414,7 @@ def _save(page: StandardPage, user: User) -> Any:
             user,
             status,
             draft_path=page.path,
+            no_draft=page.drafts_read and page.read_draft is None,
             leftover=store.typed_items(request.form) if leftover else None,
             response=page.response,
             state=page.state,
@@ -512,7 +521,7 @@ def compare(audit_id: int, section_id: str) -> Any:
     """An older draft (a colleague saved after it) next to what is saved now."""
     page = StandardPage.load(audit_id, section_id)
     user = current_user()
-    draft = store.draft_of(user, page.path)
+    draft = page.draft(user)
     if draft is None or not can_edit_audit(user, page.audit):
         return redirect(page.path)
     typed = MultiDict([tuple(item) for item in draft.form])

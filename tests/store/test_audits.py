@@ -32,6 +32,7 @@ from store.models import (
     User,
     utcnow,
 )
+from store.prepared import sql_of
 from store.questionnaires import definition
 from store.trail import SAVE_KIND, changes
 
@@ -845,11 +846,49 @@ def test_the_first_save_from_a_page_read_starts_the_audit_and_drops_the_pages_dr
     assert section_state(audit, "s1").updated_at == state.updated_at
 
 
+def test_a_save_whose_page_read_found_no_draft_does_not_look_for_one(
+    audit: Audit, users: dict[str, User], s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page read brings the person's draft of the page; when it found none, the save leaves
+    the drafts alone, in one statement or in a transaction (answers that could not be saved
+    yet, which become the draft, always take the transaction). A draft kept after that read
+    (another tab, an autosave) stays, at the revision this save replaces."""
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    user = users["agency"]
+    path = f"/audit/{audit.id}/s1"
+    read = audits.audit_with_section(audit.id, "s1", user.id, path)
+    assert read.draft is None and read.user == user
+    audits.keep_draft(user, path, [["s1.1", "met"]], 0)
+    audits.keep_draft(user, "/audit/x/s2", [["s2.1", "met"]], 0)  # another page's: never touched
+    found, stored = page_read(audit.id, "s1")
+    statements = counting_statements(monkeypatch)
+    audits.save_section(found, section, {"s1.1": "met"}, scope, 0, user, "in-progress", path, **stored, no_draft=True)
+    assert statements and not any('"draft"' in sql_of(s) for s in statements), statements
+    assert audits.draft_of(user, path).base_revision == 0
+    # in a transaction: the audit moved on since the read, so the save reads again and writes
+    found, stored = page_read(audit.id, "s1")
+    Audit.update(revision=Audit.revision + 1).where(Audit.id == audit.id).execute()
+    statements.clear()
+    audits.save_section(
+        found, section, {"s1.1": "not-met"}, scope, 1, user, "in-progress", path, **stored, no_draft=True
+    )
+    assert not any('"draft"' in sql_of(s) for s in statements), statements
+    assert load_answers(audits.response_of(audit)) == {"s1.1": "not-met"}
+    # and as the page read it: with a draft there, the save drops it
+    read = audits.audit_with_section(audit.id, "s1", user.id, path)
+    assert read.draft is not None and read.draft.form == [["s1.1", "met"]]
+    found, stored = page_read(audit.id, "s1")
+    audits.save_section(found, section, {"s1.1": "met"}, scope, 2, user, "in-progress", path, **stored)
+    assert audits.draft_of(user, path) is None and audits.draft_of(user, "/audit/x/s2") is not None
+
+
 def test_saves_from_page_reads_one_after_another_store_each_change_whatever_their_shape(
     audit: Audit, users: dict[str, User], s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On PostgreSQL the one-statement save is one text whatever it changes, prepared on the
-    server from its second run on this connection: every run stores what it should."""
+    """On PostgreSQL the one-statement save is one text for each of its shapes (a draft to drop
+    or not), whatever it changes, prepared on the server from its second run on this
+    connection: every run stores what it should."""
     section = s11.section("s1")
     scope = audits.section_keys(section)
     user = users["agency"]

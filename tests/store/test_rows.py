@@ -47,22 +47,28 @@ def _both_ways(db: Database, query: ModelSelect) -> tuple[list[Any], list[Any]]:
 
 
 def _audit_page(audit_id: int, section_id: str, user_id: int) -> ModelSelect:
-    """The page read's query; it asks for the first standard's answers, so its row carries some."""
+    """The page read's query; it asks for the first standard's answers, so its row carries some,
+    and for the user's draft of the first standard's page."""
     keys = audits.page_keys(audits.questionnaire_of(audits.audit_by_id(audit_id)).section("s1")).listed()
     compiled = audits._AUDIT_PAGE
-    return compiled.build(audit_id, section_id, user_id, keys)
+    return compiled.build(audit_id, section_id, user_id, keys, f"/audit/{audit_id}/s1")
 
 
 @pytest.mark.parametrize(
     ("section_id", "whose"),
-    [("s1", "agency"), ("s1", None), ("no-such-standard", "agency"), ("s2", "reviewer")],
-    ids=["state-and-user", "no-user", "no-state", "another-user"],
+    [("s1", "agency"), ("s1", None), ("no-such-standard", "agency"), ("s2", "reviewer"), ("s1", "drafting")],
+    ids=["state-and-user", "no-user", "no-state", "another-user", "a-draft"],
 )
 def test_a_standards_page_row_makes_what_peewee_makes(
     db: Database, audit: Audit, users: dict[str, User], section_id: str, whose: str | None
 ) -> None:
     section = audits.questionnaire_of(audit).section("s1")
     audits.save_section(audit, section, {"s1.1": "met"}, {"s1.1"}, 0, users["agency"], "in-progress")
+    drafting = whose == "drafting"
+    if drafting:
+        whose = "agency"
+        audits.keep_draft(users["agency"], f"/audit/{audit.id}/s1", [["s1.1", "not-met"]], 1)
+    audits.keep_draft(users["agency"], f"/audit/{audit.id}/s2", [["s2.1", "met"]], 0)  # another page's
     user_id = users[whose].id if whose else 0
     peewees, made = _both_ways(db, _audit_page(audit.id, section_id, user_id))
     assert len(made) == len(peewees) == 1
@@ -72,6 +78,9 @@ def test_a_standards_page_row_makes_what_peewee_makes(
     assert isinstance(got.created_at, dt.datetime) and got.created_at == expected.created_at
     assert (got.page_user is None) == (whose is None)
     assert (got.page_state is None) == (section_id == "no-such-standard")
+    assert (got.page_draft is not None) == drafting, "the user's draft of the page, and no other"
+    if drafting:
+        assert (got.page_draft.form, got.page_draft.base_revision) == ([["s1.1", "not-met"]], 1)
     assert not got.dirty_fields and not got.cycle.dirty_fields
 
 
@@ -79,16 +88,17 @@ def test_the_page_read_gives_the_same_objects_the_first_time_and_after(
     db: Database, audit: Audit, users: dict[str, User]
 ) -> None:
     """The first read goes through peewee's reader, later ones through JoinRows: alike."""
-    again = Prepared(audits._AUDIT_PAGE.build, int, str, int, str)
+    again = Prepared(audits._AUDIT_PAGE.build, int, str, int, str, str)
     keys = audits.page_keys(audits.questionnaire_of(audit).section("s1")).listed()
-    first = again.first(audit.id, "s1", users["agency"].id, keys)
+    path = f"/audit/{audit.id}/s1"
+    first = again.first(audit.id, "s1", users["agency"].id, keys, path)
     assert prepared._readings[(type(db), True, id(again))][2] is not None, "later reads go through JoinRows"
-    later = again.first(audit.id, "s1", users["agency"].id, keys)
+    later = again.first(audit.id, "s1", users["agency"].id, keys, path)
     assert _objects(later) == _objects(first)
     assert later is not first and later.page_state is not first.page_state, "each read its own objects"
     later.page_state.revision += 1
-    assert again.first(audit.id, "s1", users["agency"].id, keys).page_state.revision == first.page_state.revision
-    assert again.first(audit.id + 1000, "s1", users["agency"].id, keys) is None
+    assert again.first(audit.id, "s1", users["agency"].id, keys, path).page_state.revision == first.page_state.revision
+    assert again.first(audit.id + 1000, "s1", users["agency"].id, keys, path) is None
 
 
 def test_values_a_field_converts_are_converted_and_a_null_goes_through_its_own_converter(

@@ -293,9 +293,11 @@ def test_a_standards_page_reads_the_user_with_the_audit_and_its_answers_in_one_q
     users: dict[str, User],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Signing in's read of the user, the audit, the standard's state and its answers are one
-    query on a standard's page (accounts.session.load_user_with); what it read is what the page
-    and the save use, and a deactivated account is signed out there as anywhere."""
+    """Signing in's read of the user, the audit, the standard's state, its answers and the
+    user's draft of the page are one query on a standard's page
+    (accounts.session.load_user_with); what it read is what the page and the save use (a save
+    with no draft to drop does not look for one), and a deactivated account is signed out there
+    as anywhere."""
     from store.db import db as proxy
     from store.prepared import sql_of
 
@@ -310,24 +312,34 @@ def test_a_standards_page_reads_the_user_with_the_audit_and_its_answers_in_one_q
     )
     page = client.get(path).get_data(as_text=True)
     reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    # the page's one query first; no read of the signed-in user of its own (only, later, the name
-    # of who saved last, and the draft the page would show)
-    assert '"user"' in reads[0] and '"section_state"' in reads[0] and '"answer"' in reads[0]
-    assert not any('."active" = ' in s for s in reads[1:]), reads
+    # the page's one query first; no read of the signed-in user of its own, nor of the draft (only,
+    # later, the name of who saved last)
+    assert all(f'"{table}"' in reads[0] for table in ("user", "section_state", "answer", "draft"))
+    assert not any('."active" = ' in s or '"draft"' in s for s in reads[1:]), reads
     assert "First words." in page and users["agency"].name in page
     statements.clear()
     response = client.post(path, data=section_data(section, 1, text="Second words."))
     assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=2"
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    assert not any('"draft"' in s for s in statements[1:]), "no draft was read: none to drop"
     assert stored(audit)["s2.1-narrative"] == "Second words."
+    # a draft the page read is shown from that read, and the save drops it
+    client.post(f"{path}/draft", data=section_data(section, 2, text="Typed, kept."))
+    statements.clear()
+    page = client.get(path).get_data(as_text=True)
+    assert "We restored what you typed on" in page and "Typed, kept." in page
+    assert not any('"draft"' in s for s in statements[1:]), statements
+    assert client.post(path, data=section_data(section, 2, text="Third words.")).status_code == 302
+    assert Draft.select().count() == 0 and stored(audit)["s2.1-narrative"] == "Third words."
     assert [c.after for c in changes(AuditEvent.select().order_by(AuditEvent.id)) if c.target == "s2.1-narrative"] == [
         "First words.",
         "Second words.",
+        "Third words.",
     ]
     User.update(active=False).where(User.id == users["agency"].id).execute()
-    signed_out = client.post(path, data=section_data(section, 2, text="Third words."))
+    signed_out = client.post(path, data=section_data(section, 3, text="Fourth words."))
     assert signed_out.status_code == 302 and signed_out.headers["Location"].startswith("/sign-in")
-    assert stored(audit)["s2.1-narrative"] == "Second words."
+    assert stored(audit)["s2.1-narrative"] == "Third words."
 
 
 def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_draft(
