@@ -725,8 +725,6 @@ def _one_statement(dropping: bool) -> str:
         ' RETURNING "id"),'
         ' "removed" AS (DELETE FROM "answer" WHERE "response_id" = %s AND "question_id" = ANY(%s::text[])'
         ' AND EXISTS (SELECT 1 FROM "saved")),'
-    ]
-    parts.append(
         ' "given" AS (INSERT INTO "answer" ("response_id", "question_id", "value")'
         ' SELECT %s::integer, "g"."key", "g"."value" FROM unnest(%s::text[], %s::text[]) AS "g" ("key", "value")'
         ' WHERE EXISTS (SELECT 1 FROM "saved")'
@@ -736,7 +734,7 @@ def _one_statement(dropping: bool) -> str:
         " FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
         ' AS "t" ("kind", "target", "before", "after", "n")'
         ' WHERE EXISTS (SELECT 1 FROM "saved") ORDER BY "t"."n")'  # in order: ids as record_all gives them
-    )
+    ]
     if dropping:
         parts.append(
             ', "dropped" AS (DELETE FROM "draft" WHERE "user_id" = %s AND "path" = %s AND EXISTS (SELECT 1 FROM "saved"))'
