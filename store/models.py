@@ -4,6 +4,12 @@ Answers are one row per question (long form), so a questionnaire version can add
 questions without a schema change, and analysts get long-form data directly. Anonymous
 responses carry no name, email, IP address or time: only the Monday of the week they were
 submitted in. Schema changes go through migrations/ (`flask --app app db upgrade`).
+
+A foreign key that begins a unique index of two or more columns (an answer's response, in its
+(response, question) key) has no index of its own (`index=False`, migration 0006): the wider
+index finds a response's rows as well, and every insert would write both. PostgreSQL also chose
+the narrower one for a standard's page, reading all of an audit's answers to keep a page's
+twenty (it guesses a response's answers from the average, a survey response's handful).
 """
 
 from __future__ import annotations
@@ -139,7 +145,7 @@ class AuditCycle(BaseModel):
 class Audit(BaseModel):
     """One agency's self-audit in one cycle; `revision` counts every save, for edit conflicts."""
 
-    cycle = ForeignKeyField(AuditCycle, backref="audits", on_delete="RESTRICT")
+    cycle = ForeignKeyField(AuditCycle, backref="audits", on_delete="RESTRICT", index=False)
     agency = ForeignKeyField(Agency, backref="audits", on_delete="RESTRICT")
     status = CharField(max_length=20, default="not-started")
     revision = IntegerField(default=0)
@@ -155,7 +161,7 @@ class Audit(BaseModel):
 class SectionState(BaseModel):
     """Where one standard of one audit stands, and its own revision for edit conflicts."""
 
-    audit = ForeignKeyField(Audit, backref="sections", on_delete="CASCADE")
+    audit = ForeignKeyField(Audit, backref="sections", on_delete="CASCADE", index=False)
     section_id = CharField(max_length=60)
     status = CharField(max_length=20, default="not-started")
     revision = IntegerField(default=0)
@@ -213,7 +219,7 @@ class Response(BaseModel):
 
 
 class Answer(BaseModel):
-    response = ForeignKeyField(Response, backref="answers", on_delete="CASCADE")
+    response = ForeignKeyField(Response, backref="answers", on_delete="CASCADE", index=False)
     question_id = CharField(max_length=80)
     value = JSONField()
 
@@ -224,7 +230,7 @@ class Answer(BaseModel):
 class Action(BaseModel):
     """An improvement action for an S11 shortfall, kept apart so progress can be updated later."""
 
-    audit = ForeignKeyField(Audit, backref="actions", on_delete="CASCADE")
+    audit = ForeignKeyField(Audit, backref="actions", on_delete="CASCADE", index=False)
     question_id = CharField(max_length=80)
     what = TextField()
     owner = CharField(max_length=200)
@@ -240,7 +246,7 @@ class Action(BaseModel):
 class Draft(BaseModel):
     """What someone typed on a page but has not saved: survives a closed tab or browser."""
 
-    user = ForeignKeyField(User, backref="drafts", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="drafts", on_delete="CASCADE", index=False)
     path = CharField(max_length=300)
     form = JSONField()
     base_revision = IntegerField(null=True)
@@ -292,7 +298,7 @@ class Moderation(BaseModel):
     where there is one and show both.
     """
 
-    audit = ForeignKeyField(Audit, backref="moderations", on_delete="CASCADE")
+    audit = ForeignKeyField(Audit, backref="moderations", on_delete="CASCADE", index=False)
     section_id = CharField(max_length=60)
     rating = CharField(max_length=40, null=True)
     note = TextField(null=True)
@@ -306,7 +312,7 @@ class Moderation(BaseModel):
 class StandardScore(BaseModel):
     """One standard's stored rating for one audit, as `scoring.score_audits` worked it out."""
 
-    audit = ForeignKeyField(Audit, backref="standard_scores", on_delete="CASCADE")
+    audit = ForeignKeyField(Audit, backref="standard_scores", on_delete="CASCADE", index=False)
     section_id = CharField(max_length=60)
     self_rating = CharField(max_length=40, null=True)
     score_100 = FloatField(null=True)
@@ -328,7 +334,7 @@ class StandardScore(BaseModel):
 class ItemScore(BaseModel):
     """One rating item's stored outcome: what the agency chose, what counts, and which rule decided."""
 
-    audit = ForeignKeyField(Audit, backref="item_scores", on_delete="CASCADE")
+    audit = ForeignKeyField(Audit, backref="item_scores", on_delete="CASCADE", index=False)
     section_id = CharField(max_length=60)
     question_id = CharField(max_length=80)
     answered = CharField(max_length=40, null=True)
@@ -345,7 +351,7 @@ class ItemScore(BaseModel):
 class AnswerScore(BaseModel):
     """One scored survey answer: its option's score and whether it counts in the base."""
 
-    response = ForeignKeyField(Response, backref="answer_scores", on_delete="CASCADE")
+    response = ForeignKeyField(Response, backref="answer_scores", on_delete="CASCADE", index=False)
     question_id = CharField(max_length=80)
     value = TextField(null=True)
     score = FloatField(null=True)
@@ -363,7 +369,7 @@ class AnswerScore(BaseModel):
 class ThemeScore(BaseModel):
     """Per response, theme, measure and source: the additive sums theme tables are built from."""
 
-    response = ForeignKeyField(Response, backref="theme_scores", on_delete="CASCADE")
+    response = ForeignKeyField(Response, backref="theme_scores", on_delete="CASCADE", index=False)
     theme = CharField(max_length=60)
     measure = CharField(max_length=20)
     source = CharField(max_length=20)
@@ -382,7 +388,7 @@ class ConcernFlag(BaseModel):
     emailed afterwards (the email says only that there is a flag to read, never its text).
     """
 
-    response = ForeignKeyField(Response, backref="concern_flags", on_delete="CASCADE")
+    response = ForeignKeyField(Response, backref="concern_flags", on_delete="CASCADE", index=False)
     question_id = CharField(max_length=80)
     words = JSONField()
     status = CharField(max_length=20, default="new")

@@ -392,6 +392,44 @@ def test_on_sqlite_the_definition_ends_its_row_and_the_table_keeps_its_rows_keys
     assert fresh.execute_sql('SELECT "loaded_by_id" FROM "questionnaire_version" WHERE "id" = 9').fetchone() == (None,)
 
 
+def test_a_key_a_wider_unique_index_begins_with_loses_its_own_index_and_gets_it_back(fresh: Database) -> None:
+    """0006: each foreign key's own index goes where a unique index of more columns begins with
+    it (that index finds the same rows, and every insert wrote both); its constraint stays, and
+    down() puts the indexes back."""
+    runner = Runner(fresh, directory=str(MIGRATIONS_DIR))
+    names = _names()
+    at = next(n for n, name in enumerate(names) if name.startswith("0006_"))
+    module = Migration.load_directory(str(MIGRATIONS_DIR))[at].load()
+    runner.up(target=FIRST)
+    with fresh.atomic():
+        for table, row in ROWS:
+            insert(fresh, table, row)
+    runner.up(target=names[at - 1])
+
+    def indexes() -> dict[str, dict[str, tuple[tuple[str, ...], bool]]]:
+        return {t: {i.name: (tuple(i.columns), i.unique) for i in fresh.get_indexes(t)} for t in module.COVERED}
+
+    before = indexes()
+    upgrade(fresh)
+    after = indexes()
+    assert schema_differences(fresh) == []
+    for table, (name, column) in module.COVERED.items():
+        assert before[table][name] == ((column,), False)
+        assert name not in after[table]
+        # the wider unique index that serves the lookups by that key is there
+        assert any(columns[0] == column and len(columns) > 1 and unique for columns, unique in after[table].values())
+        assert {fk.column for fk in fresh.get_foreign_keys(table)} >= {column}
+    # deleting a response still takes its answers with it, found through the wider index
+    fresh.execute_sql('DELETE FROM "response" WHERE "id" = 17')
+    assert fresh.execute_sql('SELECT count(*) FROM "answer" WHERE "response_id" = 17').fetchone() == (0,)
+
+    module.down(None, fresh)
+    assert indexes() == before
+    assert sorted(schema_differences(fresh)) == sorted(
+        f"drop index {table}.{name} ({column})" for table, (name, column) in module.COVERED.items()
+    )
+
+
 @pytest.fixture
 def fresh_app(fresh_url: str) -> Iterator[Flask]:
     app = create_app({"TESTING": True, "SECRET_KEY": "migrations", "DATABASE_URL": fresh_url})
