@@ -723,6 +723,62 @@ def test_the_page_reads_answers_as_stored_whatever_their_text_and_gives_up_on_te
     assert audits.audit_with_section(audit.id, "s1").as_stored is None
 
 
+def test_a_page_looks_up_each_of_its_keys_however_many_answers_the_audit_and_the_surveys_hold(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """PostgreSQL plans the page read once for every audit, guessing a response's answers from
+    the average: with many survey responses of a handful of answers, it read all of an audit's
+    answers and filtered them. The read it runs (its generic plan) finds the page's answers by
+    response and key, and reads no other answer."""
+    if not isinstance(proxy.obj, PostgresqlDatabase):
+        pytest.skip("SQLite plans each statement as it runs it")
+    user = users["agency"]
+    audits.save_section(audit, s11.section("s2"), {"s2.1": "met", "s2.1-narrative": "Two"}, [], 0, user, "in-progress")
+    response = audits.response_of(audit)
+    run = proxy.obj.execute_sql
+    run(
+        "INSERT INTO answer (response_id, question_id, value) SELECT %s, 'other-' || n, '\"x\"'"
+        " FROM generate_series(1, 150) AS n",
+        [response.id],
+    )
+    run(
+        "INSERT INTO response (questionnaire_id, status, scored) SELECT questionnaire_id, 'submitted', false"
+        " FROM response, generate_series(1, 300) WHERE id = %s",
+        [response.id],
+    )
+    run(
+        "INSERT INTO answer (response_id, question_id, value) SELECT r.id, 'q' || n, '1' FROM response AS r,"
+        " generate_series(1, 5) AS n WHERE r.id <> %s",
+        [response.id],
+    )
+    run("ANALYZE answer")
+    audits.audit_with_section(audit.id, "s2", user.id)  # the page's keys, known from the definition
+    _, statement, params, slots = audits._AUDIT_PAGE._compile(True)
+    asked = audits._asked_keys[(type(proxy.obj), audit.id, "s2")]
+    for slot, value in zip(slots, (audit.id, "s2", user.id, asked, f"/audit/{audit.id}/s2"), strict=True):
+        params[slot] = value
+    run("SET plan_cache_mode = force_generic_plan")
+    run(f"PREPARE page_read_planned AS {statement.prepare.split(' AS ', 1)[1]}")
+    try:
+        values = ", ".join(["%s"] * len(params))
+        (plan,) = run(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page_read_planned({values})", params).fetchone()
+    finally:
+        run("DEALLOCATE page_read_planned")
+        run("RESET plan_cache_mode")
+
+    def nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+        return [node, *(n for child in node.get("Plans", []) for n in nodes(child))]
+
+    reads = [n for n in nodes(plan[0]["Plan"]) if n.get("Relation Name") == "answer"]
+    assert reads, plan
+    for read in reads:
+        assert "question_id" in read.get("Index Cond", ""), read
+        assert read.get("Rows Removed by Filter", 0) == read.get("Rows Removed by Index Recheck", 0) == 0, read
+    # one lookup a key the page asks for (its own and those its conditions name), no more
+    assert sum(n["Actual Loops"] for n in reads) == len(audits.page_keys(s11.section("s2")).all)
+    assert audits.audit_with_section(audit.id, "s2", user.id).as_stored == {"s2.1": '"met"', "s2.1-narrative": '"Two"'}
+
+
 @pytest.mark.parametrize(
     ("collected", "expected"),
     [
