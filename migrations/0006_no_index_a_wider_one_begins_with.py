@@ -7,8 +7,8 @@ PostgreSQL planned a standard's page with the narrower index. It guesses how man
 response has from the average, a survey response's handful, so it took the response's index and
 filtered, reading all of an audit's 120-odd answers (and the dead versions of those saved since
 the last vacuum) to keep the page's twenty. With only the wider index it still reads them all,
-but every insert writes one index fewer: in `bench/submit.py`'s full run, the PostgreSQL
-server's CPU per S11 save fell from 1.67-1.80 ms to 1.41 (docs/benchmarks.md, session 14).
+but every insert writes one index fewer: in `bench/submit.py`'s default run, the PostgreSQL
+server's CPU per S11 save fell from 1.75 ms to 1.41 (docs/benchmarks.md, session 14).
 
 Every constraint stays; only the indexes go, and down() puts them back. Rows are untouched.
 """
