@@ -155,8 +155,8 @@ def _page_answers(keys: str) -> Any:
 def _answers_by_key(keys: str, alias: str) -> Any:
     """On PostgreSQL, the response's answers to the keys (an array), as `alias`, each found by
     its own lookup in the answers' (response, question) index: what a page read costs follows
-    the page's keys, not the audit's answers (in a loop on a copy of the bench's table, 143
-    against 170 us of server CPU a read).
+    the page's keys, not the audit's answers (in a loop, on a table shaped as the benchmark's
+    after its survey posts: 143 against 170 us of server CPU a read).
 
     Planned once for every audit (a prepared statement), the server guesses how many answers a
     response has from the average, a survey response's handful: given `question_id = ANY(keys)`
