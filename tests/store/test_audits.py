@@ -32,7 +32,7 @@ from store.models import (
     User,
     utcnow,
 )
-from store.prepared import sql_of
+from store.prepared import _numbered, sql_of
 from store.questionnaires import definition
 from store.trail import SAVE_KIND, changes
 
@@ -758,7 +758,7 @@ def test_a_page_looks_up_each_of_its_keys_however_many_answers_the_audit_and_the
     for slot, value in zip(slots, (audit.id, "s2", user.id, asked, f"/audit/{audit.id}/s2"), strict=True):
         params[slot] = value
     run("SET plan_cache_mode = force_generic_plan")
-    run(f"PREPARE page_read_planned AS {statement.prepare.split(' AS ', 1)[1]}")
+    run(f"PREPARE page_read_planned AS {_numbered(statement.sql)}")
     try:
         values = ", ".join(["%s"] * len(params))
         (plan,) = run(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page_read_planned({values})", params).fetchone()
