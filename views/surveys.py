@@ -306,14 +306,18 @@ def _band_keys(questionnaire: Questionnaire, band: str) -> set[str]:
     return keys
 
 
-def _choose_band(j: Journey, band: str, fixed: bool) -> None:
-    """Record the age band; a draft begun in another band keeps only what the new one asks."""
+def _choose_band(j: Journey, band: str, fixed: bool) -> bool:
+    """Record the age band; a draft begun in another band keeps only what the new one asks.
+    Returns whether the band changed (the new band's questions are still to be asked)."""
+    changed = j.band is not None and j.band != band
     j.state["band"] = band
     j.state["band_fixed"] = fixed
     draft = j.draft()
     if draft is not None and draft.age_band != band:
         change_band(draft, band, _band_keys(j.questionnaire, band))
+        changed = True
     j.band = band
+    return changed
 
 
 def _check_lists(j: Journey, answers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -472,9 +476,11 @@ def age(slug: str) -> Any:
     if request.method == "POST":
         chosen = _valid_band(j.questionnaire, form.band.data)
         if form.validate() and chosen is not None:
-            _choose_band(j, chosen, fixed=False)
+            changed = _choose_band(j, chosen, fixed=False)
             j.keep()
-            return redirect(url_for(".check", slug=slug) if request.args.get("change") else _first_url(j), code=303)
+            # back to the check page only when nothing changed: a new age has its own questions
+            back_to_check = request.args.get("change") and not changed
+            return redirect(url_for(".check", slug=slug) if back_to_check else _first_url(j), code=303)
         problem = EXPIRED if "csrf_token" in form.errors else "Select how old you are"
     j.keep()
     radios = {
@@ -492,7 +498,14 @@ def age(slug: str) -> Any:
     )
     back = url_for(".check", slug=slug) if request.args.get("change") else _start_url(j)
     return _render(
-        "surveys/age.html", j, form=form, radios=radios, errors=summary, back_url=back, has_errors=bool(problem)
+        "surveys/age.html",
+        j,
+        form=form,
+        radios=radios,
+        errors=summary,
+        back_url=back,
+        has_errors=bool(problem),
+        answered=j.band is not None and j.draft() is not None,
     )
 
 

@@ -186,13 +186,19 @@ def test_a_child_who_does_not_choose_an_age_is_asked_again(client: FlaskClient, 
     assert Response.select().count() == 0
 
 
-def test_changing_the_age_keeps_only_that_ages_answers(client: FlaskClient, db: Database) -> None:
+def test_changing_the_age_warns_first_then_asks_that_ages_questions(client: FlaskClient, db: Database) -> None:
     link = make_link("child-experience")
     client.get(f"/s/{link.slug}")
+    warning = "the answers you have already given will be removed"
+    assert warning not in page_text(client.get(f"/s/{link.slug}/age")), "nothing answered yet: nothing to lose"
     client.post(f"/s/{link.slug}/age", data={"band": "age-8-11"})
     client.post(f"/s/{link.slug}/q/age-8-11-safe", data={"safe-home.age-8-11": "always"})
-    back = client.post(f"/s/{link.slug}/age?change=1", data={"band": "age-12-17"})
-    assert back.headers["Location"] == f"/s/{link.slug}/check"
+    assert warning in page_text(client.get(f"/s/{link.slug}/age?change=1"))
+    same = client.post(f"/s/{link.slug}/age?change=1", data={"band": "age-8-11"})
+    assert same.headers["Location"] == f"/s/{link.slug}/check" and Answer.select().count() == 1
+    moved = client.post(f"/s/{link.slug}/age?change=1", data={"band": "age-12-17"})
+    first = SHIPPED["child-experience"].sections_for("age-12-17")[0]
+    assert moved.headers["Location"] == f"/s/{link.slug}/q/{first.id}", "the new age's questions, not the check page"
     [draft] = Response.select()
     assert draft.age_band == "age-12-17" and Answer.select().count() == 0
 
