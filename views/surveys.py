@@ -539,10 +539,13 @@ def section(slug: str, section_id: str) -> Any:
             form = form_class(answers=answers, prior=prior)
         questions, errors = question_html(form), error_summary(form)
     j.keep()
+    shown = page.questions_for(j.band)
     return _render(
         "surveys/section.html",
         j,
         section=page,
+        # a page of one question has that question as its heading (forms.render): so its title
+        heading=shown[0].text if len(questions) == 1 and shown else page.title,
         form=form,
         questions=questions,
         errors=errors,

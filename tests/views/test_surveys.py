@@ -186,6 +186,29 @@ def test_a_child_who_does_not_choose_an_age_is_asked_again(client: FlaskClient, 
     assert Response.select().count() == 0
 
 
+@pytest.mark.parametrize("answered", [False, True], ids=["blank page", "after an answer"])
+def test_a_page_of_one_question_is_titled_by_it_and_shows_what_its_section_says_first(
+    client: FlaskClient, db: Database, answered: bool
+) -> None:
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}")
+    client.post(f"/s/{link.slug}/age", data={"band": "age-4-7"})
+    home = SHIPPED["child-experience"].section("age-4-7-home")
+    if answered:  # the page is then rendered from a form, not the blank page kept for everyone
+        client.post(f"/s/{link.slug}/q/{home.id}", data={"safe-home.age-4-7": "happy"})
+    html = page_text(client.get(f"/s/{link.slug}/q/{home.id}"))
+    [question] = home.questions_for("age-4-7")
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert title.strip().startswith(f"{question.text} – "), "the title says what the page's heading says"
+    assert f'<div class="govuk-inset-text">{home.description}</div>' in html, "the helping adult is told how"
+    assert html.index(home.description) < html.index(question.text, html.index("</title>"))
+    several = next(s for s in SHIPPED["family-experience"].sections if len(s.questions) > 1)
+    family = make_link("family-experience")
+    client.get(f"/s/{family.slug}")
+    titled = page_text(client.get(f"/s/{family.slug}/q/{several.id}"))
+    assert re.search(r"<title>\s*" + re.escape(several.title) + " – ", titled), "several questions: the section"
+
+
 def test_changing_the_age_warns_first_then_asks_that_ages_questions(client: FlaskClient, db: Database) -> None:
     link = make_link("child-experience")
     client.get(f"/s/{link.slug}")
