@@ -47,6 +47,9 @@ def answer_text(question: Question, answers: Mapping[str, Any]) -> str | Markup:
         return f"{value['what']} (owner: {value['owner']}; due {due})"
     if isinstance(value, float):
         return f"{value:g}"
+    if question.type == "long_text" and isinstance(value, str) and "\n" in value:
+        # the lines as typed: a summary list would run them together into one paragraph
+        return Markup("<br>").join(escape(line) for line in value.splitlines())
     return str(value)
 
 

@@ -39,3 +39,14 @@ def test_rows_only_for_questions_asked(minimal: Questionnaire) -> None:
         {"key": {"text": "Do you agree?"}, "value": {"text": "Yes"}},
         {"key": {"text": "Tell us more"}, "value": {"text": NOT_PROVIDED}},
     ]
+
+
+def test_long_text_keeps_its_lines_and_escapes_each(minimal: Questionnaire) -> None:
+    story = minimal.question("story")
+    assert story.type == "long_text"
+    typed = "First point.\nSecond <b>point</b>.\r\n\r\nThird point."
+    shown = answer_text(story, {"story": typed})
+    assert str(shown) == "First point.<br>Second &lt;b&gt;point&lt;/b&gt;.<br><br>Third point."
+    [row] = summary_rows(minimal.section("second"), {"story": typed}, {"story"})
+    assert row["value"] == {"html": shown}, "markup, so the summary list does not escape the breaks"
+    assert answer_text(story, {"story": "One line"}) == "One line"
