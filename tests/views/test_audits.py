@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from html import unescape
 from typing import Any
 
 import pytest
@@ -436,6 +437,13 @@ def test_a_draft_older_than_a_colleagues_save_is_offered_for_comparison(
     assert "My old typing" in words and "Colleague's" in words
 
 
+def titled_as_heading(page: str) -> bool:
+    """Whether the page's title starts with what its h1 says (after "Error: " when it shows errors)."""
+    title = unescape(re.search(r"<title>(.*?)</title>", page, re.S).group(1)).strip().removeprefix("Error: ")
+    heading = unescape(text_of(re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S).group(1))).strip()
+    return title.startswith(heading + " – ")
+
+
 # ---------------------------------------------------------------------------------------------
 # Two colleagues editing the same standard
 # ---------------------------------------------------------------------------------------------
@@ -458,6 +466,7 @@ def test_an_edit_based_on_an_older_version_is_shown_never_overwritten(
     words = text_of(page)
     assert response.status_code == 409
     assert "Police Colleague has changed this section since you opened it" in words
+    assert titled_as_heading(page)
     assert "The colleague's description" in words and "My description" in words
     assert "Partially met" in words and "Use my answers" in words and "Keep my colleague's answers" in words
     assert f"For ‘{s11.question('s3.1').text}’" in words  # a repeated follow-up names its item
@@ -592,6 +601,7 @@ def test_check_answers_lists_what_to_fix_and_refuses_a_shortfall_without_an_acti
 
     page = body(client.get(f"/audit/{audit.id}/check"))
     words = text_of(page)
+    assert titled_as_heading(page)
     assert "You cannot submit yet" in words
     assert "Add an action with an owner and a due date" in words
     assert f'href="/audit/{audit.id}/s1#s1.2-action__what"' in page

@@ -74,3 +74,10 @@ def test_every_page_links_to_the_statement_from_its_footer(client: FlaskClient, 
         assert link in client.get(path).get_data(as_text=True), path
     sign_in_as(client, users["agency"])
     assert link in client.get("/audit/").get_data(as_text=True)
+
+
+def test_the_home_page_names_the_service_once_in_its_title(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "<title>Safeguarding audits and surveys</title>" in page
+    other = client.get("/accessibility").get_data(as_text=True)
+    assert re.search(r"<title>[^<]+ – Safeguarding audits and surveys</title>", other), "other pages keep the name"
