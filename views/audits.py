@@ -838,8 +838,11 @@ def actions(audit_id: int) -> Any:
     except store.StaleProgress as stale:
         fresh = {a.id: a for a in store.actions_of(audit)}
         problems = {
-            a.id: f"Someone updated this action to {fresh[a.id].progress}% since you opened this page. "
-            "Check it and save again."
+            a.id: (
+                "progress",
+                f"Someone updated ‘{a.what}’ to {fresh[a.id].progress}% since you opened this page. "
+                "Check it and save again.",
+            )
             for a in stale.actions
             if a.id in fresh
         }
@@ -851,8 +854,9 @@ def actions(audit_id: int) -> Any:
 MAX_NOTE = 2000
 
 
-def read_progress(rows: list[Action], form: MultiDict) -> tuple[list[store.ProgressUpdate], dict[int, str]]:
-    """Progress typed for each action: a whole number from 0 to 100, and a short note."""
+def read_progress(rows: list[Action], form: MultiDict) -> tuple[list[store.ProgressUpdate], dict[int, tuple[str, str]]]:
+    """Progress typed for each action: a whole number from 0 to 100, and a short note. Problems
+    are (the field, "progress" or "note", and its message naming the action) by action id."""
     updates, problems = [], {}
     for action in rows:
         typed = (form.get(f"progress-{action.id}") or "").strip().removesuffix("%").strip()
@@ -860,9 +864,9 @@ def read_progress(rows: list[Action], form: MultiDict) -> tuple[list[store.Progr
         note = (form.get(f"note-{action.id}") or "").replace("\r\n", "\n").replace("\x00", "").strip() or None
         progress = _number(typed)
         if progress is None or not 0 <= progress <= 100:
-            problems[action.id] = "Enter progress as a whole number from 0 to 100"
+            problems[action.id] = ("progress", f"Enter progress as a whole number from 0 to 100 for ‘{action.what}’")
         elif note is not None and len(note) > MAX_NOTE:
-            problems[action.id] = f"The note must be {MAX_NOTE:,} characters or fewer"
+            problems[action.id] = ("note", f"The note on ‘{action.what}’ must be {MAX_NOTE:,} characters or fewer")
         else:
             seen = form.get(f"seen-{action.id}") or ""
             updates.append(store.ProgressUpdate(action.id, progress, note, seen))
@@ -876,7 +880,7 @@ def _actions_page(
     typed: MultiDict,
     banner: str | None = None,
     refused: str | None = None,
-    problems: dict[int, str] | None = None,
+    problems: dict[int, tuple[str, str]] | None = None,
     fresh: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
@@ -899,10 +903,12 @@ def _actions_page(
                 "progress": typed.get(f"progress-{action.id}", str(action.progress)),
                 "note": typed.get(f"note-{action.id}", action.progress_note or ""),
                 "seen": seen or store.progress_stamp(action),
-                "error": problems.get(action.id),
+                "error": problems.get(action.id),  # (field, message)
+                # the same labels repeat for every action: a screen reader hears which one too
+                "which": Markup(' <span class="govuk-visually-hidden">for ‘{}’</span>').format(action.what),
             }
         )
-    errors = [{"href": f"#progress-{i}", "text": m} for i, m in problems.items()]
+    errors = [{"href": f"#{field}-{i}", "text": message} for i, (field, message) in problems.items()]
     if refused:
         errors.insert(0, {"href": "#main-content", "text": refused})
     return (

@@ -732,9 +732,21 @@ def test_action_progress_is_updated_and_recorded(client: FlaskClient, users: dic
     bad = client.post(f"/audit/{submitted.id}/actions", data={**form, f"progress-{action.id}": "150"})
     assert bad.status_code == 200 and "Enter progress as a whole number from 0 to 100" in body(bad)
     assert 'value="150"' in body(bad) and Action.get_by_id(action.id).progress == 60
+    assert f'href="#progress-{action.id}"' in body(bad) and f"for ‘{action.what}’" in unescape(body(bad))
+    labelled = f'How much is done <span class="govuk-visually-hidden">for ‘{action.what}’</span>'
+    assert labelled in unescape(body(bad)), "the same label on every action says which one to a screen reader"
+
+    long_note = client.post(f"/audit/{submitted.id}/actions", data={**form, f"note-{action.id}": "x" * 2001})
+    page = body(long_note)
+    assert f"The note on ‘{action.what}’ must be 2,000 characters or fewer" in unescape(page)
+    assert f'href="#note-{action.id}"' in page and f'id="note-{action.id}-error"' in page, "on the note, not the %"
+    assert f'id="progress-{action.id}-error"' not in page and Action.get_by_id(action.id).progress_note == (
+        "Half the managers trained"
+    )
 
     stale = client.post(f"/audit/{submitted.id}/actions", data={**form, f"progress-{action.id}": "80"})
-    assert "Someone updated this action to 60%" in body(stale) and Action.get_by_id(action.id).progress == 60
+    assert f"Someone updated ‘{action.what}’ to 60%" in unescape(body(stale))
+    assert Action.get_by_id(action.id).progress == 60
     assert AuditEvent.select().where(AuditEvent.kind == "action-progress").count() == 1
 
 
