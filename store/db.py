@@ -150,6 +150,11 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def close_connection(exc: BaseException | None) -> None:
-        # give back what this request took (a command or test may hold its own connection)
-        if not g.pop("connection_was_open", True) and not database.is_closed():
+        """Give back what this request took (a command or test may hold its own connection).
+
+        A download streamed with its request's context (views.results) tears down twice: when
+        the view returns, and again when the file ends. Its rows are read in between, on a
+        connection opened after the first teardown, so the second must close that one too: the
+        flag stays for it (read, not popped)."""
+        if not g.get("connection_was_open", True) and not database.is_closed():
             database.close()

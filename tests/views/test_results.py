@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import threading
 
 import openpyxl
 import pandas as pd
@@ -103,6 +104,29 @@ def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> Non
     assert (int(row["respondents"].iloc[0]), round(float(row["share"].iloc[0]) * 100)) == (12, 67)
     child = table.loc[table["source"].eq("child")]
     assert set(child["respondents"].astype(str)) == {"c"}, "the same suppression as the page"
+
+
+@pytest.mark.parametrize("kind", ["answers-long.csv", "answers-wide.json", "standards.xlsx"])
+def test_a_streamed_download_gives_back_its_database_connection(analyst: FlaskClient, app, partnership, kind) -> None:
+    """A raw answers file reads the database while it is sent, after the view has returned: the
+    connection that reading opens must be closed when the file ends, in whichever thread served
+    it, or a threaded server runs out of them after a few downloads."""
+    database = app.extensions["database"]
+    query = (
+        f"round={partnership.family.round.id}" if kind.startswith("answers-long") else f"cycle={partnership.cycle.id}"
+    )
+    seen: dict[str, object] = {}
+
+    def download() -> None:  # in a thread of its own, as a threaded server would serve it
+        response = analyst.get(f"/results/downloads/{kind}?{query}")
+        seen["bytes"], seen["status"] = len(response.get_data()), response.status_code
+        seen["closed"] = database.is_closed()  # this thread's connection, after the whole file
+
+    thread = threading.Thread(target=download)
+    thread.start()
+    thread.join(timeout=60)
+    assert seen["status"] == 200 and seen["bytes"] > 0
+    assert seen["closed"] is True, "the connection the download opened was left open"
 
 
 def test_raw_answers_download_with_its_dictionary(analyst: FlaskClient, partnership) -> None:
