@@ -356,7 +356,7 @@ def theme_table(
         source = responses.drop_duplicates("response_id").set_index("response_id")["source"]
         frames = [f if "source" in f else f.assign(source=source.reindex(f["response_id"]).to_numpy()) for f in frames]
     if not by_measure:
-        frames = [f.assign(measure=pd.Categorical.from_codes(np.zeros(len(f), dtype=np.int8), ["all"])) for f in frames]
+        frames = [_measures_as_one(f) for f in frames]
     group_col = {"agency": "agency_id", "sector": "sector", None: None}[by]
     response_keys = ["cycle"] + ([group_col] if group_col else [])
     if by_age_band and "age_band" in responses:
@@ -396,6 +396,17 @@ def theme_table(
     for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
         table[name] = columns[name][order]
     return table
+
+
+def _measures_as_one(units: pd.DataFrame) -> pd.DataFrame:
+    """Per-response sums with the measures of each theme added together, as one measure "all".
+
+    A response counts once in a cell, whatever the number of its measures there: a response
+    with quality and outcome answers on a theme is one respondent, not two, both in the
+    table and in the small-number check."""
+    keys = [c for c in units.columns if c not in SUM_COLUMNS and c != "measure"]
+    summed = units.groupby(keys, observed=True, sort=False, dropna=False)[SUM_COLUMNS].sum().reset_index()
+    return summed.assign(measure=pd.Categorical.from_codes(np.zeros(len(summed), dtype=np.int8), ["all"]))
 
 
 def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:

@@ -190,6 +190,33 @@ def _plain_theme_table(units: list[pd.DataFrame], responses: pd.DataFrame) -> pd
     return table.sort_values(order, na_position="first").reset_index(drop=True)
 
 
+def test_measures_taken_together_count_each_respondent_once(shipped: dict[str, Questionnaire]) -> None:
+    """A response with answers on two measures of a theme is one respondent when the measures are
+    not split, in the count shown and in the small-number check."""
+    questionnaire = shipped["family-experience"]
+    questions = question_frame(questionnaire)
+    scored = questions.loc[questions["scored"]].explode("themes")
+    theme, measures = next(
+        (t, group["measure"].unique()) for t, group in scored.groupby("themes") if group["measure"].nunique() > 1
+    )
+    asked = [scored.loc[scored["themes"].eq(theme) & scored["measure"].eq(m), "question_id"].iloc[0] for m in measures]
+    rows = []
+    for response in range(8):
+        for question_id in asked:
+            rows.append((response, question_id, questionnaire.question(question_id).options[0].value))
+    units = with_source(score_survey(questionnaire, _answers(rows)).themes, "family")
+    responses = pd.DataFrame({"response_id": range(8), "cycle": "2025"})
+    split = theme_table(units, responses)
+    together = theme_table(units, responses, by_measure=False)
+    cell = together.loc[together["theme"].eq(theme)]
+    assert len(cell) == 1 and cell["measure"].iloc[0] == "all"
+    assert int(cell["respondents"].iloc[0]) == 8, "eight people, not eight per measure"
+    mine = split.loc[split["theme"].eq(theme)]
+    assert int(cell["answers"].iloc[0]) == int(mine["answers"].sum()) and len(mine) >= 2
+    hidden = theme_table(units, responses, by_measure=False, policy=SuppressionPolicy())
+    assert hidden.loc[hidden["theme"].eq(theme), "suppressed"].all(), "8 people are under 10, however many measures"
+
+
 def test_theme_table_on_codes_equals_the_obvious_group_by(shipped: dict[str, Questionnaire]) -> None:
     rng = np.random.default_rng(4)
     units, meta = [], []
