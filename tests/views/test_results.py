@@ -175,3 +175,15 @@ def test_results_pages_before_any_cycle_exists(client: FlaskClient, users) -> No
     sign_in_as(client, users["analyst"])
     for path in PAGES:
         assert client.get(path).status_code == 200, path
+
+
+def test_every_chart_has_its_own_figures_in_a_table_after_it(analyst: FlaskClient) -> None:
+    page = analyst.get("/results/themes").get_data(as_text=True)
+    charts = re.findall(r'<figure class="app-chart">(.*?)</figure>', page, re.S)
+    assert charts, "the demo partnership's themes have charts"
+    for chart in charts:
+        drawn = re.findall(r'class="app-chart__value">([^<]*)</text>', chart)
+        table = re.search(r'<table class="govuk-table app-chart__table">(.*?)</table>', chart, re.S).group(1)
+        listed = re.findall(r'govuk-table__cell--numeric">([^<]*)</td>', table)
+        assert drawn and listed == drawn, "a screen reader gets what the bars say"
+        assert "the figures are in the table after the chart" in chart
