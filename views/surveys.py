@@ -69,7 +69,10 @@ EXPIRED = "This page was open too long, so we could not save it. Your answers ar
 CODE_PROBLEMS = {
     Refusal.UNKNOWN_CODE: "We could not find this code. Check it and try again",
     Refusal.NEEDS_CODE: "We could not find this code. Check it and try again",
-    Refusal.USED_CODE: "This code has already been used. Each code can only be used once",
+    Refusal.USED_CODE: (
+        "This code has already been used. If you have not answered yet, ask the person who gave you the code"
+        " for a new one"
+    ),
 }
 EXPIRED_CODE = "This page was open too long. Enter your code again"
 
@@ -104,7 +107,9 @@ REFUSALS: dict[Refusal, tuple[int, str, str]] = {
     Refusal.ANSWERED_ON_DEVICE: (
         409,
         "You have already answered this survey on this device",
-        "Thank you. Your answers have been sent.",
+        "If you answered it, thank you: your answers have been sent. If you have not answered it yet, "
+        "someone else has answered on this device. Ask the person who gave you the link for another "
+        "way to take part.",
     ),
 }
 

@@ -324,7 +324,8 @@ def test_a_device_link_takes_one_response_per_device(app: Flask, client: FlaskCl
         again = client.get(url)
         assert again.status_code == 409
         assert "You have already answered this survey on this device" in page_text(again)
-        assert "Thank you" in page_text(again)
+        assert "thank you: your answers have been sent" in page_text(again)
+        assert "If you have not answered it yet, someone else has answered on this device" in page_text(again)
     assert client.post(first, data={"told-what": "agree"}).status_code == 409
     # another device (another browser) can answer
     other = app.test_client()
@@ -372,7 +373,7 @@ def test_a_code_link_asks_for_the_code_and_refuses_bad_ones(client: FlaskClient,
         ("", "Enter your code"),
         ("ZZZZ-ZZZZ-ZZZZ", "We could not find this code. Check it and try again"),
         ("<script>", "We could not find this code. Check it and try again"),
-        (used, "This code has already been used"),
+        (used, "This code has already been used. If you have not answered yet, ask the person who gave you"),
     ]:
         page = client.post(f"/s/{link.slug}", data={"code": typed})
         html = page_text(page)
