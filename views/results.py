@@ -158,7 +158,7 @@ def download(kind: str, fmt: str) -> Response:
         abort(404)
     export = _export(kind)
     body = stream(export, fmt)
-    response = Response(stream_with_context(body), mimetype=media_type(fmt))
+    response = Response(stream_with_context(body), content_type=media_type(fmt))
     response.headers["Content-Disposition"] = f'attachment; filename="{export.name}.{fmt}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -169,6 +169,6 @@ def download(kind: str, fmt: str) -> Response:
 def dictionary(kind: str) -> Response:
     """A CSV file's data dictionary (XLSX and JSON files carry theirs inside)."""
     export = _export(kind)
-    response = Response(dictionary_csv(export.dictionary), mimetype=media_type("csv"))
+    response = Response(dictionary_csv(export.dictionary), content_type=media_type("csv"))
     response.headers["Content-Disposition"] = f'attachment; filename="{export.name}-dictionary.csv"'
     return response

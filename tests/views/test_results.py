@@ -187,3 +187,17 @@ def test_every_chart_has_its_own_figures_in_a_table_after_it(analyst: FlaskClien
         listed = re.findall(r'govuk-table__cell--numeric">([^<]*)</td>', table)
         assert drawn and listed == drawn, "a screen reader gets what the bars say"
         assert "the figures are in the table after the chart" in chart
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/results/downloads/themes.csv", "text/csv; charset=utf-8"),
+        ("/results/downloads/themes.dictionary.csv", "text/csv; charset=utf-8"),
+        ("/results/downloads/themes.json", "application/json"),
+        ("/results/downloads/themes.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ],
+)
+def test_each_file_says_its_type_once(analyst: FlaskClient, path: str, expected: str) -> None:
+    response = analyst.get(path)
+    assert response.status_code == 200 and response.headers["Content-Type"] == expected
