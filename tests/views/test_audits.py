@@ -193,7 +193,8 @@ def test_the_whole_journey_over_two_visits(
         response = client.post(f"/audit/{audit.id}/{section.id}", data=section_data(section))
         assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=1"
         assert f"We saved your answers to ‘{section.title}’." in text_of(body(client.get(response.headers["Location"])))
-    assert "You have completed 5 of 11 sections" in text_of(body(client.get("/audit/")))
+    listed = text_of(body(client.get("/audit/")))
+    assert "You have completed 5 of 11 sections" in listed and "Self-audit incomplete" in listed
     client.post("/sign-out")
 
     sign_in_as(client, users["agency"])
@@ -967,3 +968,12 @@ def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(
             )
             asked = narrative.id in {q.id for q in form.questions}
             assert asked == (rating == "not-met") and bool(form.error_list()) == asked
+
+
+def test_with_every_section_completed_the_task_list_says_it_is_ready(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    fill(client, audit, s11)
+    page = text_of(body(client.get("/audit/")))
+    assert "You have completed 11 of 11 sections" in page
+    assert "Ready to check and submit" in page and "Self-audit incomplete" not in page
