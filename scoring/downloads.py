@@ -58,6 +58,19 @@ def standards_export(
             table[column] = meta[column].reindex(table["response_id"]).to_numpy()
     titles = {s.id: s.title for s in questionnaire.sections}
     table["standard_title"] = table["section_id"].map(titles)
+    # ids stay whole numbers even where an audit's agency is not known (missing, not NaN), and
+    # rows go agency by agency, standards in the definition's order (s1, s2, ... s10, not s1, s10)
+    for column in ("agency_id", "response_id"):
+        if column in table:
+            table[column] = table[column].astype("Int64")
+    position = {s.id: n for n, s in enumerate(questionnaire.sections)}
+    keys = [c for c in ("cycle", "agency_id", "response_id") if c in table]
+    table = (
+        table.assign(_position=table["section_id"].map(position))
+        .sort_values([*keys, "_position"], kind="stable", na_position="last")
+        .drop(columns="_position")
+        .reset_index(drop=True)
+    )
     value_cols: list[str] = []
     if "practitioner_answers" in table:
         hidden = table["practitioner_answers"].fillna(0).lt(policy.k_for("practitioner"))

@@ -297,3 +297,23 @@ def test_xlsx_goes_on_in_a_new_sheet_at_the_row_limit() -> None:
     assert book.sheetnames == ["Rows", "Rows (2)", "Rows (3)"]
     values = [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames]
     assert values == [[("n",), (0,), (1,)], [("n",), (2,), (3,)], [("n",), (4,)]]
+
+
+def test_standards_go_agency_by_agency_in_the_definitions_order_with_whole_ids(s11: Questionnaire) -> None:
+    sections = ["s10", "s2", "s1", "s11", "s1", "s2"]
+    standards = pd.DataFrame(
+        {
+            "response_id": [7, 7, 7, 7, 9, 9],
+            "section_id": sections,
+            "self_rating": "met",
+            "score_100": 100.0,
+            "explanation": "ok",
+        }
+    )
+    # the second audit's agency is not known (a response not among those described): no NaN
+    responses = pd.DataFrame({"response_id": [7], "cycle": "2025", "agency_id": [3], "sector": "health"})
+    export = standards_export(s11, standards, responses, SuppressionPolicy())
+    back = pd.read_csv(io.StringIO("".join(stream(export, "csv"))), encoding="utf-8-sig", dtype=str)
+    assert back["section_id"].tolist() == ["s1", "s2", "s10", "s11", "s1", "s2"]
+    assert back["agency_id"].fillna("").tolist() == ["3", "3", "3", "3", "", ""], "3, not 3.0"
+    assert back["response_id"].tolist() == ["7", "7", "7", "7", "9", "9"]
