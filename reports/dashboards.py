@@ -17,6 +17,7 @@ from questionnaires.model import Questionnaire
 from reports.downloads import theme_rows
 from reports.triangulation import with_triangulation
 from scoring import SUPPRESSED, SuppressionPolicy, action_status
+from scoring.cells import natural_key
 from store import results
 from store.models import Agency, Audit, AuditCycle, Response, SurveyLink, SurveyRound
 from store.questionnaires import definition
@@ -179,7 +180,11 @@ def theme_matrix(policy: SuppressionPolicy, period: str | None) -> dict[str, Any
         lines = []
         for source in SOURCES:
             of_source = rows.loc[rows["source"].eq(source)]
-            bands = [None] if source != "child" else sorted(pd.unique(of_source["age_band"].dropna()).tolist())
+            bands = (
+                [None]
+                if source != "child"
+                else sorted(pd.unique(of_source["age_band"].dropna()).tolist(), key=natural_key)
+            )
             for band in bands:
                 cells = of_source if band is None else of_source.loc[of_source["age_band"].eq(band)]
                 if cells.empty:

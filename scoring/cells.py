@@ -12,6 +12,8 @@ The helpers here mirror, on codes, what pandas does on values: `first_seen` numb
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -127,6 +129,26 @@ def sort_ranks(values: pd.Series) -> np.ndarray:
     [1, -1, 0, 1]
     """
     return np.asarray(pd.Categorical(values, ordered=True).codes, dtype=np.int64)
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """A sort key that compares the numbers in a text as numbers: "aged 4 to 7" before "aged 12 to 17".
+
+    >>> sorted(["aged 12 to 17", "aged 4 to 7", "aged 8 to 11"], key=natural_key)
+    ['aged 4 to 7', 'aged 8 to 11', 'aged 12 to 17']
+    """
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"([0-9]+)", text) if part)
+
+
+def natural_ranks(values: pd.Series) -> np.ndarray:
+    """`sort_ranks` with the numbers in text compared as numbers (`natural_key`), missing values -1.
+
+    >>> natural_ranks(pd.Series(["age-12-17", None, "age-4-7", "age-8-11"], dtype=object)).tolist()
+    [2, -1, 0, 1]
+    """
+    distinct = sorted({str(v) for v in values.dropna()}, key=natural_key)
+    place = {v: n for n, v in enumerate(distinct)}
+    return np.array([-1 if pd.isna(v) else place[str(v)] for v in values], dtype=np.int64)
 
 
 def as_column(values: np.ndarray | str, length: int = 1) -> pd.Series:

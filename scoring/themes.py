@@ -34,6 +34,7 @@ from scoring.cells import (
     decode,
     first_rows,
     first_seen,
+    natural_ranks,
     run_codes,
     sort_ranks,
 )
@@ -391,7 +392,9 @@ def theme_table(
             columns[column] = np.where(hidden, np.nan, columns[column])
         columns[MARKER_COLUMN] = hidden
     columns["change"] = _change(cells, columns["share"])
-    order = np.lexsort([cells.per_cell(k, sort_ranks(cells.values[k])) for k in reversed(_TABLE_ORDER)])
+    # age bands by age (4 to 7 before 12 to 17), everything else as text sorts
+    rank = {k: natural_ranks if k == "age_band" else sort_ranks for k in _TABLE_ORDER}
+    order = np.lexsort([cells.per_cell(k, rank[k](cells.values[k])) for k in reversed(_TABLE_ORDER)])
     table = pd.DataFrame({k: decode(cells.values[k], cells.codes[k][order]) for k in THEME_TABLE_COLUMNS[:6]})
     for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
         table[name] = columns[name][order]

@@ -102,7 +102,7 @@ def test_change_is_missing_when_last_cycles_cell_was_hidden(shipped: dict[str, Q
 def test_child_source_is_split_by_age_band(shipped: dict[str, Questionnaire]) -> None:
     child = shipped["child-experience"]
     rows, meta = [], []
-    for response, band in enumerate(["age-4-7"] * 3 + ["age-8-11"] * 2):
+    for response, band in enumerate(["age-12-17"] * 4 + ["age-4-7"] * 3 + ["age-8-11"] * 2):
         question = f"safe-home.{band}"
         rows.append((response, question, "happy" if band == "age-4-7" else "always"))
         meta.append((response, "child", "2025", band))
@@ -111,11 +111,11 @@ def test_child_source_is_split_by_age_band(shipped: dict[str, Questionnaire]) ->
     safe = table.loc[table["theme"].eq("feeling-safe"), ["age_band", "respondents", "share"]].reset_index(drop=True)
     assert_frame_equal(
         safe,
-        pd.DataFrame({"age_band": ["age-4-7", "age-8-11"], "respondents": [3, 2], "share": [1.0, 1.0]}),
+        pd.DataFrame({"age_band": ["age-4-7", "age-8-11", "age-12-17"], "respondents": [3, 2, 4], "share": [1.0] * 3}),
         check_dtype=False,
-    )
+    )  # youngest first, not as text sorts ("age-12-17" before "age-4-7")
     whole = theme_table(score_survey(child, _answers(rows)).themes, responses, by_age_band=False)
-    assert whole.loc[whole["theme"].eq("feeling-safe"), "respondents"].tolist() == [5]
+    assert whole.loc[whole["theme"].eq("feeling-safe"), "respondents"].tolist() == [9]
 
 
 def test_audit_sources_count_standards(s11: Questionnaire) -> None:
@@ -187,7 +187,10 @@ def _plain_theme_table(units: list[pd.DataFrame], responses: pd.DataFrame) -> pd
         change=lambda t: t["share"] - t["before"]
     )
     order = ["theme", "measure", "source", "agency_id", "age_band", "cycle"]
-    return table.sort_values(order, na_position="first").reset_index(drop=True)
+    youngest_first = {"age-4-7": "1", "age-8-11": "2", "age-12-17": "3"}  # bands by age, not as text
+    table = table.assign(_band=table["age_band"].map(youngest_first))
+    order[order.index("age_band")] = "_band"
+    return table.sort_values(order, na_position="first").drop(columns="_band").reset_index(drop=True)
 
 
 def test_measures_taken_together_count_each_respondent_once(shipped: dict[str, Questionnaire]) -> None:
