@@ -43,8 +43,20 @@ def typed_text(formdata: Any, name: str) -> str:
 
 
 def quoted(text: str, limit: int = 80) -> str:
+    """A question's text in quotes for a message: whole, or shortened at a word's end with "…".
+
+    >>> quoted("Do you feel safe?")
+    '‘Do you feel safe?’'
+    >>> quoted("How much do you agree that senior leaders show that keeping children safe matters", 40)
+    '‘How much do you agree that senior…’'
+    """
     text = " ".join(text.split())
-    return f"‘{text if len(text) <= limit else text[: limit - 1] + '…'}’"
+    if len(text) <= limit:
+        return f"‘{text}’"
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:  # end at the last whole word, unless that leaves too little
+        cut = cut[: cut.rindex(" ")]
+    return f"‘{cut.rstrip(' ,;:.-')}…’"
 
 
 class AnswerField(Field):
