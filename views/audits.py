@@ -392,7 +392,9 @@ def _save(page: StandardPage, user: User) -> Any:
         form.field(adding).extra_rows = 1
         return _render(page, form, revision, completed)
     valid = form.validate()
-    later = request.form.get("save") == "later"
+    # "No, I'll come back to it later" says the section is not finished: it is saved as far as it
+    # goes, as "Save and come back later" saves it, without asking for every answer
+    later = request.form.get("save") == "later" or completed == "no"
     if form.csrf_expired:
         return _render(page, form, revision, completed)
     if later:

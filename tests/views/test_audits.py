@@ -268,6 +268,22 @@ def test_save_and_continue_checks_the_answers_and_asks_if_the_section_is_complet
     assert fresh(audit).status == "in-progress"
 
 
+def test_saying_the_section_is_not_finished_saves_it_as_far_as_it_goes(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    """ "No, I'll come back to it later" with Save and continue asks for nothing more: what is
+    answered is saved, and the rest waits, as with "Save and come back later"."""
+    section = s11.sections[0]
+    data = section_data(section, ratings={"s1.2": "not-met"}, completed="no")
+    del data["s1.2-action__what"]  # an unfinished action: required before the section is complete
+    response = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    assert response.status_code == 302 and response.headers["Location"].startswith("/audit/?saved=s1")
+    assert state_of(audit, "s1").status == "in-progress"
+    assert stored(audit)["s1.2"] == "not-met" and stored(audit)["s1.1"] == "met"
+    refused = client.post(f"/audit/{audit.id}/{section.id}", data={**data, "section-completed": "yes", "revision": "1"})
+    assert refused.status_code == 200 and 'href="#s1.2-action__what"' in body(refused), "complete: all is asked"
+
+
 def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: Audit, s11: Questionnaire) -> None:
     section = s11.sections[0]
     data = section_data(section)
