@@ -379,6 +379,7 @@ def _render(
         older_draft=older_draft,
         has_errors=bool(errors),
         total=len(page.questionnaire.sections),
+        from_check=_from_check(),
     )
 
 
@@ -429,7 +430,14 @@ def _save(page: StandardPage, user: User) -> Any:
         return _conflict(page, conflict.state, conflict.theirs, mine, typed, request.form.get("save") or "continue")
     except store.NotEditable:
         return _refuse(page)
+    if _from_check():  # a Change link on the check page: back to it, as the pattern has it
+        return redirect(url_for(".check", audit_id=page.audit.id))
     return redirect(url_for(".index", saved=page.section.id, revision=saved.revision))
+
+
+def _from_check() -> bool:
+    """Whether the page was opened from the check page's Change links (kept through its posts)."""
+    return request.args.get("from") == "check" or request.form.get("return_to") == "check"
 
 
 def _valid_now(page: StandardPage, form: SectionForm) -> tuple[dict[str, Any], set[str], bool]:
@@ -656,7 +664,7 @@ def _answer_cards(
                 row["actions"] = {
                     "items": [
                         {
-                            "href": f"{href}#{anchor(question)}",
+                            "href": f"{href}?from=check#{anchor(question)}",
                             "text": "Change",
                             "visuallyHiddenText": _change_words(section, question),
                         }
@@ -666,7 +674,9 @@ def _answer_cards(
             {
                 "card": {
                     "title": {"text": f"{number}. {section.title}"},
-                    "actions": {"items": [{"href": href, "text": "Change", "visuallyHiddenText": section.title}]}
+                    "actions": {
+                        "items": [{"href": f"{href}?from=check", "text": "Change", "visuallyHiddenText": section.title}]
+                    }
                     if editable
                     else {},
                 },

@@ -624,7 +624,7 @@ def test_check_answers_lists_what_to_fix_and_refuses_a_shortfall_without_an_acti
     assert f'href="/audit/{audit.id}/s1#s1.2-action__what"' in page
     assert "Mark ‘Senior leadership and a board-level lead’ as completed" not in words  # its gap says it
     assert "Submit your Section 11 self-audit" not in words
-    assert f'href="/audit/{audit.id}/s2#s2.1"' in page and ">Change<" in page
+    assert f'href="/audit/{audit.id}/s2?from=check#s2.1"' in page and ">Change<" in page
 
     refused = submit(client, audit)
     assert refused.status_code == 200 and "<title>Error:" in body(refused)
@@ -993,3 +993,25 @@ def test_with_every_section_completed_the_task_list_says_it_is_ready(
     page = text_of(body(client.get("/audit/")))
     assert "You have completed 11 of 11 sections" in page
     assert "Ready to check and submit" in page and "Self-audit incomplete" not in page
+
+
+def test_a_change_made_from_the_check_page_goes_back_to_it(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    fill(client, audit, s11)
+    section = s11.sections[1]
+    check = body(client.get(f"/audit/{audit.id}/check"))
+    assert f'href="/audit/{audit.id}/{section.id}?from=check"' in check
+    page = body(client.get(f"/audit/{audit.id}/{section.id}?from=check"))
+    assert 'name="return_to" value="check"' in page and f'href="/audit/{audit.id}/check"' in page
+    data = section_data(section, state_of(audit, section.id).revision, text="Changed from the check page")
+    data["return_to"] = "check"
+    del data["section-completed"]  # a mistake first: the page comes back, still on its way to the check page
+    again = body(client.post(f"/audit/{audit.id}/{section.id}", data=data))
+    assert 'name="return_to" value="check"' in again
+    data["section-completed"] = "yes"
+    saved = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    assert saved.status_code == 302 and saved.headers["Location"] == f"/audit/{audit.id}/check"
+    assert "Changed from the check page" in text_of(body(client.get(f"/audit/{audit.id}/check")))
+    plain = section_data(section, state_of(audit, section.id).revision)
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=plain).headers["Location"].startswith("/audit/?saved=")
