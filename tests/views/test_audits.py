@@ -783,7 +783,11 @@ def test_a_reviewer_reads_a_submitted_audit_but_cannot_change_it(
     client: FlaskClient, users: dict[str, User], submitted: Audit, s11: Questionnaire
 ) -> None:
     sign_in_as(client, users["reviewer"])
-    assert "Police Lead" in text_of(body(client.get(f"/audit/{submitted.id}/check")))
+    read = body(client.get(f"/audit/{submitted.id}/check"))
+    assert "Police Lead" in text_of(read) and "Your Section 11" not in read
+    heading = f"{submitted.agency.name}’s Section 11 self-audit answers"
+    assert f'<h1 class="govuk-heading-l">{heading}</h1>' in unescape(read) and titled_as_heading(read)
+    assert f'href="/review/audits/{submitted.id}"' in read, "back to moderating it"
     before = stored(submitted)
     section = s11.sections[0]
     assert client.post(f"/audit/{submitted.id}/{section.id}", data=section_data(section, 99)).status_code == 409
@@ -1015,3 +1019,15 @@ def test_a_change_made_from_the_check_page_goes_back_to_it(
     assert "Changed from the check page" in text_of(body(client.get(f"/audit/{audit.id}/check")))
     plain = section_data(section, state_of(audit, section.id).revision)
     assert client.post(f"/audit/{audit.id}/{section.id}", data=plain).headers["Location"].startswith("/audit/?saved=")
+
+
+def test_others_read_an_agencys_actions_as_that_agencys(
+    client: FlaskClient, users: dict[str, User], submitted: Audit
+) -> None:
+    mine = body(client.get(f"/audit/{submitted.id}/actions"))
+    assert '<h1 class="govuk-heading-l">Your actions</h1>' in mine and "enter how much of it is done" in mine
+    sign_in_as(client, users["analyst"])
+    theirs = unescape(body(client.get(f"/audit/{submitted.id}/actions")))
+    assert f'<h1 class="govuk-heading-l">{submitted.agency.name}’s actions</h1>' in theirs
+    assert "Your actions" not in theirs and "enter how much of it is done" not in theirs
+    assert "as the agency last recorded it" in theirs and 'name="progress-' not in theirs
