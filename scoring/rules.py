@@ -649,7 +649,8 @@ def action_progress(actions: pd.DataFrame, rule: Rule, as_of: date) -> pd.DataFr
         "Red by "
         + rule.id
         + ": overdue since "
-        + due.dt.strftime("%Y-%m-%d").astype("str")
+        + due.dt.day.astype("Int64").astype("str")  # "1 January 2025", as the pages write dates
+        + due.dt.strftime(" %B %Y").astype("str")
         + " with "
         + done
         + f", under the {overdue_red:g}% an overdue action needs.",

@@ -423,7 +423,7 @@ def test_r7_all_cases_at_once_and_explained() -> None:
     assert out["rag"].tolist() == [c[3] for c in cases]
     assert (
         out.loc[5, "explanation"]
-        == "Red by action-progress: overdue since 2025-01-01 with 49% done, under the 50% an overdue action needs."
+        == "Red by action-progress: overdue since 1 January 2025 with 49% done, under the 50% an overdue action needs."
     )
     assert out.loc[4, "explanation"] == "Green by action-progress: 75% done, at least the 75% needed for green."
 

@@ -167,6 +167,7 @@ def test_files_and_pages_that_do_not_exist_are_404(analyst: FlaskClient, path: s
 def test_actions_and_returns_pages(analyst: FlaskClient) -> None:
     actions = analyst.get("/results/actions").get_data(as_text=True)
     assert "Fix s1.2" in actions and "Owner: Lead" in actions
+    assert "act on it? Owner: Lead" in actions and "?. Owner" not in actions, "a question ends the sentence itself"
     returns = analyst.get("/results/returns").get_data(as_text=True)
     assert "2 of 2" in returns and "Families: 12 responses" in returns
 
