@@ -127,6 +127,8 @@ def theme_rows(
     if by == "agency":
         names = {a.id: a.name for a in Agency.select(Agency.id, Agency.name)}
         table["group"] = table["group"].map(lambda g: names.get(g, g) if pd.notna(g) else "No agency")
+    elif by == "sector":  # children's, families' and workshop answers belong to no agency's sector
+        table["group"] = table["group"].astype(object).where(table["group"].notna(), "No sector")
     return table
 
 

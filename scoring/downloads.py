@@ -148,7 +148,11 @@ def theme_export(table: pd.DataFrame, policy: SuppressionPolicy | None = None, n
         ),
         Column("source", "Who answered", "text", "self-rating; moderated; practitioner; child; family"),
         Column("cycle", "The audit cycle or survey round", "text"),
-        Column("group", "The agency or sector, or 'all'", "text"),
+        Column(
+            "group",
+            "The agency or sector, or 'all'; 'No agency' or 'No sector' for answers given to no agency",
+            "text",
+        ),
         Column("age_band", "Child surveys: the age band; empty for all ages or other sources", "text"),
         Column(
             "respondents",

@@ -45,6 +45,9 @@ def test_theme_tables_suppress_small_groups(partnership) -> None:
     assert set(family["respondents"].astype(str)) == {"12"}
     by_agency = _csv(downloads.build("themes", POLICY, by="agency"))
     assert "Shire Police" in set(by_agency["group"])
+    by_sector = _csv(downloads.build("themes", POLICY, by="sector"))
+    assert "" not in set(by_sector["group"]), "every row says its group"
+    assert "No sector" in set(by_sector["group"]), "answers given to no agency say so"
 
 
 def test_raw_answers_long_and_wide_neutralise_formulas_and_hold_back_small_groups_text(partnership) -> None:
