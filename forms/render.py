@@ -261,8 +261,17 @@ def evidence_rows(field: EvidenceField) -> list[dict[str, Any]]:
     return rows
 
 
+def _whole_action_error(field: ActionField) -> dict[str, str] | None:
+    """The error about the action as a whole (none given when one is needed), shown once, on its
+    fieldset. It is kept under the first part's id, where the summary links, as a part's own
+    error is ("Enter what will be done"), which shows on that part alone."""
+    message = field.error_parts.get(field.part_name("what"))
+    return {"text": message} if message and message == field.required_message else None
+
+
 def action_parts(field: ActionField) -> dict[str, Any]:
     due = field.part_name("due")
+    whole = _whole_action_error(field) is not None
     due_error = next((m for a, m in field.error_parts.items() if a.startswith(due)), None)
     return {
         "what": {
@@ -271,7 +280,7 @@ def action_parts(field: ActionField) -> dict[str, Any]:
             "label": {"text": "What will be done", "classes": "govuk-label--s"},
             "rows": 3,
             "value": field.typed["what"],
-            "errorMessage": _error(field, field.part_name("what")),
+            "errorMessage": None if whole else _error(field, field.part_name("what")),
         },
         "owner": {
             "name": field.part_name("owner"),
@@ -335,7 +344,11 @@ def question_view(
         )
     elif isinstance(field, ActionField):
         view.update(
-            kind="action", legend=_legend(q, single), hint=q.hint, error=_error(field), parts=action_parts(field)
+            kind="action",
+            legend=_legend(q, single),
+            hint=q.hint,
+            error=_whole_action_error(field),
+            parts=action_parts(field),
         )
     else:  # a registered type with no view is a programming error, not a user one
         raise TypeError(f"no view for question type {q.type!r}")

@@ -74,6 +74,7 @@ def test_errors_are_placed_on_their_component_and_summarised(views) -> None:
     form, first = views("first", {"colour": "nope", "item": "not-met", "item-action__due-day": "40"})
     assert first["colour"]["params"]["errorMessage"] == {"text": "Select one of the options shown for ‘Which colour?’"}
     assert first["item-action"]["parts"]["what"]["errorMessage"] == {"text": "Enter what will be done"}
+    assert first["item-action"]["error"] is None, "a part's error shows on the part alone, not twice"
     due = first["item-action"]["parts"]["due"]
     assert due["errorMessage"]["text"] == "The due date must include a month and a year"
     summary = error_summary(form)
@@ -88,3 +89,12 @@ def test_typed_values_are_shown_again(views) -> None:
     assert second["staff"]["params"]["value"] == "many"
     assert second["story"]["params"]["value"] == "<script>x</script>"  # escaped by the macro
     assert second["agree"]["params"]["value"] == "yes"
+
+
+def test_a_missing_action_is_reported_once_on_its_fieldset(views) -> None:
+    form, first = views("first", {"colour": "blue", "item": "not-met"})
+    action = first["item-action"]
+    messages = dict(form.error_list())
+    assert messages["item-action__what"].startswith("Add an action")
+    assert action["error"] == {"text": messages["item-action__what"]}
+    assert action["parts"]["what"]["errorMessage"] is None
