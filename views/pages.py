@@ -57,4 +57,6 @@ def accessibility() -> str:
 
 @bp.get("/privacy")
 def privacy() -> str:
-    return render_template("pages/privacy.html")
+    """The privacy notice. PRIVACY_CONTACT (an email address) is the partnership's data
+    protection contact, when it has set one."""
+    return render_template("pages/privacy.html", contact=current_app.config.get("PRIVACY_CONTACT"))

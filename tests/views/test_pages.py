@@ -81,3 +81,14 @@ def test_the_home_page_names_the_service_once_in_its_title(client: FlaskClient) 
     assert "<title>Safeguarding audits and surveys</title>" in page
     other = client.get("/accessibility").get_data(as_text=True)
     assert re.search(r"<title>[^<]+ – Safeguarding audits and surveys</title>", other), "other pages keep the name"
+
+
+def test_the_privacy_notice_says_who_is_responsible_and_how_to_complain(app: Flask, client: FlaskClient) -> None:
+    html = client.get("/privacy").get_data(as_text=True).replace("&#39;", "'")
+    assert "data controller" in html and "Information Commissioner's Office" in html
+    assert "they cannot contact you" in html, "no promise of help the service cannot keep"
+    assert "so that they can help" not in html
+    assert "your safeguarding partnership's data protection officer" in html and "mailto:" not in html
+    app.config["PRIVACY_CONTACT"] = "dpo@shire.example.org"
+    html = client.get("/privacy").get_data(as_text=True)
+    assert '<a class="govuk-link" href="mailto:dpo@shire.example.org">dpo@shire.example.org</a>' in html
