@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
 from itertools import pairwise
 from typing import Any
@@ -68,14 +68,22 @@ class SectionForm(FlaskForm):
         *args: Any,
         answers: Mapping[str, Any] | None = None,
         prior: Mapping[str, Any] | None = None,
+        stored_answer: Callable[[str], Any] | None = None,
         **kwargs: Any,
     ):
         """`answers`: stored answers to show (ignored when a POST is read); `prior`: answers
-        given on other pages, which the conditions on this page may look at."""
+        given on other pages, which the conditions on this page may look at; `stored_answer`:
+        the answer saved before a POST, by question id, looked up only when a check needs it
+        (a past due date may stay only if it was saved before)."""
         self.prior = dict(prior or {})
+        self._stored_answer = stored_answer
         stored = answers or {}
         data = {field_key(q.id): stored_value(q, stored) for q in self.questions if q.id in stored}
         super().__init__(*args, data=data, **kwargs)
+
+    def stored_answer(self, question_id: str) -> Any:
+        """The answer saved before this post (None when the form was built without them)."""
+        return self._stored_answer(question_id) if self._stored_answer is not None else None
 
     def answer_fields(self) -> Iterator[AnswerField]:
         for question in self.questions:

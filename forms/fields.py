@@ -460,6 +460,7 @@ class ActionField(AnswerField):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.typed: dict[str, Any] = {"what": "", "owner": "", "due": parts_of(None)}
+        self.stored_answer: Callable[[str], Any] = _nothing_stored
 
     def part_name(self, part: str) -> str:
         return f"{self.name}{SEP}{part}"
@@ -492,6 +493,11 @@ class ActionField(AnswerField):
         self.typed = {"what": answer.get("what") or "", "owner": answer.get("owner") or "", "due": parts_of(due)}
         self._set_answer()
 
+    def pre_validate(self, form: Any) -> None:
+        # the answer saved before this post, asked for only when a due date has passed
+        self.stored_answer = getattr(form, "stored_answer", _nothing_stored)
+        super().pre_validate(form)
+
     def check(self) -> None:
         if self.answer is None:
             return
@@ -508,6 +514,20 @@ class ActionField(AnswerField):
             self.fail(error, f"{self.part_name('due')}-{wrong[0]}")
         elif due is None:
             self.fail("Enter the due date, like 27 3 2025", f"{self.part_name('due')}-day")
+        elif due < date.today() and not self._due_as_stored(due):
+            self.fail("The due date must be today or in the future", f"{self.part_name('due')}-day")
+
+    def _due_as_stored(self, due: date) -> bool:
+        """Whether a past due date is the one already saved: an action that fell overdue stays
+        as it was when its page is saved again (R7 reports it); only a new past date is refused."""
+        stored = self.stored_answer(self.question.id)
+        before = stored.get("due") if isinstance(stored, dict) else None
+        return before == due or before == due.isoformat()
+
+
+def _nothing_stored(question_id: str) -> None:
+    """No answers stored before the post (a form built without them)."""
+    return None
 
 
 FieldFactory = Callable[[Question, Mapping[str, Any]], Field]

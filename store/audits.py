@@ -946,11 +946,15 @@ def can_carry_forward(audit: Audit) -> Audit | None:
     return previous_audit(audit)
 
 
-def carried_answers(previous: Questionnaire, answers: Mapping[str, Any], current: Questionnaire) -> dict[str, Any]:
+def carried_answers(
+    previous: Questionnaire, answers: Mapping[str, Any], current: Questionnaire, today: dt.date
+) -> dict[str, Any]:
     """The previous answers that the current version asks again, under their current ids.
 
     A question carries an answer given to the same id, or to the question its `same_as` names in
     the previous version; a choice whose option no longer exists is left for the agency to give.
+    An action whose due date is before `today` comes without it: last cycle's date would make it
+    overdue on arrival, so the agency gives a new one.
     """
     out: dict[str, Any] = {}
     for question in current.questions:
@@ -960,10 +964,18 @@ def carried_answers(previous: Questionnaire, answers: Mapping[str, Any], current
         source = next((s for s in sources if s in answers and is_answered(answers[s])), None)
         if source is None or not _fits(question, answers[source]):
             continue
-        out[question.id] = answers[source]
+        out[question.id] = _without_past_due(answers[source], today) if question.type == "action" else answers[source]
         if question.type == "rating" and answers.get(source + REASON):
             out[question.id + REASON] = answers[source + REASON]
     return out
+
+
+def _without_past_due(action: Any, today: dt.date) -> Any:
+    """An action as carried: without its due date when that date is before today."""
+    due = action.get("due") if isinstance(action, dict) else None
+    if isinstance(due, str) and due < today.isoformat():  # stored as ISO text, which sorts as dates do
+        return {**action, "due": None}
+    return action
 
 
 def _fits(question: Question, value: Any) -> bool:
@@ -994,7 +1006,7 @@ def carry_forward(audit: Audit, user: User) -> int:
         )
         if not bumped or Answer.select().where(Answer.response == response).exists():
             raise NotEditable(audit.id)
-        answers = carried_answers(previous_q, load_answers(response_of(previous)), current_q)
+        answers = carried_answers(previous_q, load_answers(response_of(previous)), current_q, dt.date.today())
         save_answers(response, answers)
         touched = {current_q.question(k.removesuffix(REASON)).section_id for k in answers}
         if touched:

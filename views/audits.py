@@ -144,6 +144,11 @@ class StandardPage:
         """This section's stored answers."""
         return {k: _decode(v) for k, v in self.own_as_stored.items()}
 
+    def stored_answer(self, question_id: str) -> Any:
+        """One of this section's saved answers, decoded with the rest only when first asked for
+        (a save asks only about a due date that has passed)."""
+        return self.stored.get(question_id)
+
     @property
     def own_as_stored(self) -> dict[str, str]:
         own = store.page_keys(self.section).own
@@ -179,8 +184,8 @@ class StandardPage:
         if stored:
             return form_class(formdata=None, answers=self.stored, prior=prior)
         if formdata is not None:
-            return form_class(formdata=formdata, prior=prior)
-        return form_class(prior=prior)
+            return form_class(formdata=formdata, prior=prior, stored_answer=self.stored_answer)
+        return form_class(prior=prior, stored_answer=self.stored_answer)
 
 
 def _read_with_user(user_id: int, audit_id: int, section_id: str) -> Any:

@@ -32,6 +32,7 @@ def errors(form) -> dict[str, str]:
     return dict(form.error_list())
 
 
+NEXT_YEAR = date.today().year + 1  # a due date must not have passed: always in the future
 VALID_FIRST = {
     "colour": "blue",
     "item": "met",
@@ -123,10 +124,22 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
                 "item-action__owner": "Head",
                 "item-action__due-day": "31",
                 "item-action__due-month": "2",
-                "item-action__due-year": "2027",
+                "item-action__due-year": str(NEXT_YEAR),
             },
             "item-action__due-day",
             "The due date must be a real date",
+        ),
+        (
+            {
+                "item": "not-met",
+                "item-action__what": "Rewrite",
+                "item-action__owner": "Head",
+                "item-action__due-day": "31",
+                "item-action__due-month": "12",
+                "item-action__due-year": str(NEXT_YEAR - 2),
+            },
+            "item-action__due-day",
+            "The due date must be today or in the future",
         ),
     ],
 )
@@ -150,13 +163,13 @@ def test_nul_characters_never_reach_the_answers(ctx, minimal: Questionnaire) -> 
             "item-action__owner": "Head\x00",
             "item-action__due-day": "1",
             "item-action__due-month": "2",
-            "item-action__due-year": "2030",
+            "item-action__due-year": str(NEXT_YEAR + 3),
         },
     )
     assert valid, errors(form)
     answers = form.answers()
     assert answers["item-evidence"][0]["title"] == "Policy 2024"
-    assert answers["item-action"] == {"what": "Rewrite", "owner": "Head", "due": date(2030, 2, 1)}
+    assert answers["item-action"] == {"what": "Rewrite", "owner": "Head", "due": date(NEXT_YEAR + 3, 2, 1)}
 
 
 def test_unknown_option_value_is_never_stored(ctx, minimal: Questionnaire) -> None:
@@ -270,11 +283,11 @@ def test_in_condition_on_a_rating(ctx, minimal) -> None:
         "item-action__owner": "Lead",
         "item-action__due-day": "1",
         "item-action__due-month": "9",
-        "item-action__due-year": "2027",
+        "item-action__due-year": str(NEXT_YEAR),
     }
     form, valid = post(minimal, "first", {**VALID_FIRST, "item": "partially-met", **action})
     assert valid, form.error_list()
-    assert form.answers()["item-action"] == {"what": "Review it", "owner": "Lead", "due": date(2027, 9, 1)}
+    assert form.answers()["item-action"] == {"what": "Review it", "owner": "Lead", "due": date(NEXT_YEAR, 9, 1)}
     form, valid = post(minimal, "first", {**VALID_FIRST, **action})
     assert valid
     assert "item-action" not in form.answers(), "an action for an item rated met is not asked"
@@ -394,7 +407,9 @@ def _random_post(section, rng) -> dict[str, str]:
         elif q.type == "action":
             if rng.random() < 0.5:
                 data.update({q.id + "__what": rng.choice(["", "Train"]), q.id + "__owner": "Lead"})
-                data.update({q.id + "__due-day": "2", q.id + "__due-month": "1", q.id + "__due-year": "2030"})
+                data.update(
+                    {q.id + "__due-day": "2", q.id + "__due-month": "1", q.id + "__due-year": str(NEXT_YEAR + 3)}
+                )
         else:
             data[q.id] = rng.choice(["", "Some words"])
     return data

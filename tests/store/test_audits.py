@@ -223,16 +223,21 @@ def test_carried_answers_follow_same_as_and_leave_out_what_no_longer_fits(s11: Q
         "s1.1-narrative": "Told last year",
         "s1.2": "partially-met",
         "s1.2-action": {"what": "Report", "owner": "Lead", "due": "2024-01-01"},
+        "s1.3": "not-met",
+        "s1.3-action": {"what": "Train", "owner": "Lead", "due": "2024-01-02"},
         "s2.2": "not-applicable",
         "s2.2__reason": "No longer relevant",
         "retired": "x",
         "s2.3": "",
     }
-    carried = audits.carried_answers(s11, previous, next_version(s11))
+    carried = audits.carried_answers(s11, previous, next_version(s11), dt.date(2024, 1, 2))
     assert carried == {
         "s1.1-story": "Told last year",
         "s1.2": "partially-met",
-        "s1.2-action": {"what": "Report", "owner": "Lead", "due": "2024-01-01"},
+        # last cycle's date has passed: the agency gives a new one rather than start overdue
+        "s1.2-action": {"what": "Report", "owner": "Lead", "due": None},
+        "s1.3": "not-met",
+        "s1.3-action": {"what": "Train", "owner": "Lead", "due": "2024-01-02"},  # due today: kept
         "s2.2": "not-applicable",
         "s2.2__reason": "No longer relevant",
     }

@@ -284,6 +284,43 @@ def test_saying_the_section_is_not_finished_saves_it_as_far_as_it_goes(
     assert refused.status_code == 200 and 'href="#s1.2-action__what"' in body(refused), "complete: all is asked"
 
 
+def test_a_new_due_date_in_the_past_is_refused_but_an_action_that_fell_overdue_saves_again(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    data = section_data(section, ratings={"s1.2": "not-met"})
+    data.update(date_parts("s1.2-action__due", TODAY - dt.timedelta(days=1)))
+    refused = client.post(f"/audit/{audit.id}/{section.id}", data=data)
+    page = body(refused)
+    assert refused.status_code == 200 and "The due date must be today or in the future" in page
+    assert 'href="#s1.2-action__due-day"' in page and stored(audit) == {}
+
+    data.update(date_parts("s1.2-action__due", TODAY))  # today is in time
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=data).status_code == 302
+    # the day passes with the action still open: the page saves again with its date as it was
+    overdue = TODAY - dt.timedelta(days=20)
+    save_answers(
+        Response.get(Response.audit == audit),
+        {"s1.2-action": {"what": "Train", "owner": "Lead", "due": overdue.isoformat()}},
+    )
+    again = {**section_data(section, state_of(audit, "s1").revision, ratings={"s1.2": "not-met"})}
+    again.update(
+        {"s1.2-action__what": "Train", "s1.2-action__owner": "Lead", **date_parts("s1.2-action__due", overdue)}
+    )
+    assert client.post(f"/audit/{audit.id}/{section.id}", data=again).status_code == 302
+    assert stored(audit)["s1.2-action"]["due"] == overdue.isoformat()
+    # but moving it to another past date is refused
+    again.update(
+        {
+            **date_parts("s1.2-action__due", overdue - dt.timedelta(days=1)),
+            "revision": str(state_of(audit, "s1").revision),
+        }
+    )
+    assert "The due date must be today or in the future" in body(
+        client.post(f"/audit/{audit.id}/{section.id}", data=again)
+    )
+
+
 def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: Audit, s11: Questionnaire) -> None:
     section = s11.sections[0]
     data = section_data(section)
@@ -578,6 +615,7 @@ def test_carry_forward_copies_the_last_submitted_audit_once(
     answers = stored(audit)
     assert answers["s1.1"] == "not-met" and answers["s1.1-narrative"] == "Last year's words"
     assert answers["s1.1-action"]["owner"] == "Chief officer"
+    assert answers["s1.1-action"]["due"] is None  # last cycle's date has passed: the agency gives a new one
     assert answers["s4.1__reason"] == "We do not work with children directly"
     assert "gone-question" not in answers
     states = {s.section_id: s.status for s in SectionState.select().where(SectionState.audit == audit)}
