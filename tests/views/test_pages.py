@@ -92,3 +92,22 @@ def test_the_privacy_notice_says_who_is_responsible_and_how_to_complain(app: Fla
     app.config["PRIVACY_CONTACT"] = "dpo@shire.example.org"
     html = client.get("/privacy").get_data(as_text=True)
     assert '<a class="govuk-link" href="mailto:dpo@shire.example.org">dpo@shire.example.org</a>' in html
+
+
+def test_the_beta_banner_asks_for_feedback_only_where_it_can_be_sent(app: Flask, client: FlaskClient) -> None:
+    """The phase banner links to feedback by email; with no address set it offers none (a
+    sentence asking for feedback with no way to give it is a dead end)."""
+    html = client.get("/").get_data(as_text=True)
+    assert "This is a new service." in html and "feedback" not in html.lower()
+    app.config["ACCESSIBILITY_CONTACT"] = "lscp@shire.example.org"
+    html = client.get("/").get_data(as_text=True)
+    assert (
+        'href="mailto:lscp%40shire.example.org?subject=Feedback%20on%20Safeguarding%20audits%20and%20surveys"' in html
+    )
+    app.config["FEEDBACK_CONTACT"] = "beta@shire.example.org"
+    for path in ("/", "/sign-in", "/accessibility"):
+        html = client.get(path).get_data(as_text=True)
+        assert '<a class="govuk-link" href="mailto:beta%40shire.example.org?subject=' in html, path
+        assert "feedback (opens your email program)</a> will help us to improve it." in html, path
+    app.config["FEEDBACK_CONTACT"] = '"><script>alert(1)</script>'
+    assert "<script>alert(1)</script>" not in client.get("/").get_data(as_text=True)
