@@ -864,7 +864,10 @@ def actions(audit_id: int) -> Any:
             if a.id in fresh
         }
         return _actions_page(audit, list(fresh.values()), True, request.form, problems=problems, fresh=True)
-    flash("Your progress was saved." if changed else "Nothing had changed, so there was nothing to save.", "success")
+    if changed:
+        flash("Your progress was saved.", "success")
+    else:  # not a success to celebrate: an important banner says so
+        flash("Nothing had changed, so there was nothing to save.", "info")
     return redirect(url_for(".actions", audit_id=audit.id))
 
 

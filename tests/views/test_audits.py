@@ -782,7 +782,15 @@ def test_action_progress_is_updated_and_recorded(client: FlaskClient, users: dic
         "progress": 60,
         "note": "Half the managers trained",
     }
-    assert "Your progress was saved" in body(client.get(f"/audit/{submitted.id}/actions"))
+    page = body(client.get(f"/audit/{submitted.id}/actions"))
+    assert "Your progress was saved" in page and "govuk-notification-banner--success" in page
+    same = {**form}
+    for one in (action, other):
+        same[f"seen-{one.id}"] = re.search(rf'name="seen-{one.id}" value="([^"]+)"', page).group(1)
+    assert client.post(f"/audit/{submitted.id}/actions", data=same).status_code == 302
+    page = body(client.get(f"/audit/{submitted.id}/actions"))
+    assert "Nothing had changed, so there was nothing to save." in page
+    assert "govuk-notification-banner--success" not in page, "nothing saved is not shown as a success"
 
     bad = client.post(f"/audit/{submitted.id}/actions", data={**form, f"progress-{action.id}": "150"})
     assert bad.status_code == 200 and "Enter progress as a whole number from 0 to 100" in body(bad)
