@@ -43,8 +43,9 @@ def answer_text(question: Question, answers: Mapping[str, Any]) -> str | Markup:
             + Markup("</ul>")
         )
     if question.type == "action":
-        due = long_date(value["due"]) if value.get("due") else NOT_PROVIDED
-        return f"{value['what']} (owner: {value['owner']}; due {due})"
+        # a carried action arrives without a past due date: say so in words, not "due Not provided"
+        due = f"due {long_date(value['due'])}" if value.get("due") else "no due date yet"
+        return f"{value['what']} (owner: {value['owner']}; {due})"
     if isinstance(value, float):
         return f"{value:g}"
     if question.type == "long_text" and isinstance(value, str) and "\n" in value:

@@ -28,6 +28,8 @@ def test_answers_in_words(minimal: Questionnaire) -> None:
         == '<ul class="govuk-list"><li>Policy &lt;v2&gt; (Policy, 5 January 2024)</li></ul>'
     )
     assert answer_text(q("item-action"), answers) == "Write it (owner: Lead; due 2 January 2027)"
+    carried = {"item-action": {"what": "Write it", "owner": "Lead", "due": None}}  # its past date left behind
+    assert answer_text(q("item-action"), carried) == "Write it (owner: Lead; no due date yet)"
     assert answer_text(q("staff"), answers) == "12"
     assert answer_text(q("reviewed"), answers) == "1 June 2021"
     assert answer_text(q("story"), answers) == NOT_PROVIDED
