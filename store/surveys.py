@@ -128,10 +128,12 @@ _DRAFT = Prepared(
 def _draft_read(response_id: Any, link_id: Any, key: Any = None) -> Any:
     """The draft (this id, this link, still a draft) with its answers, one row per answer (one
     row of NULLs for a draft without any); with a key, also the link's response submitted under
-    it (without its answers): what a survey page and a send read, in one round trip."""
-    wanted = (Response.id == response_id) & (Response.status == "draft")
-    if key is not None:
-        wanted |= (Response.submission_key == key) & (Response.status == "submitted")
+    it, or submitted with this id (the same draft sent from another tab), without its answers:
+    what a survey page and a send read, in one round trip."""
+    if key is None:
+        wanted = (Response.id == response_id) & (Response.status == "draft")
+    else:
+        wanted = (Response.id == response_id) | ((Response.submission_key == key) & (Response.status == "submitted"))
     return (
         Response.select(Response, Answer.question_id, Answer.value)
         .join(Answer, JOIN.LEFT_OUTER, on=(Answer.response == Response.id) & (Response.status == "draft"))
@@ -307,7 +309,8 @@ def find_draft(link: SurveyLink, response_id: Any) -> Response | None:
 @dataclass(frozen=True)
 class DraftRead:
     """A draft with its answers, read together; `sent`: the submission key asked about is on a
-    submitted response of the link (a double click, or back and send again)."""
+    submitted response of the link (a double click, or back and send again), or the draft asked
+    about was sent already (from another tab, under another key)."""
 
     draft: Response | None
     answers: dict[str, Any]
@@ -336,7 +339,7 @@ def read_draft(link: SurveyLink, response_id: Any, key: str | None = None) -> Dr
     sent = False
     for row in rows:  # the driver's values: each is converted as peewee would, once
         if row[_STATUS] != "draft":
-            sent = True  # the only other row the query reads: submitted under the key
+            sent = True  # the only other rows the query reads: submitted, under the key or as this draft
             continue
         if draft is None:  # the draft's columns, the same on each of its rows
             draft = Response(__no_default__=True)  # as peewee makes one from a row: nothing dirty

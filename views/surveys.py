@@ -569,8 +569,8 @@ def check(slug: str) -> Any:
         link = find_link(slug)
         if link is not None:  # the draft, and whether the posted key was sent already: one query
             read = read_draft(link, _state(slug).get("response"), request.form.get("submission_key"))
-            if read.sent:
-                return _thanked(link)  # a double click, or back and send again: the same thank-you
+            if read.sent:  # a double click, back and send again, or another tab: the same thank-you
+                return _thanked(link)
     j = _journey(slug, link)
     if j.needs_band:
         return redirect(url_for(".age", slug=slug))

@@ -510,6 +510,31 @@ def test_a_double_click_from_a_stale_session_finds_the_same_response(app: Flask,
     assert len(submitted(link)) == 1 and Response.select().count() == 1
 
 
+def test_sending_from_a_second_tab_after_the_first_says_thank_you(app: Flask, db: Database) -> None:
+    """Two tabs of the same check page carry different keys. The second sent says the answers
+    were sent, never the first question again as if they had been lost: a thank-you while the
+    first tab's answer is still on its way, the device's "already answered" once it has landed.
+    One response is stored."""
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    client = app.test_client()
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, family, f"/s/{link.slug}/q/{family.sections[0].id}", None)
+    first_tab = submission_key(client.get(check_url).get_data(as_text=True))
+    second_tab = submission_key(client.get(check_url).get_data(as_text=True))
+    assert first_tab != second_tab
+    session_cookie = client.get_cookie("session").value
+    assert client.post(check_url, data={"submission_key": first_tab}).status_code == 303
+    in_flight = app.test_client()  # sent before the first tab's answer set the cookie
+    in_flight.set_cookie("session", session_cookie)
+    second = in_flight.post(check_url, data={"submission_key": second_tab})
+    assert second.status_code == 303 and second.headers["Location"] == f"/s/{link.slug}/thank-you"
+    assert "Thank you" in page_text(in_flight.get(second.headers["Location"]))
+    after = client.post(check_url, data={"submission_key": second_tab})  # once the first one landed
+    assert after.status_code == 409 and "your answers have been sent" in page_text(after)
+    assert len(submitted(link)) == 1 and Response.select().count() == 1
+
+
 class _Counted:
     """A driver cursor whose statements are noted (BEGIN and COMMIT included: peewee runs them on
     a cursor of its own, not through execute_sql)."""
