@@ -19,11 +19,6 @@ def read_parts(formdata: Mapping[str, str] | None, prefix: str) -> dict[str, str
     return {part: (formdata.get(name) or "").strip() for part, name in date_part_names(prefix).items()}
 
 
-def long_date(value: date) -> str:
-    """`3 March 2024`, the GOV.UK style for dates in text."""
-    return f"{value.day} {value.strftime('%B')} {value.year}"
-
-
 def _numerals(text: str) -> bool:
     """Only 0 to 9: str.isdigit() also passes '²' and other digits that int() cannot read."""
     return text.isascii() and text.isdigit()

@@ -19,8 +19,9 @@ from typing import Any
 from wtforms import Field
 from wtforms.utils import unset_value
 
-from forms.dates import PARTS, date_part_names, long_date, parse_date, parts_of, read_parts
+from forms.dates import PARTS, date_part_names, parse_date, parts_of, read_parts
 from questionnaires.model import Question
+from questionnaires.wording import long_date, quoted
 
 SEP = "__"  # joins a question id to its parts; question ids never contain it
 URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
@@ -40,23 +41,6 @@ def typed_text(formdata: Any, name: str) -> str:
     # and most names a page could post (a not applicable reason, an unused action) are not posted
     value = formdata.get(name) if name in formdata else None
     return (value or "").replace("\x00", "").strip()
-
-
-def quoted(text: str, limit: int = 80) -> str:
-    """A question's text in quotes for a message: whole, or shortened at a word's end with "…".
-
-    >>> quoted("Do you feel safe?")
-    '‘Do you feel safe?’'
-    >>> quoted("How much do you agree that senior leaders show that keeping children safe matters", 40)
-    '‘How much do you agree that senior…’'
-    """
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return f"‘{text}’"
-    cut = text[: limit - 1]
-    if " " in cut[limit // 2 :]:  # end at the last whole word, unless that leaves too little
-        cut = cut[: cut.rindex(" ")]
-    return f"‘{cut.rstrip(' ,;:.-')}…’"
 
 
 class AnswerField(Field):

@@ -8,9 +8,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from forms.dates import long_date
 from forms.fields import SEP
 from questionnaires.model import Question, Section
+from questionnaires.wording import long_date
 
 NOT_PROVIDED = "Not provided"
 

@@ -40,8 +40,9 @@ from accounts import access
 from accounts.kept import take
 from accounts.passwords import password_problem
 from accounts.session import current_user, role
-from forms.dates import PARTS, date_part_names, long_date, parse_date, parts_of, read_parts
+from forms.dates import PARTS, date_part_names, parse_date, parts_of, read_parts
 from questionnaires import DefinitionError, Problem
+from questionnaires.wording import long_date
 from store import admin as store
 from store.models import (
     ROLE_NAMES,

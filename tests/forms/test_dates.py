@@ -6,7 +6,8 @@ from datetime import date
 
 import pytest
 
-from forms.dates import long_date, parse_date, parts_of, read_parts
+from forms.dates import parse_date, parts_of, read_parts
+from questionnaires.wording import long_date
 
 
 @pytest.mark.parametrize(
