@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from questionnaires.model import Question, Questionnaire
+from questionnaires.wording import quoted
 
 #: The suffix under which a rating's not applicable reason is stored: `s1.1__reason`.
 REASON_SUFFIX = "__reason"
@@ -29,6 +30,9 @@ REASON_SUFFIX = "__reason"
 SINGLE_CHOICE_TYPES = frozenset({"single_choice", "rating", "yes_no"})
 
 ANSWER_COLUMNS = ("response_id", "question_id", "value")
+
+#: Characters of a question's words an explanation quotes: enough to know it, short enough to read a list.
+QUESTION_LABEL_LENGTH = 60
 
 T = TypeVar("T")
 _MEMO: dict[int, tuple[Questionnaire, dict[str, Any]]] = {}
@@ -166,7 +170,8 @@ def option_frame(questionnaire: Questionnaire) -> pd.DataFrame:
     `score_100` puts each question's scale on 0 (its lowest score) to 100 (its highest), so
     that a mean over questions on different scales (a 1-5 agreement scale, a 0-100 faces
     scale, yes/no) means one thing. Don't know and not applicable options have no score and
-    are out of every base (`in_base` false).
+    are out of every base (`in_base` false). `question_label` is the question's words,
+    quoted and shortened, as explanations name it (never by its id).
     """
     return memo(questionnaire, "options", lambda: _option_frame(questionnaire))
 
@@ -176,6 +181,7 @@ def _option_frame(questionnaire: Questionnaire) -> pd.DataFrame:
     for q in questionnaire.questions:
         if not q.is_choice:
             continue
+        question_label = quoted(q.text, QUESTION_LABEL_LENGTH)
         scores = [o.score for o in q.options if o.score is not None and o.in_base]
         low, high = (min(scores), max(scores)) if scores else (0.0, 0.0)
         for position, o in enumerate(q.options):
@@ -198,6 +204,7 @@ def _option_frame(questionnaire: Questionnaire) -> pd.DataFrame:
                     "not_applicable": o.not_applicable,
                     "in_base": o.in_base,
                     "colour": o.colour,
+                    "question_label": question_label,
                 }
             )
     frame = pd.DataFrame(
@@ -214,6 +221,7 @@ def _option_frame(questionnaire: Questionnaire) -> pd.DataFrame:
             "not_applicable",
             "in_base",
             "colour",
+            "question_label",
         ],
     )
     frame["colour"] = frame["colour"].astype("str")

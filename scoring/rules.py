@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from questionnaires.model import Rule
+from questionnaires.wording import long_date
 from scoring.cells import as_text, codes_of, first_rows, first_seen
 from scoring.frames import codes, of_type
 
@@ -40,6 +41,28 @@ PROBLEM_COLUMNS = ["response_id", "section_id", "question_id", "rule", "message"
 
 #: R6 is not declared in definitions: a moderated rating always replaces the self rating.
 MODERATION = "moderation"
+
+#: Each kind of rule as explanations name it, after saying what happened: its number in the
+#: design (DESIGN.md section 4), which people can look up, and what it asks, in a few words.
+RULE_NAMES: Mapping[str, str] = {
+    "evidence_for_met": "rule R1: Met needs evidence",
+    "standard_rating": "rule R2: a standard's rating comes from its items",
+    "not_applicable_reason": "rule R3: when an item can be not applicable",
+    "evidence_age": "rule R4: evidence must be recent",
+    "action_for_shortfall": "rule R5: a shortfall needs an action",
+    MODERATION: "rule R6: a moderated rating is used in reports",
+    "action_progress": "rule R7: how an action's progress is rated",
+    "triangulation": "rule R8: a Met rating is checked against practitioners' answers",
+}
+
+
+def rule_name(kind: str, rule_id: str | None = None) -> str:
+    """The rule of this kind in brackets, for the end of an explanation; a kind not known reads by its id.
+
+    >>> rule_name("evidence_age")
+    '(rule R4: evidence must be recent)'
+    """
+    return f"({RULE_NAMES.get(kind) or f'rule {rule_id or kind}'})"
 
 
 def _applies(items: pd.DataFrame, applies: pd.Series | None) -> pd.Series:
@@ -115,7 +138,7 @@ def evidence_for_met(
     """
     met, to = rule.params["met"], rule.params["downgrade_to"]
     hit = _applies(items, applies) & items["rating"].eq(met) & items["evidence_count"].fillna(0).eq(0)
-    return _downgrade(items, hit, to, rule.id, "no evidence is listed", options)
+    return _downgrade(items, hit, to, rule.id, f"no evidence is listed {rule_name(rule.kind, rule.id)}", options)
 
 
 def evidence_age(
@@ -158,13 +181,11 @@ def evidence_age(
     limit = f"{years:g} year" + ("" if years == 1 else "s")
     why = pd.Series(pd.NA, index=items.index, dtype=object)
     why[hit] = _text(
-        "'",
+        "‘",
         found["title"],
-        "' (",
-        found["type"],
-        ") is dated ",
-        found["date"].dt.strftime("%Y-%m-%d"),
-        f", more than {limit} old",
+        "’, given as evidence, is dated ",
+        long_dates(found["date"]),
+        f", more than {limit} before the audit on {long_date(as_of)} {rule_name(rule.kind, rule.id)}",
     )
     return _downgrade(items, pd.Series(hit, index=items.index), rule.params["downgrade_to"], rule.id, why, options)
 
@@ -218,14 +239,17 @@ def not_applicable_reason(
             rating=items["rating"].mask(refused, pd.NA),
             applicable=items["applicable"] & ~refused,
             decided_by=items["decided_by"].mask(refused, rule.id),
-            why=items["why"].mask(refused, "a mandatory item cannot be not applicable"),
+            why=items["why"].mask(
+                refused,
+                f"it applies to every agency, so it cannot be not applicable {rule_name(rule.kind, rule.id)}",
+            ),
         )
     flagged = short | refused
-    qid = items["question_id"][flagged]
+    question = question_labels(options, items["question_id"][flagged])
     message = np.where(
         refused[flagged],
-        _text(qid, " must be answered: it is required of every agency, so it cannot be not applicable"),
-        _text(qid, f" is not applicable: say why, in at least {least} characters"),
+        _text(question, " must be answered: it is required of every agency, so it cannot be not applicable"),
+        _text(question, f" is not applicable: say why, in at least {least} characters"),
     )
     return out, _problems(items, pd.Series(flagged, index=items.index), rule.id, message)
 
@@ -244,7 +268,7 @@ def action_for_shortfall(
     mine = items.loc[hit]
     label = option_lookup(options, mine["question_id"], mine["answered"], "label")
     message = _text(
-        mine["question_id"],
+        question_labels(options, mine["question_id"]),
         " is rated ",
         label,
         ": add an action saying what will be done, who owns it and when it is due",
@@ -278,6 +302,35 @@ def _size(parts: tuple[pd.Series | np.ndarray | str, ...]) -> int:
     return next(len(p) for p in parts if not isinstance(p, str))
 
 
+def question_labels(options: pd.DataFrame, question_ids: pd.Series | np.ndarray) -> np.ndarray:
+    """Each question as explanations name it: its words quoted (`option_frame`'s `question_label`).
+
+    Called for the few rows that need words (distinct phrases, problems), never per answer.
+    A question the options do not know reads as its id, so a malformed row still says which.
+
+    >>> from questionnaires import load_all
+    >>> from scoring.frames import option_frame
+    >>> opts = option_frame(load_all()["s11-self-audit"])
+    >>> question_labels(opts, pd.Series(["s2.1", "x"])).tolist()
+    ['‘Do you have a written safeguarding policy that has been…’', 'x']
+    """
+    first = options.drop_duplicates("question_id")
+    known = pd.Index(first["question_id"].to_numpy(dtype=object), dtype=object)
+    ids = np.asarray(question_ids, dtype=object)
+    at = codes(ids, known)
+    labels = first["question_label"].to_numpy(dtype=object)
+    return np.where(at >= 0, labels[np.maximum(at, 0)] if len(labels) else ids, ids).astype(object)
+
+
+def long_dates(dates: pd.Series) -> pd.Series:
+    """Dates in words as `questionnaires.wording.long_date` writes them, for a column; missing stays missing.
+
+    >>> long_dates(pd.Series(pd.to_datetime(["2021-03-01", None]))).tolist()
+    ['1 March 2021', nan]
+    """
+    return dates.dt.day.astype("Int64").astype("str") + dates.dt.strftime(" %B %Y").astype("str")
+
+
 def _length(text: pd.Series, where: np.ndarray) -> pd.Series:
     """Characters in each text, spaces at the ends not counted; 0 where missing or not asked (`where` false)."""
     out = np.zeros(len(text), dtype=np.int64)
@@ -308,8 +361,10 @@ def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     ...     "rating": ["met", "partially-met"], "decided_by": [None, "evidence-for-met"],
     ...     "why": [None, "no evidence is listed"], "evidence_count": [2, 0], "reason": [None, None],
     ...     "applicable": [True, True]})
-    >>> item_phrases(items, opts).tolist()
-    ['s1.1 Met (2 pieces of evidence)', 's1.2 rated Met, counted as Partially met by evidence-for-met: no evidence is listed']
+    >>> for phrase in item_phrases(items, opts):
+    ...     print(phrase)
+    ‘Is a named person at board level responsible for…’ is rated Met, with 2 pieces of evidence
+    ‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met because no evidence is listed
     """
     try:
         reason = items["reason"]
@@ -346,7 +401,7 @@ def _phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     count = items["evidence_count"].fillna(0).astype("int64").to_numpy()
     given = _length(items["reason"], na).gt(0).to_numpy()
     rows = zip(
-        map(_plain, qid.to_numpy(dtype=object)),
+        question_labels(options, qid),
         map(_plain, answered),
         map(_plain, counted),
         na,
@@ -367,7 +422,7 @@ def _plain(value: object) -> object:
 
 
 def _phrase(
-    qid: str,
+    question: str,
     answered: str,
     counted: str,
     na: bool,
@@ -378,16 +433,22 @@ def _phrase(
     has_rating: bool,
     was_answered: bool,
 ) -> str:
-    """What the standard's rule read of one item; the more exact description wins."""
+    """What the standard's rule read of one item; the more exact description wins.
+
+    `question` is the item's words, quoted; `why` (from the rule that decided) names its rule.
+    """
     if not was_answered:
-        return f"{qid} not answered"
+        return f"{question} is not answered"
     if not pd.isna(decided_by):
         if not has_rating:
-            return f"{qid} rated {answered}, not counted by {decided_by}: {why}"
-        return f"{qid} rated {answered}, counted as {counted} by {decided_by}: {why}"
+            return f"{question} is rated {answered} but is not counted because {why}"
+        return f"{question} is rated {answered} but counts as {counted} because {why}"
     if na:
-        return f"{qid} {answered}" + (" (reason given)" if given else " (no reason)")
-    return f"{qid} {answered} ({count}" + (" piece of evidence)" if count == 1 else " pieces of evidence)")
+        return f"{question} is rated {answered}, " + ("with a reason" if given else "with no reason given")
+    evidence = (
+        "no evidence" if count == 0 else f"{count} piece of evidence" if count == 1 else f"{count} pieces of evidence"
+    )
+    return f"{question} is rated {answered}, with {evidence}"
 
 
 def _joined(text: np.ndarray, gid: np.ndarray, groups: int, sep: str = "; ") -> np.ndarray:
@@ -481,7 +542,7 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
         below[one],
     )[head_key].tolist()
     read = _joined(item_phrases(items, options).to_numpy(dtype=object), gid, groups).tolist()
-    explanation = [f"{h} Items read: {r}." for h, r in zip(head, read, strict=True)]
+    explanation = [f"{h} Answers read: {r}." for h, r in zip(head, read, strict=True)]
     return pd.DataFrame(
         {
             "response_id": out["response_id"],
@@ -515,6 +576,8 @@ def _standard_text(
     """
     met_label = str(label.get(met, met))
     na_label = label.get(na_value, "Not applicable")
+    name = rule_name(rule.kind, rule.id)
+    lowest = _whole(min((float(t["min_score"]) for t in rule.params["thresholds"]), default=np.nan))
     rows = zip(
         rating.tolist(),
         floor.tolist(),
@@ -528,29 +591,30 @@ def _standard_text(
     out = []
     for value, least, score, applicable, met_n, unanswered, is_below in rows:
         rating_label = _plain(label.get(value, np.nan) if value is not None else np.nan)
-        noun = " item" if applicable == 1 else " items"
         if unanswered > 0:
-            text = f"Not rated by {rule.id}: {unanswered}" + (" item is" if unanswered == 1 else " items are")
-            out.append(text + " not answered or not counted.")
+            items = "1 item is" if unanswered == 1 else f"{unanswered} items are"
+            out.append(f"Not rated: {items} not answered or cannot be counted {name}.")
         elif applicable == 0:
-            out.append(f"{na_label} by {rule.id}: no item applies.")
+            out.append(f"{na_label}: no item applies {name}.")
         elif met_n == applicable:
-            verb = " is " if applicable == 1 else " are "
-            out.append(
-                f"{met_label} by {rule.id}: all {applicable} applicable{noun}{verb}{met_label}"
-                f" (weighted score {_whole(score)})."
-            )
+            items = "the 1 item that applies is" if applicable == 1 else f"all {applicable} items that apply are"
+            out.append(f"{met_label}: {items} {met_label}, a weighted score of {_whole(score)} out of 100 {name}.")
         else:
-            counts = f"{met_n} of {applicable} applicable{noun}" + (" is " if met_n == 1 else " are ") + met_label
-            if is_below:
-                out.append(
-                    f"{rating_label} by {rule.id}: {counts}; the weighted score {_whole(score)} is below every threshold."
+            if met_n == 0:
+                counts = (
+                    f"none of the {applicable} items that apply is"
+                    if applicable > 1
+                    else "the 1 item that applies is not"
                 )
             else:
+                counts = f"{met_n} of the {applicable} items that apply " + ("is" if met_n == 1 else "are")
+            scored = f"{rating_label}: {counts} {met_label}, and the weighted score of {_whole(score)} out of 100"
+            if is_below:
                 out.append(
-                    f"{rating_label} by {rule.id}: {counts}; the weighted score {_whole(score)} reaches"
-                    f" {_whole(least)}, the least for {rating_label}."
+                    f"{scored} is below {lowest}, the least any rating needs, so it takes the lowest rating {name}."
                 )
+            else:
+                out.append(f"{scored} reaches {_whole(least)}, the least for {rating_label} {name}.")
     return np.array(out, dtype=object)
 
 
@@ -589,14 +653,14 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
         ).mask(mine_rating.isna(), pd.NA)
         compared = compared.mask(compared.isna() & theirs_rating.eq(mine_rating), "agreed")
         comparison[has] = compared
+        own = mine_rating.map(label).astype("str")
         note = (
-            " Moderated to "
+            " The sub-group moderated it to "
             + theirs_rating.map(label).astype("str")
-            + " by the sub-group ("
-            + MODERATION
-            + ", R6), replacing the self rating "
-            + mine_rating.map(label).fillna("(not rated)").astype("str")
-            + " in reports."
+            + (", which reports use instead of the agency's own rating, " + own).fillna(
+                ", which reports use; the agency's own answers did not rate it"
+            )
+            + f" {rule_name(MODERATION)}."
         )
         explanation[has] = explanation[has] + note.fillna("")
     return out.assign(
@@ -628,37 +692,35 @@ def action_progress(actions: pd.DataFrame, rule: Rule, as_of: date) -> pd.DataFr
         dtype="str",
     )
     done = _fmt(progress) + "% done"
+    name = rule_name(rule.kind, rule.id)
     explanation = (
         rag.str.capitalize()
-        + " by "
-        + rule.id
         + ": "
         + done
         + pd.Series(
             np.select(
                 [progress.lt(red_below), progress.ge(green_from)],
                 [f", under the {red_below:g}% needed for amber", f", at least the {green_from:g}% needed for green"],
-                f", between {red_below:g}% and {green_from:g}%",
+                f", between the {red_below:g}% needed for amber and the {green_from:g}% needed for green",
             ),
             index=actions.index,
         )
-        + "."
+        + f" {name}."
     )
     explanation = explanation.mask(
         late_red,
-        "Red by "
-        + rule.id
-        + ": overdue since "
-        + due.dt.day.astype("Int64").astype("str")  # "1 January 2025", as the pages write dates
-        + due.dt.strftime(" %B %Y").astype("str")
+        "Red: overdue since "
+        + long_dates(due)
         + " with "
         + done
-        + f", under the {overdue_red:g}% an overdue action needs.",
+        + f", under the {overdue_red:g}% an overdue action needs {name}.",
     )
     return actions.assign(overdue=overdue.astype(bool), rag=rag, explanation=explanation.astype("str"))
 
 
-def triangulation(standards: pd.DataFrame, practitioner: pd.DataFrame, rule: Rule, on: list[str]) -> pd.DataFrame:
+def triangulation(
+    standards: pd.DataFrame, practitioner: pd.DataFrame, rule: Rule, on: list[str], met_label: str | None = None
+) -> pd.DataFrame:
     """R8: flag a standard an agency rates `met` while too few of its practitioners agree.
 
     `standards` has `on` (e.g. agency_id, cycle), `section_id` and `self_rating`;
@@ -667,7 +729,7 @@ def triangulation(standards: pd.DataFrame, practitioner: pd.DataFrame, rule: Rul
     base). Each standard gets the practitioners' answers in base, how many were positive,
     their share and `triangulation`: 'flag' (rated met, share below `min_positive_share`),
     'no-flag', 'not-enough-answers' (fewer than `min_respondents`) or 'not-checked' (not
-    rated met).
+    rated met). `met_label` is how the explanation writes the met rating (its option label).
     """
     met = rule.params["met"]
     least_share = float(rule.params["min_positive_share"])
@@ -703,7 +765,7 @@ def triangulation(standards: pd.DataFrame, practitioner: pd.DataFrame, rule: Rul
     case = np.select(cases, [0, 1, 2], 3)
     key = first_seen(case, pd.factorize(n)[0], pd.factorize(np.rint(share * 100), use_na_sentinel=False)[0])
     one = first_rows(key)
-    text = _triangulation_text(rule, met, least_n, least_share, case[one], n[one], share[one])
+    text = _triangulation_text(rule, met_label or met, least_n, least_share, case[one], n[one], share[one])
     return standards.assign(
         practitioner_answers=n,
         practitioner_positive=positive,
@@ -716,21 +778,27 @@ def triangulation(standards: pd.DataFrame, practitioner: pd.DataFrame, rule: Rul
 def _triangulation_text(
     rule: Rule, met: str, least_n: int, least_share: float, case: np.ndarray, n: np.ndarray, share: np.ndarray
 ) -> np.ndarray:
-    """What R8 found for each standard, in words, by its case (0 not rated met, 1 too few answers, 2 flag, 3 not)."""
+    """What R8 found for each standard, in words, by its case (0 not rated met, 1 too few answers, 2 flag, 3 not).
+
+    `met` is the met rating's label. Written once per distinct case and numbers.
+    """
+    name = rule_name(rule.kind, rule.id)
     count = n.astype(str).astype(object)
+    people = np.where(n == 1, " practitioner", " practitioners").astype(object)
     pct = _fmt(pd.Series(share * 100)).to_numpy(dtype=object)
     return np.select(
         [case == 0, case == 1, case == 2],
         [
-            np.full(len(case), "Not checked by " + rule.id + ": the standard is not rated " + met + ".", dtype=object),
-            _text(f"Not enough answers for {rule.id}: ", count, f" practitioners answered, {least_n} needed."),
+            np.full(len(case), f"Not checked: the standard is not rated {met} {name}.", dtype=object),
+            _text("Not enough answers to check: ", count, people, f" answered, {least_n} needed {name}."),
             _text(
-                f"Flagged by {rule.id}: rated {met} but ",
+                f"Flagged: rated {met}, but only ",
                 pct,
                 "% of ",
                 count,
-                f" practitioners answered positively, under {least_share * 100:g}%.",
+                people,
+                f" answered positively, under the {least_share * 100:g}% needed {name}.",
             ),
         ],
-        _text(f"Not flagged by {rule.id}: ", pct, "% of ", count, " practitioners answered positively."),
+        _text("Not flagged: ", pct, "% of ", count, people, f" answered positively {name}."),
     )

@@ -540,7 +540,12 @@ def triangulate(
     for rule in _rules_of(questionnaire, "triangulation"):
         sections = [s.id for s in questionnaire.sections if rule.id in s.rules]
         mine = standards.loc[standards["section_id"].isin(sections)]
-        parts.append(R.triangulation(mine, matched, rule, keys))
+        # the explanation writes the met rating as the standards' scale labels it
+        scale = _section_scale(questionnaire, option_frame(questionnaire), sections[0]) if sections else None
+        met_label = (
+            None if scale is None else next(iter(scale.loc[scale["value"].eq(rule.params["met"]), "label"]), None)
+        )
+        parts.append(R.triangulation(mine, matched, rule, keys, met_label))
     if not parts:
         return standards.iloc[0:0]
     return pd.concat(parts).sort_index(kind="stable")

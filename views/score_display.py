@@ -65,6 +65,16 @@ def standard_rows(
     return rows
 
 
+def sentence_case(text: str) -> str:
+    """The text with its first letter a capital, for a table cell: an item's `why` is written to
+    follow "because" in the standard's explanation. Only the first letter changes ("Met", "R1" stay).
+
+    >>> sentence_case("no evidence is listed (rule R1: Met needs evidence)")
+    'No evidence is listed (rule R1: Met needs evidence)'
+    """
+    return text[:1].upper() + text[1:]
+
+
 def item_rows(section: Section, items: dict[str, ItemScore]) -> list[dict[str, Any]]:
     """The standard's rating items: what the agency chose, what counts, and why they differ."""
     rows = []
@@ -77,7 +87,7 @@ def item_rows(section: Section, items: dict[str, ItemScore]) -> list[dict[str, A
                 "question": question,
                 "answered": rating_label(section, item.answered) or "Not answered",
                 "counted": rating_label(section, item.rating) if item.applicable else "Left out (not applicable)",
-                "why": item.why or "",
+                "why": sentence_case(item.why or ""),
                 "evidence": item.evidence_count,
             }
         )

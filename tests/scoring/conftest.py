@@ -17,6 +17,7 @@ import pytest
 from questionnaires import Questionnaire, load_all, load_definition
 from questionnaires.loader import DEFINITIONS_DIR
 from questionnaires.model import Rule
+from questionnaires.wording import quoted
 
 ITEM_DEFAULTS: dict[str, Any] = {
     "response_id": 1,
@@ -38,6 +39,14 @@ SCALE = [
     ("not-applicable", "Not applicable", np.nan, np.nan, True),
 ]
 
+#: The words of questions q1-q4, as explanations quote them.
+QUESTION_WORDS = {
+    "q1": "Is there a named board lead?",
+    "q2": "Is the policy reviewed?",
+    "q3": "Do staff know the lead?",
+    "q4": "Are concerns recorded?",
+}
+
 
 def make_options(questions: tuple[str, ...] = ("q1", "q2", "q3", "q4")) -> pd.DataFrame:
     rows = [
@@ -53,6 +62,7 @@ def make_options(questions: tuple[str, ...] = ("q1", "q2", "q3", "q4")) -> pd.Da
             "not_applicable": na,
             "in_base": not na,
             "colour": None,
+            "question_label": quoted(QUESTION_WORDS.get(q, q)),
         }
         for q in questions
         for i, (value, label, score, score_100, na) in enumerate(SCALE)

@@ -72,7 +72,7 @@ def test_r1_only_touches_items_that_declare_it() -> None:
     )
     out = R.evidence_for_met(table, R1, OPTIONS, applies=table["question_id"].eq("q2"))
     assert_frame_equal(_counted(out), _expected([("met", None), ("partially-met", "evidence-for-met")]))
-    assert out.loc[1, "why"] == "no evidence is listed"
+    assert out.loc[1, "why"] == "no evidence is listed (rule R1: Met needs evidence)"
 
 
 def test_r1_never_raises_a_rating() -> None:
@@ -128,7 +128,22 @@ def test_r4_explains_which_piece_is_old() -> None:
         ("Safeguarding policy", "policy", "2019-04-01"), ("Allegations procedure", "policy", "2016-02-01")
     )
     out = R.evidence_age(make_items({"answered": "met"}), pieces, R4, OPTIONS, AS_OF)
-    assert out.loc[0, "why"] == "'Allegations procedure' (policy) is dated 2016-02-01, more than 3 years old"
+    assert out.loc[0, "why"] == (
+        "‘Allegations procedure’, given as evidence, is dated 1 February 2016, more than 3 years before the audit"
+        " on 30 June 2025 (rule R4: evidence must be recent)"
+    )
+
+
+def test_r4_writes_dates_in_words() -> None:
+    pieces = _evidence(("Safeguarding policy", "policy", "2021-03-01"))
+    out = R.evidence_age(make_items({"answered": "met"}), pieces, R4, OPTIONS, date(2025, 6, 3))
+    assert out.loc[0, "why"] == (
+        "‘Safeguarding policy’, given as evidence, is dated 1 March 2021, more than 3 years before the audit"
+        " on 3 June 2025 (rule R4: evidence must be recent)"
+    )
+    one_year = rule("evidence_age", max_age_years=1, evidence_types=["policy"], downgrade_to="partially-met")
+    out = R.evidence_age(make_items({"answered": "met"}), pieces, one_year, OPTIONS, date(2025, 6, 3))
+    assert "more than 1 year before the audit" in out.loc[0, "why"]
 
 
 def test_r4_reads_each_audits_own_evidence() -> None:
@@ -156,19 +171,20 @@ R3_CASES = [
     pytest.param(
         {"answered": "not-applicable", "reason": None},
         True,
-        "q1 is not applicable: say why, in at least 10 characters",
+        "‘Is there a named board lead?’ is not applicable: say why, in at least 10 characters",
         id="no-reason",
     ),
     pytest.param(
         {"answered": "not-applicable", "reason": "  n/a     "},
         True,
-        "q1 is not applicable: say why, in at least 10 characters",
+        "‘Is there a named board lead?’ is not applicable: say why, in at least 10 characters",
         id="short",
     ),
     pytest.param(
         {"answered": "not-applicable", "reason": "We have no staff at all", "mandatory": True},
         False,
-        "q1 must be answered: it is required of every agency, so it cannot be not applicable",
+        "‘Is there a named board lead?’ must be answered: it is required of every agency, so it cannot be not"
+        " applicable",
         id="mandatory",
     ),
     pytest.param({"answered": "met", "reason": None, "mandatory": True}, True, None, id="answered-mandatory"),
@@ -188,6 +204,21 @@ def test_r3_not_applicable_needs_a_reason(row: dict[str, Any], rated: bool, mess
         assert out.loc[0, "decided_by"] == "na-reason"
 
 
+def test_r3_refusal_is_explained_in_the_standard() -> None:
+    table = make_items(
+        {"answered": "not-applicable", "reason": "We have no staff at all", "mandatory": True},
+        {"question_id": "q2", "answered": "met"},
+    )
+    out, _ = R.not_applicable_reason(table, R3, OPTIONS)
+    explanation = R.standard_rating(out, R2, OPTIONS, SCALE).loc[0, "explanation"]
+    assert explanation == (
+        "Not rated: 1 item is not answered or cannot be counted (rule R2: a standard's rating comes from its items)."
+        " Answers read: ‘Is there a named board lead?’ is rated Not applicable but is not counted because it"
+        " applies to every agency, so it cannot be not applicable (rule R3: when an item can be not applicable);"
+        " ‘Is the policy reviewed?’ is rated Met, with 1 piece of evidence."
+    )
+
+
 def test_r3_problems_table() -> None:
     table = make_items(
         {"question_id": "q1", "answered": "not-applicable", "reason": None},
@@ -202,8 +233,9 @@ def test_r3_problems_table() -> None:
             "question_id": ["q1", "q3"],
             "rule": ["na-reason", "na-reason"],
             "message": [
-                "q1 is not applicable: say why, in at least 10 characters",
-                "q3 must be answered: it is required of every agency, so it cannot be not applicable",
+                "‘Is there a named board lead?’ is not applicable: say why, in at least 10 characters",
+                "‘Do staff know the lead?’ must be answered: it is required of every agency, so it cannot be not"
+                " applicable",
             ],
         }
     ).astype({"section_id": "str", "question_id": "str", "rule": "str", "message": "str"})
@@ -216,13 +248,19 @@ R5_CASES = [
     pytest.param(
         "partially-met",
         False,
-        ["q1 is rated Partially met: add an action saying what will be done, who owns it and when it is due"],
+        [
+            "‘Is there a named board lead?’ is rated Partially met: add an action saying what will be done, who owns"
+            " it and when it is due"
+        ],
         id="partly-no-action",
     ),
     pytest.param(
         "not-met",
         False,
-        ["q1 is rated Not met: add an action saying what will be done, who owns it and when it is due"],
+        [
+            "‘Is there a named board lead?’ is rated Not met: add an action saying what will be done, who owns it"
+            " and when it is due"
+        ],
         id="not-met-no-action",
     ),
     pytest.param("not-met", True, [], id="with-action"),
@@ -314,7 +352,12 @@ def test_r2_first_threshold_reached_wins() -> None:
         out = R.standard_rating(_standard(*ratings), ladder, OPTIONS, SCALE)
         assert out.loc[0, "self_rating"] == expected, ratings
     assert (
-        "below every threshold" in R.standard_rating(_standard("not-met"), ladder, OPTIONS, SCALE).loc[0, "explanation"]
+        R.standard_rating(_standard("not-met"), ladder, OPTIONS, SCALE)
+        .loc[0, "explanation"]
+        .startswith(
+            "Not met: the 1 item that applies is not Met, and the weighted score of 0 out of 100 is below 10, the least"
+            " any rating needs, so it takes the lowest rating (rule R2: a standard's rating comes from its items)."
+        )
     )
 
 
@@ -325,10 +368,13 @@ def test_r2_explanation_names_the_rule_and_every_item_read() -> None:
     table.loc[2, "reason"] = "No such service here"
     out = R.standard_rating(table, R2, OPTIONS, SCALE)
     assert out.loc[0, "explanation"] == (
-        "Partially met by standard-rating: 1 of 3 applicable items is Met; the weighted score 67 reaches 50,"
-        " the least for Partially met. Items read: q1 Met (1 piece of evidence); q2 rated Met, counted as"
-        " Partially met by evidence-for-met: no evidence is listed; q3 Not applicable (reason given);"
-        " q4 Partially met (1 piece of evidence)."
+        "Partially met: 1 of the 3 items that apply is Met, and the weighted score of 67 out of 100 reaches 50,"
+        " the least for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
+        " ‘Is there a named board lead?’ is rated Met, with 1 piece of evidence;"
+        " ‘Is the policy reviewed?’ is rated Met but counts as Partially met because no evidence is listed"
+        " (rule R1: Met needs evidence);"
+        " ‘Do staff know the lead?’ is rated Not applicable, with a reason;"
+        " ‘Are concerns recorded?’ is rated Partially met, with 1 piece of evidence."
     )
     assert out.loc[0, "rule"] == "standard-rating"
 
@@ -336,14 +382,21 @@ def test_r2_explanation_names_the_rule_and_every_item_read() -> None:
 @pytest.mark.parametrize(
     ("ratings", "start"),
     [
-        (("met", "met"), "Met by standard-rating: all 2 applicable items are Met (weighted score 100)."),
-        (("not-applicable",), "Not applicable by standard-rating: no item applies."),
-        (("met", None, None), "Not rated by standard-rating: 2 items are not answered or not counted."),
+        (("met", "met"), "Met: all 2 items that apply are Met, a weighted score of 100 out of 100"),
+        (("met",), "Met: the 1 item that applies is Met, a weighted score of 100 out of 100"),
+        (("not-applicable",), "Not applicable: no item applies"),
+        (("met", None, None), "Not rated: 2 items are not answered or cannot be counted"),
+        (("met", None), "Not rated: 1 item is not answered or cannot be counted"),
+        (("not-met", "not-met"), "Not met: none of the 2 items that apply is Met, and the weighted score of 0"),
+        (("met", "met", "not-met"), "Partially met: 2 of the 3 items that apply are Met, and the weighted score of 67"),
     ],
 )
 def test_r2_explanation_for_each_way_of_deciding(ratings: tuple[str | None, ...], start: str) -> None:
     explanation = R.standard_rating(_standard(*ratings), R2, OPTIONS, SCALE).loc[0, "explanation"]
-    assert explanation.startswith(start + " Items read: ")
+    assert explanation.startswith(start)
+    assert "(rule R2: a standard's rating comes from its items). Answers read: ‘Is there a named board lead?’" in (
+        explanation
+    )
 
 
 # --- R6: moderation replaces the self rating in reports ------------------------------------------
@@ -376,11 +429,20 @@ def test_r6_moderated_rating_is_reported(
     ).astype("str")
     assert_frame_equal(out[expected.columns.tolist()], expected)
     if moderated:
-        assert out.loc[0, "explanation"].endswith(
-            "by the sub-group (moderation, R6), replacing the self rating "
-            + SCALE.set_index("value").loc[self_rating, "label"]
-            + " in reports."
+        labels = SCALE.set_index("value")["label"]
+        assert out.loc[0, "explanation"] == (
+            f"E. The sub-group moderated it to {labels[moderated]}, which reports use instead of the agency's own"
+            f" rating, {labels[self_rating]} (rule R6: a moderated rating is used in reports)."
         )
+
+
+def test_r6_moderation_of_a_standard_the_agency_did_not_rate() -> None:
+    standards = pd.DataFrame({"response_id": [7], "section_id": ["s1"], "self_rating": [None], "explanation": ["E."]})
+    moderation = pd.DataFrame({"response_id": [7], "section_id": ["s1"], "moderated_rating": ["met"]})
+    assert R.moderate(standards, moderation, SCALE).loc[0, "explanation"] == (
+        "E. The sub-group moderated it to Met, which reports use; the agency's own answers did not rate it"
+        " (rule R6: a moderated rating is used in reports)."
+    )
 
 
 def test_r6_moderation_of_other_audits_is_not_applied() -> None:
@@ -421,11 +483,15 @@ def test_r7_all_cases_at_once_and_explained() -> None:
     actions = pd.DataFrame({"due": pd.to_datetime([c[0] for c in cases]), "progress": [c[1] for c in cases]})
     out = R.action_progress(actions, R7, AS_OF)
     assert out["rag"].tolist() == [c[3] for c in cases]
-    assert (
-        out.loc[5, "explanation"]
-        == "Red by action-progress: overdue since 1 January 2025 with 49% done, under the 50% an overdue action needs."
+    rule_words = " (rule R7: how an action's progress is rated)."
+    assert out.loc[5, "explanation"] == (
+        "Red: overdue since 1 January 2025 with 49% done, under the 50% an overdue action needs" + rule_words
     )
-    assert out.loc[4, "explanation"] == "Green by action-progress: 75% done, at least the 75% needed for green."
+    assert out.loc[4, "explanation"] == "Green: 75% done, at least the 75% needed for green" + rule_words
+    assert out.loc[1, "explanation"] == "Red: 24% done, under the 25% needed for amber" + rule_words
+    assert out.loc[2, "explanation"] == (
+        "Amber: 25% done, between the 25% needed for amber and the 75% needed for green" + rule_words
+    )
 
 
 # --- R8: triangulation with practitioners ------------------------------------------------------------
@@ -465,7 +531,25 @@ def test_r8_triangulation(rating: str, positive: int, negative: int, dont_know: 
 
 def test_r8_flag_explained() -> None:
     standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": ["met"]})
-    out = R.triangulation(standards, _practitioners(4, "s3", 6, 4), R8, ["agency_id"])
+    out = R.triangulation(standards, _practitioners(4, "s3", 6, 4), R8, ["agency_id"], met_label="Met")
     assert out.loc[0, "triangulation_explanation"] == (
-        "Flagged by triangulation: rated met but 60% of 10 practitioners answered positively, under 80%."
+        "Flagged: rated Met, but only 60% of 10 practitioners answered positively, under the 80% needed"
+        " (rule R8: a Met rating is checked against practitioners' answers)."
+    )
+
+
+@pytest.mark.parametrize(
+    ("rating", "positive", "negative", "explanation"),
+    [
+        ("met", 8, 2, "Not flagged: 80% of 10 practitioners answered positively"),
+        ("met", 1, 0, "Not enough answers to check: 1 practitioner answered, 5 needed"),
+        ("met", 0, 0, "Not enough answers to check: 0 practitioners answered, 5 needed"),
+        ("partially-met", 1, 9, "Not checked: the standard is not rated Met"),
+    ],
+)
+def test_r8_each_case_explained(rating: str, positive: int, negative: int, explanation: str) -> None:
+    standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": [rating]})
+    out = R.triangulation(standards, _practitioners(4, "s3", positive, negative), R8, ["agency_id"], met_label="Met")
+    assert out.loc[0, "triangulation_explanation"] == (
+        explanation + " (rule R8: a Met rating is checked against practitioners' answers)."
     )

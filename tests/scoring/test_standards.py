@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -86,18 +87,41 @@ def test_rules_in_order_on_one_audit(s11: Questionnaire, cycle: pd.DataFrame) ->
     assert s1["self_rating"] == "partially-met"
     assert s1["score_100"] == pytest.approx(75.0)
     assert s1["explanation"] == (
-        "Partially met by standard-rating: 1 of 3 applicable items is Met; the weighted score 75 reaches 50, the"
-        " least for Partially met. Items read: s1.1 Met (1 piece of evidence); s1.2 rated Met, counted as"
-        " Partially met by evidence-for-met: no evidence is listed; s1.3 Not applicable (reason given);"
-        " s1.4 Partially met (1 piece of evidence)."
+        "Partially met: 1 of the 3 items that apply is Met, and the weighted score of 75 out of 100 reaches 50, the"
+        " least for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
+        " ‘Is a named person at board level responsible for…’ is rated Met, with 1 piece of evidence;"
+        " ‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met"
+        " because no evidence is listed (rule R1: Met needs evidence);"
+        " ‘Does your agency take part in the safeguarding partnership…’ is rated Not applicable, with a reason;"
+        " ‘Do you check regularly how well safeguarding works in…’ is rated Partially met, with 1 piece of evidence."
     )
-    assert standards.loc[(2, "s2"), "explanation"].startswith("Partially met by standard-rating")
+    assert standards.loc[(2, "s2"), "explanation"].startswith("Partially met: 2 of the 3 items that apply are Met")
     assert (
-        "counted as Partially met by policy-currency: 'Safeguarding policy' (policy) is dated 2020-03-01, more than 3 years old"
-        in standards.loc[(2, "s2"), "explanation"]
-    )
+        "‘Do you have a written safeguarding policy that has been…’ is rated Met but counts as Partially met because"
+        " ‘Safeguarding policy’, given as evidence, is dated 1 March 2020, more than 3 years before the audit on"
+        " 30 June 2025 (rule R4: evidence must be recent)"
+    ) in standards.loc[(2, "s2"), "explanation"]
     assert pd.isna(standards.loc[(3, "s4"), "self_rating"])
-    assert standards.loc[(3, "s4"), "explanation"].startswith("Not rated by standard-rating: 1 item is not answered")
+    assert standards.loc[(3, "s4"), "explanation"].startswith("Not rated: 1 item is not answered or cannot be counted")
+
+
+def test_explanations_name_questions_answers_and_dates_in_words(s11: Questionnaire, cycle: pd.DataFrame) -> None:
+    """People read explanations: never a question id, a stored value or an ISO date, and every rule named."""
+    scores = score_audits(s11, cycle, AS_OF, _one_moderation())
+    text = " ".join([*scores.standards["explanation"], *scores.items["why"].dropna(), *scores.problems["message"]])
+    assert not re.search(r"\bs\d+\.\d+\b", text), "a question id"
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text), "an ISO date"
+    for value in (
+        "partially-met",
+        "not-met",
+        "not-applicable",
+        "evidence-for-met",
+        "policy-currency",
+        "standard-rating",
+    ):
+        assert value not in text
+    assert all(re.search(r"\(rule R2: [^)]+\)\. Answers read: ", e) for e in scores.standards["explanation"])
+    assert "(rule R6: a moderated rating is used in reports)." in text
 
 
 def test_problems_block_submission(s11: Questionnaire, cycle: pd.DataFrame) -> None:
@@ -109,7 +133,8 @@ def test_problems_block_submission(s11: Questionnaire, cycle: pd.DataFrame) -> N
             "question_id": ["s3.1"],
             "rule": ["action-for-shortfall"],
             "message": [
-                "s3.1 is rated Not met: add an action saying what will be done, who owns it and when it is due"
+                "‘Do you have a designated safeguarding lead with the time…’ is rated Not met: add an action saying"
+                " what will be done, who owns it and when it is due"
             ],
         }
     ).astype({"section_id": "str", "question_id": "str", "rule": "str", "message": "str"})
@@ -129,9 +154,12 @@ def test_an_audit_with_no_answers_is_scored_when_named(s11: Questionnaire) -> No
     assert scores.standards["self_rating"].isna().all()
 
 
+def _one_moderation() -> pd.DataFrame:
+    return pd.DataFrame({"response_id": [1], "section_id": ["s5"], "moderated_rating": ["partially-met"]})
+
+
 def test_moderation_replaces_the_self_rating_in_reports(s11: Questionnaire, cycle: pd.DataFrame) -> None:
-    moderation = pd.DataFrame({"response_id": [1], "section_id": ["s5"], "moderated_rating": ["partially-met"]})
-    standards = score_audits(s11, cycle, AS_OF, moderation).standards.set_index(["response_id", "section_id"])
+    standards = score_audits(s11, cycle, AS_OF, _one_moderation()).standards.set_index(["response_id", "section_id"])
     row = standards.loc[(1, "s5")]
     assert row[["self_rating", "moderated_rating", "reported_rating", "rating_source", "moderation"]].tolist() == [
         "met",
@@ -141,7 +169,8 @@ def test_moderation_replaces_the_self_rating_in_reports(s11: Questionnaire, cycl
         "lowered",
     ]
     assert row["explanation"].endswith(
-        "Moderated to Partially met by the sub-group (moderation, R6), replacing the self rating Met in reports."
+        " The sub-group moderated it to Partially met, which reports use instead of the agency's own rating, Met"
+        " (rule R6: a moderated rating is used in reports)."
     )
     assert standards.loc[(1, "s4"), "rating_source"] == "self"
 
@@ -188,6 +217,11 @@ def test_triangulation_with_the_practitioner_survey(
     assert out.loc[(10, "s2"), "triangulation"] == "not-enough-answers"
     assert out.loc[(20, "s3"), "triangulation"] == "not-checked"  # agency 20 rated s3 Not met
     assert out.loc[(30, "s3"), "triangulation"] == "not-enough-answers"  # nobody answered
+    assert out.loc[(10, "s3"), "triangulation_explanation"] == (
+        "Flagged: rated Met, but only 60% of 10 practitioners answered positively, under the 80% needed"
+        " (rule R8: a Met rating is checked against practitioners' answers)."
+    )
+    assert out.loc[(20, "s3"), "triangulation_explanation"].startswith("Not checked: the standard is not rated Met")
 
 
 def test_triangulation_takes_agency_and_cycle_from_the_responses(

@@ -34,7 +34,7 @@ def test_submitting_an_audit_stores_its_standards_items_and_theme_sums(cycle, us
     assert [s.section_id for s in standards][:2] == ["s1", "s2"]
     s1, s2 = standards[0], standards[1]
     assert s1.self_rating == "partially-met" and s1.reported_rating == "partially-met"
-    assert "s1.2 Not met" in s1.explanation
+    assert "‘Does your board or senior team get a safeguarding report…’ is rated Not met" in s1.explanation
     assert s2.self_rating == "met" and s2.score_100 == 100.0
     items = scores.item_scores(audit)
     assert (items["s1.2"].answered, items["s1.2"].rating) == ("not-met", "not-met")

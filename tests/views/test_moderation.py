@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
+from questionnaires.wording import long_date
 from store import audits
 from store.admin import reopen_audit
 from store.models import Audit, AuditEvent, Moderation, StandardScore
+from store.questionnaires import definition
 from tests import builders
 from tests.conftest import sign_in_as
 
@@ -30,7 +35,7 @@ def test_a_reviewer_moderates_a_standard_and_sees_both_ratings(client: FlaskClie
     page = client.get(f"/review/audits/{audit.id}").get_data(as_text=True)
     assert "Moderate Shire Police’s self-audit" in page and "0 of 11 standards" in page
     standard = client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True)
-    assert "The agency’s answers" in standard and "Met by standard-rating" in standard
+    assert "The agency’s answers" in standard and "Met: all 3 items that apply are Met" in standard
 
     done = client.post(
         f"/review/audits/{audit.id}/s2", data={"rating": "partially-met", "note": "Training records stop in 2024"}
@@ -98,7 +103,7 @@ def test_the_agency_sees_its_scored_result_with_the_reviewers_note(client: Flask
     assert f"/audit/{audit.id}/result" in client.get("/audit/").get_data(as_text=True)
     page = client.get(f"/audit/{audit.id}/result").get_data(as_text=True)
     assert "Your scored self-audit" in page
-    assert "Partially met by standard-rating" in page, "standard 1's explanation"
+    assert "Partially met: 3 of the 4 items that apply are Met" in page, "standard 1's explanation"
     assert "The reviewer&#39;s moderated rating" in page or "The reviewer's moderated rating" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     client.post("/sign-out")
@@ -112,3 +117,52 @@ def test_an_audit_not_submitted_has_no_result_yet(client: FlaskClient, db, users
     sign_in_as(client, users["agency"])
     page = client.get(f"/audit/{audit.id}/result")
     assert page.status_code == 302 and page.headers["Location"].endswith(f"/audit/{audit.id}/check")
+
+
+def _explanation(page: str, section_id: str) -> str:
+    """The words of a standard's explanation on a page, as people read them."""
+    found = re.search(rf'id="how-{section_id}">.*?</h3>\s*<p class="govuk-body">(.*?)</p>', page, re.DOTALL)
+    assert found, f"no explanation of {section_id}"
+    return html.unescape(found.group(1))
+
+
+def test_the_agency_and_the_reviewer_read_explanations_in_words(client: FlaskClient, db, users) -> None:
+    cycle = builders.audit_cycle()
+    lead = users["agency"]
+    audit = audits.audit_for(lead.agency, cycle, lead)
+    s11 = definition(cycle.questionnaire)
+    audits.section_states(audit, s11)
+    answers = builders.met_answers(s11)
+    answers["s1.2-evidence"] = []  # R1: Met without evidence
+    answers["s2.1-evidence"] = [{"title": "Safeguarding policy", "type": "policy", "date": "2021-03-01"}]  # R4
+    builders.complete_everything(audit, answers)
+    assert audits.submit(audit, lead, "I confirm")
+    audited = long_date(Audit.get_by_id(audit.id).submitted_at.date())
+    for user, page_of in (
+        (users["colleague"], lambda section: f"/audit/{audit.id}/result"),
+        (users["reviewer"], lambda section: f"/review/audits/{audit.id}/{section}"),
+    ):
+        sign_in_as(client, user)
+        s1 = _explanation(client.get(page_of("s1")).get_data(as_text=True), "s1")
+        s2_page = client.get(page_of("s2")).get_data(as_text=True)
+        s2 = _explanation(s2_page, "s2")
+        client.post("/sign-out")
+        assert s1.startswith(
+            "Partially met: 3 of the 4 items that apply are Met, and the weighted score of 90 out of 100 reaches 50,"
+            " the least for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
+        ), s1
+        assert (
+            "‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met"
+            " because no evidence is listed (rule R1: Met needs evidence);"
+        ) in s1
+        assert (
+            "‘Do you have a written safeguarding policy that has been…’ is rated Met but counts as Partially met"
+            f" because ‘Safeguarding policy’, given as evidence, is dated 1 March 2021, more than 3 years before the"
+            f" audit on {audited} (rule R4: evidence must be recent)"
+        ) in s2
+        for words in (s1, s2):
+            assert not re.search(r"\bs\d+\.\d+\b|\d{4}-\d{2}-\d{2}|partially-met|standard-rating", words), words
+        # the items table beside it says why in a sentence of its own
+        assert '<td class="govuk-table__cell">‘Safeguarding policy’, given as evidence, is dated 1 March 2021' in (
+            s2_page
+        )
