@@ -18,6 +18,7 @@ from reports.downloads import theme_rows
 from reports.triangulation import with_triangulation
 from scoring import SUPPRESSED, SuppressionPolicy, action_status
 from scoring.cells import natural_key
+from scoring.rules import rule_name
 from store import results
 from store.models import Agency, Audit, AuditCycle, Response, SurveyLink, SurveyRound
 from store.questionnaires import definition
@@ -138,7 +139,8 @@ def heat_map(cycle: AuditCycle, policy: SuppressionPolicy) -> HeatMap:
                     {
                         "agency": agency.name,
                         "section": section,
-                        "explanation": f"Rated Met, but too few of its practitioners answered positively (fewer than {k} answered, so the figures are hidden)."
+                        "explanation": "Flagged: rated Met, but too few of its practitioners answered positively;"
+                        f" fewer than {k} answered, so the figures are hidden {rule_name('triangulation')}."
                         if few
                         else found.triangulation_explanation,
                     }

@@ -21,14 +21,17 @@ def test_the_heat_map_shows_reported_ratings_own_ratings_and_flags(partnership) 
     assert s3["reported"]["text"] == "Partially met" and s3["self"]["text"] == "Met", "moderated: own rating beside"
     assert s2["flag"] and not s3["flag"]
     assert [f["section"]["id"] for f in data.flags] == ["s2"]
-    assert "0% of 12 practitioners" in data.flags[0]["explanation"]
+    assert data.flags[0]["explanation"].startswith("Flagged: rated Met, but only 0% of 12 practitioners")
     assert police["status"] == "Submitted"
     assert data.totals[0] == {"Met": 1, "Partially met": 1, "Not met": 0, "Not applicable": 0}
 
 
 def test_a_flag_from_few_practitioners_hides_their_figures(partnership) -> None:
     data = dashboards.heat_map(partnership.cycle, policy_from({"SUPPRESSION_K": 20}))
-    assert "fewer than 20 answered" in data.flags[0]["explanation"]
+    assert data.flags[0]["explanation"] == (
+        "Flagged: rated Met, but too few of its practitioners answered positively; fewer than 20 answered, so the"
+        " figures are hidden (rule R8: a Met rating is checked against practitioners' answers)."
+    )
     assert "12" not in data.flags[0]["explanation"]
 
 
