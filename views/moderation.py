@@ -45,12 +45,14 @@ def audit(audit_id: int) -> str:
     audit = _audit(audit_id)
     questionnaire = audit_store.questionnaire_of(audit)
     rows = standard_rows(questionnaire, scores.standard_scores(audit), scores.moderations(audit))
+    can_moderate = access.can_moderate(current_user(), audit)
     return render_template(
         "review/audit.html",
         audit=audit,
+        heading=f"{_doing(can_moderate)} {audit.agency.name}’s self-audit",
         rows=rows,
         moderated=sum(1 for r in rows if r["moderated"] or r["note"]),
-        can_moderate=access.can_moderate(current_user(), audit),
+        can_moderate=can_moderate,
         moderate_link=lambda row: url_for(".standard", audit_id=audit.id, section_id=row["section"].id),
     )
 
@@ -86,11 +88,13 @@ def _standard_page(
 ) -> tuple[str, int]:
     mine = [s for s in scores.standard_scores(audit) if s.section_id == section.id]
     rows = standard_rows(questionnaire, mine, scores.moderations(audit))
+    can_moderate = access.can_moderate(current_user(), audit)
+    number = [s.id for s in questionnaire.sections].index(section.id) + 1
     page = render_template(
         "review/standard.html",
         audit=audit,
         section=section,
-        number=[s.id for s in questionnaire.sections].index(section.id) + 1,
+        heading=f"{_doing(can_moderate)} standard {number}: {section.title}",
         answers=_answer_rows(questionnaire, section, audit),
         row=rows[0] if rows else None,
         items=item_rows(section, scores.item_scores(audit)),
@@ -99,10 +103,17 @@ def _standard_page(
         note=note,
         errors=errors or [],
         form=FlaskForm(),
-        can_moderate=access.can_moderate(current_user(), audit),
+        can_moderate=can_moderate,
         no_rating=NO_RATING,
     )
     return page, 400 if errors else 200
+
+
+def _doing(can_moderate: bool) -> str:
+    """What the reviewer is doing on the page, for its title and heading: moderating a submitted
+    audit, or reading one that is reopened (back with the agency) or as an administrator. The
+    word matches the link that led there ("Moderate" or "Read")."""
+    return "Moderate" if can_moderate else "Read"
 
 
 def _problems(section: Section, rating: str, note: str) -> list[dict[str, str]]:

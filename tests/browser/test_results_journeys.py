@@ -91,7 +91,7 @@ def test_reviewer_moderates_a_standard_and_the_agency_sees_it(world: World, page
     look(page, shots, "audit")
     page.get_by_role("link", name=f"Moderate standard 3, {TITLES[section]}").click()
 
-    expect(page.get_by_role("heading", level=1, name=f"3. {TITLES[section]}")).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name=f"Moderate standard 3: {TITLES[section]}")).to_be_visible()
     expect(page.get_by_text("Agency’s rating: Met")).to_be_visible()
     look(page, shots, "standard")
 

@@ -15,6 +15,7 @@ from store.models import Audit, AuditEvent, Moderation, StandardScore
 from store.questionnaires import definition
 from tests import builders
 from tests.conftest import sign_in_as
+from tests.views.test_audits import titled_as_heading
 
 
 @pytest.fixture
@@ -93,6 +94,22 @@ def test_only_reviewers_moderate_and_only_submitted_audits(client: FlaskClient, 
     assert client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "x"}).status_code == 409
     assert client.get(f"/review/audits/{audit.id}/no-such-standard").status_code == 404
     assert not Moderation.select().exists()
+
+
+def test_a_reopened_audits_pages_say_the_reviewer_reads_them(client: FlaskClient, audit: Audit, users) -> None:
+    sign_in_as(client, users["reviewer"])
+    pages = [client.get(f"/review/audits/{audit.id}").get_data(as_text=True)]
+    pages.append(client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True))
+    assert "<title>Moderate Shire Police’s self-audit – " in pages[0]
+    assert "<title>Moderate standard 2: Safeguarding policy and responsibilities – " in pages[1]
+    reopen_audit(audit, users["reviewer"])
+    reopened = [client.get(f"/review/audits/{audit.id}").get_data(as_text=True)]
+    reopened.append(client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True))
+    assert '<h1 class="govuk-heading-l">Read Shire Police’s self-audit</h1>' in reopened[0]
+    assert "Moderate" not in reopened[0].split("<h1")[0], "not in the title either"
+    assert '<h1 class="govuk-heading-l">Read standard 2: Safeguarding policy and responsibilities</h1>' in reopened[1]
+    assert "Save moderation" not in reopened[1]
+    assert all(titled_as_heading(page) for page in pages + reopened)
 
 
 def test_the_agency_sees_its_scored_result_with_the_reviewers_note(client: FlaskClient, audit: Audit, users) -> None:
