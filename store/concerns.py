@@ -30,6 +30,7 @@ from store.models import (
     SurveyRound,
     User,
     utcnow,
+    week_began,
 )
 from store.questionnaires import definition
 from store.trail import record
@@ -88,6 +89,9 @@ def flag_submitted(response_id: int, version: QuestionnaireVersion) -> int:
         if found:
             rows.append({"response": response_id, "question_id": question_id, "words": list(found)})
     if rows:
+        week = Response.select(Response.week).where(Response.id == response_id).scalar()
+        for row in rows:
+            row["created_at"] = week_began(week)
         ConcernFlag.insert_many(rows).on_conflict_ignore().execute()
     return len(rows)
 
@@ -95,7 +99,8 @@ def flag_submitted(response_id: int, version: QuestionnaireVersion) -> int:
 def flag_responses(response_ids: Iterable[int], created_at: dt.datetime | None = None) -> int:
     """Check submitted responses in bulk (the demo; a list changed after answers came in).
 
-    Responses already flagged for a question keep their flag. Returns the flags made.
+    Responses already flagged for a question keep their flag. A flag is dated the week its
+    response was given, or the week of `created_at`. Returns the flags made.
     """
     ids = sorted(set(response_ids))
     if not ids:
@@ -114,7 +119,7 @@ def flag_responses(response_ids: Iterable[int], created_at: dt.datetime | None =
             if not questions:
                 continue
             query = (
-                Answer.select(Answer.response.alias("response_id"), Answer.question_id, Answer.value)
+                Answer.select(Answer.response.alias("response_id"), Answer.question_id, Answer.value, Response.week)
                 .join(Response)
                 .where(
                     Response.id.in_(ids)
@@ -123,11 +128,16 @@ def flag_responses(response_ids: Iterable[int], created_at: dt.datetime | None =
                     & Answer.question_id.in_(questions)
                 )
             )
-            answers = pd.DataFrame(list(query.dicts()), columns=["response_id", "question_id", "value"])
+            answers = pd.DataFrame(list(query.dicts()), columns=["response_id", "question_id", "value", "week"])
+            weeks = dict(zip(answers["response_id"], answers["week"], strict=True))
             flagged = flag_answers(answers, definition(version), matcher)
             rows = [
-                {"response": int(r.response_id), "question_id": r.question_id, "words": list(r.words)}
-                | ({"created_at": created_at} if created_at else {})
+                {
+                    "response": int(r.response_id),
+                    "question_id": r.question_id,
+                    "words": list(r.words),
+                    "created_at": week_began(created_at.date() if created_at else weeks[r.response_id]),
+                }
                 for r in flagged.itertuples()
             ]
             for start in range(0, len(rows), 500):
@@ -265,8 +275,9 @@ def unsent_for(response_id: int) -> list[int]:
 
 
 def mark_notified(flag_ids: Iterable[int], at: dt.datetime | None = None) -> None:
+    """The flags were emailed (at `at`, or now): kept to the week, as the flag's own time is."""
     with db.atomic():
-        ConcernFlag.update(notified_at=at or utcnow(), notify_error=None).where(
+        ConcernFlag.update(notified_at=week_began(at.date() if at else None), notify_error=None).where(
             ConcernFlag.id.in_(sorted(set(flag_ids)))
         ).execute()
 

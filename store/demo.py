@@ -812,21 +812,17 @@ class _Builder:
             self.worrying.append(row["submission_key"])
 
     def flag_concerns(self, reviewer: User) -> int:
-        """Flag the demo's worrying answers as submitting them would, dated in the week they were
-        given; the lead has read one of them."""
+        """Flag the demo's worrying answers as submitting them would (dated the week they were
+        given); the lead has read one of them."""
         keys = self.worrying
         ids = [r.id for r in Response.select(Response.id).where(Response.submission_key.in_(keys))]
         made = concerns.flag_responses(ids)
         flags = list(ConcernFlag.select(ConcernFlag, Response).join(Response).order_by(ConcernFlag.id))
         if not flags:  # a partnership's own word list may not match the demo's sentences
             return 0
-        for flag in flags:
-            day = min(flag.response.week + dt.timedelta(days=2), self.latest)
-            flag.created_at = _at(day, self.rng)
-            flag.save()
-        seen = flags[0]
+        seen = flags[0]  # flags keep only the week their answers were given, as the answers do
         note = "Read. The session was at a primary school: passed to its designated safeguarding lead."
-        at = seen.created_at + dt.timedelta(hours=3)
+        at = _at(min(seen.response.week + dt.timedelta(days=2), self.latest), self.rng) + dt.timedelta(hours=3)
         ConcernFlag.update(status="seen", note=note, handled_by=reviewer, handled_at=at).where(
             ConcernFlag.id == seen.id
         ).execute()

@@ -67,6 +67,14 @@ def week_of(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
+def week_began(day: dt.date | None = None) -> dt.datetime:
+    """Midnight at the start of the week of `day` (today, UTC, if not given): all a concern flag
+    keeps of when it was made or emailed. A flag is made in the transaction that submits a
+    child's answers, so its time to the minute would be the submission's, which the response
+    itself does not keep (DESIGN.md section 6: no exact timestamp that could identify a child)."""
+    return dt.datetime.combine(week_of(day or utcnow().date()), dt.time())
+
+
 class JSONField(TextField):
     """JSON text; dates become ISO strings (answers decode them again by question type)."""
 
@@ -386,14 +394,15 @@ class ConcernFlag(BaseModel):
 
     Made in the transaction that submits the response, so no flag is ever missed; the lead is
     emailed afterwards (the email says only that there is a flag to read, never its text).
+    When it was made and emailed are kept to the week, as the response's own time is.
     """
 
     response = ForeignKeyField(Response, backref="concern_flags", on_delete="CASCADE", index=False)
     question_id = CharField(max_length=80)
     words = JSONField()
     status = CharField(max_length=20, default="new")
-    created_at = DateTimeField(default=utcnow)
-    notified_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=week_began)  # the week only, as the response keeps
+    notified_at = DateTimeField(null=True)  # the week only: the email goes at once
     notify_error = TextField(null=True)
     handled_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     handled_at = DateTimeField(null=True)

@@ -46,6 +46,16 @@ def test_a_childs_worrying_answer_is_flagged_when_it_is_submitted(db: Database) 
     assert (flag.status, flag.notified_at, flag.notify_error, flag.handled_by_id) == ("new", None, None, None)
 
 
+def test_a_flag_keeps_only_the_week_it_was_made_and_emailed_as_its_response_does(db: Database) -> None:
+    """A flag is made in the submitting transaction: its time to the minute would be the child's."""
+    response, _ = respond("child-experience", child(WORRY))
+    [flag] = ConcernFlag.select()
+    monday = dt.datetime.combine(response.week, dt.time())
+    assert response.week.weekday() == 0 and flag.created_at == monday
+    concerns.mark_notified([flag.id], at=dt.datetime(2026, 3, 5, 10, 42))
+    assert ConcernFlag.get_by_id(flag.id).notified_at == dt.datetime(2026, 3, 2)
+
+
 def test_family_answers_are_checked_and_practitioners_and_harmless_answers_are_not(db: Database) -> None:
     respond("family-experience", {"anything-else": "There is no food at home for the children"})
     respond("child-experience", child("I like my youth club"))
@@ -121,7 +131,10 @@ def test_checking_in_bulk_finds_what_submitting_would_and_makes_no_duplicates(db
     assert concerns.flag_responses([r.id for r in responses], created_at=when) == 4
     in_bulk = {(f.response_id, f.question_id): f.words for f in ConcernFlag.select()}
     assert in_bulk == at_submission and len(in_bulk) == 4
-    assert {f.created_at for f in ConcernFlag.select()} == {when}
+    assert {f.created_at for f in ConcernFlag.select()} == {dt.datetime(2026, 3, 2)}, "the week of `when`"
+    ConcernFlag.delete().execute()
+    assert concerns.flag_responses([r.id for r in responses]) == 4
+    assert {f.created_at for f in ConcernFlag.select()} == {dt.datetime.combine(responses[0].week, dt.time())}
     assert concerns.flag_responses([r.id for r in responses]) == 0
     assert concerns.flag_responses([]) == 0
 

@@ -96,7 +96,8 @@ def test_the_list_shows_when_where_from_the_question_and_the_marked_answer(
     assert "Spring round" in page and "Workshop at the library" in page and "Shire Community Health" in page
     assert "Age: 12 to 17" in page or re.search(r"Age: [^<]*12[^<]*17", page)
     assert CHILD.question(FREE_TEXT).text in page
-    assert "Week of " in page and re.search(r"\d{1,2}:\d\d[ap]m", page)
+    assert "Week answered" in page and "Week of " in page
+    assert not re.search(r"\d{1,2}:\d\d[ap]m", page), "the week is all there is to go on: no time of day"
     assert "New" in page and f"/review/concerns/{flag.id}" in page
     assert "Emails to the safeguarding lead are off" in page and "Not emailed: emails are off" in page
 
@@ -135,6 +136,7 @@ def test_a_reviewer_marks_a_flag_seen_then_handled_with_a_note(app, client: Flas
     sign_in_as(client, users["reviewer"])
     page = text_of(client.get(f"/review/concerns/{flag.id}"))
     assert "Words matched" in page and "hits me, scared to go home" in page and "Nobody yet" in page
+    assert "Week of " in page and not re.search(r"\d{1,2}:\d\d[ap]m", page), "the week only, as the list says"
 
     done = client.post(f"/review/concerns/{flag.id}", data={"status": "seen", "note": ""})
     assert done.status_code == 303 and done.headers["Location"].endswith("/review/concerns/")
@@ -192,6 +194,15 @@ def test_an_email_that_failed_is_shown_on_the_pages(app, client: FlaskClient, db
     for url in ("/review/concerns/", f"/review/concerns/{flag.id}"):
         assert "Email not sent: the mail server refused the connection" in text_of(client.get(url))
     assert "could not be emailed" in text_of(client.get("/review/concerns/"))
+
+
+def test_an_emailed_flag_says_so_without_a_time_of_day(app, client: FlaskClient, db: Database, users) -> None:
+    flag = child_answers(app.test_client(), WORRY)
+    concerns.mark_notified([flag.id])
+    sign_in_as(client, users["reviewer"])
+    for url in ("/review/concerns/", f"/review/concerns/{flag.id}"):
+        page = text_of(client.get(url))
+        assert "Emailed" in page and not re.search(r"\d{1,2}:\d\d[ap]m", page)
 
 
 # --- before a child types ---------------------------------------------------------------------
