@@ -22,6 +22,7 @@ from scoring.rules import rule_name
 from store import results
 from store.models import Agency, Audit, AuditCycle, Response, SurveyLink, SurveyRound
 from store.questionnaires import definition
+from store.scores import SCORED_STATUSES
 
 SOURCES = ("self-rating", "moderated", "practitioner", "child", "family")
 SOURCE_NAMES = {
@@ -50,7 +51,7 @@ def latest_cycle() -> AuditCycle | None:
     with_results = (
         AuditCycle.select()
         .join(Audit)
-        .where(Audit.status.in_(("submitted", "reopened")))
+        .where(Audit.status.in_(SCORED_STATUSES))
         .order_by(AuditCycle.opens_on.desc(), AuditCycle.id.desc())
         .first()
     )
@@ -284,18 +285,27 @@ def action_rows(cycle: AuditCycle, today: dt.date) -> list[dict[str, Any]]:
 
 
 def returns(cycle: AuditCycle) -> dict[str, Any]:
-    """How many agencies have submitted the cycle's audit, and survey responses per round and agency."""
+    """How many agencies have submitted the cycle's audit, and survey responses per round and agency.
+
+    A reopened audit counts as returned, as on the heat map: it was submitted, its scores from
+    that submission stay in every report until the agency submits again, and the sub-group
+    asked for the change, so it is still that agency's return, being corrected. Its row says
+    it is reopened, and the headline how many are.
+    """
     audits = {a.agency_id: a for a in Audit.select().where(Audit.cycle == cycle)}
     agencies = list(Agency.select().order_by(Agency.name))
-    rows = [
-        {
-            "agency": agency,
-            "status": STATUS_NAMES[audits[agency.id].status if agency.id in audits else None],
-            "submitted_at": audits[agency.id].submitted_at if agency.id in audits else None,
-            "returned": agency.id in audits and audits[agency.id].status == "submitted",
-        }
-        for agency in agencies
-    ]
+    rows = []
+    for agency in agencies:
+        status = audits[agency.id].status if agency.id in audits else None
+        rows.append(
+            {
+                "agency": agency,
+                "status": STATUS_NAMES[status],
+                "reopened": status == "reopened",
+                "submitted_at": audits[agency.id].submitted_at if agency.id in audits else None,
+                "returned": status in SCORED_STATUSES,
+            }
+        )
     returned = sum(1 for r in rows if r["returned"])
     period = results.period_of(cycle.opens_on)
     rounds = []
@@ -325,6 +335,7 @@ def returns(cycle: AuditCycle) -> dict[str, Any]:
     return {
         "rows": rows,
         "returned": returned,
+        "reopened": sum(1 for r in rows if r["reopened"]),
         "total": len(agencies),
         "rate": _percent(returned / len(agencies)) if agencies else "",
         "rounds": rounds,

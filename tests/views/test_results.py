@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from flask.testing import FlaskClient
 
+from store.admin import reopen_audit
 from tests.builders import partnership
 from tests.conftest import sign_in_as
 
@@ -170,6 +171,20 @@ def test_actions_and_returns_pages(analyst: FlaskClient) -> None:
     assert "act on it? Owner: Lead" in actions and "?. Owner" not in actions, "a question ends the sentence itself"
     returns = analyst.get("/results/returns").get_data(as_text=True)
     assert "2 of 2" in returns and "Families: 12 responses" in returns
+
+
+def test_a_reopened_audit_counts_on_returns_as_on_the_heat_map(analyst: FlaskClient, partnership, users) -> None:
+    """Reopened: submitted once, its scores still in the reports, and now back with the agency."""
+    reopen_audit(partnership.police, users["reviewer"])
+    heat_map = analyst.get("/results/heat-map").get_data(as_text=True)
+    police = re.search(r"Shire Police<br>(.*?)</tr>", heat_map, re.S).group(1)
+    assert "Reopened" in police and "Partially met" in police, "the heat map keeps its ratings"
+    returns = analyst.get("/results/returns").get_data(as_text=True)
+    assert "<strong>2 of 2</strong> agencies have submitted their self-audit (100%)" in returns
+    assert "1 of them has been reopened for the agency to change" in returns
+    row = re.search(r">Shire Police</th>(.*?)</tr>", returns, re.S).group(1)
+    assert "Reopened" in row and "govuk-tag--yellow" in row
+    assert partnership.police.submitted_at.strftime("%-d %B %Y") in row, "when it was submitted"
 
 
 def test_results_pages_before_any_cycle_exists(client: FlaskClient, users) -> None:
