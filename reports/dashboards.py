@@ -18,6 +18,7 @@ from reports.downloads import theme_rows
 from reports.triangulation import with_triangulation
 from scoring import SUPPRESSED, SuppressionPolicy, action_status
 from scoring.cells import natural_key
+from scoring.figures import percent_text, percentage, shown_share
 from scoring.rules import rule_name
 from store import results
 from store.models import Agency, Audit, AuditCycle, Response, SurveyLink, SurveyRound
@@ -58,16 +59,12 @@ def latest_cycle() -> AuditCycle | None:
     return with_results or AuditCycle.select().order_by(AuditCycle.opens_on.desc(), AuditCycle.id.desc()).first()
 
 
-def _percent(share: Any) -> str:
-    return "" if share is None or pd.isna(share) else f"{share * 100:.0f}%"
-
-
 def cell_text(row: Any) -> dict[str, Any]:
     """One suppressed-or-shown figure for a page: share and respondents, or `c` and why."""
     if bool(getattr(row, "suppressed", False)):
         return {"text": SUPPRESSED, "title": "Hidden: too few respondents", "share": None, "n": None}
     n = int(row.respondents)
-    return {"text": f"{_percent(row.share)} ({n})" if n else "No answers", "share": row.share, "n": n}
+    return {"text": f"{percent_text(row.share)} ({n})" if n else "No answers", "share": row.share, "n": n}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -232,12 +229,13 @@ def trends(policy: SuppressionPolicy) -> dict[str, Any]:
                 row = of_source.loc[period]
                 shown = cell_text(row)
                 change = row["change"]
-                shown["change"] = (
-                    ""
-                    if shown["share"] is None or change is None or pd.isna(change)
-                    else f"{'up' if change > 0 else 'down' if change < 0 else 'no change'}"
-                    + (f" {abs(change) * 100:.0f} points" if change else "")
-                )
+                if shown["share"] is None or change is None or pd.isna(change):
+                    shown["change"] = ""
+                else:
+                    change = shown_share(change)  # as the download holds it: "no change" when it rounds to 0
+                    shown["change"] = f"{'up' if change > 0 else 'down' if change < 0 else 'no change'}" + (
+                        f" {percentage(abs(change))} points" if change else ""
+                    )
                 cells.append(shown)
             lines.append({"source": SOURCE_NAMES[source], "cells": cells})
         themes.append({"theme": theme, "lines": lines})
@@ -337,6 +335,6 @@ def returns(cycle: AuditCycle) -> dict[str, Any]:
         "returned": returned,
         "reopened": sum(1 for r in rows if r["reopened"]),
         "total": len(agencies),
-        "rate": _percent(returned / len(agencies)) if agencies else "",
+        "rate": percent_text(returned / len(agencies)) if agencies else "",
         "rounds": rounds,
     }

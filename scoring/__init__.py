@@ -20,8 +20,9 @@ The flow, and what a caller stores:
 
 Modules: `frames` (definitions and answers as tables), `rules` (R1-R8, each once), `standards`
 (audits), `surveys` (survey answers), `themes` (theme and question tables), `suppression`
-(small numbers, in one place), `cells` (tables worked on as integer codes), `export` (writers)
-and `downloads` (the analysts' files).
+(small numbers, in one place), `cells` (tables worked on as integer codes), `figures` (how
+precisely pages and files show a score or share), `export` (writers) and `downloads` (the
+analysts' files).
 """
 
 from scoring.downloads import answers_long, answers_wide, standards_export, theme_export

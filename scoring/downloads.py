@@ -17,6 +17,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire
 from scoring.export import Column, Export
+from scoring.figures import shown
 from scoring.frames import REASON_SUFFIX, option_frame, question_frame, typed_answers
 from scoring.suppression import SUPPRESSED, SuppressionPolicy, mark
 from scoring.themes import THEME_TABLE_COLUMNS, source_of
@@ -32,6 +33,8 @@ _META_DOC = {
     "sector": Column("sector", "The agency's sector", "text"),
     "age_band": Column("age_band", "Child surveys: the age band the child answered in", "text"),
 }
+WHOLE_NUMBER = "rounded to the whole number, as the pages show it"
+WHOLE_PERCENT = "rounded to two decimal places (the whole percentage the pages show)"
 _SUPPRESSED_NOTE = f"'{SUPPRESSED}' where suppressed: fewer respondents than the threshold, or hidden so that such a cell cannot be worked out from totals"
 
 
@@ -71,6 +74,7 @@ def standards_export(
         .drop(columns="_position")
         .reset_index(drop=True)
     )
+    table = shown(table)  # scores and shares as the pages show them
     value_cols: list[str] = []
     if "practitioner_answers" in table:
         hidden = table["practitioner_answers"].fillna(0).lt(policy.k_for("practitioner"))
@@ -96,7 +100,11 @@ def standards_export(
             "text",
             ratings,
         ),
-        Column("score_100", "Weighted score of the standard's applicable items, 0 to 100", "number"),
+        Column(
+            "score_100",
+            f"Weighted score of the standard's applicable items, 0 to 100, {WHOLE_NUMBER}",
+            "number",
+        ),
         Column("applicable", "Items that apply (not rated not applicable)", "integer"),
         Column("met", "Applicable items that count as met after the evidence rules", "integer"),
         Column("moderated_rating", "The sub-group's moderated rating, if moderated", "text", ratings),
@@ -116,7 +124,10 @@ def standards_export(
             _SUPPRESSED_NOTE,
         ),
         Column(
-            "positive_share", "Share of those practitioners answering positively, 0 to 1", "number", _SUPPRESSED_NOTE
+            "positive_share",
+            f"Share of those practitioners answering positively, 0 to 1, {WHOLE_PERCENT}",
+            "number",
+            _SUPPRESSED_NOTE,
         ),
         Column("explanation", "Which rule decided the rating, and the answers it read", "text"),
     ]
@@ -137,7 +148,8 @@ def theme_export(table: pd.DataFrame, policy: SuppressionPolicy | None = None, n
     """A theme table (`themes.theme_table`, suppressed with a policy) with `c` in hidden cells."""
     policy = policy or SuppressionPolicy()
     values = ["respondents", "answers", "positive", "share", "mean_100", "change"]
-    shown = mark(table, values, policy.marker) if "suppressed" in table else table
+    table = shown(table)  # shares and means as the pages show them
+    table = mark(table, values, policy.marker) if "suppressed" in table else table
     columns = [
         Column("theme", "The theme (questionnaires/themes.json)", "text"),
         Column(
@@ -167,16 +179,26 @@ def theme_export(table: pd.DataFrame, policy: SuppressionPolicy | None = None, n
             _SUPPRESSED_NOTE,
         ),
         Column("positive", "Positive answers (standards met, for agency sources)", "integer", _SUPPRESSED_NOTE),
-        Column("share", "positive / answers, 0 to 1: the positive or compliance share", "number", _SUPPRESSED_NOTE),
         Column(
-            "mean_100",
-            "Mean score on 0 (each question's lowest option) to 100 (its highest)",
+            "share",
+            f"positive / answers, 0 to 1: the positive or compliance share, {WHOLE_PERCENT}",
             "number",
             _SUPPRESSED_NOTE,
         ),
-        Column("change", "share less the share of the source's previous cycle", "number", _SUPPRESSED_NOTE),
+        Column(
+            "mean_100",
+            f"Mean score on 0 (each question's lowest option) to 100 (its highest), {WHOLE_NUMBER}",
+            "number",
+            _SUPPRESSED_NOTE,
+        ),
+        Column(
+            "change",
+            f"share less the share of the source's previous cycle (from the unrounded shares), {WHOLE_PERCENT}",
+            "number",
+            _SUPPRESSED_NOTE,
+        ),
     ]
-    return Export(name=name, columns=list(THEME_TABLE_COLUMNS), dictionary=columns, chunks=[shown[THEME_TABLE_COLUMNS]])
+    return Export(name=name, columns=list(THEME_TABLE_COLUMNS), dictionary=columns, chunks=[table[THEME_TABLE_COLUMNS]])
 
 
 def _text_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy: SuppressionPolicy) -> pd.Index:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from questionnaires.model import Option, Questionnaire, Section
+from scoring.figures import score_text
 from store.models import ItemScore, Moderation, StandardScore
 
 TAG_CLASSES = {"green": "govuk-tag--green", "amber": "govuk-tag--yellow", "red": "govuk-tag--red"}
@@ -59,7 +60,7 @@ def standard_rows(
                 "reported": rating_tag(section, score.reported_rating),
                 "source": SOURCE_WORDS.get(score.rating_source or "", ""),
                 "note": moderation.note if moderation else None,
-                "score_text": "" if score.score_100 is None else f"{score.score_100:.0f} out of 100",
+                "score_text": "" if score.score_100 is None else f"{score_text(score.score_100)} out of 100",
             }
         )
     return rows

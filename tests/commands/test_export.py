@@ -44,6 +44,10 @@ def test_themes_by_sector_to_standard_output(runner: FlaskCliRunner, partnership
     assert result.exit_code == 0, result.output
     table = pd.read_csv(io.StringIO(result.output.lstrip("\ufeff")), keep_default_na=False)
     assert {"police", "health"} <= set(table["group"])
+    health = table.loc[table["group"].eq("health") & table["theme"].eq("being-informed") & table["source"].eq("family")]
+    assert 0.67 in health["share"].astype(float).tolist(), "8 of 12 families, as the Themes page's 67%"
+    shares = pd.to_numeric(table["share"], errors="coerce").dropna()
+    assert (shares == shares.round(2)).all(), "whole percentages, as the pages show them"
 
 
 def test_raw_answers_of_a_survey_round_as_json(runner: FlaskCliRunner, partnership) -> None:

@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from store.admin import reopen_audit
+from tests import builders
 from tests.builders import partnership
 from tests.conftest import sign_in_as
 
@@ -91,6 +92,32 @@ def test_the_standards_download_matches_the_heat_map(analyst: FlaskClient, partn
     assert len(table) == 22
 
 
+def _table(body: bytes, fmt: str) -> pd.DataFrame:
+    """A download read back as an analyst would: pandas for CSV and JSON, openpyxl for XLSX."""
+    if fmt == "csv":
+        return pd.read_csv(io.BytesIO(body), keep_default_na=False, na_values=[""])
+    if fmt == "json":
+        return pd.DataFrame(json.loads(body)["rows"])
+    rows = list(openpyxl.load_workbook(io.BytesIO(body), read_only=True).worksheets[0].values)
+    return pd.DataFrame(rows[1:], columns=rows[0])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json"])
+def test_a_standards_score_in_the_download_is_the_one_the_reviewers_page_shows(
+    client: FlaskClient, users, agencies, fmt: str
+) -> None:
+    cycle = builders.audit_cycle()
+    audit = builders.submitted_audit(agencies["police"], cycle, users["agency"], {"s7.1": "not-met", "s3.4": "not-met"})
+    sign_in_as(client, users["reviewer"])
+    page = client.get(f"/review/audits/{audit.id}").get_data(as_text=True)
+    shown = {s: re.search(rf'id="standard-{s}".*?(\d+) out of 100', page, re.S).group(1) for s in ("s3", "s7")}
+    assert shown == {"s3": "86", "s7": "67"}, "6 of 7 and 2 of 3 of the items' weight"
+    table = _table(client.get(f"/results/downloads/standards.{fmt}?cycle={cycle.id}").get_data(), fmt)
+    scores = table.set_index("section_id")["score_100"]
+    assert {s: scores[s] for s in shown} == {s: int(n) for s, n in shown.items()}, f"the {fmt} file"
+    assert (scores == scores.round()).all(), "every score a whole number"
+
+
 def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> None:
     page = analyst.get("/results/themes").get_data(as_text=True)
     shown = re.search(
@@ -103,6 +130,15 @@ def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> Non
     row = table.loc[table["theme"].eq("being-informed") & table["source"].eq("family") & table["measure"].eq("quality")]
     assert len(row) == 1
     assert (int(row["respondents"].iloc[0]), round(float(row["share"].iloc[0]) * 100)) == (12, 67)
+    assert float(row["share"].iloc[0]) == 0.67, "the whole percentage the page shows, not 0.6666666666666666"
+    for fmt in ("xlsx", "json"):
+        other = _table(analyst.get(f"/results/downloads/themes.{fmt}").get_data(), fmt)
+        found = other.loc[
+            other["theme"].eq("being-informed") & other["source"].eq("family") & other["measure"].eq("quality")
+        ]
+        assert found["share"].tolist() == [0.67], fmt
+        means = pd.to_numeric(other["mean_100"], errors="coerce").dropna()
+        assert (means == means.round()).all(), "means on 0 to 100 are whole numbers, as scores are"
     child = table.loc[table["source"].eq("child")]
     assert set(child["respondents"].astype(str)) == {"c"}, "the same suppression as the page"
 
