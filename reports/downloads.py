@@ -8,7 +8,7 @@ database a chunk at a time while the file is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
@@ -134,7 +134,8 @@ def theme_rows(
 
 def _themes(policy: SuppressionPolicy, by: str) -> Export:
     name = "themes" if by == "all" else f"themes-by-{by}"
-    return theme_export(theme_rows(policy, by), policy, name=name)
+    sheet = "Themes" if by == "all" else f"Themes by {by}"
+    return theme_export(theme_rows(policy, by), policy, name=name, sheet=sheet)
 
 
 def _collection_name(cycle: AuditCycle | None, survey_round: SurveyRound | None) -> str:
@@ -145,4 +146,5 @@ def _collection_name(cycle: AuditCycle | None, survey_round: SurveyRound | None)
 
 
 def _renamed(export: Export, name: str) -> Export:
-    return Export(name=name, columns=export.columns, dictionary=export.dictionary, chunks=export.chunks)
+    """The export under the file name the collection gives it; its sheet keeps its short name."""
+    return replace(export, name=name)

@@ -137,6 +137,7 @@ def standards_export(
         columns=[c.name for c in present],
         dictionary=present,
         chunks=[table[[c.name for c in present]]],
+        sheet="Scored results",
     )
 
 
@@ -144,7 +145,9 @@ def questionnaire_ratings(questionnaire: Questionnaire) -> list[str]:
     return [q.id for q in questionnaire.questions if q.type == "rating"]
 
 
-def theme_export(table: pd.DataFrame, policy: SuppressionPolicy | None = None, name: str = "themes") -> Export:
+def theme_export(
+    table: pd.DataFrame, policy: SuppressionPolicy | None = None, name: str = "themes", sheet: str = "Themes"
+) -> Export:
     """A theme table (`themes.theme_table`, suppressed with a policy) with `c` in hidden cells."""
     policy = policy or SuppressionPolicy()
     values = ["respondents", "answers", "positive", "share", "mean_100", "change"]
@@ -198,7 +201,13 @@ def theme_export(table: pd.DataFrame, policy: SuppressionPolicy | None = None, n
             _SUPPRESSED_NOTE,
         ),
     ]
-    return Export(name=name, columns=list(THEME_TABLE_COLUMNS), dictionary=columns, chunks=[table[THEME_TABLE_COLUMNS]])
+    return Export(
+        name=name,
+        columns=list(THEME_TABLE_COLUMNS),
+        dictionary=columns,
+        chunks=[table[THEME_TABLE_COLUMNS]],
+        sheet=sheet,
+    )
 
 
 def _text_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy: SuppressionPolicy) -> pd.Index:
@@ -319,7 +328,13 @@ def answers_long(
         Column("value_num", "Number answers; for evidence, how many pieces", "number"),
         Column("value_date", "Date answers", "date (YYYY-MM-DD)"),
     ]
-    return Export(name=f"{questionnaire.id}-answers-long", columns=columns, dictionary=dictionary, chunks=chunks())
+    return Export(
+        name=f"{questionnaire.id}-answers-long",
+        columns=columns,
+        dictionary=dictionary,
+        chunks=chunks(),
+        sheet="Raw answers, long",
+    )
 
 
 def answers_wide(
@@ -381,7 +396,13 @@ def answers_wide(
                 wide[column] = meta[column].reindex(wide["response_id"]).to_numpy()
             yield wide[columns]
 
-    return Export(name=f"{questionnaire.id}-answers-wide", columns=columns, dictionary=dictionary, chunks=chunks())
+    return Export(
+        name=f"{questionnaire.id}-answers-wide",
+        columns=columns,
+        dictionary=dictionary,
+        chunks=chunks(),
+        sheet="Raw answers, wide",
+    )
 
 
 __all__ = ["answers_long", "answers_wide", "standards_export", "theme_export"]

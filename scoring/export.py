@@ -21,6 +21,7 @@ from scoring.xlsx import MAX_ROWS, workbook
 
 DANGEROUS_FIRST = ("=", "+", "-", "@", "\t", "\r")
 _DANGEROUS = re.compile(r"^[=+\-@\t\r]")
+DICTIONARY_SHEET = "Data dictionary"
 JSON_PIECE = 5_000  # rows rendered to JSON text at a time
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 JSON_MEDIA_TYPE = "application/json"
@@ -76,12 +77,15 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Export:
-    """A download: its file name (without extension), columns, data dictionary and row chunks."""
+    """A download: its file name (without extension), columns, data dictionary and row chunks,
+    and the name of its sheet in a workbook: short, since Excel cuts a sheet's name at 31
+    characters, and without the collection the file name already carries."""
 
     name: str
     columns: Sequence[str]
     dictionary: Sequence[Column]
     chunks: Iterable[pd.DataFrame]
+    sheet: str = ""  # the file name when empty
 
     def dictionary_frame(self) -> pd.DataFrame:
         return dictionary_frame(self.dictionary)
@@ -176,8 +180,8 @@ def stream(export: Export, format: str) -> Iterator[str] | Iterator[bytes]:
         dictionary = export.dictionary_frame()
         return xlsx_stream(
             [
-                (export.name, export.columns, export.chunks),
-                ("Data dictionary", list(dictionary.columns), [dictionary]),
+                (export.sheet or export.name, export.columns, export.chunks),
+                (DICTIONARY_SHEET, list(dictionary.columns), [dictionary]),
             ]
         )
     raise ValueError(f"unknown export format '{format}': use csv, json or xlsx")

@@ -149,17 +149,34 @@ def letters(count: int) -> list[str]:
 def _title(title: str, part: int, taken: set[str]) -> str:
     """A sheet name Excel takes: without the characters it refuses, at most 31 characters, not
     starting or ending with an apostrophe, " (2)" and on for a sheet's later parts, and unlike
-    any name already given (Excel compares names ignoring case)."""
+    any name already given (Excel compares names ignoring case): a name that would be the same
+    as one given gets the next number instead. A name too long is cut after a whole word where
+    there is one in the second half, so that it still reads."""
     base = _NOT_IN_TITLE.sub("-", _ILLEGAL.sub("", title)).strip("'") or "Sheet"
-    suffix = f" ({part})" if part > 1 else ""
-    name = base[: MAX_TITLE - len(suffix)] + suffix
     number = part
-    while name.lower() in taken:
+    while True:
+        suffix = f" ({number})" if number > 1 else ""
+        name = _cut(base, MAX_TITLE - len(suffix)) + suffix
+        if name.lower() not in taken:
+            break
         number += 1
-        suffix = f" ({number})"
-        name = base[: MAX_TITLE - len(suffix)] + suffix
     taken.add(name.lower())
     return name
+
+
+def _cut(text: str, room: int) -> str:
+    """`text` in at most `room` characters, cut at a space, hyphen or underscore if one is late enough.
+
+    >>> _cut("section-11-self-audit-2026-to-2027-answers-long", 27)
+    'section-11-self-audit-2026'
+    >>> _cut("Scored results", 27)
+    'Scored results'
+    """
+    if len(text) <= room:
+        return text
+    cut = text[: room + 1]
+    at = max(cut.rfind(" "), cut.rfind("-"), cut.rfind("_"))
+    return (cut[:at] if at >= room // 2 else text[:room]).rstrip(" -_'") or text[:room]
 
 
 def _attribute(text: str) -> str:

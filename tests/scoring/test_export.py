@@ -281,7 +281,7 @@ def test_standards_export_hides_small_practitioner_figures(s11: Questionnaire) -
     responses = pd.DataFrame({"response_id": [1, 2], "cycle": "2025", "agency_id": [10, 20], "sector": "health"})
     export = standards_export(s11, standards, responses, SuppressionPolicy())
     book = openpyxl.load_workbook(io.BytesIO(b"".join(stream(export, "xlsx"))), read_only=True)
-    rows = list(book[export.name[:31]].iter_rows(values_only=True))
+    rows = list(book[export.sheet].iter_rows(values_only=True))
     header = list(rows[0])
     first = dict(zip(header, rows[1], strict=True))
     second = dict(zip(header, rows[2], strict=True))

@@ -105,8 +105,23 @@ def test_sheet_names_are_ones_excel_takes() -> None:
     long = "a very long title that Excel would refuse: it has [brackets] / and * too"
     sheets = [(long, ["n"], [pd.DataFrame({"n": [1]})]), (long, ["n"], []), ("'quoted'", ["n"], []), ("", ["n"], [])]
     names = openpyxl.load_workbook(io.BytesIO(b"".join(workbook(sheets))), read_only=True).sheetnames
-    assert names == ["a very long title that Excel wo", "a very long title that Exce (2)", "quoted", "Sheet"]
+    assert names == ["a very long title that Excel", "a very long title that (2)", "quoted", "Sheet"]
     assert all(len(name) <= 31 and not set(name) & set("[]:*?/\\") for name in names)
+
+
+def test_long_names_are_cut_after_a_word_and_never_clash() -> None:
+    """The longest names the platform has had for a sheet: a collection's file name with its kind."""
+    long_ = "section-11-self-audit-2026-to-2027-answers-long"
+    wide = "section-11-self-audit-2026-to-2027-answers-wide"
+    sheets = [(long_, ["n"], [pd.DataFrame({"n": range(5)})]), (wide, ["n"], []), ("Raw answers, long", ["n"], [])]
+    names = openpyxl.load_workbook(io.BytesIO(b"".join(workbook(sheets, max_rows=4))), read_only=True).sheetnames
+    assert names == [
+        "section-11-self-audit-2026-to",
+        "section-11-self-audit-2026 (2)",
+        "section-11-self-audit-2026 (3)",
+        "Raw answers, long",
+    ]
+    assert len({name.lower() for name in names}) == len(names)
 
 
 def test_the_header_is_bold_and_stays_in_view() -> None:

@@ -78,8 +78,8 @@ def test_the_standards_download_matches_the_heat_map(analyst: FlaskClient, partn
         table = pd.read_csv(io.BytesIO(body))
     elif fmt == "xlsx":
         book = openpyxl.load_workbook(io.BytesIO(body), read_only=True)
-        assert book.sheetnames == ["2026-to-2027-standards", "Data dictionary"]
-        rows = list(book["2026-to-2027-standards"].values)
+        assert book.sheetnames == ["Scored results", "Data dictionary"]
+        rows = list(book["Scored results"].values)
         table = pd.DataFrame(rows[1:], columns=rows[0])
     else:
         parsed = json.loads(body)
@@ -116,6 +116,31 @@ def test_a_standards_score_in_the_download_is_the_one_the_reviewers_page_shows(
     scores = table.set_index("section_id")["score_100"]
     assert {s: scores[s] for s in shown} == {s: int(n) for s, n in shown.items()}, f"the {fmt} file"
     assert (scores == scores.round()).all(), "every score a whole number"
+
+
+def test_each_workbooks_sheets_have_short_names_that_say_what_they_hold(analyst: FlaskClient, partnership) -> None:
+    """With the longest names the demo gives a cycle and a round, which cut at Excel's 31
+    characters read 'section-11-self-audit-2026-to-2' and clash between a file's sheets."""
+    partnership.cycle.name = "Section 11 self-audit 2026 to 2027"
+    partnership.cycle.save()
+    partnership.child.round.name = "Children and young people's survey 2026"
+    partnership.child.round.save()
+    cycle, child_round = partnership.cycle.id, partnership.child.round.id
+    expected = {
+        f"standards.xlsx?cycle={cycle}": "Scored results",
+        "themes.xlsx": "Themes",
+        "themes.xlsx?by=agency": "Themes by agency",
+        "themes.xlsx?by=sector": "Themes by sector",
+        f"answers-long.xlsx?cycle={cycle}": "Raw answers, long",
+        f"answers-wide.xlsx?round={child_round}": "Raw answers, wide",
+    }
+    for path, sheet in expected.items():
+        response = analyst.get(f"/results/downloads/{path}")
+        book = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
+        assert book.sheetnames == [sheet, "Data dictionary"], path
+        assert len(list(book[sheet].values)) > 1, path
+    disposition = analyst.get(f"/results/downloads/answers-wide.xlsx?round={child_round}").headers
+    assert "children-and-young-people-s-survey-2026-answers-wide.xlsx" in disposition["Content-Disposition"]
 
 
 def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> None:
