@@ -383,7 +383,7 @@ def answers_wide(
             number = typed["type"].isin(["number"])
             shown = shown.mask(number.to_numpy(), typed["value_num"].astype(object))
             date = typed["type"].eq("date")
-            shown = shown.mask(date.to_numpy(), typed["value_date"].dt.strftime("%Y-%m-%d").astype(object))
+            shown = shown.mask(date.to_numpy(), typed["value_date"].dt.date.astype(object))  # text in CSV and JSON
             wide = (
                 pd.DataFrame({"response_id": typed["response_id"], "question_id": typed["question_id"], "shown": shown})
                 .drop_duplicates(["response_id", "question_id"], keep="last")

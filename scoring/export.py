@@ -9,6 +9,7 @@ apostrophe, in all three formats, so a file means the same whichever one an anal
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -97,24 +98,42 @@ def dictionary_frame(dictionary: Sequence[Column]) -> pd.DataFrame:
     )
 
 
-def _prepared(chunk: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
-    """The chunk's columns in order, dates as YYYY-MM-DD text, formulas neutralised."""
+def _prepared(
+    chunk: pd.DataFrame, columns: Sequence[str], date_columns: Sequence[str] = (), dates_as_text: bool = True
+) -> pd.DataFrame:
+    """The chunk's columns in order, formulas neutralised, and for CSV and JSON dates as YYYY-MM-DD
+    text: a column of pandas dates, and the dates among the values of `date_columns` (a wide
+    download's date questions, beside answers of other kinds). A workbook keeps them as dates."""
     frame = chunk.reindex(columns=list(columns))
     for column in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[column]):
-            frame[column] = frame[column].dt.strftime("%Y-%m-%d").astype(object)
+            if dates_as_text:
+                frame[column] = frame[column].dt.strftime("%Y-%m-%d").astype(object)
         elif isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype(object)
+        elif dates_as_text and column in date_columns and frame[column].dtype == object:
+            frame[column] = frame[column].map(_iso, na_action="ignore")
     return neutralise_frame(frame)
 
 
-def csv_stream(columns: Sequence[str], chunks: Iterable[pd.DataFrame], bom: bool = True) -> Iterator[str]:
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def date_columns(dictionary: Sequence[Column]) -> list[str]:
+    """The columns a data dictionary says hold dates."""
+    return [c.name for c in dictionary if c.type.startswith("date")]
+
+
+def csv_stream(
+    columns: Sequence[str], chunks: Iterable[pd.DataFrame], bom: bool = True, dates: Sequence[str] = ()
+) -> Iterator[str]:
     """CSV text, a header line then one piece per chunk; a byte-order mark so Excel reads UTF-8."""
     header = pd.DataFrame(columns=list(columns)).to_csv(index=False, lineterminator="\r\n")
     yield ("\ufeff" if bom else "") + header
     for chunk in chunks:
         if len(chunk):
-            yield _prepared(chunk, columns).to_csv(index=False, header=False, lineterminator="\r\n")
+            yield _prepared(chunk, columns, dates).to_csv(index=False, header=False, lineterminator="\r\n")
 
 
 def dictionary_csv(dictionary: Sequence[Column]) -> str:
@@ -143,8 +162,9 @@ def json_stream(
     else:
         yield "["
     first = True
+    dates = date_columns(dictionary or ())
     for chunk in chunks:
-        frame = _prepared(chunk, columns)
+        frame = _prepared(chunk, columns, dates)
         for start in range(0, len(frame), JSON_PIECE):  # JSON text is long: render a few thousand rows at a time
             if not first:
                 yield ","
@@ -164,7 +184,7 @@ def xlsx_stream(
 
 def _each_prepared(chunks: Iterable[pd.DataFrame], columns: Sequence[str]) -> Iterator[pd.DataFrame]:
     for chunk in chunks:
-        yield _prepared(chunk, columns)
+        yield _prepared(chunk, columns, dates_as_text=False)  # date cells, which a spreadsheet sorts as dates
 
 
 def stream(export: Export, format: str) -> Iterator[str] | Iterator[bytes]:
@@ -173,7 +193,7 @@ def stream(export: Export, format: str) -> Iterator[str] | Iterator[bytes]:
     A CSV's dictionary is `dictionary_csv(export.dictionary)`, offered beside it.
     """
     if format == "csv":
-        return csv_stream(export.columns, export.chunks)
+        return csv_stream(export.columns, export.chunks, dates=date_columns(export.dictionary))
     if format == "json":
         return json_stream(export.columns, export.chunks, export.dictionary)
     if format == "xlsx":

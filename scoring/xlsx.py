@@ -10,9 +10,11 @@ standard library's `zipfile`, which writes to a stream it cannot seek by putting
 sizes after its data. The content types, package relationships and styles go first, then the
 sheets, then the workbook that lists them, since how many there are is known only at the end.
 
-Cells: numbers as numbers, booleans as booleans, text inline (no shared string table to keep in
-memory), characters XML cannot hold dropped, text cut to Excel's 32,767 characters; anything else
-as its text, dates as ISO dates. The header row is bold and stays in view when scrolling. A sheet
+Cells: numbers as numbers, booleans as booleans, dates and times as Excel keeps them (a serial
+number of days since 30 December 1899, styled "yyyy-mm-dd" or "yyyy-mm-dd hh:mm:ss" so a
+spreadsheet shows, sorts and filters them as dates; a time with a zone in UTC), text inline (no
+shared string table to keep in memory), characters XML cannot hold dropped, text cut to Excel's
+32,767 characters; anything else as its text. The header row is bold and stays in view when scrolling. A sheet
 that reaches Excel's row limit, or 1 GiB of XML (a ZIP entry must stay under 2 GiB without ZIP64,
 which not every reader of XLSX files reads), goes on in a new sheet with the same header.
 """
@@ -52,6 +54,10 @@ _TEXT = ' t="inlineStr"><is><t xml:space="preserve">'
 _TEXT_END = "</t></is></c>"
 BLANK = "/>"  # what follows `<c r="A1"` for a cell with no value
 _TRUE, _FALSE = ' t="b"><v>1</v></c>', ' t="b"><v>0</v></c>'
+_DATE_STYLE, _TIME_STYLE = 2, 3  # the cell formats below for a date, and a date with its time
+_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's dates (1900 system): 1 March 1900 is day 61
+_FIRST_DAY = dt.datetime(1900, 3, 1)  # Excel counts a 29 February 1900 that never was: earlier dates as text
+_DAY = np.timedelta64(1, "D")
 _MISSING: tuple[object, ...] = (pd.NA, pd.NaT)
 
 Sheet = tuple[str, Sequence[str], Iterable[pd.DataFrame]]
@@ -84,7 +90,7 @@ def cell(value: object) -> str:
     >>> cell(2), cell(0.5), cell(True), cell(None), cell(float("nan")), cell("")
     ('><v>2</v></c>', '><v>0.5</v></c>', ' t="b"><v>1</v></c>', '/>', '/>', '/>')
     >>> cell(dt.date(2025, 3, 1))
-    ' t="inlineStr"><is><t xml:space="preserve">2025-03-01</t></is></c>'
+    ' s="2"><v>45717</v></c>'
     """
     if value is None:
         return BLANK
@@ -98,9 +104,46 @@ def cell(value: object) -> str:
         return _number(float(value))
     if any(value is missing for missing in _MISSING):
         return BLANK
-    if isinstance(value, (dt.date, dt.datetime)):
-        return _TEXT + value.isoformat() + _TEXT_END
+    if isinstance(value, dt.date):
+        return date_cell(value)
     return _TEXT + escaped(str(value)) + _TEXT_END
+
+
+def date_cell(value: dt.date) -> str:
+    """`cell` for a date, or a date and time: its serial number, styled as a date.
+
+    >>> date_cell(dt.date(2025, 3, 1)), date_cell(dt.datetime(2025, 3, 1, 18))
+    (' s="2"><v>45717</v></c>', ' s="3"><v>45717.75</v></c>')
+    """
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        if value < _FIRST_DAY:
+            return _TEXT + value.isoformat() + _TEXT_END
+        serial = (value - _EPOCH) / dt.timedelta(days=1)
+        return f' s="{_TIME_STYLE}"><v>{serial!r}</v></c>'
+    if value < _FIRST_DAY.date():
+        return _TEXT + value.isoformat() + _TEXT_END
+    return f' s="{_DATE_STYLE}"><v>{(value - _EPOCH.date()).days}</v></c>'
+
+
+def _date_cells(column: pd.Series) -> list[str]:
+    """`cell` for a column of pandas dates (datetime64): serial numbers worked out at once, styled
+    as dates when every one falls at midnight (as a date answer does) and with the time otherwise."""
+    values = column.dt.tz_convert("UTC").dt.tz_localize(None) if column.dt.tz is not None else column
+    stamps = values.to_numpy(dtype="datetime64[ns]")
+    missing = np.isnat(stamps)
+    serials = (stamps - np.datetime64(_EPOCH, "ns")) / _DAY
+    whole = bool(np.all(missing | (serials == np.floor(serials))))
+    early = ~missing & (stamps < np.datetime64(_FIRST_DAY, "ns"))
+    style = _DATE_STYLE if whole else _TIME_STYLE
+    made = [
+        BLANK if gone else f' s="{style}"><v>{int(n) if whole else n!r}</v></c>'
+        for gone, n in zip(missing.tolist(), serials.tolist(), strict=True)
+    ]
+    for at in np.flatnonzero(early).tolist():
+        made[at] = date_cell(values.iloc[at].to_pydatetime())
+    return made
 
 
 def text_cell(text: str) -> str:
@@ -127,6 +170,8 @@ def cells(column: pd.Series) -> list[str]:
             return [f"><v>{v}</v></c>" for v in column.tolist()]
         if dtype.kind == "f":
             return [_number(v) for v in column.tolist()]
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _date_cells(column)
     return [cell(v) for v in column.tolist()]
 
 
@@ -275,17 +320,22 @@ class _Book:
         self.zip.close()
 
 
-# two fonts (the header's bold), the two fills and the border Excel expects, two cell formats
+# two number formats (dates, and dates with times), two fonts (the header's bold), the two fills
+# and the border Excel expects, and four cell formats: plain, header, date, date and time
 _STYLES = (
     f'<styleSheet xmlns="{_MAIN}">'
+    '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
+    '<numFmt numFmtId="165" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
     "</fills>"
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )

@@ -13,7 +13,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from scoring.export import neutralise_frame
 from scoring.xlsx import MAX_TEXT, letters, workbook
+
+
+def neutralised(chunks: list[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Chunks as the download writer gives them to the workbook: formulas neutralised."""
+    for chunk in chunks:
+        yield neutralise_frame(chunk)
 
 
 def _read(data: bytes) -> dict[str, list[tuple[object, ...]]]:
@@ -41,11 +48,66 @@ def test_every_kind_of_value_reads_back_as_a_spreadsheet_reads_it() -> None:
     assert rows[0] == tuple(frame.columns)
     columns = list(zip(*rows[1:], strict=True))
     assert list(columns[0]) == [3, -4, 2.5, 0.25, True, False, None, None, None, None, "text"]
-    assert list(columns[1]) == ["2025-03-01", "2025-03-01T09:30:00", None] + [None] * 8
+    assert list(columns[1]) == [dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 1, 9, 30), None] + [None] * 8
     assert list(columns[2]) == [1.5, None, None, -2.0, 1e16, 0.1, 3, -0.0, 7.25, 1e-7, 2]
     assert list(columns[3]) == list(range(11))
     assert list(columns[4]) == [True, False] * 5 + [True]
     assert list(columns[5]) == ["a < b & c > d", None, "  spaced  ", "é ü 😀", "x"] + ["y"] * 6
+
+
+def test_cells_have_the_type_a_spreadsheet_sorts_and_sums_by() -> None:
+    """Numbers are numbers, dates are dated numbers, booleans are booleans, missing is empty."""
+    frame = pd.DataFrame(
+        {
+            "values": pd.Series(
+                [7, np.int64(-4), 66.5, np.float64(0.25), True, None, np.nan, pd.NA, pd.NaT, "=1+1", "12"],
+                dtype=object,
+            ),
+            "dated": pd.Series(
+                [
+                    dt.date(2025, 3, 1),
+                    dt.datetime(2025, 3, 1, 9, 30),
+                    pd.Timestamp("2026-11-24 23:15", tz="Europe/London"),
+                    dt.date(1899, 1, 1),  # before Excel's first day: kept as text
+                ]
+                + [None] * 7,
+                dtype=object,
+            ),
+            "days": pd.to_datetime(["2025-03-01", None, "1999-12-31"] + ["2000-01-01"] * 8),
+            "moments": pd.to_datetime(["2025-03-01 09:30:15", None] + ["2000-01-01 12:00:00"] * 9),
+        }
+    )
+    prepared = next(iter(neutralised([frame])))
+    data = b"".join(workbook([("Types", list(frame.columns), [prepared])]))
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["Types"]
+    values = [(c.data_type, c.value) for c in sheet["A"][1:]]
+    assert values == [
+        ("n", 7),
+        ("n", -4),
+        ("n", 66.5),
+        ("n", 0.25),
+        ("b", True),
+        ("n", None),
+        ("n", None),
+        ("n", None),
+        ("n", None),
+        ("s", "'=1+1"),  # text that a spreadsheet would run is neutralised, as before
+        ("s", "12"),  # text stays text
+    ]
+    dated = [(c.is_date, c.value) for c in sheet["B"][1:5]]
+    assert dated == [
+        (True, dt.datetime(2025, 3, 1)),
+        (True, dt.datetime(2025, 3, 1, 9, 30)),
+        (True, dt.datetime(2026, 11, 24, 23, 15)),  # in UTC (GMT in November)
+        (False, "1899-01-01"),
+    ]
+    assert sheet["B2"].number_format == "yyyy-mm-dd" and sheet["B3"].number_format == "yyyy-mm-dd hh:mm:ss"
+    days = [c.value for c in sheet["C"][1:4]]
+    assert days == [dt.datetime(2025, 3, 1), None, dt.datetime(1999, 12, 31)]
+    assert all(c.is_date and c.number_format == "yyyy-mm-dd" for c in sheet["C"][1:] if c.value is not None)
+    assert sheet["D2"].value == dt.datetime(2025, 3, 1, 9, 30, 15) and sheet["D2"].number_format.endswith("ss")
+    back = pd.read_excel(io.BytesIO(data), sheet_name="Types")
+    assert back["days"].tolist()[0] == pd.Timestamp("2025-03-01"), "pandas reads a date column as dates"
 
 
 def test_text_excel_cannot_hold_is_cleaned_and_cut() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import re
@@ -11,6 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from flask.testing import FlaskClient
+from openpyxl.utils import get_column_letter
 
 from store.admin import reopen_audit
 from tests import builders
@@ -141,6 +143,39 @@ def test_each_workbooks_sheets_have_short_names_that_say_what_they_hold(analyst:
         assert len(list(book[sheet].values)) > 1, path
     disposition = analyst.get(f"/results/downloads/answers-wide.xlsx?round={child_round}").headers
     assert "children-and-young-people-s-survey-2026-answers-wide.xlsx" in disposition["Content-Disposition"]
+
+
+@pytest.mark.parametrize("kind", ["answers-long", "answers-wide"])
+def test_raw_answers_in_a_workbook_have_date_and_number_cells(client: FlaskClient, users, agencies, kind: str) -> None:
+    workshop = builders.survey_link(
+        builders.survey_round("practitioner-workshop", "Workshops"), "Hall", agencies["police"]
+    )
+    builders.submitted_responses(
+        workshop, 2, lambda i: {"workshop-date": f"2026-0{i + 3}-1{i}", "years-with-children": 12 + i, "sector": "=1"}
+    )
+    sign_in_as(client, users["analyst"])
+    query = f"round={workshop.round.id}"
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(f"/results/downloads/{kind}.xlsx?{query}").get_data()))
+    rows = sheet.worksheets[0]
+    header = [c.value for c in rows[1]]
+    if kind == "answers-long":
+        cells = [dict(zip(header, row, strict=True)) for row in rows.iter_rows(min_row=2)]
+        dates = [r["value_date"] for r in cells if r["question_id"].value == "workshop-date"]
+        numbers = [r["value_num"] for r in cells if r["question_id"].value == "years-with-children"]
+        texts = [r["value_text"] for r in cells if r["question_id"].value == "sector"]
+    else:
+        dates = list(rows[get_column_letter(header.index("workshop-date") + 1)])[1:]
+        numbers = list(rows[get_column_letter(header.index("years-with-children") + 1)])[1:]
+        texts = list(rows[get_column_letter(header.index("sector_answer") + 1)])[1:]
+    assert [(c.is_date, c.value) for c in dates] == [(True, dt.datetime(2026, 3, 10)), (True, dt.datetime(2026, 4, 11))]
+    assert [(c.data_type, c.value) for c in numbers] == [("n", 12), ("n", 13)]
+    assert [(c.data_type, c.value) for c in texts] == [("s", "'=1")] * 2, "text stays text, neutralised"
+    assert all(isinstance(c.value, int) for c in rows["A"][1:]), "response ids are numbers"
+    csv = pd.read_csv(io.BytesIO(client.get(f"/results/downloads/{kind}.csv?{query}").get_data()), dtype=str)
+    as_json = pd.DataFrame(json.loads(client.get(f"/results/downloads/{kind}.json?{query}").get_data())["rows"])
+    column = "value_date" if kind == "answers-long" else "workshop-date"
+    for table in (csv, as_json):
+        assert sorted(table[column].dropna()) == ["2026-03-10", "2026-04-11"], "CSV and JSON keep ISO dates"
 
 
 def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> None:
