@@ -124,7 +124,10 @@ def form_problems(app: Flask, questionnaire: Questionnaire, answers: dict[str, A
         for section in questionnaire.sections_for(band):
             here = {q.id for q in section.questions}
             prior = {k: v for k, v in answers.items() if k.split("__")[0] not in here}
-            form = build_form_class(questionnaire, section, band, prior=prior)(answers=answers, prior=prior)
+            # saved again as stored: an action that fell overdue keeps its date (stored_answer)
+            form = build_form_class(questionnaire, section, band, prior=prior)(
+                answers=answers, prior=prior, stored_answer=answers.get
+            )
             if not form.validate():
                 problems.append((section.id, form.error_list()))
             given = {k: encode(v) for k, v in form.answers().items()}
