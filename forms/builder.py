@@ -218,8 +218,9 @@ def _page_fields(
     if found is not None and found[0] is questionnaire and found[1] is section:
         return found[2]
     fields: UnboundFields = []
+    followed = section.items_followed()
     for question in asked:
-        extra: dict[str, Any] = {"name": question.id}
+        extra: dict[str, Any] = {"name": question.id, "item": followed.get(question.id)}
         if question.type == "rating":
             extra["min_reason_length"] = _min_reason_length(questionnaire, question)
         fields.append((field_key(question.id), field_for(question, extra)))

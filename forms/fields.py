@@ -48,9 +48,11 @@ class AnswerField(Field):
 
     required_verb = "Answer"
 
-    def __init__(self, *args: Any, question: Question, **kwargs: Any):
+    def __init__(self, *args: Any, question: Question, item: Question | None = None, **kwargs: Any):
+        """`item`: the rated item this question follows on its page, if any (see `named`)."""
         super().__init__(*args, **kwargs)
         self.question = question
+        self.item = item
         self.answer: Any = None
         self.error_parts: dict[str, str] = {}
 
@@ -89,6 +91,15 @@ class AnswerField(Field):
     def anchor(self) -> str:
         """The id of the first input, where the error summary takes the person."""
         return self.name
+
+    @property
+    def named(self) -> str:
+        """The question, quoted for a message, with the item it follows: an S11 standard asks
+        "What is going well here, and what could be better?" of every item, so the question's
+        words alone do not say which answer a message is about."""
+        if self.item is None:
+            return quoted(self.question.text)
+        return f"{quoted(self.question.text)} for {quoted(self.item.text)}"
 
     @property
     def required_message(self) -> str:
@@ -211,7 +222,7 @@ class TextField(AnswerField):
     def check(self) -> None:
         limit = self.question.max_length
         if self.answer and limit and len(self.answer) > limit:
-            self.fail(f"The answer must be {limit:,} characters or fewer (it is {len(self.answer):,})")
+            self.fail(f"Your answer to {self.named} must be {limit:,} characters or fewer (it is {len(self.answer):,})")
 
 
 class NumberField(AnswerField):
@@ -395,36 +406,40 @@ class EvidenceField(AnswerField):
             )
         self.answer = self._items() or None
 
+    @property
+    def list_named(self) -> str:
+        """The list, quoted for a message: by the item it follows, whose evidence it is, or else
+        by its own question (an S11 standard asks "What evidence shows this?" of every item)."""
+        return quoted((self.item or self.question).text)
+
+    def row_named(self, index: int) -> str:
+        """One row, for a message: `evidence 2 for ‘Is a named person at board level…’`."""
+        return f"evidence {index + 1} for {self.list_named}"
+
     def check(self) -> None:
         q = self.question
         types = {t.value for t in q.evidence_types}
         if len(self.rows) > q.max_items:
-            self.fail(f"You can add up to {q.max_items} pieces of evidence")
+            self.fail(f"You can add up to {q.max_items} pieces of evidence for {self.list_named}")
             return
         for index, row in enumerate(self.rows):
-            number = index + 1
+            named = self.row_named(index)
+            title, date_day = self.row_name(index, "title"), f"{self.row_name(index, 'date')}-day"
             if not row["title"]:
-                self.fail(f"Enter a title for evidence {number}", self.row_name(index, "title"))
+                self.fail(f"Enter the title of {named}", title)
             elif len(row["title"]) > 200:
-                self.fail(
-                    f"The title of evidence {number} must be 200 characters or fewer", self.row_name(index, "title")
-                )
+                self.fail(f"The title of {named} must be 200 characters or fewer", title)
             if row["type"] not in types:
-                self.fail(f"Select the type of evidence {number}", self.row_name(index, "type"))
-            when, error, wrong = parse_date(row["date"], f"The date of evidence {number}")
+                self.fail(f"Select the type of {named}", self.row_name(index, "type"))
+            when, error, wrong = parse_date(row["date"], f"The date of {named}")
             if error:
                 self.fail(error, f"{self.row_name(index, 'date')}-{wrong[0]}")
             elif when is None:
-                self.fail(f"Enter the date of evidence {number}, like 27 3 2024", f"{self.row_name(index, 'date')}-day")
+                self.fail(f"Enter the date of {named}, like 27 3 2024", date_day)
             elif when > date.today():
-                self.fail(
-                    f"The date of evidence {number} must be today or in the past", f"{self.row_name(index, 'date')}-day"
-                )
+                self.fail(f"The date of {named} must be today or in the past", date_day)
             if row["link"] and (len(row["link"]) > 500 or not URL.match(row["link"])):
-                self.fail(
-                    f"Enter the link for evidence {number} as a web address starting https://",
-                    self.row_name(index, "link"),
-                )
+                self.fail(f"Enter the link to {named} as a web address starting https://", self.row_name(index, "link"))
 
     def state(self) -> tuple[Any, ...]:
         rows = tuple((r["title"], r["type"], r["link"], tuple(r["date"].items())) for r in self.rows)

@@ -182,6 +182,19 @@ class Section:
     def questions_for(self, band: str | None) -> tuple[Question, ...]:
         return tuple(q for q in self.questions if q.for_band(band))
 
+    def items_followed(self) -> dict[str, Question]:
+        """Follow-up question id -> the rated item it follows. An item's follow-ups (description,
+        evidence, action) ask the same words for every item, so alone they do not say which item:
+        pages, messages and summaries name the item with them."""
+        out: dict[str, Question] = {}
+        item = None
+        for question in self.questions:
+            if question.type == "rating":
+                item = question
+            elif item is not None:
+                out[question.id] = item
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class Support:

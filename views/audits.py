@@ -702,29 +702,16 @@ def anchor(question: Question) -> str:
     return question.id
 
 
-def items_followed(section: Section) -> dict[str, Question]:
-    """Follow-up question id -> the rated item it follows. An item's follow-ups (description,
-    evidence, action) ask the same words for every item, so alone they do not say which item."""
-    out: dict[str, Question] = {}
-    item = None
-    for question in section.questions:
-        if question.type == "rating":
-            item = question
-        elif item is not None:
-            out[question.id] = item
-    return out
-
-
 def _change_words(section: Section, question: Question) -> str:
     """What a Change link changes, for screen readers."""
-    item = items_followed(section).get(question.id)
+    item = section.items_followed().get(question.id)
     return f"{question.text} (for ‘{item.text}’)" if item is not None else question.text
 
 
 def rows_in_context(section: Section, answers: dict[str, Any], ids: set[str]) -> list[dict[str, Any]]:
     """Summary rows for some of a section's questions, each follow-up naming its item."""
     rows = summary_rows(section, answers, ids)
-    followed = items_followed(section)
+    followed = section.items_followed()
     shown = [q for q in section.questions if q.id in ids]
     for row, question in zip(rows, shown, strict=True):
         item = followed.get(question.id)

@@ -93,11 +93,15 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
         ),
         ({"item": "not-applicable"}, "item__reason", "Explain why this does not apply to your agency"),
         ({"item": "not-applicable", "item__reason": "n/a"}, "item__reason", "The reason must be at least 5 characters"),
-        ({"item-evidence__1__title": "Minutes"}, "item-evidence__1__type", "Select the type of evidence 2"),
+        (
+            {"item-evidence__1__title": "Minutes"},
+            "item-evidence__1__type",
+            "Select the type of evidence 2 for ‘Is the policy in place?’",
+        ),
         (
             {"item-evidence__1__title": "Minutes", "item-evidence__1__type": "other"},
             "item-evidence__1__date-day",
-            "Enter the date of evidence 2, like 27 3 2024",
+            "Enter the date of evidence 2 for ‘Is the policy in place?’, like 27 3 2024",
         ),
         (
             {
@@ -109,7 +113,7 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
                 "item-evidence__0__link": "javascript:alert(1)",
             },
             "item-evidence__0__link",
-            "Enter the link for evidence 1 as a web address starting https://",
+            "Enter the link to evidence 1 for ‘Is the policy in place?’ as a web address starting https://",
         ),
         ({"item": "not-met"}, "item-action__what", "Add an action for ‘What will you do?’"),
         (

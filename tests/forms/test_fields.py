@@ -66,8 +66,8 @@ def test_rows_are_read_in_index_order_whatever_the_gaps_and_the_order_posted(ctx
 def test_errors_name_a_row_by_its_place_in_the_list_not_its_posted_index(ctx, minimal: Questionnaire) -> None:
     form = first_section(minimal, RATED + row(3, kind="") + row(9, title=""))
     assert dict(form.error_list()) == {
-        f"{EVIDENCE}__0__type": "Select the type of evidence 1",
-        f"{EVIDENCE}__1__title": "Enter a title for evidence 2",
+        f"{EVIDENCE}__0__type": "Select the type of evidence 1 for ‘Is the policy in place?’",
+        f"{EVIDENCE}__1__title": "Enter the title of evidence 2 for ‘Is the policy in place?’",
     }
 
 
@@ -110,7 +110,9 @@ def test_the_row_past_the_limit_is_read_and_refused(ctx, minimal: Questionnaire)
     every = [pair for index in range(limit + 1) for pair in row(index, f"Policy {index}")]
     form = first_section(minimal, RATED + every)
     assert len(form.field(EVIDENCE).rows) == limit + 1
-    assert dict(form.error_list()) == {f"{EVIDENCE}__0__title": f"You can add up to {limit} pieces of evidence"}
+    assert dict(form.error_list()) == {
+        f"{EVIDENCE}__0__title": f"You can add up to {limit} pieces of evidence for ‘Is the policy in place?’"
+    }
     fewer = [pair for index in (*range(limit), limit + 1) for pair in row(index, f"Policy {index}")]
     assert first_section(minimal, RATED + fewer).error_list() == []
 
@@ -235,3 +237,52 @@ def test_each_evidence_list_of_a_page_reads_its_own_names(ctx, pairs) -> None:
     for name in S11_EVIDENCE:
         field: EvidenceField = form.field(name)
         assert field.rows == rows_name_by_name(formdata, field.question.max_items, name), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages that say which row and which answer
+# ---------------------------------------------------------------------------------------------
+
+
+def test_evidence_messages_name_the_row_and_the_item_it_is_evidence_for(ctx) -> None:
+    """An S11 standard asks "What evidence shows this?" of each of its items: a message that
+    said only "Enter a title for evidence 1" was the same for every item's list."""
+    s11 = _s11()
+    section = s11.section("s1")
+    first = s11.question("s1.1")
+    pairs = [(q.id, "met") for q in section.questions if q.type == "rating"]
+    pairs += [("s1.1-evidence__0__type", "policy"), ("s1.2-evidence__0__type", "policy")]
+    pairs += [("s1.2-evidence__1__title", "Minutes"), ("s1.2-evidence__1__date-day", "3")]
+    form = build_form_class(s11, section)(formdata=MultiDict(pairs))
+    form.validate()
+    one, two = f"‘{first.text}’", "‘Does your board or senior team get a safeguarding report at least once a year…’"
+    assert dict(form.error_list()) == {
+        "s1.1-evidence__0__title": f"Enter the title of evidence 1 for {one}",
+        "s1.1-evidence__0__date-day": f"Enter the date of evidence 1 for {one}, like 27 3 2024",
+        "s1.2-evidence__0__title": f"Enter the title of evidence 1 for {two}",
+        "s1.2-evidence__0__date-day": f"Enter the date of evidence 1 for {two}, like 27 3 2024",
+        "s1.2-evidence__1__type": f"Select the type of evidence 2 for {two}",
+        "s1.2-evidence__1__date-month": f"The date of evidence 2 for {two} must include a month and a year",
+    }
+
+
+def test_a_too_long_answer_names_its_question_and_the_item_it_follows(ctx, minimal: Questionnaire) -> None:
+    form = build_form_class(minimal, minimal.section("second"))(formdata=MultiDict({"story": "x" * 5001}))
+    form.validate()
+    assert (
+        dict(form.error_list())["story"]
+        == "Your answer to ‘Tell us more’ must be 5,000 characters or fewer (it is 5,001)"
+    )
+    s11 = _s11()
+    section = s11.section("s1")
+    pairs = [(q.id, "met") for q in section.questions if q.type == "rating"]
+    pairs += [("s1.1-narrative", "x" * 5001), ("s1.2-narrative", "y" * 6000)]
+    form = build_form_class(s11, section)(formdata=MultiDict(pairs))
+    form.validate()
+    going_well = "‘What is going well here, and what could be better?’"
+    assert dict(form.error_list()) == {
+        "s1.1-narrative": f"Your answer to {going_well} for ‘{s11.question('s1.1').text}’ must be 5,000 characters "
+        "or fewer (it is 5,001)",
+        "s1.2-narrative": f"Your answer to {going_well} for ‘Does your board or senior team get a safeguarding "
+        "report at least once a year…’ must be 5,000 characters or fewer (it is 6,000)",
+    }

@@ -153,7 +153,8 @@ def test_only_web_addresses_are_taken_as_evidence_links(app: Flask, world: dict[
     before = snapshot(app.extensions["database"])
     page = lead.post(f"/audit/{world['own'].id}/s1", data=data)
     html = body(page)
-    assert "Enter the link for evidence 1 as a web address starting https://" in unescape(html)
+    item = "‘Is a named person at board level responsible for safeguarding children?’"
+    assert f"Enter the link to evidence 1 for {item} as a web address starting https://" in unescape(html)
     assert page_problems(html) == []
     assert changed_tables(before, snapshot(app.extensions["database"])) == [], "nothing of the page was saved"
 

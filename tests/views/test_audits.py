@@ -330,6 +330,44 @@ def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: A
     assert stored(audit) == {}
 
 
+def summary_links(page: str) -> list[tuple[str, str]]:
+    """(target id, words) of each link in the error summary."""
+    summary = page.split('class="govuk-list govuk-error-summary__list"', 1)[1].split("</ul>", 1)[0]
+    return [(href, unescape(text)) for href, text in re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)]
+
+
+def test_each_error_names_its_evidence_row_and_item_and_links_to_the_box(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    """Every item of a standard asks "What evidence shows this?": the messages say which item's
+    list and which row, so no two are the same, and each link lands on the box to correct."""
+    section = s11.sections[0]
+    data = section_data(section)
+    for item in ("s1.1", "s1.2"):
+        data.update({f"{item}-evidence__1__type": "policy", f"{item}-evidence__1__link": "not a link"})
+    data["s1.3-narrative"] = "x" * 5001
+    page = body(client.post(f"/audit/{audit.id}/{section.id}", data=data))
+    links = summary_links(page)
+    ids = set(re.findall(r'\sid="([^"]+)"', page))
+    assert len(links) == 7 and all(href in ids for href, _ in links)
+    assert len({text for _, text in links}) == len(links), "no two messages are the same"
+    one, two = (
+        s11.question("s1.1").text,
+        "Does your board or senior team get a safeguarding report at least once a year…",
+    )
+    assert dict(links) == {
+        "s1.1-evidence__1__title": f"Enter the title of evidence 2 for ‘{one}’",
+        "s1.1-evidence__1__date-day": f"Enter the date of evidence 2 for ‘{one}’, like 27 3 2024",
+        "s1.1-evidence__1__link": f"Enter the link to evidence 2 for ‘{one}’ as a web address starting https://",
+        "s1.2-evidence__1__title": f"Enter the title of evidence 2 for ‘{two}’",
+        "s1.2-evidence__1__date-day": f"Enter the date of evidence 2 for ‘{two}’, like 27 3 2024",
+        "s1.2-evidence__1__link": f"Enter the link to evidence 2 for ‘{two}’ as a web address starting https://",
+        "s1.3-narrative": "Your answer to ‘What is going well here, and what could be better?’ for "
+        "‘Does your agency take part in the safeguarding partnership and its sub-groups…’ must be 5,000 characters "
+        "or fewer (it is 5,001)",
+    }
+
+
 def test_unknown_standard_is_not_found(client: FlaskClient, audit: Audit) -> None:
     assert client.get(f"/audit/{audit.id}/s99").status_code == 404
     assert client.post(f"/audit/{audit.id}/s99", data={"save": "later"}).status_code == 404

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 
+from forms.fields import quoted
 from questionnaires import load_all
 
 SHIPPED = load_all()
@@ -117,7 +118,8 @@ def test_s11_page_keeps_typed_input_and_shows_errors(client: FlaskClient) -> Non
     assert parsed.value("s2.1-action__owner") == "Head of service"
     assert "#s2.1-evidence__0__date-day" in parsed.summary_links
     assert "#s2.1-action__what" in parsed.summary_links
-    assert "The date of evidence 1 must be a real date" in html
+    item = quoted(SHIPPED["s11-self-audit"].question("s2.1").text)
+    assert f"The date of evidence 1 for {item} must be a real date" in html
     assert "Enter what will be done" in html
 
 
