@@ -26,12 +26,15 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms.validators import ValidationError
 
-from forms.fields import SEP, AnswerField, field_for
+from forms.fields import SEP, AnswerField, EvidenceField, field_for
 from questionnaires.conditions import evaluate, is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
 from security import check_csrf, csrf_token
 
 _log = logging.getLogger("flask_wtf.csrf")  # where flask_wtf logs a refused token
+
+ADD_EVIDENCE = "add-evidence"  # the button that adds a row to an evidence list (its question id)
+REMOVE_EVIDENCE = "remove-evidence"  # the button that removes one (question id, SEP, row index)
 
 
 class _CSRF(_FlaskFormCSRF):
@@ -170,6 +173,28 @@ class SectionForm(FlaskForm):
             if field.answer is not None and not field.error_parts and self.visible(field.question):
                 out.update(field.answers())
         return out
+
+    def change_evidence(self, formdata: Mapping[str, Any]) -> bool:
+        """Add or remove an evidence row, if the button pressed was "Add another piece of
+        evidence" or a row's "Remove": then the page is shown again as typed, with the change
+        and nothing checked or saved; True if so. A button naming no evidence list on this page
+        changes nothing and is not one of these (False)."""
+        adding = self._evidence_list(formdata.get(ADD_EVIDENCE))
+        if adding is not None:
+            adding.add_row()
+            return True
+        question_id, _, index = (formdata.get(REMOVE_EVIDENCE) or "").rpartition(SEP)
+        removing = self._evidence_list(question_id)
+        if removing is not None and index.isascii() and index.isdigit() and len(index) <= 4:
+            removing.remove_row(int(index))
+            return True
+        return False
+
+    def _evidence_list(self, question_id: str | None) -> EvidenceField | None:
+        if not question_id or question_id not in {q.id for q in self.questions}:
+            return None
+        field = self.field(question_id)
+        return field if isinstance(field, EvidenceField) else None
 
     def same_page_conditions(self, question: Question) -> bool:
         """Whether the question's show-if looks at questions on this page (revealed in place)."""

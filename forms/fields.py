@@ -318,7 +318,10 @@ class DateField(AnswerField):
 
 
 class EvidenceField(AnswerField):
-    """A repeatable list of evidence: title, type, date and an optional link per row."""
+    """A repeatable list of evidence: title, type, date and an optional link per row.
+
+    Rows are added and removed by buttons that post the page, so they work without JavaScript.
+    """
 
     required_verb = "Add at least one piece of evidence for"
     ROW_PARTS = ("title", "type", "link")
@@ -326,6 +329,7 @@ class EvidenceField(AnswerField):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.rows: list[dict[str, Any]] = []
+        self.indexes: list[int] = []  # the index each row was posted under (blank rows leave gaps)
         self.extra_rows = 0
 
     def row_name(self, index: int, part: str) -> str:
@@ -337,7 +341,7 @@ class EvidenceField(AnswerField):
 
     def read(self, formdata: Any) -> None:
         posted, indexes = self._posted(formdata)
-        self.rows = []
+        self.rows, self.indexes = [], []
         for index in range(self.question.max_items + 1):
             if str(index) not in indexes:
                 continue  # none of this row's inputs was posted: it reads as blank, and is left out
@@ -345,6 +349,20 @@ class EvidenceField(AnswerField):
             row["date"] = read_parts(posted, self.row_name(index, "date"))
             if any(row[p] for p in self.ROW_PARTS) or any(row["date"].values()):
                 self.rows.append(row)
+                self.indexes.append(index)
+        self.answer = self._items() or None
+
+    def add_row(self) -> None:
+        """Show an empty row after the others."""
+        self.extra_rows = 1
+
+    def remove_row(self, index: int) -> None:
+        """Take out the row posted under `index` (a blank one was never kept, so it just goes);
+        the list closes up, and a list left empty shows one empty row, as a new page does."""
+        if index in self.indexes:
+            at = self.indexes.index(index)
+            del self.rows[at], self.indexes[at]
+        self.extra_rows = 0
         self.answer = self._items() or None
 
     def _posted(self, formdata: Any) -> tuple[dict[str, Any], set[str]]:
@@ -404,6 +422,7 @@ class EvidenceField(AnswerField):
                     "date": parts_of(when),
                 }
             )
+        self.indexes = list(range(len(self.rows)))
         self.answer = self._items() or None
 
     @property

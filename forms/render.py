@@ -14,9 +14,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from forms.builder import SectionForm
+from forms.builder import ADD_EVIDENCE, REMOVE_EVIDENCE, SectionForm
 from forms.dates import PARTS
 from forms.fields import (
+    SEP,
     ActionField,
     AnswerField,
     DateField,
@@ -211,7 +212,9 @@ def date_input(field: DateField, single: bool) -> dict[str, Any]:
 def evidence_rows(field: EvidenceField) -> list[dict[str, Any]]:
     q = field.question
     rows = []
-    for index in range(field.row_count()):
+    count = field.row_count()
+    removable = count > 1 or bool(field.rows)  # a lone empty row has nothing to remove
+    for index in range(count):
         typed = (
             field.rows[index]
             if index < len(field.rows)
@@ -219,15 +222,16 @@ def evidence_rows(field: EvidenceField) -> list[dict[str, Any]]:
         )
         date_prefix = field.row_name(index, "date")
         date_error = next((m for a, m in field.error_parts.items() if a.startswith(date_prefix)), None)
+        title = field.row_name(index, "title")
         rows.append(
             {
                 "number": index + 1,
                 "title": {
-                    "name": field.row_name(index, "title"),
-                    "id": field.row_name(index, "title"),
+                    "name": title,
+                    "id": title,
                     "label": {"text": "Title", "classes": "govuk-label--s"},
                     "value": typed["title"],
-                    "errorMessage": _error(field, field.row_name(index, "title")),
+                    "errorMessage": _error(field, title),
                 },
                 "type": {
                     "name": field.row_name(index, "type"),
@@ -256,6 +260,18 @@ def evidence_rows(field: EvidenceField) -> list[dict[str, Any]]:
                     "value": typed["link"],
                     "errorMessage": _error(field, field.row_name(index, "link")),
                 },
+                "remove": {
+                    # the GOV.UK "add another" pattern: the button says which row it removes
+                    "html": Markup("Remove")
+                    + Markup('<span class="govuk-visually-hidden"> ')
+                    + escape(field.row_named(index))
+                    + Markup("</span>"),
+                    "classes": "govuk-button--secondary",
+                    "name": REMOVE_EVIDENCE,
+                    "value": f"{field.name}{SEP}{index}",
+                }
+                if removable
+                else None,
             }
         )
     return rows
@@ -341,6 +357,7 @@ def question_view(
             error=_error(field),
             rows=evidence_rows(field),
             can_add=field.row_count() < q.max_items,
+            add={"name": ADD_EVIDENCE, "value": q.id},
         )
     elif isinstance(field, ActionField):
         view.update(

@@ -37,7 +37,6 @@ from accounts.access import can_edit_audit, can_read_audit, can_update_actions
 from accounts.kept import take
 from accounts.session import NOT_READ, current_user, load_user_with, role, signed_in
 from forms import SectionForm, build_form_class
-from forms.fields import EvidenceField
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
 from questionnaires.model import Question, Questionnaire, Section
@@ -393,9 +392,7 @@ def _save(page: StandardPage, user: User) -> Any:
     form = page.form()
     revision = _number(request.form.get("revision"), -1)
     completed = request.form.get(COMPLETED)
-    adding = request.form.get("add-evidence")
-    if adding and adding in {q.id for q in form.questions} and isinstance(form.field(adding), EvidenceField):
-        form.field(adding).extra_rows = 1
+    if form.change_evidence(request.form):  # a row added or removed: shown again, as typed, not saved
         return _render(page, form, revision, completed)
     valid = form.validate()
     # "No, I'll come back to it later" says the section is not finished: it is saved as far as it

@@ -9,7 +9,6 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from catalogue import all_questionnaires, get_or_404, section_or_404
 from forms import build_form_class
-from forms.fields import EvidenceField
 from forms.render import error_summary
 from forms.summary import summary_rows
 from questionnaires import Questionnaire
@@ -54,13 +53,10 @@ def section(questionnaire_id: str, section_id: str) -> str:
         errors = None
     else:
         form = build_form_class(questionnaire, section, band)()
-        if request.method == "POST":
-            adding = request.form.get("add-evidence")
-            if adding and adding in {q.id for q in form.questions} and isinstance(form.field(adding), EvidenceField):
-                form.field(adding).extra_rows = 1
-            elif form.validate():
-                answers = form.answers()
-                checked = summary_rows(section, answers, {q.id for q in form.questions if form.visible(q)})
+        # a POST; an evidence row added or removed: the page again, as typed, nothing checked
+        if not form.change_evidence(request.form) and form.validate():
+            answers = form.answers()
+            checked = summary_rows(section, answers, {q.id for q in form.questions if form.visible(q)})
         questions, errors = question_html(form), error_summary(form)
     return render_template(
         "questionnaire/preview_section.html",

@@ -240,8 +240,63 @@ def test_each_evidence_list_of_a_page_reads_its_own_names(ctx, pairs) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Messages that say which row and which answer
+# Adding and removing rows; messages that say which row and which answer
 # ---------------------------------------------------------------------------------------------
+
+
+def pressed(minimal: Questionnaire, pairs: list[tuple[str, str]]) -> tuple[Any, bool]:
+    """The first page as posted with a button, the button handled as the views handle it."""
+    formdata = MultiDict(pairs)
+    form = build_form_class(minimal, minimal.section("first"))(formdata=formdata)
+    return form, form.change_evidence(formdata)
+
+
+def titles(form: Any) -> list[str]:
+    return [r["title"] for r in form.field(EVIDENCE).rows]
+
+
+def test_add_shows_an_empty_row_after_the_others(ctx, minimal: Questionnaire) -> None:
+    form, changed = pressed(minimal, RATED + row(0, "Policy") + [("add-evidence", EVIDENCE)])
+    assert changed and form.field(EVIDENCE).row_count() == 2 and titles(form) == ["Policy"]
+    form, _ = pressed(minimal, RATED + [("add-evidence", EVIDENCE)])  # nothing typed: two empty rows
+    assert form.field(EVIDENCE).row_count() == 2
+
+
+def test_remove_takes_out_the_row_posted_under_its_index(ctx, minimal: Questionnaire) -> None:
+    """Rows are named by their place on the page that was posted; a blank row there is not kept,
+    so the row under index 2 is the second kept row, not the third."""
+    rows = row(0, "Policy") + row(2, "Minutes") + row(3, "Report")
+    form, changed = pressed(minimal, RATED + rows + [("remove-evidence", f"{EVIDENCE}__2")])
+    field = form.field(EVIDENCE)
+    assert changed and titles(form) == ["Policy", "Report"]
+    assert [i["title"] for i in field.answer] == ["Policy", "Report"] and field.row_count() == 2
+    form, changed = pressed(minimal, RATED + rows + [("remove-evidence", f"{EVIDENCE}__1")])  # the blank one
+    assert changed and titles(form) == ["Policy", "Minutes", "Report"]
+
+
+def test_removing_the_only_row_leaves_one_empty_row(ctx, minimal: Questionnaire) -> None:
+    form, changed = pressed(minimal, RATED + row(0, "Policy") + [("remove-evidence", f"{EVIDENCE}__0")])
+    field = form.field(EVIDENCE)
+    assert changed and field.rows == [] and field.answer is None and field.row_count() == 1
+
+
+@pytest.mark.parametrize(
+    "button",
+    [
+        ("add-evidence", "colour"),
+        ("add-evidence", "nothing"),
+        ("remove-evidence", EVIDENCE),
+        ("remove-evidence", f"{EVIDENCE}__x"),
+        ("remove-evidence", f"{EVIDENCE}__-1"),
+        ("remove-evidence", f"{EVIDENCE}__١"),
+        ("remove-evidence", f"{EVIDENCE}__99999999999999999999"),
+        ("remove-evidence", "colour__0"),
+        ("remove-evidence", ""),
+    ],
+)
+def test_a_button_naming_no_row_of_the_page_changes_nothing(ctx, minimal: Questionnaire, button) -> None:
+    form, changed = pressed(minimal, RATED + row(0, "Policy") + [button])
+    assert not changed and titles(form) == ["Policy"] and form.field(EVIDENCE).row_count() == 1
 
 
 def test_evidence_messages_name_the_row_and_the_item_it_is_evidence_for(ctx) -> None:

@@ -98,3 +98,31 @@ def test_a_missing_action_is_reported_once_on_its_fieldset(views) -> None:
     assert messages["item-action__what"].startswith("Add an action")
     assert action["error"] == {"text": messages["item-action__what"]}
     assert action["parts"]["what"]["errorMessage"] is None
+
+
+@pytest.fixture
+def pressed(app: Flask, minimal: Questionnaire):
+    """The first page's views after a button was pressed, handled as the views handle it."""
+
+    def make(data: dict):
+        with app.test_request_context(method="POST"):
+            formdata = MultiDict(data)
+            form = build_form_class(minimal, minimal.section("first"))(formdata=formdata)
+            assert form.change_evidence(formdata)
+            return {v["id"]: v for v in page_views(form)}
+
+    return make
+
+
+def test_each_evidence_row_has_a_remove_button_that_says_which_row(views, pressed) -> None:
+    first = pressed({"item-evidence__0__title": "Policy", "add-evidence": "item-evidence"})["item-evidence"]
+    assert [row["remove"]["value"] for row in first["rows"]] == ["item-evidence__0", "item-evidence__1"]
+    remove = first["rows"][1]["remove"]
+    assert remove["name"] == "remove-evidence" and "govuk-button--secondary" in remove["classes"]
+    assert remove["html"] == (
+        'Remove<span class="govuk-visually-hidden"> evidence 2 for ‘Is the policy in place?’</span>'
+    )
+    _, fresh = views("first")
+    assert [row["remove"] for row in fresh["item-evidence"]["rows"]] == [None], "one empty row: nothing to remove"
+    _, one = views("first", {"item-evidence__0__title": "Policy"})
+    assert one["item-evidence"]["rows"][0]["remove"]["value"] == "item-evidence__0", "a typed row can be cleared"

@@ -336,6 +336,43 @@ def summary_links(page: str) -> list[tuple[str, str]]:
     return [(href, unescape(text)) for href, text in re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)]
 
 
+def test_a_half_typed_evidence_row_is_removed_and_the_standard_completed(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    path = f"/audit/{audit.id}/{section.id}"
+    data = section_data(section)
+    data.update({"s1.1-evidence__1__title": "Half typed", "s1.1-evidence__1__date-day": "3"})
+    refused = body(client.post(path, data=data))
+    assert [href for href, _ in summary_links(refused)] == ["s1.1-evidence__1__type", "s1.1-evidence__1__date-month"]
+
+    response = client.post(path, data={**data, "remove-evidence": "s1.1-evidence__1"})
+    page = body(response)
+    assert response.status_code == 200 and "There is a problem" not in page and stored(audit) == {}
+    assert "Half typed" not in page and 'name="s1.1-evidence__1__title"' not in page
+    assert re.search(r'id="s1.1-evidence__0__title"[^>]*value="Safeguarding policy 2024"', page)
+    assert re.search(r'name="s1.2-evidence__0__title"[^>]*value="Safeguarding policy 2024"', page)
+    assert "Reviewed by the board every year." in page  # nothing else typed is lost
+    assert re.search(r'name="section-completed"[^>]*value="yes" checked', page)
+
+    assert client.post(path, data=section_data(section)).status_code == 302
+    assert state_of(audit, "s1").status == "completed"
+    assert [e["title"] for e in stored(audit)["s1.1-evidence"]] == ["Safeguarding policy 2024"]
+
+
+def test_removing_the_only_evidence_row_leaves_one_empty_row(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    section = s11.sections[0]
+    data = {**section_data(section), "remove-evidence": "s1.1-evidence__0"}
+    page = body(client.post(f"/audit/{audit.id}/{section.id}", data=data))
+    row = re.search(r'<input[^>]*name="s1.1-evidence__0__title"[^>]*>', page)[0]
+    assert 'value=""' in row or "value=" not in row
+    assert 'name="s1.1-evidence__1__title"' not in page
+    assert 'value="s1.1-evidence__0"' not in page, "a lone empty row has no Remove button"
+    assert "Remove<span" in page, "the other items' rows still have theirs"
+
+
 def test_each_error_names_its_evidence_row_and_item_and_links_to_the_box(
     client: FlaskClient, audit: Audit, s11: Questionnaire
 ) -> None:

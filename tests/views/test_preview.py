@@ -192,6 +192,17 @@ def test_evidence_rows_can_be_added_without_javascript(client: FlaskClient) -> N
     assert "There is a problem" not in html
 
 
+def test_evidence_rows_can_be_removed_without_javascript(client: FlaskClient) -> None:
+    rows = {"s1.1-evidence__0__title": "Board minutes", "s1.1-evidence__1__title": "Policy", "s1.1": "met"}
+    html = client.post("/preview/s11-self-audit/s1", data={**rows, "remove-evidence": "s1.1-evidence__0"}).get_data(
+        as_text=True
+    )
+    parsed = Page(html)
+    assert parsed.value("s1.1-evidence__0__title") == "Policy" and "s1.1-evidence__1__title" not in parsed.inputs
+    assert parsed.checked("s1.1") == ["met"]
+    assert "There is a problem" not in html
+
+
 def test_child_pages_use_faces_with_words_and_always_offer_dont_know(client: FlaskClient) -> None:
     child = SHIPPED["child-experience"]
     for band in child.age_bands:
