@@ -320,7 +320,8 @@ class DateField(AnswerField):
 class EvidenceField(AnswerField):
     """A repeatable list of evidence: title, type, date and an optional link per row.
 
-    Rows are added and removed by buttons that post the page, so they work without JavaScript.
+    Rows are added and removed by buttons that post the page (so they work without JavaScript);
+    the page comes back with what was typed and `focus` says where the keyboard should be.
     """
 
     required_verb = "Add at least one piece of evidence for"
@@ -331,6 +332,7 @@ class EvidenceField(AnswerField):
         self.rows: list[dict[str, Any]] = []
         self.indexes: list[int] = []  # the index each row was posted under (blank rows leave gaps)
         self.extra_rows = 0
+        self.focus: str | None = None  # the id to put the keyboard focus on when the page comes back
 
     def row_name(self, index: int, part: str) -> str:
         return f"{self.name}{SEP}{index}{SEP}{part}"
@@ -339,9 +341,14 @@ class EvidenceField(AnswerField):
     def anchor(self) -> str:
         return self.row_name(0, "title")
 
+    @property
+    def fieldset_id(self) -> str:
+        """The id of the list's fieldset, where the focus goes when a row is removed."""
+        return self.name
+
     def read(self, formdata: Any) -> None:
         posted, indexes = self._posted(formdata)
-        self.rows, self.indexes = [], []
+        self.rows, self.indexes, self.focus = [], [], None
         for index in range(self.question.max_items + 1):
             if str(index) not in indexes:
                 continue  # none of this row's inputs was posted: it reads as blank, and is left out
@@ -353,8 +360,9 @@ class EvidenceField(AnswerField):
         self.answer = self._items() or None
 
     def add_row(self) -> None:
-        """Show an empty row after the others."""
+        """Show an empty row after the others, with the keyboard in its first box."""
         self.extra_rows = 1
+        self.focus = self.row_name(self.row_count() - 1, "title")
 
     def remove_row(self, index: int) -> None:
         """Take out the row posted under `index` (a blank one was never kept, so it just goes);
@@ -364,6 +372,7 @@ class EvidenceField(AnswerField):
             del self.rows[at], self.indexes[at]
         self.extra_rows = 0
         self.answer = self._items() or None
+        self.focus = self.fieldset_id
 
     def _posted(self, formdata: Any) -> tuple[dict[str, Any], set[str]]:
         """This field's posted inputs (name -> what `formdata.get` gives) and the row indexes they name,
@@ -410,7 +419,7 @@ class EvidenceField(AnswerField):
         return items
 
     def load(self, answer: Any) -> None:
-        self.rows = []
+        self.rows, self.focus = [], None
         for item in answer or []:
             when = item.get("date")
             when = date.fromisoformat(when) if isinstance(when, str) else when
@@ -462,7 +471,7 @@ class EvidenceField(AnswerField):
 
     def state(self) -> tuple[Any, ...]:
         rows = tuple((r["title"], r["type"], r["link"], tuple(r["date"].items())) for r in self.rows)
-        return (rows, self.extra_rows, tuple(self.error_parts.items()))
+        return (rows, self.extra_rows, self.focus, tuple(self.error_parts.items()))
 
     def row_count(self) -> int:
         """Rows to show: those typed, plus an empty one to add to, plus any asked for."""

@@ -232,6 +232,8 @@ def evidence_rows(field: EvidenceField) -> list[dict[str, Any]]:
                     "label": {"text": "Title", "classes": "govuk-label--s"},
                     "value": typed["title"],
                     "errorMessage": _error(field, title),
+                    # the row just added: the keyboard goes to it when the page comes back
+                    "attributes": {"autofocus": ""} if field.focus == title else None,
                 },
                 "type": {
                     "name": field.row_name(index, "type"),
@@ -358,6 +360,8 @@ def question_view(
             rows=evidence_rows(field),
             can_add=field.row_count() < q.max_items,
             add={"name": ADD_EVIDENCE, "value": q.id},
+            fieldset_id=field.fieldset_id,
+            focused=field.focus == field.fieldset_id,  # a row was removed: the keyboard stays on the list
         )
     elif isinstance(field, ActionField):
         view.update(

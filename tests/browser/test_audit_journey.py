@@ -231,3 +231,76 @@ def test_enter_in_a_text_box_saves_what_was_typed_instead_of_adding_evidence(
     open_standard(page, "s1")
     expect(page.get_by_role("button", name="Save and come back later")).to_have_count(1)  # the visible one
     expect(page.locator("button.app-default-submit")).not_to_be_in_viewport()
+
+
+def test_evidence_rows_are_added_and_removed_and_the_keyboard_stays_with_them(
+    server: Server, new_page: Callable[..., Page], shots
+) -> None:
+    """Add another piece of evidence comes back with the keyboard in the new row; a row typed by
+    mistake, which would stop the standard being completed, is removed, and the keyboard stays on
+    its list. The page with two rows, and with their errors, passes axe."""
+    (lead,) = server.agency_with_users("Ali Evidence")
+    page = new_page()
+    sign_in_from_start(page, server.url, lead.email)
+    page.get_by_role("link", name="Your self-audit").click()
+    open_standard(page, "s1")
+    for item in ("s1.1", "s1.2", "s1.3", "s1.4"):
+        rate(page, item, "met")
+    by_id(page, "s1.1-evidence__0__title").fill("Chief executive's job description")
+    page.locator("input[name='s1.1-evidence__0__type'][value='role-description']").check()
+    fill_date(page, "s1.1-evidence__0__date", TODAY - dt.timedelta(days=200))
+    page.locator("button[name='add-evidence'][value='s1.1-evidence']").click()
+
+    added = by_id(page, "s1.1-evidence__1__title")
+    expect(added).to_be_focused()
+    assert page.evaluate("document.activeElement.id") == "s1.1-evidence__1__title"
+    expect(added).to_be_in_viewport()
+    expect(by_id(page, "s1.1-evidence__0__title")).to_have_value("Chief executive's job description")
+    expect(page.locator("input[name='s1.1']:checked")).to_have_value("met")
+    shots(page, "row-added")
+    assert violations(page) == []
+
+    page.keyboard.type("Board minu")  # typed where the focus is, then left half done
+    page.get_by_label("Yes, I’ve completed this section").check()
+    page.get_by_role("button", name="Save and continue").click()
+    item = "‘Is a named person at board level responsible for safeguarding children?’"
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name=f"Select the type of evidence 2 for {item}")).to_be_visible()
+    expect(summary.get_by_role("link", name=f"Enter the date of evidence 2 for {item}, like 27 3 2024")).to_be_visible()
+    summary.get_by_role("link", name=f"Enter the date of evidence 2 for {item}, like 27 3 2024").click()
+    expect(by_id(page, "s1.1-evidence__1__date-day")).to_be_focused()
+    shots(page, "row-errors")
+    assert violations(page) == []
+
+    page.get_by_role("button", name=f"Remove evidence 2 for {item}").click()
+    expect(by_id(page, "s1.1-evidence__1__title")).to_have_count(0)
+    expect(page.locator(".govuk-error-summary")).to_have_count(0)
+    expect(by_id(page, "s1.1-evidence")).to_be_focused()
+    assert page.evaluate("document.activeElement.id") == "s1.1-evidence"
+    expect(by_id(page, "s1.1-evidence__0__title")).to_have_value("Chief executive's job description")
+    shots(page, "row-removed")
+    save(page, "s1")
+    assert status_of(page, "s1") == "Completed"
+    with server.rows():
+        stored = load_answers(response_of(Audit.get(Audit.agency == lead.agency_id)))
+    assert [e["title"] for e in stored["s1.1-evidence"]] == ["Chief executive's job description"]
+
+
+def test_evidence_rows_are_added_and_removed_without_javascript(
+    server: Server, new_page: Callable[..., Page], shots
+) -> None:
+    (lead,) = server.agency_with_users("Noor Nojs")
+    page = new_page(js=False)
+    sign_in_from_start(page, server.url, lead.email)
+    page.get_by_role("link", name="Your self-audit").click()
+    open_standard(page, "s2")
+    by_id(page, "s2.1-evidence__0__title").fill("Child protection policy")
+    page.locator("button[name='add-evidence'][value='s2.1-evidence']").click()
+    expect(by_id(page, "s2.1-evidence__1__title")).to_be_focused()
+    by_id(page, "s2.1-evidence__1__title").fill("Typed by mistake")
+    page.locator("button[name='remove-evidence'][value='s2.1-evidence__1']").click()
+    expect(by_id(page, "s2.1-evidence__1__title")).to_have_count(0)
+    expect(by_id(page, "s2.1-evidence__0__title")).to_have_value("Child protection policy")
+    expect(by_id(page, "s2.1-evidence")).to_be_focused()
+    shots(page, "no-js-row-removed")

@@ -255,11 +255,13 @@ def titles(form: Any) -> list[str]:
     return [r["title"] for r in form.field(EVIDENCE).rows]
 
 
-def test_add_shows_an_empty_row_after_the_others(ctx, minimal: Questionnaire) -> None:
+def test_add_shows_an_empty_row_with_the_keyboard_in_it(ctx, minimal: Questionnaire) -> None:
     form, changed = pressed(minimal, RATED + row(0, "Policy") + [("add-evidence", EVIDENCE)])
-    assert changed and form.field(EVIDENCE).row_count() == 2 and titles(form) == ["Policy"]
+    field = form.field(EVIDENCE)
+    assert changed and field.row_count() == 2 and titles(form) == ["Policy"]
+    assert field.focus == f"{EVIDENCE}__1__title"
     form, _ = pressed(minimal, RATED + [("add-evidence", EVIDENCE)])  # nothing typed: two empty rows
-    assert form.field(EVIDENCE).row_count() == 2
+    assert form.field(EVIDENCE).row_count() == 2 and form.field(EVIDENCE).focus == f"{EVIDENCE}__1__title"
 
 
 def test_remove_takes_out_the_row_posted_under_its_index(ctx, minimal: Questionnaire) -> None:
@@ -270,6 +272,7 @@ def test_remove_takes_out_the_row_posted_under_its_index(ctx, minimal: Questionn
     field = form.field(EVIDENCE)
     assert changed and titles(form) == ["Policy", "Report"]
     assert [i["title"] for i in field.answer] == ["Policy", "Report"] and field.row_count() == 2
+    assert field.focus == EVIDENCE, "the keyboard stays on the list"
     form, changed = pressed(minimal, RATED + rows + [("remove-evidence", f"{EVIDENCE}__1")])  # the blank one
     assert changed and titles(form) == ["Policy", "Minutes", "Report"]
 

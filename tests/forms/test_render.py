@@ -126,3 +126,14 @@ def test_each_evidence_row_has_a_remove_button_that_says_which_row(views, presse
     assert [row["remove"] for row in fresh["item-evidence"]["rows"]] == [None], "one empty row: nothing to remove"
     _, one = views("first", {"item-evidence__0__title": "Policy"})
     assert one["item-evidence"]["rows"][0]["remove"]["value"] == "item-evidence__0", "a typed row can be cleared"
+
+
+def test_the_keyboard_goes_to_the_row_added_or_to_the_list_a_row_left(views, pressed) -> None:
+    added = pressed({"item-evidence__0__title": "Policy", "add-evidence": "item-evidence"})["item-evidence"]
+    assert [row["title"]["attributes"] for row in added["rows"]] == [None, {"autofocus": ""}]
+    assert not added["focused"]
+    removed = pressed({"item-evidence__0__title": "Policy", "remove-evidence": "item-evidence__0"})["item-evidence"]
+    assert removed["focused"] and removed["fieldset_id"] == "item-evidence"
+    assert [row["title"]["attributes"] for row in removed["rows"]] == [None]
+    _, shown = views("first", {"item-evidence__0__title": "Policy"})
+    assert not shown["item-evidence"]["focused"] and shown["item-evidence"]["rows"][0]["title"]["attributes"] is None

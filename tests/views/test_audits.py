@@ -328,6 +328,10 @@ def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: A
     page = body(client.post(f"/audit/{audit.id}/{section.id}", data=data))
     assert 'name="s1.1-evidence__1__title"' in page and "Safeguarding policy 2024" in page
     assert stored(audit) == {}
+    # the page comes back with the keyboard in the new row's first box, which the browser scrolls to
+    assert re.findall(r"<input[^>]*autofocus[^>]*>", page) == [
+        re.search(r'<input[^>]*id="s1.1-evidence__1__title"[^>]*>', page)[0]
+    ]
 
 
 def summary_links(page: str) -> list[tuple[str, str]]:
@@ -354,6 +358,11 @@ def test_a_half_typed_evidence_row_is_removed_and_the_standard_completed(
     assert re.search(r'name="s1.2-evidence__0__title"[^>]*value="Safeguarding policy 2024"', page)
     assert "Reviewed by the board every year." in page  # nothing else typed is lost
     assert re.search(r'name="section-completed"[^>]*value="yes" checked', page)
+    # the keyboard stays on the list the row left, not at the top of the page
+    assert re.findall(r"<[a-z]+[^>]*autofocus[^>]*>", page) == [
+        re.search(r'<fieldset[^>]*id="s1.1-evidence"[^>]*>', page)[0]
+    ]
+    assert 'tabindex="-1" autofocus' in page
 
     assert client.post(path, data=section_data(section)).status_code == 302
     assert state_of(audit, "s1").status == "completed"
