@@ -182,7 +182,7 @@ def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> Non
     page = analyst.get("/results/themes").get_data(as_text=True)
     shown = re.search(
         r"Parents and carers</th>(.*?)</tr>",
-        page.split("Being informed: share positive by who answered and Essex measure")[1],
+        page.split("Being informed: share positive by who answered and Essex measure</caption>")[1],
         re.S,
     ).group(1)
     assert "67% (12)" in shown
