@@ -161,8 +161,10 @@ def text_input(field: TextField | NumberField, single: bool) -> dict[str, Any]:
 
 
 def textarea(field: TextField, single: bool) -> dict[str, Any]:
+    """With a maximum length, the parameters of a GOV.UK character count (the template's choice),
+    so people see how many characters they have left; the limit is still checked on the server."""
     q = field.question
-    return {
+    params: dict[str, Any] = {
         "name": field.name,
         "id": field.name,
         "label": _label(q, single),
@@ -171,6 +173,11 @@ def textarea(field: TextField, single: bool) -> dict[str, Any]:
         "rows": LONG_TEXT_ROWS,
         "value": field.answer or "",
     }
+    if q.max_length:  # the number written as the server's message writes it: 5,000
+        params.update(
+            maxlength=q.max_length, textareaDescriptionText=f"You can enter up to {q.max_length:,} characters"
+        )
+    return params
 
 
 def _date_items(prefix: str, typed: dict[str, str], bad: Iterable[str]) -> list[dict[str, Any]]:

@@ -211,3 +211,26 @@ def test_practitioner_types_a_single_use_code_on_a_phone(server: Server, new_pag
     other.goto(f"{server.url}/s/{link.slug}/{spare}")  # the next person's code still works
     expect(other.get_by_role("button", name="Start now")).to_be_visible()
     assert len(submitted(server, link)) == 1
+
+
+def test_a_parent_sees_how_many_characters_are_left_as_they_type(server: Server, phone: Page, shots) -> None:
+    """The GOV.UK character count under a free-text answer: the count follows the typing, says
+    when the answer is too long, and the page still passes axe with the count showing."""
+    family = SHIPPED["family-experience"]
+    question = family.question("anything-else")
+    section = next(s for s in family.sections if question in s.questions)
+    link = new_link(server, "family-experience")
+    phone.goto(f"{server.url}/s/{link.slug}")
+    phone.goto(f"{server.url}/s/{link.slug}/q/{section.id}")
+    status = phone.locator(".govuk-character-count__status")
+    expect(status).to_have_text("You have 3,000 characters remaining")
+    box = phone.get_by_label(question.text)
+    box.press_sequentially(ANYTHING_ELSE)
+    expect(status).to_have_text(f"You have {3000 - len(ANYTHING_ELSE):,} characters remaining")
+    shots(phone, "counting")
+    assert violations(phone) == []
+    box.fill("a" * 3002)
+    box.press("End")
+    expect(status).to_have_text("You have 2 characters too many")
+    shots(phone, "too-many")
+    assert violations(phone) == []

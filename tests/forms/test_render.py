@@ -42,6 +42,15 @@ def test_each_question_gets_its_govuk_component(views) -> None:
     assert [i["name"] for i in second["reviewed"]["params"]["items"]] == ["day", "month", "year"]
 
 
+def test_a_long_answer_with_a_maximum_counts_its_characters(views) -> None:
+    """The template shows a GOV.UK character count for these parameters (maxlength given)."""
+    _, second = views("second")
+    params = second["story"]["params"]
+    assert params["maxlength"] == 5000  # long_text's default maximum
+    assert params["textareaDescriptionText"] == "You can enter up to 5,000 characters"
+    assert "maxlength" not in second["staff"]["params"]
+
+
 def test_not_applicable_gets_a_reason_box_unless_mandatory(views) -> None:
     _, first = views("first")
     item = first["item"]

@@ -293,6 +293,37 @@ def test_a_family_member_answers_the_family_survey(client: FlaskClient, db: Data
     assert services == [family.question("services").options[0].value, family.question("services").options[2].value]
 
 
+def test_a_long_answer_shows_how_many_characters_are_left_and_the_server_still_checks(
+    client: FlaskClient, db: Database
+) -> None:
+    """The GOV.UK character count: its limit for the JavaScript, words for a browser without it,
+    and no maxlength on the box (which would cut what was typed without a word). Too long an
+    answer is refused with the same message as before and kept as typed."""
+    family = SHIPPED["family-experience"]
+    question = family.question("anything-else")
+    section = next(s for s in family.sections if question in s.questions)
+    link = make_link("family-experience")
+    url = f"/s/{link.slug}/q/{section.id}"
+    html = client.get(url).get_data(as_text=True)
+    group = re.search(r'<div class="govuk-form-group govuk-character-count"[^>]*>', html).group(0)
+    assert 'data-module="govuk-character-count"' in group and 'data-maxlength="3000"' in group
+    box = re.search(r'<textarea [^>]*id="anything-else"[^>]*>', html).group(0)
+    assert "govuk-js-character-count" in box and "maxlength" not in box
+    assert 'aria-describedby="anything-else-info ' in box
+    info = re.search(
+        r'<div id="anything-else-info" class="govuk-hint govuk-character-count__message">(.*?)</div>', html, re.S
+    )
+    assert info.group(1).strip() == "You can enter up to 3,000 characters"
+
+    data = {k: v for q in section.questions if q.show_if is None for k, v in valid_answer(q).items()}
+    data["anything-else"] = "a" * 3001
+    sent = client.post(url, data=data)
+    assert sent.status_code == 200
+    page = page_text(sent)
+    assert "The answer must be 3,000 characters or fewer (it is 3,001)" in page
+    assert 'data-maxlength="3000"' in page and "a" * 3001 + "</textarea>" in page
+
+
 def test_change_links_come_back_to_the_check_page(client: FlaskClient, db: Database) -> None:
     family = SHIPPED["family-experience"]
     link = make_link("family-experience")
