@@ -366,7 +366,15 @@ def question_view(
             error=_error(field),
             rows=evidence_rows(field),
             can_add=field.row_count() < q.max_items,
-            add={"name": ADD_EVIDENCE, "value": q.id},
+            add={
+                "name": ADD_EVIDENCE,
+                "value": q.id,
+                # one such button per item on a standard: the hidden words tell a list of buttons apart
+                "html": Markup("Add another piece of evidence")
+                + Markup('<span class="govuk-visually-hidden"> for ')
+                + escape(field.list_named)
+                + Markup("</span>"),
+            },
             fieldset_id=field.fieldset_id,
             focused=field.focus == field.fieldset_id,  # a row was removed: the keyboard stays on the list
         )

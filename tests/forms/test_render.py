@@ -131,6 +131,9 @@ def test_each_evidence_row_has_a_remove_button_that_says_which_row(views, presse
     assert remove["html"] == (
         'Remove<span class="govuk-visually-hidden"> evidence 2 for ‘Is the policy in place?’</span>'
     )
+    assert first["add"]["html"] == (
+        'Add another piece of evidence<span class="govuk-visually-hidden"> for ‘Is the policy in place?’</span>'
+    ), "one add button per item: a list of buttons tells them apart"
     _, fresh = views("first")
     assert [row["remove"] for row in fresh["item-evidence"]["rows"]] == [None], "one empty row: nothing to remove"
     _, one = views("first", {"item-evidence__0__title": "Policy"})

@@ -328,6 +328,8 @@ def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: A
     page = body(client.post(f"/audit/{audit.id}/{section.id}", data=data))
     assert 'name="s1.1-evidence__1__title"' in page and "Safeguarding policy 2024" in page
     assert stored(audit) == {}
+    adds = re.findall(r'<button[^>]*name="add-evidence"[^>]*>(.*?)</button>', page, re.S)
+    assert len(adds) == len({re.sub(r"\s+", " ", a) for a in adds}) > 1, "each item's add button says which"
     # the page comes back with the keyboard in the new row's first box, which the browser scrolls to
     assert re.findall(r"<input[^>]*autofocus[^>]*>", page) == [
         re.search(r'<input[^>]*id="s1.1-evidence__1__title"[^>]*>', page)[0]
