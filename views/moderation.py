@@ -112,8 +112,13 @@ def _standard_page(
 def _doing(can_moderate: bool) -> str:
     """What the reviewer is doing on the page, for its title and heading: moderating a submitted
     audit, or reading one that is reopened (back with the agency) or as an administrator. The
-    word matches the link that led there ("Moderate" or "Read")."""
+    word matches the link that led there ("Moderate" or "Read": `doing_on`)."""
     return "Moderate" if can_moderate else "Read"
+
+
+def doing_on(audit: Audit) -> str:
+    """The word for the link to an audit's review page, as the page's own heading says it."""
+    return _doing(access.can_moderate(current_user(), audit))
 
 
 def _problems(section: Section, rating: str, note: str) -> list[dict[str, str]]:

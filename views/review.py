@@ -16,6 +16,7 @@ from accounts.session import current_user, role
 from store import concerns
 from store.admin import reopen_audit
 from store.models import Agency, Audit, AuditCycle
+from views.moderation import doing_on
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -31,7 +32,7 @@ def index() -> str:
         .where(Audit.status.in_(("submitted", "reopened")))
         .order_by(AuditCycle.opens_on.desc(), Agency.name)
     )
-    return render_template("review/index.html", audits=list(audits), new_flags=concerns.new_count())
+    return render_template("review/index.html", audits=list(audits), new_flags=concerns.new_count(), doing=doing_on)
 
 
 @bp.route("/audits/<int:audit_id>/reopen", methods=["GET", "POST"])

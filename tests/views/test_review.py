@@ -59,3 +59,15 @@ def test_other_roles_are_refused(client: FlaskClient, db, agencies, users) -> No
         client.post("/sign-out")
     assert Audit.get_by_id(audit.id).status == "submitted"
     assert client.get("/review/").status_code == 302
+
+
+def test_the_list_offers_to_moderate_only_where_the_page_does(client: FlaskClient, db, agencies, users) -> None:
+    """The link's word is the word the page it opens heads itself with (views.moderation): an
+    administrator, and anyone on a reopened audit, reads; only a reviewer on a submitted audit
+    moderates."""
+    audit = _submitted(agencies["police"])
+    link = f'<a class="govuk-link" href="/review/audits/{audit.id}">{{}}<span class="govuk-visually-hidden">'
+    for key, word in (("reviewer", "Moderate"), ("admin", "Read")):
+        sign_in_as(client, users[key])
+        assert link.format(word) in client.get("/review/").get_data(as_text=True), key
+        client.post("/sign-out")
