@@ -430,6 +430,48 @@ def test_a_key_a_wider_unique_index_begins_with_loses_its_own_index_and_gets_it_
     )
 
 
+def test_concern_flags_stored_to_the_minute_keep_only_their_week(fresh: Database) -> None:
+    """0007: a flag's made and emailed times, once the submission's minute, become the Monday of
+    their week, as new flags are stored; the reviewer's handled time keeps its minute."""
+    runner = Runner(fresh, directory=str(MIGRATIONS_DIR))
+    names = _names()
+    at = next(n for n, name in enumerate(names) if name.startswith("0007_"))
+    runner.up(target=FIRST)
+    with fresh.atomic():
+        for table, row in ROWS:
+            insert(fresh, table, row)
+    runner.up(target=names[at - 1])
+    handled = dt.datetime(2024, 5, 3, 11, 7)
+    for flag_id, made, emailed in (
+        (1, dt.datetime(2024, 5, 2, 16, 41), dt.datetime(2024, 5, 2, 16, 42)),
+        (2, dt.datetime(2024, 5, 6, 0, 5), None),
+    ):
+        insert(
+            fresh,
+            "concern_flag",
+            {
+                "id": flag_id,
+                "response_id": 17,
+                "question_id": f"q{flag_id}",
+                "words": '["hurt"]',
+                "status": "new",
+                "created_at": made,
+                "notified_at": emailed,
+                "handled_at": handled,
+            },
+        )
+    upgrade(fresh)
+    rows = [
+        tuple(v if v is None or isinstance(v, dt.datetime) else dt.datetime.fromisoformat(v) for v in row)
+        for row in read(fresh, "concern_flag", ["created_at", "notified_at", "handled_at"])
+    ]
+    assert rows == [
+        (dt.datetime(2024, 4, 29), dt.datetime(2024, 4, 29), handled),  # Thursday 2 May: the week of Monday 29 April
+        (dt.datetime(2024, 5, 6), None, handled),  # a Monday stays, at midnight
+    ]
+    assert schema_differences(fresh) == []
+
+
 @pytest.fixture
 def fresh_app(fresh_url: str) -> Iterator[Flask]:
     app = create_app({"TESTING": True, "SECRET_KEY": "migrations", "DATABASE_URL": fresh_url})
