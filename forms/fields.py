@@ -168,12 +168,17 @@ class RatingField(SingleChoiceField):
         super().check()
         if self.error_parts or not self.is_not_applicable:
             return
+        # named: a standard has several items, each with its own reason box
+        named = quoted(self.question.text)
         if not self.reason:
-            self.fail("Explain why this does not apply to your agency", self.reason_name)
+            self.fail(f"Explain why {named} does not apply to your agency", self.reason_name)
         elif len(self.reason) < self.min_reason_length:
-            self.fail(f"The reason must be at least {self.min_reason_length} characters", self.reason_name)
+            self.fail(
+                f"The reason {named} does not apply must be at least {self.min_reason_length} characters",
+                self.reason_name,
+            )
         elif len(self.reason) > 2000:
-            self.fail("The reason must be 2,000 characters or fewer", self.reason_name)
+            self.fail(f"The reason {named} does not apply must be 2,000 characters or fewer", self.reason_name)
 
     def answers(self) -> dict[str, Any]:
         out = super().answers()
@@ -525,24 +530,39 @@ class ActionField(AnswerField):
         self.stored_answer = getattr(form, "stored_answer", _nothing_stored)
         super().pre_validate(form)
 
+    @property
+    def for_item(self) -> str:
+        """` for ‘the item’` in a message: a standard has an action for each item, so "Enter who
+        owns the action" alone, several times on a page, would not say which."""
+        return f" for {quoted(self.item.text)}" if self.item is not None else ""
+
+    @property
+    def required_message(self) -> str:
+        if self.item is None:
+            return super().required_message
+        return f"Add an action{self.for_item}"
+
     def check(self) -> None:
         if self.answer is None:
             return
+        item = self.for_item
         if not self.typed["what"]:
-            self.fail("Enter what will be done", self.part_name("what"))
+            self.fail(f"Enter what will be done{item}", self.part_name("what"))
         elif len(self.typed["what"]) > 2000:
-            self.fail("What will be done must be 2,000 characters or fewer", self.part_name("what"))
+            self.fail(f"What will be done{item} must be 2,000 characters or fewer", self.part_name("what"))
         if not self.typed["owner"]:
-            self.fail("Enter who owns the action", self.part_name("owner"))
+            self.fail(f"Enter who owns the action{item}", self.part_name("owner"))
         elif len(self.typed["owner"]) > 200:
-            self.fail("The owner must be 200 characters or fewer", self.part_name("owner"))
-        due, error, wrong = parse_date(self.typed["due"], "The due date")
+            self.fail(f"The owner of the action{item} must be 200 characters or fewer", self.part_name("owner"))
+        due, error, wrong = parse_date(self.typed["due"], f"The due date of the action{item}")
         if error:
             self.fail(error, f"{self.part_name('due')}-{wrong[0]}")
         elif due is None:
-            self.fail("Enter the due date, like 27 3 2025", f"{self.part_name('due')}-day")
+            self.fail(f"Enter the due date of the action{item}, like 27 3 2025", f"{self.part_name('due')}-day")
         elif due < date.today() and not self._due_as_stored(due):
-            self.fail("The due date must be today or in the future", f"{self.part_name('due')}-day")
+            self.fail(
+                f"The due date of the action{item} must be today or in the future", f"{self.part_name('due')}-day"
+            )
 
     def _due_as_stored(self, due: date) -> bool:
         """Whether a past due date is the one already saved: an action that fell overdue stays

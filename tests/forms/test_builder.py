@@ -91,8 +91,16 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
             "mandatory-item",
             "‘Is there a designated lead?’ applies to every agency, so it cannot be marked not applicable",
         ),
-        ({"item": "not-applicable"}, "item__reason", "Explain why this does not apply to your agency"),
-        ({"item": "not-applicable", "item__reason": "n/a"}, "item__reason", "The reason must be at least 5 characters"),
+        (
+            {"item": "not-applicable"},
+            "item__reason",
+            "Explain why ‘Is the policy in place?’ does not apply to your agency",
+        ),
+        (
+            {"item": "not-applicable", "item__reason": "n/a"},
+            "item__reason",
+            "The reason ‘Is the policy in place?’ does not apply must be at least 5 characters",
+        ),
         (
             {"item-evidence__1__title": "Minutes"},
             "item-evidence__1__type",
@@ -115,11 +123,11 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
             "item-evidence__0__link",
             "Enter the link to evidence 1 for ‘Is the policy in place?’ as a web address starting https://",
         ),
-        ({"item": "not-met"}, "item-action__what", "Add an action for ‘What will you do?’"),
+        ({"item": "not-met"}, "item-action__what", "Add an action for ‘Is the policy in place?’"),
         (
             {"item": "not-met", "item-action__what": "Rewrite the policy"},
             "item-action__owner",
-            "Enter who owns the action",
+            "Enter who owns the action for ‘Is the policy in place?’",
         ),
         (
             {
@@ -131,7 +139,7 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
                 "item-action__due-year": str(NEXT_YEAR),
             },
             "item-action__due-day",
-            "The due date must be a real date",
+            "The due date of the action for ‘Is the policy in place?’ must be a real date",
         ),
         (
             {
@@ -143,7 +151,7 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
                 "item-action__due-year": str(NEXT_YEAR - 2),
             },
             "item-action__due-day",
-            "The due date must be today or in the future",
+            "The due date of the action for ‘Is the policy in place?’ must be today or in the future",
         ),
     ],
 )

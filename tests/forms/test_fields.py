@@ -133,14 +133,14 @@ def test_action_inputs_not_posted_are_no_action(ctx, minimal: Questionnaire) -> 
     shortfall = [("colour", "blue"), ("item", "not-met"), ("mandatory-item", "met")]
     form = first_section(minimal, shortfall)
     assert form.field("item-action").answer is None
-    assert dict(form.error_list()) == {"item-action__what": "Add an action for ‘What will you do?’"}
+    assert dict(form.error_list()) == {"item-action__what": "Add an action for ‘Is the policy in place?’"}
     partly = first_section(
         minimal, [*shortfall, ("item-action__owner", "Lead"), ("item-action__due-year", str(date.today().year + 3))]
     )
     assert partly.field("item-action").answer == {"what": "", "owner": "Lead", "due": None}
     assert dict(partly.error_list()) == {
-        "item-action__what": "Enter what will be done",
-        "item-action__due-day": "The due date must include a day and a month",
+        "item-action__what": "Enter what will be done for ‘Is the policy in place?’",
+        "item-action__due-day": "The due date of the action for ‘Is the policy in place?’ must include a day and a month",
     }
 
 

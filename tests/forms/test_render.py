@@ -82,15 +82,21 @@ def test_same_page_conditions_are_described_and_serialised(views) -> None:
 def test_errors_are_placed_on_their_component_and_summarised(views) -> None:
     form, first = views("first", {"colour": "nope", "item": "not-met", "item-action__due-day": "40"})
     assert first["colour"]["params"]["errorMessage"] == {"text": "Select one of the options shown for ‘Which colour?’"}
-    assert first["item-action"]["parts"]["what"]["errorMessage"] == {"text": "Enter what will be done"}
+    assert first["item-action"]["parts"]["what"]["errorMessage"] == {
+        "text": "Enter what will be done for ‘Is the policy in place?’"
+    }
     assert first["item-action"]["error"] is None, "a part's error shows on the part alone, not twice"
     due = first["item-action"]["parts"]["due"]
-    assert due["errorMessage"]["text"] == "The due date must include a month and a year"
+    assert (
+        due["errorMessage"]["text"]
+        == "The due date of the action for ‘Is the policy in place?’ must include a month and a year"
+    )
     summary = error_summary(form)
     assert summary["titleText"] == "There is a problem"
-    assert {"href": "#item-action__due-month", "text": "The due date must include a month and a year"} in summary[
-        "errorList"
-    ]
+    assert {
+        "href": "#item-action__due-month",
+        "text": "The due date of the action for ‘Is the policy in place?’ must include a month and a year",
+    } in summary["errorList"]
 
 
 def test_typed_values_are_shown_again(views) -> None:
