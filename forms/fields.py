@@ -93,13 +93,16 @@ class AnswerField(Field):
         return self.name
 
     @property
+    def for_item(self) -> str:
+        """` for ‘the item’` in a message, or nothing: an S11 standard asks its follow-ups
+        ("What is going well here…", an action) of every item, so their words alone do not say
+        which one a message is about."""
+        return f" for {quoted(self.item.text)}" if self.item is not None else ""
+
+    @property
     def named(self) -> str:
-        """The question, quoted for a message, with the item it follows: an S11 standard asks
-        "What is going well here, and what could be better?" of every item, so the question's
-        words alone do not say which answer a message is about."""
-        if self.item is None:
-            return quoted(self.question.text)
-        return f"{quoted(self.question.text)} for {quoted(self.item.text)}"
+        """The question, quoted for a message, with the item it follows."""
+        return quoted(self.question.text) + self.for_item
 
     @property
     def required_message(self) -> str:
@@ -529,12 +532,6 @@ class ActionField(AnswerField):
         # the answer saved before this post, asked for only when a due date has passed
         self.stored_answer = getattr(form, "stored_answer", _nothing_stored)
         super().pre_validate(form)
-
-    @property
-    def for_item(self) -> str:
-        """` for ‘the item’` in a message: a standard has an action for each item, so "Enter who
-        owns the action" alone, several times on a page, would not say which."""
-        return f" for {quoted(self.item.text)}" if self.item is not None else ""
 
     @property
     def required_message(self) -> str:
