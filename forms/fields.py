@@ -555,7 +555,8 @@ class ActionField(AnswerField):
         if error:
             self.fail(error, f"{self.part_name('due')}-{wrong[0]}")
         elif due is None:
-            self.fail(f"Enter the due date of the action{item}, like 27 3 2025", f"{self.part_name('due')}-day")
+            example = f"27 3 {date.today().year + 1}"  # a due date must not have passed: as the hint, next year
+            self.fail(f"Enter the due date of the action{item}, like {example}", f"{self.part_name('due')}-day")
         elif due < date.today() and not self._due_as_stored(due):
             self.fail(
                 f"The due date of the action{item} must be today or in the future", f"{self.part_name('due')}-day"
