@@ -973,7 +973,9 @@ def carried_answers(
 def _without_past_due(action: Any, today: dt.date) -> Any:
     """An action as carried: without its due date when that date is before today."""
     due = action.get("due") if isinstance(action, dict) else None
-    if isinstance(due, str) and due < today.isoformat():  # stored as ISO text, which sorts as dates do
+    if isinstance(due, dt.date):
+        due = due.isoformat()
+    if isinstance(due, str) and due < today.isoformat():  # ISO text sorts as dates do
         return {**action, "due": None}
     return action
 
