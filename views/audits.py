@@ -40,6 +40,7 @@ from forms import SectionForm, build_form_class
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
 from questionnaires.model import Question, Questionnaire, Section
+from questionnaires.wording import long_date
 from security import check_csrf
 from store import audits as store
 from store import scores
@@ -215,7 +216,7 @@ def day(value: dt.date | dt.datetime | None) -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = value.replace(tzinfo=dt.UTC).astimezone(LONDON).date()
-    return f"{value.day} {value:%B} {value.year}"
+    return long_date(value)
 
 
 @bp.context_processor
