@@ -55,7 +55,7 @@ KINDS = {
         Kind(
             "answers-long",
             "Raw answers, long",
-            "One row per answer, typed, with the response's period, agency, sector and age band.",
+            "One row per answer, typed, with the response's period, agency, sector and age band; a small group's agency and sector read c.",
             ("cycle", "round"),
         ),
         Kind(

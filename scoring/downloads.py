@@ -7,30 +7,46 @@ for groups of respondents at least as large as the policy's text threshold (20 f
 
 Raw answers are read chunk by chunk (`answers` is an iterator of frames in response order,
 as a database cursor gives them), so the download holds one chunk in memory at a time.
+
+In the raw answers of anonymous surveys, the columns about a response (agency, sector, age band)
+could single out its respondents where few of them share those values, however the figures are
+suppressed. So the files keep every group of respondents shown at least k strong: a group too
+small has its agency and sector read `c`, pooled with the other hidden groups of its age band,
+with further groups hidden as the tables' secondary suppression does, and a pool that still
+holds fewer than k respondents is left out of the file (`_rows_released`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from questionnaires.model import Questionnaire
 from scoring.export import Column, Export
 from scoring.figures import shown
 from scoring.frames import REASON_SUFFIX, option_frame, question_frame, typed_answers
-from scoring.suppression import SUPPRESSED, SuppressionPolicy, mark
+from scoring.suppression import SUPPRESSED, SuppressionPolicy, cells_to_hide, mark
 from scoring.themes import THEME_TABLE_COLUMNS, source_of
 
 META_COLUMNS = ["cycle", "source", "agency_id", "sector", "age_band"]
 TEXT_TYPES = ("short_text", "long_text", "reason")
 
+_GROUP_HIDDEN_NOTE = (
+    f"'{SUPPRESSED}' in anonymous surveys where the agency's respondents (in the age band) are fewer than"
+    " the threshold, or hidden so that such a group cannot be worked out; a band's responses too few to"
+    " show even with their agencies hidden are left out"
+)
 _META_DOC = {
     "response_id": Column("response_id", "The response (for an audit, the agency's audit response)", "integer"),
     "cycle": Column("cycle", "The audit cycle or survey round the response belongs to", "text"),
     "source": Column("source", "Who answered", "text", "self-rating; moderated; practitioner; child; family"),
-    "agency_id": Column("agency_id", "The agency (for surveys, the agency whose link was used)", "integer"),
-    "sector": Column("sector", "The agency's sector", "text"),
+    "agency_id": Column(
+        "agency_id", "The agency (for surveys, the agency whose link was used)", "integer", _GROUP_HIDDEN_NOTE
+    ),
+    "sector": Column("sector", "The agency's sector", "text", _GROUP_HIDDEN_NOTE),
     "age_band": Column("age_band", "Child surveys: the age band the child answered in", "text"),
 }
 WHOLE_NUMBER = "rounded to the whole number, as the pages show it"
@@ -224,6 +240,65 @@ def _text_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy
     return pd.Index(responses.loc[size.ge(k), "response_id"])
 
 
+@dataclass(frozen=True, slots=True)
+class _Released:
+    """What a raw answers file may say of its responses."""
+
+    meta: pd.DataFrame  # the columns about each response, indexed by response_id, `c` where hidden
+    text: pd.Index  # the responses whose free text may be shown
+    withheld: pd.Index  # the responses left out of the file
+
+    def answers(self, chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """The chunks without the withheld responses' answers (and without chunks left empty)."""
+        for chunk in chunks:
+            if len(self.withheld):
+                chunk = chunk.loc[~chunk["response_id"].isin(self.withheld).to_numpy()]
+            if len(chunk):
+                yield chunk
+
+
+_IDENTIFYING = ("agency_id", "sector")  # hidden for a small group; cycle and age band stay, as the
+# questions asked differ by band (a band's rows are told apart by their questions anyway)
+
+
+def _rows_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy: SuppressionPolicy) -> _Released:
+    """Hide the agency and sector of groups under k; leave out a band's pool still under k.
+
+    A group is the respondents sharing a cycle, agency and age band. Groups under k have their
+    agency and sector hidden, and so do further groups, smallest first, until every cycle and
+    band's hidden groups are at least two with at least k respondents between them (or are all
+    of the band's): the published totals by band, by agency and by sector and band, less the
+    groups shown, must not give a hidden group's count. A band whose hidden groups still hold
+    fewer than k respondents is withheld: its rows would show a suppressed cell's answers.
+    """
+    meta_cols = [c for c in META_COLUMNS if c in responses]
+    respondents = responses.drop_duplicates("response_id").reset_index(drop=True)
+    meta = respondents.set_index("response_id")[meta_cols]
+    identifying = [c for c in _IDENTIFYING if c in respondents]
+    text = _text_released(questionnaire, responses, policy)
+    if not questionnaire.anonymous or respondents.empty:
+        return _Released(meta, text, pd.Index([]))
+    pool = [c for c in ("cycle", "age_band") if c in respondents]
+    keys = [*pool, *identifying]
+    gid = respondents.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
+    cells = respondents[keys].drop_duplicates().reset_index(drop=True)  # in the order ngroup numbers them
+    cells["respondents"] = np.bincount(gid, minlength=len(cells))
+    sets = [pool]
+    if "age_band" in pool and identifying:
+        sets.append([c for c in keys if c != "age_band"])  # an agency's bands add up to its total
+    if "sector" in identifying and "agency_id" in identifying:
+        sets.append([*pool, "sector"])  # so do a sector's agencies, in a band
+    k = policy.k_for(source_of(questionnaire))
+    _, hidden_cells = cells_to_hide(cells, "respondents", k, sets)
+    hidden = hidden_cells.to_numpy()[gid]
+    pool_id = respondents.groupby(pool, dropna=False, sort=False).ngroup().to_numpy() if pool else np.zeros_like(gid)
+    pooled = np.bincount(pool_id, weights=hidden)
+    withheld = hidden & (pooled[pool_id] < k)
+    for column in identifying:
+        meta[column] = meta[column].astype(object).mask(hidden, SUPPRESSED)
+    return _Released(meta, text, pd.Index(respondents.loc[withheld, "response_id"]))
+
+
 def _in_response_order(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """Chunks that never split a response: the last response of a chunk waits for the next."""
     held: pd.DataFrame | None = None
@@ -247,8 +322,7 @@ def _typed(
     questionnaire: Questionnaire,
     questions: pd.DataFrame,
     labels: pd.Series,
-    meta: pd.DataFrame,
-    released: pd.Index,
+    released: _Released,
 ) -> pd.DataFrame:
     typed = typed_answers(chunk, questions)
     base_id = typed["question_id"].str.removesuffix(REASON_SUFFIX)
@@ -259,10 +333,10 @@ def _typed(
     typed["stable_key"] = typed["stable_key"].where(~typed["type"].eq("reason"), typed["stable_key"] + REASON_SUFFIX)
     key = pd.MultiIndex.from_arrays([typed["question_id"], typed["value_text"].fillna("")])
     typed["label"] = labels.reindex(key).to_numpy()
-    hide = typed["type"].isin(TEXT_TYPES) & ~typed["response_id"].isin(released)
+    hide = typed["type"].isin(TEXT_TYPES) & ~typed["response_id"].isin(released.text)
     typed["value_text"] = typed["value_text"].mask(hide, SUPPRESSED)
-    for column in meta.columns:
-        typed[column] = meta[column].reindex(typed["response_id"]).to_numpy()
+    for column in released.meta.columns:
+        typed[column] = released.meta[column].reindex(typed["response_id"]).to_numpy()
     return typed
 
 
@@ -298,13 +372,12 @@ def answers_long(
     options = option_frame(questionnaire)
     labels = options.set_index(["question_id", "value"])["label"]
     meta_cols = [c for c in META_COLUMNS if c in responses]
-    meta = responses.drop_duplicates("response_id").set_index("response_id")[meta_cols]
-    released = _text_released(questionnaire, responses, policy)
+    released = _rows_released(questionnaire, responses, policy)
     columns = [c for c in LONG_COLUMNS if c not in META_COLUMNS or c in meta_cols]
 
     def chunks() -> Iterator[pd.DataFrame]:
-        for chunk in answers:
-            yield _typed(chunk, questionnaire, questions, labels, meta, released)[columns]
+        for chunk in released.answers(answers):
+            yield _typed(chunk, questionnaire, questions, labels, released)[columns]
 
     dictionary = [
         _META_DOC["response_id"],
@@ -353,8 +426,7 @@ def answers_wide(
     options = option_frame(questionnaire)
     labels = options.set_index(["question_id", "value"])["label"]
     meta_cols = [c for c in META_COLUMNS if c in responses]
-    meta = responses.drop_duplicates("response_id").set_index("response_id")[meta_cols]
-    released = _text_released(questionnaire, responses, policy)
+    released = _rows_released(questionnaire, responses, policy)
     question_cols: list[str] = []  # the answers' keys, in the order asked
     names: list[str] = []  # their columns: a key that is also a column about the response gets "_answer"
     taken = {"response_id", *meta_cols}
@@ -377,8 +449,8 @@ def answers_wide(
     columns = ["response_id", *meta_cols, *names]
 
     def chunks() -> Iterator[pd.DataFrame]:
-        for chunk in _in_response_order(answers):
-            typed = _typed(chunk, questionnaire, questions, labels, meta, released)
+        for chunk in _in_response_order(released.answers(answers)):
+            typed = _typed(chunk, questionnaire, questions, labels, released)
             shown = typed["value_text"].astype(object)
             number = typed["type"].isin(["number"])
             shown = shown.mask(number.to_numpy(), typed["value_num"].astype(object))
@@ -393,7 +465,7 @@ def answers_wide(
             wide.columns = pd.Index(names)
             wide = wide.reset_index()
             for column in meta_cols:
-                wide[column] = meta[column].reindex(wide["response_id"]).to_numpy()
+                wide[column] = released.meta[column].reindex(wide["response_id"]).to_numpy()
             yield wide[columns]
 
     return Export(

@@ -4,8 +4,9 @@ Its own server and SQLite database, apart from the demo server of conftest.py, s
 the journeys check is known here: two audit cycles (last year's closed, this year's open) with
 two agencies' submitted audits in each, a moderation already recorded, twelve practitioners who
 do not know the safeguarding policy (so R8 flags a Met standard) and three children of one age
-band (fewer than the threshold of ten, so their figures are hidden as "c"). The rows are made
-through the store's own functions (tests/builders.py), as the platform itself would make them.
+band (fewer than the threshold of ten, so their figures are hidden as "c" and their raw answers
+left out). The rows are made through the store's own functions (tests/builders.py), as the
+platform itself would make them.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class World:
     health: Audit  # this year's, its s5 moderated down already
     practitioner_round: str
     child_round: str
+    child_round_id: int
 
 
 def _users(police: Agency, health: Agency) -> dict[str, User]:
@@ -109,6 +111,7 @@ def _fill(app: Flask) -> dict:
         "health": health_audit,
         "practitioner_round": practitioners.name,
         "child_round": children.name,
+        "child_round_id": children.id,
     }
 
 

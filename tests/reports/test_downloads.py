@@ -56,8 +56,8 @@ def test_raw_answers_long_and_wide_neutralise_formulas_and_hold_back_small_group
     texts = long.loc[long["question_id"].eq("anything-else"), "value_text"]
     assert set(texts) == {"'=1+1 was fine"}, "12 families are enough to release text; a formula is neutralised"
     child = _csv(downloads.build("answers-long", POLICY, survey_round=partnership.child.round))
-    child_text = child.loc[child["question_id"].eq("anything-else.age-8-11"), "value_text"]
-    assert len(child_text) == 3 and set(child_text) == {SUPPRESSED}, "3 children are too few to show their words"
+    assert set(long["agency_id"].astype(str)) == {str(partnership.family.agency_id)}, "12 families: their agency shown"
+    assert child.empty and "value_text" in child.columns, "3 children in all are too few to show even pooled"
     wide = _csv(downloads.build("answers-wide", POLICY, cycle=partnership.cycle))
     assert len(wide) == 2 and "s1.1" in wide.columns
     standards = _csv(downloads.build("standards", POLICY, cycle=partnership.cycle))

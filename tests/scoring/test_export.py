@@ -241,6 +241,91 @@ def test_answers_wide_keeps_a_question_named_like_a_column_about_the_response(
     assert [c.name for c in export.dictionary] == list(export.columns)
 
 
+def _child_round(groups: dict[tuple[str, int], int]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`groups` gives the children answering per (age band, agency); agencies 1-2 are health, 3-4 police."""
+    rows, meta, response = [], [], 0
+    for (band, agency), size in groups.items():
+        for _ in range(size):
+            rows.append((response, f"safe-home.{band}", "yes" if band != "age-4-7" else "happy"))
+            meta.append((response, "child", "2025", agency, "health" if agency <= 2 else "police", band))
+            response += 1
+    columns = ["response_id", "source", "cycle", "agency_id", "sector", "age_band"]
+    return _answers(rows), pd.DataFrame(meta, columns=columns)
+
+
+def _responses_in(export: Export) -> pd.DataFrame:
+    back = pd.DataFrame(json.loads("".join(stream(export, "json")))["rows"])
+    return back.drop_duplicates("response_id") if len(back) else back
+
+
+def test_raw_answers_hide_the_agency_and_sector_of_a_small_group_and_of_one_more_to_protect_it(
+    shipped: dict[str, Questionnaire], family_round: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    """Agency 2 has 3 families: hiding it alone, agency 1's 11 rows beside it would name it."""
+    answers, responses = family_round
+    for build in (answers_long, answers_wide):
+        back = _responses_in(build(shipped["family-experience"], _chunks(answers, 5), responses))
+        assert len(back) == 14, "no response is left out: the hidden pool holds 14 families"
+        assert set(back["agency_id"].astype(str)) == {"c"} and set(back["sector"]) == {"c"}
+        assert set(back["cycle"]) == {"2025"} and set(back["source"]) == {"family"}
+
+
+def test_raw_answers_show_large_groups_and_pool_the_small_ones_smallest_first(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    groups = {("age-8-11", 1): 15, ("age-8-11", 2): 12, ("age-8-11", 3): 3, ("age-8-11", 4): 8}
+    answers, responses = _child_round(groups)
+    back = _responses_in(answers_long(shipped["child-experience"], _chunks(answers, 7), responses))
+    shown = back.groupby(back["agency_id"].astype(str))["response_id"].count().to_dict()
+    assert shown == {"1": 15, "2": 12, "c": 11}, "agency 3 (3) under k, agency 4 (8) the smallest to hide beside it"
+    assert set(back.loc[back["agency_id"].astype(str).eq("c"), "sector"]) == {"c"}
+    assert set(back.loc[back["agency_id"].astype(str).ne("c"), "sector"]) == {"health"}
+
+
+def test_raw_answers_leave_out_a_band_too_small_to_show_even_pooled(shipped: dict[str, Questionnaire]) -> None:
+    groups = {
+        ("age-4-7", 1): 4,
+        ("age-4-7", 2): 2,
+        **{("age-12-17", a): n for a, n in ((1, 12), (2, 30), (3, 25), (4, 14))},
+    }
+    answers, responses = _child_round(groups)
+    for build in (answers_long, answers_wide):
+        export = build(shipped["child-experience"], _chunks(answers, 4), responses)
+        back = _responses_in(export)
+        assert set(back["age_band"]) == {"age-12-17"}, "6 children aged 4 to 7 in all: their answers stay out"
+        shown = back.groupby(back["agency_id"].astype(str))["response_id"].count().to_dict()
+        # agencies 1 and 2 hidden in the older band too: their totals less it would give the 4 and the 2
+        assert shown == {"3": 25, "4": 14, "c": 42}
+        notes = {c.name: c.values for c in export.dictionary}
+        assert "left out" in notes["agency_id"] and "'c'" in notes["sector"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_raw_answers_never_single_out_a_group_under_k(shipped: dict[str, Questionnaire], seed: int) -> None:
+    """Random rounds: every group a file shows, and every band's pool of hidden groups, holds k or more."""
+    rng = np.random.default_rng(seed)
+    bands = ["age-4-7", "age-8-11", "age-12-17"]
+    groups = {(b, a): int(rng.integers(1, 25)) for b in bands for a in range(1, 5) if rng.random() < 0.7}
+    answers, responses = _child_round(groups)
+    policy = SuppressionPolicy(k=10)
+    back = _responses_in(answers_wide(shipped["child-experience"], _chunks(answers, 9), responses, policy))
+    agency = back["agency_id"].astype(str) if len(back) else pd.Series(dtype=str)
+    for band in bands:
+        in_band = back.loc[back["age_band"].eq(band)] if len(back) else back
+        band_total = sum(n for (b, _), n in groups.items() if b == band)
+        if in_band.empty:
+            assert band_total < 10, "a band is left out only when all of it, hidden, is under k"
+            continue
+        assert len(in_band) == band_total, "a band is shown whole or left out whole"
+        sizes = in_band.groupby(agency.loc[in_band.index])["response_id"].count()
+        assert (sizes >= 10).all(), f"band {band}: {sizes.to_dict()}"
+        shown = sizes.drop("c", errors="ignore")
+        for a, n in shown.items():
+            assert groups[(band, int(a))] == n, "a shown group is whole"
+        hidden = [a for (b, a) in groups if b == band and str(a) not in shown.index]
+        assert len(hidden) != 1 or shown.empty, "a lone hidden agency would be its band's total less the shown ones"
+
+
 def test_theme_export_shows_c_for_suppressed_cells() -> None:
     table = pd.DataFrame(
         {

@@ -140,7 +140,8 @@ def test_each_workbooks_sheets_have_short_names_that_say_what_they_hold(analyst:
         response = analyst.get(f"/results/downloads/{path}")
         book = openpyxl.load_workbook(io.BytesIO(response.get_data()), read_only=True)
         assert book.sheetnames == [sheet, "Data dictionary"], path
-        assert len(list(book[sheet].values)) > 1, path
+        rows = len(list(book[sheet].values))
+        assert rows == 1 if "round" in path else rows > 1, path  # the round's 3 children are too few to show
     disposition = analyst.get(f"/results/downloads/answers-wide.xlsx?round={child_round}").headers
     assert "children-and-young-people-s-survey-2026-answers-wide.xlsx" in disposition["Content-Disposition"]
 
@@ -150,8 +151,10 @@ def test_raw_answers_in_a_workbook_have_date_and_number_cells(client: FlaskClien
     workshop = builders.survey_link(
         builders.survey_round("practitioner-workshop", "Workshops"), "Hall", agencies["police"]
     )
-    builders.submitted_responses(
-        workshop, 2, lambda i: {"workshop-date": f"2026-0{i + 3}-1{i}", "years-with-children": 12 + i, "sector": "=1"}
+    builders.submitted_responses(  # ten: fewer practitioners would be left out of the files
+        workshop,
+        10,
+        lambda i: {"workshop-date": f"2026-0{i % 2 + 3}-1{i % 2}", "years-with-children": 12 + i % 2, "sector": "=1"},
     )
     sign_in_as(client, users["analyst"])
     query = f"round={workshop.round.id}"
@@ -167,15 +170,18 @@ def test_raw_answers_in_a_workbook_have_date_and_number_cells(client: FlaskClien
         dates = list(rows[get_column_letter(header.index("workshop-date") + 1)])[1:]
         numbers = list(rows[get_column_letter(header.index("years-with-children") + 1)])[1:]
         texts = list(rows[get_column_letter(header.index("sector_answer") + 1)])[1:]
-    assert [(c.is_date, c.value) for c in dates] == [(True, dt.datetime(2026, 3, 10)), (True, dt.datetime(2026, 4, 11))]
-    assert [(c.data_type, c.value) for c in numbers] == [("n", 12), ("n", 13)]
-    assert [(c.data_type, c.value) for c in texts] == [("s", "'=1")] * 2, "text stays text, neutralised"
+    assert [(c.is_date, c.value) for c in dates] == [
+        (True, dt.datetime(2026, 3, 10)),
+        (True, dt.datetime(2026, 4, 11)),
+    ] * 5
+    assert [(c.data_type, c.value) for c in numbers] == [("n", 12), ("n", 13)] * 5
+    assert [(c.data_type, c.value) for c in texts] == [("s", "'=1")] * 10, "text stays text, neutralised"
     assert all(isinstance(c.value, int) for c in rows["A"][1:]), "response ids are numbers"
     csv = pd.read_csv(io.BytesIO(client.get(f"/results/downloads/{kind}.csv?{query}").get_data()), dtype=str)
     as_json = pd.DataFrame(json.loads(client.get(f"/results/downloads/{kind}.json?{query}").get_data())["rows"])
     column = "value_date" if kind == "answers-long" else "workshop-date"
     for table in (csv, as_json):
-        assert sorted(table[column].dropna()) == ["2026-03-10", "2026-04-11"], "CSV and JSON keep ISO dates"
+        assert sorted(table[column].dropna()) == ["2026-03-10"] * 5 + ["2026-04-11"] * 5, "CSV and JSON keep ISO dates"
 
 
 def test_the_theme_download_matches_the_themes_page(analyst: FlaskClient) -> None:
