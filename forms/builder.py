@@ -80,6 +80,7 @@ class SectionForm(FlaskForm):
         (a past due date may stay only if it was saved before)."""
         self.prior = dict(prior or {})
         self._stored_answer = stored_answer
+        self._rows_changed: tuple[str, str] | None = None  # the button change_evidence obeyed, and its row or list
         stored = answers or {}
         data = {field_key(q.id): stored_value(q, stored) for q in self.questions if q.id in stored}
         super().__init__(*args, data=data, **kwargs)
@@ -182,13 +183,37 @@ class SectionForm(FlaskForm):
         adding = self._evidence_list(formdata.get(ADD_EVIDENCE))
         if adding is not None:
             adding.add_row()
+            self._rows_changed = (ADD_EVIDENCE, adding.name)
             return True
         question_id, _, index = (formdata.get(REMOVE_EVIDENCE) or "").rpartition(SEP)
         removing = self._evidence_list(question_id)
         if removing is not None and index.isascii() and index.isdigit() and len(index) <= 4:
             removing.remove_row(int(index))
+            self._rows_changed = (REMOVE_EVIDENCE, removing.row_name(int(index), ""))
             return True
         return False
+
+    def as_shown(self, items: list[list[str]]) -> list[list[str]]:
+        """A post's typed inputs (name and value, without the button pressed) as the page
+        `change_evidence` made from them shows them: without the inputs of the row removed, and
+        with the list a row was added to noted under ADD_EVIDENCE (an empty row posts nothing
+        that says it is there). A draft kept of them comes back as the page was left
+        (`show_added_row`)."""
+        if self._rows_changed is None:
+            return items
+        button, name = self._rows_changed
+        if button == ADD_EVIDENCE:
+            return [*items, [ADD_EVIDENCE, name]]
+        return [[key, value] for key, value in items if not key.startswith(name)]
+
+    def show_added_row(self, formdata: Mapping[str, Any]) -> None:
+        """Show the empty row a kept draft notes (`as_shown`) as added to its list. The keyboard
+        is not moved to it, as it is just after "Add another piece of evidence": the person is
+        coming back to the page, whose top says what was restored."""
+        adding = self._evidence_list(formdata.get(ADD_EVIDENCE))
+        if adding is not None:
+            adding.add_row()
+            adding.focus = None
 
     def _evidence_list(self, question_id: str | None) -> EvidenceField | None:
         if not question_id or question_id not in {q.id for q in self.questions}:

@@ -66,7 +66,8 @@ function start(form) {
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
-  // a real save is on its way: no draft after it, or the draft would outlive the save
+  // the form is on its way: the server saves it, or (a row added or removed) keeps it as the draft
+  // itself (views.audits._keep_as_shown); a draft sent after it would outlive the save
   form.addEventListener("submit", () => {
     leaving = true;
     if (timer !== null) clearTimeout(timer);

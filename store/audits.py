@@ -56,8 +56,9 @@ from store.trail import SAVE_KIND, record
 logger = logging.getLogger(__name__)
 
 REASON = "__reason"
-# what a page posts that is not an answer: never kept in a draft
-NOT_TYPED = frozenset({"csrf_token", "save", "add-evidence"})
+# what a page posts that is not an answer (its token, and which button was pressed): never kept
+# in a draft
+NOT_TYPED = frozenset({"csrf_token", "save", "add-evidence", "remove-evidence"})
 MAX_DRAFT_ITEMS = 3000
 
 

@@ -10,6 +10,7 @@ The work is done in store.audits; these views read the request, call it and choo
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -354,7 +355,9 @@ def _show(page: StandardPage, user: User) -> str:
             "It is not saved yet: select Save and continue to keep it."
         )
         revision = draft.base_revision if draft.base_revision is not None else -1
-        return _render(page, page.form(typed), revision, typed.get(COMPLETED), banner)
+        form = page.form(typed)
+        form.show_added_row(typed)
+        return _render(page, form, revision, typed.get(COMPLETED), banner)
     completed = "yes" if page.state.status == "completed" else None
     return _render(page, page.form(stored=True), page.state.revision, completed, older_draft=draft)
 
@@ -394,6 +397,7 @@ def _save(page: StandardPage, user: User) -> Any:
     revision = _number(request.form.get("revision"), -1)
     completed = request.form.get(COMPLETED)
     if form.change_evidence(request.form):  # a row added or removed: shown again, as typed, not saved
+        _keep_as_shown(page, user, form)
         return _render(page, form, revision, completed)
     valid = form.validate()
     # "No, I'll come back to it later" says the section is not finished: it is saved as far as it
@@ -436,6 +440,21 @@ def _save(page: StandardPage, user: User) -> Any:
     if _from_check():  # a Change link on the check page: back to it, as the pattern has it
         return redirect(url_for(".check", audit_id=page.audit.id))
     return redirect(url_for(".index", saved=page.section.id, revision=saved.revision))
+
+
+def _keep_as_shown(page: StandardPage, user: User, form: SectionForm) -> None:
+    """Keep the page a row's Add or Remove shows as the person's draft, as autosave would have.
+
+    autosave.js drops what it has not yet sent when the form is sent, so what was typed in the
+    last seconds before the button would otherwise be only on the page sent back: lost with the
+    tab, or the session. The audit can be changed (`standard` sent anything else to `_refuse`);
+    a post without this session's token is not the person's, and keeps nothing. A form too big
+    for a draft is still shown, as typed."""
+    if not _csrf_ok():
+        return
+    items = form.as_shown(store.typed_items(request.form))
+    with suppress(ValueError):
+        store.keep_draft(user, page.path, items, _number(request.form.get("revision")))
 
 
 def _from_check() -> bool:
@@ -546,7 +565,9 @@ def compare(audit_id: int, section_id: str) -> Any:
         store.drop_draft(user, page.path)
         flash("Your unsaved changes were the same as the saved answers.", "success")
         return redirect(page.path)
-    return _conflict(page, page.state, page.stored, mine, draft.form, typed.get("save") or "continue", 200)
+    # posted again by "Use my answers": what was typed, not a note that a row was added (as_shown)
+    hidden = store.typed_items(typed)
+    return _conflict(page, page.state, page.stored, mine, hidden, typed.get("save") or "continue", 200)
 
 
 @bp.route("/<int:audit_id>/<section_id>/discard", methods=["GET", "POST"])

@@ -56,6 +56,16 @@ def open_standard(page: Page, section_id: str) -> None:
     expect(page.get_by_role("heading", level=1, name=TITLES[section_id])).to_be_visible()
 
 
+def lead_on_standard(server: Server, new_page: Callable[..., Page], name: str, section_id: str) -> tuple[User, Page]:
+    """A new agency's lead, signed in, on one of its standards' pages from the task list."""
+    (lead,) = server.agency_with_users(name)
+    page = new_page()
+    sign_in_from_start(page, server.url, lead.email)
+    page.get_by_role("link", name="Your self-audit").click()
+    open_standard(page, section_id)
+    return lead, page
+
+
 def status_of(page: Page, section_id: str) -> str:
     row = page.locator(".govuk-task-list__item").filter(has=page.get_by_role("link", name=TITLES[section_id]))
     return " ".join(row.locator(".govuk-task-list__status").inner_text().split())
@@ -209,11 +219,7 @@ def test_enter_in_a_text_box_saves_what_was_typed_instead_of_adding_evidence(
 ) -> None:
     """Enter presses a form's first submit button; on an S11 page that would be "Add another
     piece of evidence" had the page not put "Save and come back later" first, off screen."""
-    (lead,) = server.agency_with_users("Sam Enter")
-    page = new_page()
-    sign_in_from_start(page, server.url, lead.email)
-    page.get_by_role("link", name="Your self-audit").click()
-    open_standard(page, "s1")
+    lead, page = lead_on_standard(server, new_page, "Sam Enter", "s1")
     rate(page, "s1.1", "met")
     page.locator("input[name='s1.1-evidence__0__type'][value='minutes']").check()
     fill_date(page, "s1.1-evidence__0__date", TODAY - dt.timedelta(days=30))
@@ -304,3 +310,32 @@ def test_evidence_rows_are_added_and_removed_without_javascript(
     expect(by_id(page, "s2.1-evidence__0__title")).to_have_value("Child protection policy")
     expect(by_id(page, "s2.1-evidence")).to_be_focused()
     shots(page, "no-js-row-removed")
+
+
+def test_typing_just_before_adding_a_row_is_there_when_the_page_is_opened_again(
+    server: Server, new_page: Callable[..., Page], shots
+) -> None:
+    """autosave.js waits for typing to stop, and drops what it has not sent when the form is
+    sent: the post that adds a row keeps the page as the person's draft, so a tab closed just
+    after loses nothing."""
+    lead, page = lead_on_standard(server, new_page, "Kit Quick", "s2")
+    rate(page, "s2.1", "met")
+    by_id(page, "s2.1-narrative").fill("Every manager has read the policy this year.")
+    by_id(page, "s2.1-evidence__0__title").fill("Child protection policy")
+    page.locator("button[name='add-evidence'][value='s2.1-evidence']").click()  # at once: no draft sent yet
+    expect(by_id(page, "s2.1-evidence__1__title")).to_be_focused()
+    address = page.url
+    page.close()  # the tab closed before anything else
+
+    page = new_page()  # another visit, in a new browser
+    sign_in_from_start(page, server.url, lead.email)
+    page.goto(address)
+    expect(page.get_by_text("We restored what you typed on")).to_be_visible()
+    expect(by_id(page, "s2.1-narrative")).to_have_value("Every manager has read the policy this year.")
+    expect(by_id(page, "s2.1-evidence__0__title")).to_have_value("Child protection policy")
+    expect(by_id(page, "s2.1-evidence__1__title")).to_have_value("")  # the row added is there to fill in
+    expect(page.locator("input[name='s2.1'][value='met']")).to_be_checked()
+    shots(page, "restored-after-adding-a-row")
+    with server.rows():
+        stored = load_answers(response_of(Audit.get(Audit.agency == lead.agency_id)))
+    assert "s2.1-narrative" not in stored  # kept as a draft, not saved

@@ -336,6 +336,54 @@ def test_evidence_rows_can_be_added_without_saving(client: FlaskClient, audit: A
     ]
 
 
+def test_typing_just_before_adding_or_removing_a_row_is_kept_for_the_next_visit(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    """autosave.js drops what it has not sent when the form is sent, so the post that adds or
+    removes a row keeps the page as it shows it as the person's draft: a closed tab loses nothing."""
+    section = s11.sections[0]
+    path = f"/audit/{audit.id}/{section.id}"
+    data = section_data(section, text="Typed a second before adding a row")
+    data["add-evidence"] = "s1.1-evidence"
+    assert client.post(path, data=data).status_code == 200
+    assert stored(audit) == {}  # still not saved: a draft, not an answer
+
+    again = body(client.get(path))  # the tab closed; the page opened again later
+    assert "We restored what you typed on" in again and "Typed a second before adding a row" in again
+    assert re.search(r'id="s1.1-evidence__0__title"[^>]*value="Safeguarding policy 2024"', again)
+    added = re.search(r'<input[^>]*id="s1.1-evidence__1__title"[^>]*>', again)
+    assert added and 'value="' not in added[0].replace('value=""', "")  # the empty row added is back
+    assert "autofocus" not in again, "the keyboard starts at the top, where the banner is"
+
+    data = {**section_data(section, text="Typed before removing"), "s1.1-evidence__1__title": "By mistake"}
+    data["remove-evidence"] = "s1.1-evidence__1"
+    assert client.post(path, data=data).status_code == 200
+    (draft,) = Draft.select()
+    assert ["s1.1-narrative", "Typed before removing"] in draft.form
+    assert not any(name.startswith("s1.1-evidence__1__") or name == "remove-evidence" for name, _ in draft.form)
+    again = body(client.get(path))
+    assert "Typed before removing" in again and "By mistake" not in again
+    assert 'id="s1.1-evidence__1__title"' not in again
+
+    # the colleague's-save comparison posts the draft back as typed, never as a press of Add
+    client.post(path, data={**section_data(section), "add-evidence": "s1.1-evidence"})
+    Draft.update(saved_at=dt.datetime(2000, 1, 1), base_revision=None).execute()
+    SectionState.update(revision=1, updated_at=dt.datetime(2001, 1, 1)).where(SectionState.audit == audit).execute()
+    compare = body(client.get(f"{path}/compare"))
+    assert 'name="s1.1-evidence__0__title"' in compare and 'name="add-evidence"' not in compare
+
+
+def test_adding_a_row_with_a_forged_or_stale_token_keeps_no_draft(
+    app: Flask, client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    section = s11.sections[0]
+    data = {**section_data(section, text="Sent by another site"), "add-evidence": "s1.1-evidence"}
+    page = body(client.post(f"/audit/{audit.id}/{section.id}", data={**data, "csrf_token": "forged"}))
+    assert 'name="s1.1-evidence__1__title"' in page  # the page still comes back as typed
+    assert Draft.select().count() == 0 and stored(audit) == {}
+
+
 def summary_links(page: str) -> list[tuple[str, str]]:
     """(target id, words) of each link in the error summary."""
     summary = page.split('class="govuk-list govuk-error-summary__list"', 1)[1].split("</ul>", 1)[0]
