@@ -110,6 +110,24 @@ class SectionForm(FlaskForm):
 
     def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
         super().validate(extra_validators)
+        return self._ask_and_require()
+
+    def check_kept(self) -> bool:
+        """Check answers kept as typed (a draft, or what "Save and come back later" could not
+        save) as a save checks them, and leave errors only on those a save could not store: the
+        page shown again says what still needs correcting. True if nothing does. The CSRF token
+        is not checked: nothing is being sent."""
+        for field in self.answer_fields():
+            field.validate(self)
+        self._ask_and_require()
+        for field in self.answer_fields():
+            if not field.cannot_save:
+                field.error_parts, field.errors = {}, []
+        return not self.error_list()
+
+    def _ask_and_require(self) -> bool:
+        """Clear the questions not asked and fail those that must be answered and are not, in
+        the page's order (each depends on the answers before it); True if no field has an error."""
         answers = dict(self.prior)
         for field in self.answer_fields():
             question = field.question

@@ -108,6 +108,14 @@ class AnswerField(Field):
     def required_message(self) -> str:
         return f"{self.required_verb} {quoted(self.question.text)}"
 
+    @property
+    def cannot_save(self) -> bool:
+        """Whether what was typed cannot be saved as it stands (once checked): it is badly formed,
+        or outside what the definition allows. A blank answer to a question that must be answered
+        can be: "Save and come back later" saves it blank, and only submission needs it."""
+        messages = list(self.error_parts.values())
+        return bool(messages) and messages != [self.required_message]
+
     def clear(self) -> None:
         """Forget the answer and its errors: the question is not asked."""
         self.answer = None

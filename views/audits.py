@@ -350,13 +350,17 @@ def _show(page: StandardPage, user: User) -> str:
         return _render(page, page.form(kept), _number(kept.get("revision"), -1), kept.get(COMPLETED), KEPT_MESSAGE)
     if draft is not None and store.draft_is_newer(draft, page.state):
         typed = MultiDict([tuple(item) for item in draft.form])
-        banner = (
-            f"We restored what you typed on {moment(draft.saved_at)}. "
-            "It is not saved yet: select Save and continue to keep it."
-        )
-        revision = draft.base_revision if draft.base_revision is not None else -1
         form = page.form(typed)
         form.show_added_row(typed)
+        # what "Save and come back later" could not save, or typing an autosave kept half done:
+        # shown with its errors, so the person knows it is not saved and what to correct
+        banner = f"We restored what you typed on {moment(draft.saved_at)}. " + (
+            "It is not saved yet: select Save and continue to keep it."
+            if form.check_kept()
+            else "It is not saved yet, and some answers need correcting before they can be saved: "
+            "correct them, then save."
+        )
+        revision = draft.base_revision if draft.base_revision is not None else -1
         return _render(page, form, revision, typed.get(COMPLETED), banner)
     completed = "yes" if page.state.status == "completed" else None
     return _render(page, page.form(stored=True), page.state.revision, completed, older_draft=draft)
@@ -472,8 +476,7 @@ def _valid_now(page: StandardPage, form: SectionForm) -> tuple[dict[str, Any], s
     scope = store.section_keys(page.section)
     leftover = False
     for field in form.answer_fields():
-        messages = list(field.error_parts.values())
-        if messages and messages != [field.required_message]:
+        if field.cannot_save:
             scope -= set(store.field_keys(field.question))
             leftover = True
     return form.answers(), scope, leftover

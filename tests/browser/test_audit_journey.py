@@ -339,3 +339,35 @@ def test_typing_just_before_adding_a_row_is_there_when_the_page_is_opened_again(
     with server.rows():
         stored = load_answers(response_of(Audit.get(Audit.agency == lead.agency_id)))
     assert "s2.1-narrative" not in stored  # kept as a draft, not saved
+
+
+def test_an_answer_that_could_not_be_saved_comes_back_marked_to_correct(
+    server: Server, new_page: Callable[..., Page], shots
+) -> None:
+    """Save and come back later saves what it can; an impossible date is kept as typed, and the
+    page opened again says, in the GOV.UK error pattern, that it is not saved and why."""
+    lead, page = lead_on_standard(server, new_page, "Ren Later", "s2")
+    rate(page, "s2.1", "met")
+    by_id(page, "s2.1-evidence__0__title").fill("Child protection policy")
+    page.locator("input[name='s2.1-evidence__0__type'][value='policy']").check()
+    for part, value in (("day", "31"), ("month", "2"), ("year", str(TODAY.year))):
+        by_id(page, f"s2.1-evidence__0__date-{part}").fill(value)
+    save(page, "s2", completed=False)
+    expect(page.get_by_text("Some need checking")).to_be_visible()
+
+    open_standard(page, "s2")
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_be_focused()
+    expect(page.get_by_text("some answers need correcting before they can be saved")).to_be_visible()
+    problem = re.compile(r"^The date of evidence 1 for .* must be a real date")
+    expect(summary.get_by_role("link")).to_have_count(1)
+    summary.get_by_role("link", name=problem).click()
+    expect(by_id(page, "s2.1-evidence__0__date-day")).to_be_focused()
+    expect(by_id(page, "s2.1-evidence__0__date-day")).to_have_value("31")
+    inline = page.locator(".govuk-error-message").filter(
+        has_text=re.compile(r"The date of evidence 1 for .* real date")
+    )
+    expect(inline).to_have_count(1)  # by the boxes, too
+    assert page.title().startswith("Error: ")
+    shots(page, "restored-with-errors")
+    assert violations(page) == []

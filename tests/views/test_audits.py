@@ -567,6 +567,42 @@ def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_dr
     assert "We restored" not in body(client.get(f"/audit/{audit.id}/{section.id}"))
 
 
+def test_answers_kept_because_they_could_not_be_saved_come_back_with_their_errors(
+    app: Flask, client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    """Coming back to answers that "Save and come back later" could not save, the person sees
+    which they are and why, in the GOV.UK error pattern; a blank answer it saved is no error yet."""
+    section = s11.sections[0]
+    path = f"/audit/{audit.id}/{section.id}"
+    data = section_data(section, save="later", completed="no")
+    data.update({"s1.1-evidence__0__date-day": "31", "s1.1-evidence__0__date-month": "2", "s1.2": ""})
+    data["s1.3-evidence__0__link"] = "not a link"
+    assert client.post(path, data=data).status_code == 302
+    assert "s1.3-evidence" not in stored(audit) and "s1.2" not in stored(audit)
+
+    app.config["WTF_CSRF_ENABLED"] = True  # a page shown is not a post: no token is checked, none is missing
+    page = body(client.get(path))
+    app.config["WTF_CSRF_ENABLED"] = False
+    words = text_of(page)
+    assert "We restored what you typed on" in words and "open too long" not in words
+    assert "some answers need correcting before they can be saved" in words
+    assert "<title>Error: " in page and "There is a problem" in page
+    links = summary_links(page)
+    assert [href for href, _ in links] == ["s1.1-evidence__0__date-day", "s1.3-evidence__0__link"]
+    for href, text in links:
+        assert re.search(rf'id="{re.escape(href)}"', page)
+        assert f'<span class="govuk-visually-hidden">Error:</span> {text}' in unescape(page)
+    assert "Select an answer to" not in page  # the blank answer was saved blank: nothing to correct yet
+    assert re.search(r'name="s1.1-evidence__0__date-day"[^>]*value="31"', page)
+
+    fixed = section_data(section, revision=state_of(audit, "s1").revision)
+    assert client.post(path, data=fixed).status_code == 302
+    client.post(f"{path}/draft", data=section_data(section, text="Typed, all of it fine"))
+    page = body(client.get(path))
+    assert "We restored what you typed on" in page and "Typed, all of it fine" in page
+    assert "There is a problem" not in page and "need correcting" not in page and "Error:" not in page
+
+
 def test_autosave_keeps_a_draft_that_comes_back_and_goes_when_saved(
     client: FlaskClient, audit: Audit, s11: Questionnaire
 ) -> None:
