@@ -138,8 +138,15 @@ def test_agency_lead_completes_and_submits_over_two_visits(
         save(page, section.id)
     expect(page.get_by_text(f"You have completed {len(TITLES) - 1} of {len(TITLES)} sections.")).to_be_visible()
 
-    # check answers: submission waits for the shortfall's action and the unfinished standard
-    page.get_by_role("link", name="Check your answers and submit").click()
+    # checking and submitting cannot start while a standard is unfinished; the check page, which
+    # says what is left to do, is reached by its own link
+    task = page.locator(".govuk-task-list__item").filter(has_text="Check your answers and submit")
+    expect(task.get_by_role("link")).to_have_count(0)
+    expect(task.locator(".govuk-task-list__status--cannot-start-yet")).to_have_text("Cannot start yet")
+    expect(task).to_contain_text("You can do this when you have completed every standard.")
+    shots(page, "task-list-cannot-submit-yet")
+    assert violations(page) == []
+    page.get_by_role("link", name="View your answers so far and what is left to do").click()
     blockers = page.locator("#cannot-submit")
     expect(blockers.get_by_role("heading", name="You cannot submit yet")).to_be_visible()
     expect(blockers.get_by_role("link", name=TITLES["s4"])).to_be_visible()

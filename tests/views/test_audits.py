@@ -149,7 +149,7 @@ def test_the_task_list_makes_the_audit_once_with_a_task_per_standard(
     sign_in_as(client, users["agency"])
     page = text_of(body(client.get("/audit/")))
     assert "You have completed 0 of 11 sections" in page
-    assert page.count("Not yet started") >= 11
+    assert page.count("Not yet started") == 11  # the standards, not the check: that cannot start yet
     for section in s11.sections:
         assert section.title in page
     sign_in_as(client, users["colleague"])
@@ -1206,13 +1206,45 @@ def test_a_standards_form_reads_the_other_standards_answers_its_conditions_name(
             assert asked == (rating == "not-met") and bool(form.error_list()) == asked
 
 
+def submit_task(page: str) -> str:
+    """The task list's "Check your answers and submit" task, as HTML."""
+    return re.search(r'<ul class="govuk-task-list">(?:(?!</ul>).)*Check your answers and submit.*?</ul>', page, re.S)[0]
+
+
+def test_checking_and_submitting_cannot_start_until_every_standard_is_completed(
+    client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    """The GOV.UK task list's task that cannot be started yet: no link, the status in grey, a
+    hint saying why. The check page, which lists what is left to do, is linked to apart from it."""
+    fill(client, audit, s11)
+    last = s11.sections[-1]
+    client.post(
+        f"/audit/{audit.id}/{last.id}", data=section_data(last, state_of(audit, last.id).revision, completed="no")
+    )
+    page = body(client.get("/audit/"))
+    task = submit_task(page)
+    assert "<a " not in task and "govuk-task-list__item--with-link" not in task
+    assert re.search(
+        r'class="govuk-task-list__status govuk-task-list__status--cannot-start-yet"[^>]*>\s*Cannot start yet', task
+    )
+    assert "You can do this when you have completed every standard." in text_of(task)
+    assert "Not yet started" not in task
+    view = re.search(rf'<a class="govuk-link" href="/audit/{audit.id}/check">([^<]+)</a>', page)
+    assert view and view[1] == "View your answers so far and what is left to do"
+    assert f"Mark ‘{last.title}’ as completed" in text_of(body(client.get(f"/audit/{audit.id}/check")))
+
+
 def test_with_every_section_completed_the_task_list_says_it_is_ready(
     client: FlaskClient, audit: Audit, s11: Questionnaire
 ) -> None:
     fill(client, audit, s11)
-    page = text_of(body(client.get("/audit/")))
+    html = body(client.get("/audit/"))
+    page = text_of(html)
     assert "You have completed 11 of 11 sections" in page
     assert "Ready to check and submit" in page and "Self-audit incomplete" not in page
+    task = submit_task(html)
+    assert f'href="/audit/{audit.id}/check"' in task and "Ready to check" in task and "Cannot start yet" not in task
+    assert "View your answers so far" not in page
 
 
 def test_a_change_made_from_the_check_page_goes_back_to_it(
