@@ -492,9 +492,23 @@ def _read_only(page: StandardPage, message: str | None = None, status: int = 200
             rows=summary_rows(page.section, answers, asked_ids),
             message=message,
             total=len(page.questionnaire.sections),
+            back=_read_only_back(page.audit),
         ),
         status,
     )
+
+
+def _read_only_back(audit: Audit) -> dict[str, str]:
+    """Where a read-only standard's back link goes: where the person came from, in the app's own
+    terms. The check page, when they came from its Change links (`_from_check`); the task list,
+    when the audit is their agency's in the open cycle (the one it shows); otherwise the audit's
+    answers, the only page of it a reviewer, an analyst or an earlier audit has. Never the
+    Referer: a link on this page must not go wherever another site sent the person from."""
+    if not _from_check() and current_user().role == "agency":
+        cycle = store.open_cycle()
+        if cycle is not None and audit.cycle_id == cycle.id:
+            return {"href": url_for(".index"), "text": "Back to your self-audit"}
+    return {"href": url_for(".check", audit_id=audit.id), "text": "Back to all answers"}
 
 
 def _refuse(page: StandardPage) -> tuple[str, int]:

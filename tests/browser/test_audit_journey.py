@@ -194,7 +194,7 @@ def test_agency_lead_completes_and_submits_over_two_visits(
     page.goto(f"{server.url}/audit/{audit.id}/s1")
     expect(page.get_by_text("so its answers cannot be changed")).to_be_visible()
     expect(page.locator("main input[type=radio], main textarea")).to_have_count(0)
-    page.get_by_role("link", name="Your self-audit").click()
+    page.get_by_role("link", name="Back to your self-audit").click()  # where it was opened from
     expect(page.get_by_text("You submitted this self-audit on")).to_be_visible()
     expect(page.get_by_role("link", name="Check your answers and submit")).to_have_count(0)
 

@@ -910,6 +910,35 @@ def test_a_submitted_audit_is_read_only(client: FlaskClient, submitted: Audit, s
     assert "You submitted this self-audit on" in task_list and "Update progress on your actions" in task_list
 
 
+def back_link(page: str) -> tuple[str, str]:
+    """(address, words) of the page's back link."""
+    found = re.search(r'<a href="([^"]+)" class="govuk-back-link">([^<]+)</a>', page)
+    return found[1], found[2].strip()
+
+
+def test_a_read_only_standards_back_link_goes_where_the_person_came_from(
+    client: FlaskClient, users: dict[str, User], cycle: AuditCycle, submitted: Audit, s11: Questionnaire
+) -> None:
+    """From the task list back to it; from the check page (its from=check marker, kept through
+    a post) back to that. Never to an address the request names: not the Referer."""
+    path = f"/audit/{submitted.id}/s1"
+    check = (f"/audit/{submitted.id}/check", "Back to all answers")
+    to_task_list = ("/audit/", "Back to your self-audit")
+    assert back_link(body(client.get(path))) == to_task_list
+    assert back_link(body(client.get(path, headers={"Referer": "https://evil.example/"}))) == to_task_list
+    assert back_link(body(client.get(f"{path}?from=check"))) == check
+    refused = client.post(path, data={**section_data(s11.sections[0]), "return_to": "check"})
+    assert refused.status_code == 409 and back_link(body(refused)) == check
+    assert back_link(body(client.post(path, data=section_data(s11.sections[0])))) == to_task_list
+
+    # the task list shows the open cycle's audit: an earlier one's way back is to its answers
+    AuditCycle.update(is_open=False).where(AuditCycle.id == cycle.id).execute()
+    assert back_link(body(client.get(path))) == check
+    AuditCycle.update(is_open=True).where(AuditCycle.id == cycle.id).execute()
+    sign_in_as(client, users["reviewer"])  # who has no task list
+    assert back_link(body(client.get(path))) == check
+
+
 def test_a_reopened_audit_can_be_changed_and_submitted_again(
     client: FlaskClient, users: dict[str, User], submitted: Audit, s11: Questionnaire
 ) -> None:
