@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms.validators import ValidationError
 
-from forms.fields import SEP, AnswerField, EvidenceField, field_for
+from forms.fields import SEP, AnswerField, EvidenceField, SingleChoiceField, field_for
 from questionnaires.conditions import evaluate, is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
 from security import check_csrf, csrf_token
@@ -35,6 +35,7 @@ _log = logging.getLogger("flask_wtf.csrf")  # where flask_wtf logs a refused tok
 
 ADD_EVIDENCE = "add-evidence"  # the button that adds a row to an evidence list (its question id)
 REMOVE_EVIDENCE = "remove-evidence"  # the button that removes one (question id, SEP, row index)
+CLEAR_ANSWER = "clear-answer"  # the button that takes back an optional choice (its question id)
 
 
 class _CSRF(_FlaskFormCSRF):
@@ -167,6 +168,12 @@ class SectionForm(FlaskForm):
         csrf = getattr(self, "csrf_token", None)
         return bool(csrf is not None and csrf.errors)
 
+    def csrf_valid(self) -> bool:
+        """Check the CSRF token alone, for a button that stores something without saving the
+        page (its other answers are not checked); a refused token shows as `validate` shows it."""
+        csrf = getattr(self, "csrf_token", None)
+        return csrf is None or csrf.validate(self)
+
     def answers(self) -> dict[str, Any]:
         """What to store: valid answers to the questions that are asked, nothing for the others.
 
@@ -192,6 +199,24 @@ class SectionForm(FlaskForm):
             if field.answer is not None and not field.error_parts and self.visible(field.question):
                 out.update(field.answers())
         return out
+
+    def change_page(self, formdata: Mapping[str, Any]) -> bool:
+        """Whether the button pressed changes the page rather than saving it (an evidence row added
+        or removed, an answer cleared): then it is shown again as typed, with the change."""
+        return self.change_evidence(formdata) or self.clear_answer(formdata) is not None
+
+    def clear_answer(self, formdata: Mapping[str, Any]) -> SingleChoiceField | None:
+        """Take back an optional choice, if the button pressed was its "Clear my answer" (radios
+        cannot be unselected): the field, now unanswered, or None. Nothing is checked or saved; a
+        button naming a question that is not on this page, or must be answered, changes nothing."""
+        question_id = formdata.get(CLEAR_ANSWER)
+        if not question_id or question_id not in {q.id for q in self.questions}:
+            return None
+        field = self.field(question_id)
+        if not isinstance(field, SingleChoiceField) or not field.clearable:
+            return None
+        field.take_back()
+        return field
 
     def change_evidence(self, formdata: Mapping[str, Any]) -> bool:
         """Add or remove an evidence row, if the button pressed was "Add another piece of

@@ -131,9 +131,32 @@ class AnswerField(Field):
 class SingleChoiceField(AnswerField):
     required_verb = "Select an answer to"
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.cleared = False  # "Clear my answer" was pressed: the keyboard goes to the question
+
+    @property
+    def clearable(self) -> bool:
+        """Whether the answer can be taken back. A radio, once chosen, cannot be unselected, so a
+        question that may be skipped offers "Clear my answer"; one that must be answered, always
+        or when other answers say so, does not (clearing it would only lead to an error)."""
+        return not self.question.required and self.question.required_if is None
+
+    def take_back(self) -> None:
+        """No answer, as if none had been chosen, and the keyboard on the question."""
+        self.clear()
+        self.cleared = True
+
+    def stored_keys(self) -> tuple[str, ...]:
+        """The keys this question's answer is stored under."""
+        return (self.question.id,)
+
     def read(self, formdata: Any) -> None:
         value = formdata.get(self.name)
         self.answer = value if value else None
+
+    def state(self) -> tuple[Any, ...]:
+        return (*super().state(), self.cleared)
 
     def check(self) -> None:
         if self.answer is None or self.answer in {o.value for o in self.question.offered_options}:
@@ -168,6 +191,9 @@ class RatingField(SingleChoiceField):
 
     def state(self) -> tuple[Any, ...]:
         return (*super().state(), self.reason)
+
+    def stored_keys(self) -> tuple[str, ...]:
+        return (*super().stored_keys(), self.reason_name)
 
     def load(self, answer: Any) -> None:
         if isinstance(answer, Mapping):

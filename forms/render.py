@@ -14,7 +14,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from forms.builder import ADD_EVIDENCE, REMOVE_EVIDENCE, SectionForm
+from forms.builder import ADD_EVIDENCE, CLEAR_ANSWER, REMOVE_EVIDENCE, SectionForm
 from forms.dates import PARTS
 from forms.fields import (
     SEP,
@@ -25,10 +25,12 @@ from forms.fields import (
     MultipleChoiceField,
     NumberField,
     RatingField,
+    SingleChoiceField,
     TextField,
 )
 from questionnaires.conditions import describe, referenced_questions
 from questionnaires.model import Option, Question
+from questionnaires.wording import quoted
 
 LONG_TEXT_ROWS = 5
 FACE_SVG = {
@@ -90,6 +92,23 @@ def _choice_items(question: Question, field: AnswerField) -> list[dict[str, Any]
     return items
 
 
+def clear_button(field: SingleChoiceField) -> Markup:
+    """ "Clear my answer", under the options of a question that may be skipped: a submit button
+    (it works without JavaScript: the page comes back with the question unanswered), looking like
+    a link so it is not mistaken for Continue. static/clear_answer.js clears the choice in place
+    instead, and shows the button only while an option is chosen. The hidden words say which
+    question it clears, for a page of several."""
+    return (
+        Markup('<p class="govuk-body app-clear-answer">')
+        + Markup('<button type="submit" class="govuk-link app-clear-answer__button" name="{}" value="{}">').format(
+            CLEAR_ANSWER, field.name
+        )
+        + Markup('Clear my answer<span class="govuk-visually-hidden"> to {}</span></button></p>').format(
+            quoted(field.question.text)
+        )
+    )
+
+
 def radios(field: AnswerField, single: bool) -> dict[str, Any]:
     q = field.question
     params: dict[str, Any] = {
@@ -100,6 +119,10 @@ def radios(field: AnswerField, single: bool) -> dict[str, Any]:
         "items": _choice_items(q, field),
         "value": field.answer,
     }
+    if isinstance(field, SingleChoiceField) and field.clearable:
+        params["formGroup"] = {"afterInputs": {"html": clear_button(field)}}
+        if field.cleared:  # the page is back after "Clear my answer": the keyboard is on its question
+            params["fieldset"]["attributes"] = {"tabindex": "-1", "autofocus": ""}
     if any(o.face for o in q.offered_options):
         params["classes"] = "app-radios--faces"
     elif q.type == "yes_no" and not q.dont_know:

@@ -442,6 +442,25 @@ def change_band(draft: Response, band: str, keep: Iterable[str]) -> None:
     draft.age_band = band
 
 
+def forget_answers(link: SurveyLink, response_id: Any, keys: Iterable[str]) -> bool:
+    """Take answers out of a draft ("Clear my answer"), so they do not come back on its page or
+    get sent from another tab; only while it is still this link's draft. Whether it was.
+
+    The draft's row is written first (to itself): that waits for a send running at the same
+    moment in another tab, and then finds the draft sent, so a sent response never changes."""
+    if not isinstance(response_id, int) or isinstance(response_id, bool):
+        return False
+    with writing():
+        still_draft = (
+            Response.update(status=Response.status)
+            .where((Response.id == response_id) & (Response.link == link) & (Response.status == "draft"))
+            .execute()
+        )
+        if still_draft:
+            put_answers(Response(id=response_id), {}, replace=keys)
+    return bool(still_draft)
+
+
 def discard_draft(link: SurveyLink, response_id: Any) -> None:
     draft = find_draft(link, response_id)
     if draft is not None:

@@ -400,7 +400,7 @@ def _save(page: StandardPage, user: User) -> Any:
     form = page.form()
     revision = _number(request.form.get("revision"), -1)
     completed = request.form.get(COMPLETED)
-    if form.change_evidence(request.form):  # a row added or removed: shown again, as typed, not saved
+    if form.change_page(request.form):  # a row added or removed, an answer cleared: shown again, as typed, not saved
         _keep_as_shown(page, user, form)
         return _render(page, form, revision, completed)
     valid = form.validate()

@@ -53,8 +53,8 @@ def section(questionnaire_id: str, section_id: str) -> str:
         errors = None
     else:
         form = build_form_class(questionnaire, section, band)()
-        # a POST; an evidence row added or removed: the page again, as typed, nothing checked
-        if not form.change_evidence(request.form) and form.validate():
+        # a POST; an evidence row added or removed, an answer cleared: the page again, as typed, nothing checked
+        if not form.change_page(request.form) and form.validate():
             answers = form.answers()
             checked = summary_rows(section, answers, {q.id for q in form.questions if form.visible(q)})
         questions, errors = question_html(form), error_summary(form)

@@ -47,6 +47,7 @@ from store.surveys import (
     discard_draft,
     find_draft,
     find_link,
+    forget_answers,
     new_submission_key,
     open_link,
     read_draft,
@@ -516,7 +517,9 @@ def age(slug: str) -> Any:
 
 @bp.route("/<slug>/q/<section_id>", methods=["GET", "POST"])
 def section(slug: str, section_id: str) -> Any:
-    """One page of questions: Continue validates it and saves it to the draft."""
+    """One page of questions: Continue validates it and saves it to the draft. "Clear my answer"
+    (an optional choice: radios cannot be unselected) shows it again as typed with that question
+    unanswered, and takes the answer out of the draft too, so it cannot come back."""
     j = _journey(slug)
     if j.needs_band:
         return redirect(url_for(".age", slug=slug))
@@ -535,7 +538,11 @@ def section(slug: str, section_id: str) -> Any:
         form_class = build_form_class(j.questionnaire, page, j.band, prior)
         if request.method == "POST":
             form = form_class(prior=prior)
-            if form.validate():
+            cleared = form.clear_answer(request.form)  # "Clear my answer": shown again, as typed, unanswered
+            if cleared is not None:
+                if form.csrf_valid() and draft is not None:
+                    forget_answers(j.link, draft.id, cleared.stored_keys())  # or the draft brings it back
+            elif form.validate():
                 draft = save_page(j.link, draft, j.band, form.answers(), page_ids, _today())
                 j.state["response"] = draft.id
                 j.keep()

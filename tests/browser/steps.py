@@ -64,7 +64,8 @@ _FOCUSED = """() => {
     tag: e.tagName, type, name, value: e.value || '', inputmode: e.getAttribute('inputmode') || '',
     groupChecked: Array.from(group).some((r) => r.checked),
     position: Array.from(group).indexOf(e),
-    button: (e.tagName === 'BUTTON' && type !== 'button' && !e.classList.contains('govuk-button--secondary'))
+    button: (e.tagName === 'BUTTON' && type !== 'button' && !e.classList.contains('govuk-button--secondary')
+      && !e.classList.contains('app-clear-answer__button'))
       || (e.tagName === 'A' && e.classList.contains('govuk-button')),
   };
 }"""

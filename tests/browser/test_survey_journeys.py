@@ -120,6 +120,85 @@ def test_child_answers_on_a_phone_with_the_keyboard_alone(
     assert len(submitted(server, link)) == 1
 
 
+def tab_to_clear(page: Page, max_keys: int = 20) -> None:
+    """Tab until a "Clear my answer" button has the focus."""
+    for _ in range(max_keys):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.name") == "clear-answer":
+            return
+    raise AssertionError(f"Tab never reached Clear my answer on {page.url}")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["javascript", "no-javascript"])
+def test_a_child_clears_a_face_they_did_not_mean_and_it_is_not_sent(
+    server: Server, new_page: Callable[..., Page], shots, js: bool
+) -> None:
+    """A child of 4 to 7, with the keyboard alone, answers every page, goes back to the first,
+    chooses another face, then clears it ("You can skip any question"). With JavaScript it is
+    cleared in place, the keyboard on the question, and the button shows only while a face is
+    chosen; without, the page comes back cleared. Sent straight from the check page (as from
+    another tab, without Continue), the response has no answer to it: the draft lost it too."""
+    band = "age-4-7"
+    link = new_link(server, "child-experience")
+    page = new_page(phone=True, js=js)
+    page.goto(f"{server.url}/s/{link.slug}")
+    answer_with_keyboard(page)  # Start now
+    answer_with_keyboard(page, choose={"band": 0})
+    sections = CHILD.sections_for(band)
+    [first] = sections[0].questions_for(band)
+    clear = page.get_by_role("button", name=f"Clear my answer to ‘{first.text}’")
+    if js:
+        expect(clear).to_be_hidden()  # nothing chosen yet: nothing to clear
+    else:
+        expect(clear).to_be_visible()
+    for _ in sections:
+        answer_with_keyboard(page)  # the first face, Happy, on every page
+    expect(page.get_by_role("heading", name="Check your answers before sending them")).to_be_visible()
+    check_url = page.url
+
+    page.get_by_role("link", name=f"Change {first.text}").click()
+    group = page.get_by_role("group", name=first.text)
+    expect(group.get_by_label("Happy")).to_be_checked()
+    page.keyboard.press("Tab")  # to the skip link, then on: the keyboard reaches the chosen face
+    while page.evaluate("() => document.activeElement.type") != "radio":
+        page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")  # another face: OK
+    expect(group.get_by_label("OK")).to_be_checked()
+    expect(clear).to_be_visible()
+    check_page(page, "clear my answer", js)  # axe runs in the page: with JavaScript only
+    shots(page, "face-chosen")
+    tab_to_clear(page)
+    if js:
+        with page.expect_response(lambda r: r.request.method == "POST"):  # the draft's copy goes too
+            page.keyboard.press("Enter")
+        expect(page.get_by_role("status")).to_have_text(
+            "Your answer is cleared. You can choose again or leave it blank."
+        )
+        expect(clear).to_be_hidden()
+    else:
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(clear).to_be_visible()
+    for face in ("Happy", "OK", "Sad"):
+        expect(group.get_by_label(face)).not_to_be_checked()
+    expect(group).to_be_focused()
+    shots(page, "cleared")
+    check_page(page, "cleared", js)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.name") == first.id, "Tab goes on to its faces"
+
+    page.goto(check_url)  # not Continue: the check page, as a second tab would send it
+    expect(page.get_by_role("heading", name="Check your answers before sending them")).to_be_visible()
+    tab_to(page, "Send your answers")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible()
+    (response,) = submitted(server, link)
+    with server.rows():
+        answers = load_answers(response)
+    assert first.id not in answers
+    assert answers == {q.id: "happy" for s in sections[1:] for q in s.questions_for(band)}
+
+
 def answer_workshop(page: Page) -> None:
     """A practitioner taps through the workshop survey, answering every page."""
     page.get_by_role("button", name="Start now").tap()

@@ -410,6 +410,22 @@ def test_drafts_belong_to_their_link(round_: SurveyRound) -> None:
     assert Response.get_by_id(draft.id).submission_key == key
 
 
+def test_a_cleared_answer_leaves_the_draft_but_never_a_sent_response(round_: SurveyRound) -> None:
+    """ "Clear my answer" takes the answer out of the draft, so it does not come back; a response
+    sent meanwhile (from another tab), or another link's draft, keeps every answer."""
+    link = surveys.create_link(round_, "Workshop", "device")
+    other = surveys.create_link(round_, "Other", "device")
+    draft = surveys.save_page(link, None, None, {"sector": "health", "follow-up-consent": "yes"}, (), TODAY)
+    assert not surveys.forget_answers(other, draft.id, ["sector"])
+    assert not surveys.forget_answers(link, str(draft.id), ["sector"])
+    assert surveys.forget_answers(link, draft.id, ["sector"])
+    assert load_answers(draft) == {"follow-up-consent": "yes"}
+    assert surveys.submit(link, draft.id, surveys.new_submission_key(), None, TODAY) is Outcome.SUBMITTED
+    assert not surveys.forget_answers(link, draft.id, ["follow-up-consent"])
+    assert load_answers(draft) == {"follow-up-consent": "yes"}
+    assert Response.get_by_id(draft.id).status == "submitted"
+
+
 def test_a_draft_is_read_with_its_answers_as_the_three_reads_give_them(round_: SurveyRound) -> None:
     link = surveys.create_link(round_, "Workshop", "device")
     other = surveys.create_link(round_, "Other", "device")

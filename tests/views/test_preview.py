@@ -203,6 +203,18 @@ def test_evidence_rows_can_be_removed_without_javascript(client: FlaskClient) ->
     assert "There is a problem" not in html
 
 
+def test_an_optional_answer_can_be_cleared_without_javascript(client: FlaskClient) -> None:
+    """The preview shows the survey's "Clear my answer" and does what the survey does: the page
+    again, that question unanswered, the rest as typed, nothing checked."""
+    typed = {"sector": "health", "years-with-children": "12"}
+    html = client.post(url("practitioner-workshop", "about"), data={**typed, "clear-answer": "sector"}).get_data(
+        as_text=True
+    )
+    parsed = Page(html)
+    assert parsed.checked("sector") == [] and parsed.value("years-with-children") == "12"
+    assert "There is a problem" not in html and "These answers are valid" not in html
+
+
 def test_child_pages_use_faces_with_words_and_always_offer_dont_know(client: FlaskClient) -> None:
     child = SHIPPED["child-experience"]
     for band in child.age_bands:

@@ -226,6 +226,120 @@ def test_changing_the_age_warns_first_then_asks_that_ages_questions(client: Flas
     assert draft.age_band == "age-12-17" and Answer.select().count() == 0
 
 
+# --- taking back an answer ------------------------------------------------------------------------
+
+
+def chosen(html: str, name: str) -> str | None:
+    """The value of the radio checked in the group `name`, or None."""
+    found = re.search(rf'name="{re.escape(name)}" type="radio" value="([^"]*)" checked', html)
+    return found.group(1) if found else None
+
+
+def clear_button(name: str, text: str) -> str:
+    return (
+        f'name="clear-answer" value="{name}">Clear my answer'
+        f'<span class="govuk-visually-hidden"> to ‘{text}’</span></button>'
+    )
+
+
+def test_clear_my_answer_takes_back_a_choice_and_keeps_everything_else(client: FlaskClient, db: Database) -> None:
+    """A parent who chose an answer they did not mean clears it: the page comes back with that
+    question unanswered and the rest as typed (a changed answer not saved yet included), the
+    keyboard on the question; nothing else is saved or sent. The draft no longer has it, so it does
+    not come back on the page, nor with a send from a check page opened in another tab before."""
+    family = SHIPPED["family-experience"]
+    link = make_link("family-experience")
+    client.get(f"/s/{link.slug}")
+    first = f"/s/{link.slug}/q/informed"
+    check_url = answer_every_page(client, family, first, None, {"told-what": "agree", "told-why": "agree"})
+    other_tab = submission_key(client.get(check_url).get_data(as_text=True))
+    typed = {"told-what": "agree", "told-why": "disagree", "understood": "dont-know"}
+    page = client.post(f"{first}?change=1", data={**typed, "clear-answer": "told-what"})
+    html = page_text(page)
+    assert page.status_code == 200 and "There is a problem" not in html
+    assert chosen(html, "told-what") is None
+    assert (chosen(html, "told-why"), chosen(html, "understood")) == ("disagree", "dont-know"), "as typed"
+    assert re.search(r'<fieldset class="govuk-fieldset"[^>]*tabindex="-1" autofocus', html)
+    assert html.count("autofocus") == 1, "the keyboard on the question cleared, and only there"
+    [draft] = Response.select()
+    assert draft.status == "draft" and not submitted(link)
+    stored = {a.question_id: a.value for a in Answer.select().where(Answer.response == draft)}
+    assert "told-what" not in stored and stored["told-why"] == "agree", "only the cleared answer changes"
+    again = page_text(client.get(first))
+    assert chosen(again, "told-what") is None and chosen(again, "told-why") == "agree", "it does not come back"
+
+    sent = client.post(check_url, data={"submission_key": other_tab})
+    assert sent.status_code == 303
+    [response] = submitted(link)
+    assert Answer.get_or_none((Answer.response == response) & (Answer.question_id == "told-what")) is None
+    assert Answer.get((Answer.response == response) & (Answer.question_id == "told-why")).value == "agree"
+
+
+@pytest.mark.parametrize("band", [b.id for b in CHILD.age_bands])
+def test_a_child_can_clear_every_answer_in_their_age_band(client: FlaskClient, db: Database, band: str) -> None:
+    """Every question a child is asked may be skipped: each has "Clear my answer", whose hidden
+    words name the question, and clears it."""
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}")
+    client.post(f"/s/{link.slug}/age", data={"band": band})
+    for section in CHILD.sections_for(band):
+        url = f"/s/{link.slug}/q/{section.id}"
+        html = page_text(client.get(url))
+        questions = [q for q in section.questions_for(band) if q.is_choice]
+        for question in questions:
+            assert clear_button(question.id, question.text) in html
+        answers = {q.id: q.options[0].value for q in questions}
+        for question in questions:
+            cleared = page_text(client.post(url, data={**answers, "clear-answer": question.id}))
+            assert chosen(cleared, question.id) is None
+            assert all(chosen(cleared, q.id) == answers[q.id] for q in questions if q is not question)
+    assert Response.select().count() == 0, "nothing saved: there was no draft to take it from"
+
+
+def test_only_a_question_that_may_be_skipped_can_be_cleared(client: FlaskClient, db: Database) -> None:
+    """A question that must be answered has no "Clear my answer", and a post naming one, or a
+    question not on the page, is the page's Continue: saved as chosen, nothing cleared."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    about = page_text(client.get(f"/s/{link.slug}/q/about"))
+    assert clear_button("sector", workshop.question("sector").text) in about
+    reaction = page_text(client.get(f"/s/{link.slug}/q/reaction"))
+    assert "Clear my answer" not in reaction
+    for named in ("relevance", "sector", "no-such-question"):
+        sent = client.post(
+            f"/s/{link.slug}/q/reaction", data={"relevance": "4", "delivery": "2", "clear-answer": named}
+        )
+        assert sent.status_code == 303
+        assert {a.question_id: a.value for a in Answer.select()} == {"relevance": "4", "delivery": "2"}
+    follow_up = page_text(client.get(f"/s/{link.slug}/q/follow-up"))
+    assert 'value="follow-up-consent"' in follow_up and 'value="follow-up-format"' not in follow_up, (
+        "not a question required when another answer says so"
+    )
+
+
+def test_clearing_with_an_expired_token_changes_no_draft(app: Flask, client: FlaskClient, db: Database) -> None:
+    """The draft is written only after the CSRF token is checked: a stale page's clearing shows
+    the page cleared, says it was open too long, and the draft keeps the answer until a fresh
+    page clears it (or Continue saves the page without it)."""
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    client.post(f"/s/{link.slug}/q/about", data={"sector": "health"})
+    app.config["WTF_CSRF_ENABLED"] = True
+    stale = client.post(
+        f"/s/{link.slug}/q/about", data={"sector": "health", "clear-answer": "sector", "csrf_token": "x"}
+    )
+    html = page_text(stale)
+    assert stale.status_code == 200 and "This page was open too long" in html and chosen(html, "sector") is None
+    assert Answer.get(Answer.question_id == "sector").value == "health"
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    fresh = client.post(
+        f"/s/{link.slug}/q/about", data={"sector": "health", "clear-answer": "sector", "csrf_token": token}
+    )
+    assert fresh.status_code == 200 and "There is a problem" not in page_text(fresh)
+    assert Answer.select().count() == 0 and not submitted(link)
+
+
 # --- practitioners and families ------------------------------------------------------------------
 
 
