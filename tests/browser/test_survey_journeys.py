@@ -11,6 +11,7 @@ used twice).
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -197,6 +198,39 @@ def test_a_child_clears_a_face_they_did_not_mean_and_it_is_not_sent(
         answers = load_answers(response)
     assert first.id not in answers
     assert answers == {q.id: "happy" for s in sections[1:] for q in s.questions_for(band)}
+
+
+def test_a_new_choice_after_clearing_is_kept_however_slow_the_clearing(server: Server, page: Page) -> None:
+    """With JavaScript the draft's copy of a cleared answer is taken back in the background. A
+    face chosen again and continued before that post lands must not be undone by it: Continue
+    waits for the clearing, then saves the new face."""
+    link = new_link(server, "child-experience")
+    page.goto(f"{server.url}/s/{link.slug}?band=age-4-7")
+    page.get_by_role("button", name="Start now").click()
+    [first] = CHILD.sections_for("age-4-7")[0].questions_for("age-4-7")
+    group = page.get_by_role("group", name=first.text)
+    group.get_by_label("Happy").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("link", name="Back").click()
+    expect(group.get_by_label("Happy")).to_be_checked()
+
+    held = []  # the clearing's post, held back until the test lets it go
+    clearing = "clear-answer=" + quote(first.id)
+    page.route(
+        "**/q/*", lambda route: held.append(route) if clearing in (route.request.post_data or "") else route.continue_()
+    )
+    page.get_by_role("button", name=f"Clear my answer to ‘{first.text}’").click()
+    expect(group.get_by_label("Happy")).not_to_be_checked()
+    group.get_by_label("Sad").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_timeout(300)
+    assert len(held) == 1, "the clearing was sent"
+    expect(group.get_by_label("Sad")).to_be_checked()  # still here: Continue waits for the clearing
+    held[0].continue_()
+    expect(page.get_by_role("heading", name=CHILD.sections_for("age-4-7")[1].questions[0].text)).to_be_visible()
+    with server.rows():
+        (draft,) = Response.select().where(Response.link == link.id)
+        assert load_answers(draft) == {first.id: "sad"}
 
 
 def answer_workshop(page: Page) -> None:
