@@ -81,7 +81,7 @@ class SectionForm(FlaskForm):
         (a past due date may stay only if it was saved before)."""
         self.prior = dict(prior or {})
         self._stored_answer = stored_answer
-        self._rows_changed: tuple[str, str] | None = None  # the button change_evidence obeyed, and its row or list
+        self._rows_changed: tuple[str, str] | None = None  # the button change_page obeyed, and its row, list or field
         stored = answers or {}
         data = {field_key(q.id): stored_value(q, stored) for q in self.questions if q.id in stored}
         super().__init__(*args, data=data, **kwargs)
@@ -216,6 +216,7 @@ class SectionForm(FlaskForm):
         if not isinstance(field, SingleChoiceField) or not field.clearable:
             return None
         field.take_back()
+        self._rows_changed = (CLEAR_ANSWER, field.name)
         return field
 
     def change_evidence(self, formdata: Mapping[str, Any]) -> bool:
@@ -238,15 +239,17 @@ class SectionForm(FlaskForm):
 
     def as_shown(self, items: list[list[str]]) -> list[list[str]]:
         """A post's typed inputs (name and value, without the button pressed) as the page
-        `change_evidence` made from them shows them: without the inputs of the row removed, and
-        with the list a row was added to noted under ADD_EVIDENCE (an empty row posts nothing
-        that says it is there). A draft kept of them comes back as the page was left
-        (`show_added_row`)."""
+        `change_page` made from them shows them: without the inputs of the row removed or the
+        choice cleared, and with the list a row was added to noted under ADD_EVIDENCE (an empty
+        row posts nothing that says it is there). A draft kept of them comes back as the page was
+        left (`show_added_row`)."""
         if self._rows_changed is None:
             return items
         button, name = self._rows_changed
         if button == ADD_EVIDENCE:
             return [*items, [ADD_EVIDENCE, name]]
+        if button == CLEAR_ANSWER:  # the choice taken back, or the draft would bring it back
+            return [[key, value] for key, value in items if key != name]
         return [[key, value] for key, value in items if not key.startswith(name)]
 
     def show_added_row(self, formdata: Mapping[str, Any]) -> None:

@@ -58,7 +58,7 @@ logger = logging.getLogger(__name__)
 REASON = "__reason"
 # what a page posts that is not an answer (its token, and which button was pressed): never kept
 # in a draft
-NOT_TYPED = frozenset({"csrf_token", "save", "add-evidence", "remove-evidence"})
+NOT_TYPED = frozenset({"csrf_token", "save", "add-evidence", "remove-evidence", "clear-answer"})
 MAX_DRAFT_ITEMS = 3000
 
 

@@ -448,3 +448,13 @@ def test_answers_decide_what_is_asked_as_visible_does(ctx) -> None:
             if field.answer is not None and not field.error_parts and form.visible(field.question):
                 expected.update(field.answers())
         assert form.answers() == expected
+
+
+def test_a_cleared_choice_is_left_out_of_the_page_kept_as_a_draft(ctx, minimal: Questionnaire) -> None:
+    """Pressing "Clear my answer" shows the page again without the choice; a draft kept of that
+    page (an audit page keeps one, `as_shown`) must not bring the choice back."""
+    data = MultiDict({"agree": "yes", "after": "no", "clear-answer": "after"})
+    form = build_form_class(minimal, minimal.section("second"))(formdata=data)
+    assert form.change_page(data)
+    assert form.field("after").data is None and form.field("agree").data == "yes"
+    assert form.as_shown([["agree", "yes"], ["after", "no"]]) == [["agree", "yes"]]
