@@ -513,15 +513,20 @@ def _read_only_back(audit: Audit) -> dict[str, str]:
 
 def _refuse(page: StandardPage) -> tuple[str, int]:
     """A change to an audit that cannot be changed: nothing is saved, but what was typed is kept
-    as the person's draft, so it comes back if a reviewer reopens the audit."""
+    as the person's draft, so it comes back if a reviewer reopens the audit. Only a post with
+    this session's token is the person's: another site's (or a page open too long) keeps
+    nothing, and the page says only that nothing was saved. A form too big for a draft is not
+    kept either."""
     user = current_user()
-    if user is not None and user.role == "agency":
-        store.keep_draft(user, page.path, store.typed_items(request.form), _number(request.form.get("revision")))
+    kept = False
+    if user is not None and user.role == "agency" and _csrf_ok():
+        with suppress(ValueError):
+            store.keep_draft(user, page.path, store.typed_items(request.form), _number(request.form.get("revision")))
+            kept = True
     audit = Audit.get_by_id(page.audit.id)
     if audit.status == "submitted":
-        message = (
-            f"This self-audit was submitted on {moment(audit.submitted_at)}, so your changes were not saved. "
-            "We kept them: if a reviewer reopens the self-audit, you will see them again on this page."
+        message = f"This self-audit was submitted on {moment(audit.submitted_at)}, so your changes were not saved." + (
+            " We kept them: if a reviewer reopens the self-audit, you will see them again on this page." if kept else ""
         )
     else:
         message = CLOSED_MESSAGE

@@ -910,6 +910,33 @@ def test_a_submitted_audit_is_read_only(client: FlaskClient, submitted: Audit, s
     assert "You submitted this self-audit on" in task_list and "Update progress on your actions" in task_list
 
 
+def page_token(page: str) -> str:
+    """The CSRF token a page carries (every signed-in page has one: the timeout warning's form)."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+def test_a_change_to_a_submitted_audit_keeps_a_draft_only_with_the_pages_token(
+    app: Flask, client: FlaskClient, submitted: Audit, s11: Questionnaire, token: str | None
+) -> None:
+    """What another site posts in the person's name is refused and kept nowhere; the person's own
+    late change is refused too, but kept for if a reviewer reopens the audit."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    section = s11.sections[0]
+    path = f"/audit/{submitted.id}/{section.id}"
+    data = section_data(section, state_of(submitted, "s1").revision, text="Sent by another site")
+    refused = client.post(path, data=data if token is None else {**data, "csrf_token": token})
+    assert refused.status_code == 409 and Draft.select().count() == 0
+    words = text_of(body(refused))
+    assert "your changes were not saved" in words and "We kept them" not in words, "it says only what is so"
+
+    good = page_token(body(client.get(path)))
+    late = section_data(section, state_of(submitted, "s1").revision, text="Typed too late")
+    refused = client.post(path, data={**late, "csrf_token": good})
+    assert refused.status_code == 409 and "We kept them" in text_of(body(refused))
+    assert Draft.get().path == path and ["s1.1-narrative", "Typed too late"] in Draft.get().form
+
+
 def back_link(page: str) -> tuple[str, str]:
     """(address, words) of the page's back link."""
     found = re.search(r'<a href="([^"]+)" class="govuk-back-link">([^<]+)</a>', page)
