@@ -66,8 +66,9 @@ function start(form) {
 
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
-  // the form is on its way: the server saves it, or (a row added or removed) keeps it as the draft
-  // itself (views.audits._keep_as_shown); a draft sent after it would outlive the save
+  // the form is on its way: the server saves it, or (a row added or removed, or answers it
+  // cannot save yet) keeps it as the draft itself (views.audits._keep_as_shown); a draft sent
+  // after it would outlive the save
   form.addEventListener("submit", () => {
     leaving = true;
     if (timer !== null) clearTimeout(timer);

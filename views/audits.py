@@ -414,7 +414,8 @@ def _save(page: StandardPage, user: User) -> Any:
         status = "in-progress"
     else:
         completed_error = None if completed in ("yes", "no") else COMPLETED_ERROR
-        if not valid or completed_error:
+        if not valid or completed_error:  # shown again with its errors, and kept as typed
+            _keep_as_shown(page, user, form)
             return _render(page, form, revision, completed, completed_error=completed_error)
         answers, scope, leftover = form.answers(), store.section_keys(page.section), False
         status = "completed" if completed == "yes" else "in-progress"
@@ -447,13 +448,15 @@ def _save(page: StandardPage, user: User) -> Any:
 
 
 def _keep_as_shown(page: StandardPage, user: User, form: SectionForm) -> None:
-    """Keep the page a row's Add or Remove shows as the person's draft, as autosave would have.
+    """Keep the page a post shows again unsaved (a row's Add or Remove; a Save and continue
+    that failed its checks) as the person's draft, as autosave would have.
 
     autosave.js drops what it has not yet sent when the form is sent, so what was typed in the
     last seconds before the button would otherwise be only on the page sent back: lost with the
-    tab, or the session. The audit can be changed (`standard` sent anything else to `_refuse`);
-    a post without this session's token is not the person's, and keeps nothing. A form too big
-    for a draft is still shown, as typed."""
+    tab, or the session. A save that goes through later drops the draft (store.save_section).
+    The audit can be changed (`standard` sent anything else to `_refuse`); a post without this
+    session's token is not the person's, and keeps nothing. A form too big for a draft is still
+    shown, as typed."""
     if not _csrf_ok():
         return
     items = form.as_shown(store.typed_items(request.form))

@@ -133,6 +133,11 @@ def stored(audit: Audit) -> dict[str, Any]:
     return load_answers(Response.get(Response.audit == audit))
 
 
+def page_token(page: str) -> str:
+    """The CSRF token a page carries (every signed-in page has one: the timeout warning's form)."""
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+
+
 def expire_session(app: Flask, client: FlaskClient) -> None:
     with client.session_transaction() as session:
         session["seen"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 60
@@ -282,6 +287,38 @@ def test_saying_the_section_is_not_finished_saves_it_as_far_as_it_goes(
     assert stored(audit)["s1.2"] == "not-met" and stored(audit)["s1.1"] == "met"
     refused = client.post(f"/audit/{audit.id}/{section.id}", data={**data, "section-completed": "yes", "revision": "1"})
     assert refused.status_code == 200 and 'href="#s1.2-action__what"' in body(refused), "complete: all is asked"
+
+
+def test_typing_sent_with_a_save_that_fails_its_checks_is_kept_until_a_save_goes_through(
+    app: Flask, client: FlaskClient, audit: Audit, s11: Questionnaire
+) -> None:
+    """autosave.js drops what it has not sent when the form is sent, so a Save and continue that
+    its checks refuse keeps the page as typed as the person's draft: a closed tab, a crash or a
+    session that ends loses nothing. A save that goes through drops it, and no banner is left."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    section = s11.sections[0]
+    path = f"/audit/{audit.id}/{section.id}"
+    data = section_data(section, ratings={"s1.2": "not-met"}, text="Typed a second before pressing save")
+    del data["s1.2-action__what"]
+    forged = client.post(path, data={**data, "csrf_token": "forged"})
+    assert forged.status_code == 200 and Draft.select().count() == 0, "another site's post keeps nothing"
+
+    token = page_token(body(client.get(path)))
+    refused = client.post(path, data={**data, "csrf_token": token})
+    assert refused.status_code == 200 and 'href="#s1.2-action__what"' in body(refused)
+    assert "We restored" not in body(refused), "the page shown is the same: its errors, as typed"
+    assert stored(audit) == {}
+
+    again = body(client.get(path))  # the tab closed; the page opened again later
+    assert "We restored what you typed on" in again and "Typed a second before pressing save" in again
+    assert "Head of safeguarding" in again and 'name="revision" value="0"' in again
+
+    fixed = section_data(section, 0, ratings={"s1.2": "not-met"}, text="Typed a second before pressing save")
+    saved = client.post(path, data={**fixed, "csrf_token": token})
+    assert saved.status_code == 302 and Draft.select().count() == 0
+    assert stored(audit)["s1.1-narrative"] == "Typed a second before pressing save"
+    assert "Some need checking" not in text_of(body(client.get(saved.headers["Location"])))
+    assert "We restored" not in body(client.get(path))
 
 
 def test_a_new_due_date_in_the_past_is_refused_but_an_action_that_fell_overdue_saves_again(
@@ -908,11 +945,6 @@ def test_a_submitted_audit_is_read_only(client: FlaskClient, submitted: Audit, s
     assert "Submitted on" in check and "Submit your Section 11 self-audit" not in check and "Change" not in check
     task_list = text_of(body(client.get("/audit/")))
     assert "You submitted this self-audit on" in task_list and "Update progress on your actions" in task_list
-
-
-def page_token(page: str) -> str:
-    """The CSRF token a page carries (every signed-in page has one: the timeout warning's form)."""
-    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
 
 
 @pytest.mark.parametrize("token", [None, "forged"])
