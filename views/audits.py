@@ -346,24 +346,31 @@ def _show(page: StandardPage, user: User) -> str:
     """The stored answers; or what was kept when the session expired; or a newer draft."""
     kept = take(request.path)
     draft = page.draft(user)
-    if kept is not None:
-        return _render(page, page.form(kept), _number(kept.get("revision"), -1), kept.get(COMPLETED), KEPT_MESSAGE)
+    if kept is not None:  # posted as the session ended: kept, and back after signing in again
+        form = page.form(kept)
+        banner = _not_saved_yet(form, "We kept what you typed, but it is not saved yet", KEPT_MESSAGE)
+        return _render(page, form, _number(kept.get("revision"), -1), kept.get(COMPLETED), banner)
     if draft is not None and store.draft_is_newer(draft, page.state):
         typed = MultiDict([tuple(item) for item in draft.form])
         form = page.form(typed)
         form.show_added_row(typed)
-        # what "Save and come back later" could not save, or typing an autosave kept half done:
-        # shown with its errors, so the person knows it is not saved and what to correct
-        banner = f"We restored what you typed on {moment(draft.saved_at)}. " + (
-            "It is not saved yet: select Save and continue to keep it."
-            if form.check_kept()
-            else "It is not saved yet, and some answers need correcting before they can be saved: "
-            "correct them, then save."
-        )
+        restored = f"We restored what you typed on {moment(draft.saved_at)}. It is not saved yet"
+        banner = _not_saved_yet(form, restored, f"{restored}: select Save and continue to keep it.")
         revision = draft.base_revision if draft.base_revision is not None else -1
         return _render(page, form, revision, typed.get(COMPLETED), banner)
     completed = "yes" if page.state.status == "completed" else None
     return _render(page, page.form(stored=True), page.state.revision, completed, older_draft=draft)
+
+
+def _not_saved_yet(form: SectionForm, opening: str, all_fine: str) -> str:
+    """The banner over answers kept as typed, not saved (a draft restored; a post kept when the
+    session ended): `all_fine`, or `opening` and that some need correcting. What could not be
+    saved as typed (a date like 31 2 2024, or typing an autosave kept half done) is shown with
+    its errors, in the GOV.UK pattern (SectionForm.check_kept), so the person knows it is not
+    saved and what to correct before saving."""
+    if form.check_kept():
+        return all_fine
+    return f"{opening}, and some answers need correcting before they can be saved: correct them, then save."
 
 
 def _render(

@@ -4,7 +4,8 @@ An agency lead types answers into a standard, then leaves the page alone until t
 limit ends the session (the live server's limit is cut to seconds for this; the page itself was
 given the usual 30 minutes, as when a laptop sleeps and its timers do not run, so no warning
 comes). Sending the page then asks them to sign in again, says why, and brings them back to
-the page with everything they typed, ready to save. With and without JavaScript.
+the page with everything they typed, ready to save, what cannot be saved as typed marked as the
+GOV.UK error pattern marks it. With and without JavaScript.
 """
 
 from __future__ import annotations
@@ -89,15 +90,30 @@ def test_typed_answers_survive_the_session_ending(
 
     sign_in(page, lead.email)
     expect(page.get_by_role("heading", level=1, name=TITLE)).to_be_visible()
-    expect(page.get_by_role("region", name="Important")).to_contain_text("We kept what you typed")
+    banner = page.get_by_role("region", name="Important")
+    expect(banner).to_contain_text("We kept what you typed")
     expect(page.locator("input[name='s5.1'][value='met']")).to_be_checked()
     expect(by_id(page, "s5.1-narrative")).to_have_value(NARRATIVE)
     expect(page.locator("input[name='s5.2'][value='not-met']")).to_be_checked()
     expect(by_id(page, "s5.2-action__owner")).to_have_value("Training manager")
     expect(page.get_by_label("Yes, I’ve completed this section")).to_be_checked()
-    shots(page, "kept-answers")
 
-    # the due date was never typed: saving asks for it, still keeping everything else
+    # the action has no due date, so it cannot be saved as it is: the page says so before saving,
+    # in the GOV.UK error pattern, the summary's link taking the keyboard to the box
+    expect(banner).to_contain_text("some answers need correcting before they can be saved")
+    summary = page.locator(".govuk-error-summary")
+    expect(summary.get_by_role("link")).to_have_count(1)
+    expect(summary).to_contain_text("Enter the due date")
+    expect(page.locator(".govuk-error-message").filter(has_text="Enter the due date")).to_have_count(1)
+    assert page.title().startswith("Error: ")
+    shots(page, "kept-answers")
+    if js:
+        expect(summary).to_be_focused()
+        assert violations(page) == []
+    summary.get_by_role("link").click()
+    expect(by_id(page, "s5.2-action__due-day")).to_be_focused()
+
+    # saving as it is asks for the due date again, still keeping everything else
     page.get_by_role("button", name="Save and continue").click()
     expect(page.locator(".govuk-error-summary")).to_contain_text("Enter the due date")
     expect(by_id(page, "s5.1-narrative")).to_have_value(NARRATIVE)

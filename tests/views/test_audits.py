@@ -604,6 +604,17 @@ def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_dr
     assert "We restored" not in body(client.get(f"/audit/{audit.id}/{section.id}"))
 
 
+def assert_marked_to_correct(page: str, targets: list[str]) -> None:
+    """The page marks the answers at `targets` as the GOV.UK error pattern does: an error title,
+    a summary linking to each box, in that order, and the same words by the box."""
+    assert "<title>Error: " in page and "There is a problem" in page
+    links = summary_links(page)
+    assert [href for href, _ in links] == targets
+    for href, text in links:
+        assert re.search(rf'id="{re.escape(href)}"', page)
+        assert f'<span class="govuk-visually-hidden">Error:</span> {text}' in unescape(page)
+
+
 def test_answers_kept_because_they_could_not_be_saved_come_back_with_their_errors(
     app: Flask, client: FlaskClient, audit: Audit, s11: Questionnaire
 ) -> None:
@@ -623,12 +634,7 @@ def test_answers_kept_because_they_could_not_be_saved_come_back_with_their_error
     words = text_of(page)
     assert "We restored what you typed on" in words and "open too long" not in words
     assert "some answers need correcting before they can be saved" in words
-    assert "<title>Error: " in page and "There is a problem" in page
-    links = summary_links(page)
-    assert [href for href, _ in links] == ["s1.1-evidence__0__date-day", "s1.3-evidence__0__link"]
-    for href, text in links:
-        assert re.search(rf'id="{re.escape(href)}"', page)
-        assert f'<span class="govuk-visually-hidden">Error:</span> {text}' in unescape(page)
+    assert_marked_to_correct(page, ["s1.1-evidence__0__date-day", "s1.3-evidence__0__link"])
     assert "Select an answer to" not in page  # the blank answer was saved blank: nothing to correct yet
     assert re.search(r'name="s1.1-evidence__0__date-day"[^>]*value="31"', page)
 
@@ -1180,9 +1186,33 @@ def test_a_post_after_the_session_expired_is_kept_and_shown_after_signing_in(
     page = body(client.get(signed.headers["Location"]))
     assert "We kept what you typed, but it is not saved yet. Check it and save." in page
     assert "Typed before the timeout" in page and 'name="revision" value="0"' in page
+    assert "There is a problem" not in page and "Error:" not in page  # all of it can be saved
     assert KeptPost.select().count() == 0  # taken once
     assert "We kept what you typed" not in body(client.get(signed.headers["Location"]))
     assert stored(audit) == {}  # shown, not saved, until the person saves it
+
+
+def test_answers_kept_when_the_session_expired_come_back_with_the_errors_they_have(
+    app: Flask, client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
+) -> None:
+    """What was posted as the session ended is shown after signing in as a draft is: the answers
+    that cannot be saved as typed are marked, in the GOV.UK error pattern, and the banner says so."""
+    section = s11.sections[0]
+    path = f"/audit/{audit.id}/{section.id}"
+    data = section_data(section, save="later", text="Typed before the timeout")
+    data.update({"s1.1-evidence__0__date-day": "31", "s1.1-evidence__0__date-month": "2"})
+    data["s1.3-evidence__0__link"] = "not a link"
+    expire_session(app, client)
+    response = client.post(path, data=data)
+    signed = client.post(response.headers["Location"], data={"email": users["agency"].email, "password": PASSWORD})
+    assert signed.headers["Location"] == path
+
+    page = body(client.get(path))
+    words = text_of(page)
+    assert "We kept what you typed, but it is not saved yet, and some answers need correcting" in words
+    assert_marked_to_correct(page, ["s1.1-evidence__0__date-day", "s1.3-evidence__0__link"])
+    assert re.search(r'name="s1.1-evidence__0__date-day"[^>]*value="31"', page)
+    assert "Typed before the timeout" in page and stored(audit) == {}
 
 
 def test_a_submission_after_the_session_expired_comes_back_to_the_check_page(
