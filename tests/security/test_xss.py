@@ -156,7 +156,10 @@ def test_only_web_addresses_are_taken_as_evidence_links(app: Flask, world: dict[
     item = "‘Is a named person at board level responsible for safeguarding children?’"
     assert f"Enter the link to evidence 1 for {item} as a web address starting https://" in unescape(html)
     assert page_problems(html) == []
-    assert changed_tables(before, snapshot(app.extensions["database"])) == [], "nothing of the page was saved"
+    # nothing of the page is saved; what was typed is kept as the person's own draft, to correct
+    assert changed_tables(before, snapshot(app.extensions["database"])) == ["draft"], "nothing of the page was saved"
+    again = unescape(body(lead.get(f"/audit/{world['own'].id}/s1")))
+    assert "some answers need correcting" in again and "Enter the link to evidence 1" in again
 
 
 # --- survey answers -----------------------------------------------------------------------------
