@@ -15,8 +15,9 @@ import threading
 import time
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, session
+from flask import Flask, Response, current_app, g, request, session
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from wtforms.validators import ValidationError
 
@@ -118,6 +119,25 @@ def csrf_token(secret_key: Any = None, token_key: str | None = None) -> str:
             _signed[(secret_key, raw)] = (now, token)
     setattr(g, field, token)
     return token
+
+
+def posted_from_own_pages() -> bool:
+    """Whether the request comes from one of the app's own pages, as far as the browser says.
+
+    For a post that cannot carry a valid CSRF token (its session has ended, so its token with
+    it) and that the app still acts on: keeping it for after signing in. A browser names the
+    site a request comes from (Sec-Fetch-Site, or else Origin on a post), so a form another
+    site sends is told apart; a request naming neither is not a browser's cross-site post. The
+    host alone is compared, so a proxy that ends TLS (the scheme the app sees differs) does not
+    turn the person's own posts away.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return urlsplit(origin).netloc == request.host
+    return True
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from accounts.cookie import CookieSerializer, TaggedSessionJSON
 from accounts.kept import keep
-from security import csrf_token
+from security import csrf_token, posted_from_own_pages
 from store.models import User
 from store.prepared import Prepared
 
@@ -168,8 +168,11 @@ def init_app(app: Flask) -> None:
 
 
 def _to_sign_in() -> Any:
-    """Keep a posted form (nothing typed is lost), then ask the person to sign in again."""
-    if request.method == "POST" and request.form:
+    """Keep a posted form (nothing typed is lost), then ask the person to sign in again.
+
+    Only a form from the app's own pages: another site's form, posted in the person's browser,
+    would otherwise come back after signing in as "what you typed", ready to be sent."""
+    if request.method == "POST" and request.form and posted_from_own_pages():
         keep(request.path, request.form)
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.sign_in", next=target, expired=1 if g.get("session_expired") else None))

@@ -209,6 +209,33 @@ def test_an_expired_token_brings_the_page_back_with_what_was_typed(csrf_app: Fla
     assert "This page was open too long" in html and "Typed before lunch, sent after" in html
 
 
+@pytest.mark.parametrize(
+    ("headers", "kept"),
+    [
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "https://forms.example"}, False),
+        ({"Sec-Fetch-Site": "same-site", "Origin": "https://other.localhost"}, False),
+        ({"Origin": "https://forms.example"}, False),
+        ({"Origin": "null"}, False),
+        ({"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}, True),
+        ({"Origin": "https://localhost"}, True),  # TLS ended by a proxy: the host is what counts
+        ({}, True),
+    ],
+)
+def test_a_form_another_site_posts_while_signed_out_is_not_kept(
+    csrf_app: Flask, world: dict[str, Any], headers: dict[str, str], kept: bool
+) -> None:
+    """Another site's page can post a form in the person's browser, with no session cookie
+    (SameSite) and so no token: kept, it would come back after signing in as "what you typed"."""
+    stranger = csrf_app.test_client()
+    sent = stranger.post(
+        f"/audit/{world['own'].id}/s1", data={"s1.2-narrative": "Planted by another site"}, headers=headers
+    )
+    assert sent.status_code == 302 and "/sign-in" in sent.headers["Location"]
+    assert KeptPost.select().count() == (1 if kept else 0)
+    with stranger.session_transaction() as session:
+        assert ("kept" in session) is kept
+
+
 def test_a_form_sent_after_the_session_expired_is_kept_until_sign_in(csrf_app: Flask, world: dict[str, Any]) -> None:
     """The session ended while the page was open: the post is kept (its token is not needed, and
     not kept), the person signs in, sees what they typed and sends it with a fresh token."""
