@@ -209,6 +209,19 @@ def test_a_page_of_one_question_is_titled_by_it_and_shows_what_its_section_says_
     assert re.search(r"<title>\s*" + re.escape(several.title) + " – ", titled), "several questions: the section"
 
 
+def test_the_youngest_childrens_pages_ask_them_to_tell_a_person_not_to_write(client: FlaskClient, db: Database) -> None:
+    """Children aged 4 to 7 answer with faces and write nothing: the "if you are worried" text on
+    their pages asks them to tell a person, without talking of writing it here."""
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}")
+    client.post(f"/s/{link.slug}/age", data={"band": "age-4-7"})
+    child = SHIPPED["child-experience"]
+    assert not [q for s in child.sections_for("age-4-7") for q in s.questions_for("age-4-7") if "text" in q.type]
+    html = page_text(client.get(f"/s/{link.slug}/q/age-4-7-home"))
+    assert "If you are worried" in html and "Please tell a person too." in html
+    assert "writ" not in html[html.index("If you are worried") :].split("</div>")[0]
+
+
 def test_changing_the_age_warns_first_then_asks_that_ages_questions(client: FlaskClient, db: Database) -> None:
     link = make_link("child-experience")
     client.get(f"/s/{link.slug}")
