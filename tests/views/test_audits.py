@@ -325,8 +325,9 @@ def test_a_new_due_date_in_the_past_is_refused_but_an_action_that_fell_overdue_s
     client: FlaskClient, audit: Audit, s11: Questionnaire
 ) -> None:
     section = s11.sections[0]
+    today = dt.date.today()  # not the module's TODAY: a run that passes midnight would call it past
     data = section_data(section, ratings={"s1.2": "not-met"})
-    data.update(date_parts("s1.2-action__due", TODAY - dt.timedelta(days=1)))
+    data.update(date_parts("s1.2-action__due", today - dt.timedelta(days=1)))
     refused = client.post(f"/audit/{audit.id}/{section.id}", data=data)
     page = body(refused)
     assert refused.status_code == 200 and re.search(
@@ -334,7 +335,7 @@ def test_a_new_due_date_in_the_past_is_refused_but_an_action_that_fell_overdue_s
     )
     assert 'href="#s1.2-action__due-day"' in page and stored(audit) == {}
 
-    data.update(date_parts("s1.2-action__due", TODAY))  # today is in time
+    data.update(date_parts("s1.2-action__due", today))  # today is in time
     assert client.post(f"/audit/{audit.id}/{section.id}", data=data).status_code == 302
     # the day passes with the action still open: the page saves again with its date as it was
     overdue = TODAY - dt.timedelta(days=20)
