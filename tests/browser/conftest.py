@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ import pytest
 from flask import Flask
 from peewee import Database
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
-from werkzeug.serving import make_server
 
 from accounts.passwords import hash_password
 from app import create_app
@@ -31,6 +29,7 @@ from store import demo
 from store.db import db, upgrade
 from store.models import Agency, User
 from store.questionnaires import sync_shipped
+from tests.browser.serving import serving
 from tests.browser.steps import PASSWORD, PHONE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -97,12 +96,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         upgrade(database)
         sync_shipped(app.extensions["questionnaires"])
         created = demo.create()
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield Server(f"http://127.0.0.1:{http.server_port}", app, database, created)
-    http.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield Server(url, app, database, created)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ platform itself would make them.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ from pathlib import Path
 
 from flask import Flask
 from peewee import Database
-from werkzeug.serving import make_server
 
 from accounts.passwords import hash_password
 from app import create_app
@@ -30,6 +28,7 @@ from store.models import Agency, Audit, AuditCycle, User
 from store.questionnaires import sync_shipped
 from store.results import period_of
 from tests import builders
+from tests.browser.serving import serving
 from tests.browser.steps import PASSWORD
 
 TODAY = dt.date.today()
@@ -125,11 +124,5 @@ def served(folder: Path) -> Iterator[World]:
     with database.connection_context():
         upgrade(database)
         made = _fill(app)
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield World(f"http://127.0.0.1:{http.server_port}", app, database, **made)
-    finally:
-        http.shutdown()
-        thread.join(timeout=10)
+    with serving(app) as address:
+        yield World(address, app, database, **made)

@@ -8,18 +8,17 @@ may have kept the session alive) and, when nobody answers, signs the person out 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from accounts.passwords import hash_password
 from app import create_app
 from store.db import db, upgrade
 from store.models import Agency, User
 from tests.browser.axe import violations
+from tests.browser.serving import serving
 
 IDLE = 10  # seconds without a request before the session ends
 WARN = 5  # the warning opens this long before: min(2 minutes, half the idle time)
@@ -42,12 +41,8 @@ def short_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         User.create(
             email=EMAIL, name="Timeout Lead", password_hash=hash_password(PASSWORD), role="agency", agency=agency
         )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 def sign_in(page: Page, server: str) -> None:
