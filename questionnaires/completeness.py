@@ -9,7 +9,7 @@ applicable needs a reason (R3) and is refused on mandatory items.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +37,19 @@ def asked(questionnaire: Questionnaire, answers: Mapping[str, Any], band: str | 
                 if question.id in answers:
                     seen[question.id] = answers[question.id]
     return out
+
+
+def asked_only_because(
+    questionnaire: Questionnaire, answers: Mapping[str, Any], taken_back: Collection[str], band: str | None = None
+) -> list[Question]:
+    """The questions asked given `answers` that are no longer asked once the answers to
+    `taken_back` are taken out: those shown only because of them (a follow-up asked after a
+    "Yes"). Their answers go with the ones taken back, or they would be kept and sent though the
+    person is no longer asked them and never sees them again (the check page lists only what is
+    asked)."""
+    before = asked(questionnaire, answers, band)
+    after = {q.id for q in asked(questionnaire, {k: v for k, v in answers.items() if k not in taken_back}, band)}
+    return [q for q in before if q.id not in after]
 
 
 def _shortfalls(questionnaire: Questionnaire, question: Question) -> set[str]:

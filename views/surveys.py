@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,8 +32,8 @@ from forms import build_form_class
 from forms.fields import SEP
 from forms.render import error_summary
 from forms.summary import summary_rows
-from questionnaires import Questionnaire, Section
-from questionnaires.completeness import asked, gaps
+from questionnaires import Question, Questionnaire, Section
+from questionnaires.completeness import asked, asked_only_because, gaps
 from store.concerns import AUDIENCES as CONCERN_AUDIENCES
 from store.models import Response as SurveyResponse
 from store.models import SurveyLink
@@ -298,11 +299,25 @@ def _render(template: str, j: Journey, **context: Any) -> str:
 # --- domain helpers the pages share ------------------------------------------------------------
 
 
+def _question_keys(question: Question) -> set[str]:
+    """The keys a question's answer is stored under (a rating's reason too)."""
+    return {question.id, f"{question.id}{SEP}reason"} if question.type == "rating" else {question.id}
+
+
 def _page_ids(section: Section) -> set[str]:
     """Every answer key a page owns: saving it replaces them all (a question left blank, or
     no longer asked, loses its old answer)."""
-    ids = {q.id for q in section.questions}
-    return ids | {f"{q.id}{SEP}reason" for q in section.questions if q.type == "rating"}
+    return {key for q in section.questions for key in _question_keys(q)}
+
+
+def _forget(j: Journey, draft: SurveyResponse, answers: dict[str, Any], keys: Iterable[str]) -> None:
+    """Take a cleared answer out of the draft, so it cannot come back, and with it the answers to
+    the questions asked only because of it (a follow-up to a "Yes"): the person is no longer
+    asked them, so they must not be sent."""
+    keys = set(keys)
+    for question in asked_only_because(j.questionnaire, answers, keys, j.band):
+        keys |= _question_keys(question)
+    forget_answers(j.link, draft.id, keys)
 
 
 def _band_keys(questionnaire: Questionnaire, band: str) -> set[str]:
@@ -541,7 +556,7 @@ def section(slug: str, section_id: str) -> Any:
             cleared = form.clear_answer(request.form)  # "Clear my answer": shown again, as typed, unanswered
             if cleared is not None:
                 if form.csrf_valid() and draft is not None:
-                    forget_answers(j.link, draft.id, cleared.stored_keys())  # or the draft brings it back
+                    _forget(j, draft, answers, cleared.stored_keys())  # or the draft brings it back
             elif form.validate():
                 draft = save_page(j.link, draft, j.band, form.answers(), page_ids, _today())
                 j.state["response"] = draft.id

@@ -331,6 +331,28 @@ def test_only_a_question_that_may_be_skipped_can_be_cleared(client: FlaskClient,
     )
 
 
+def test_clearing_an_answer_takes_back_the_follow_up_it_led_to(client: FlaskClient, db: Database) -> None:
+    """A practitioner who said Yes to a follow-up survey, and chose how, clears the Yes and goes
+    back to the check page without Continue (its Back link, or the check page in another tab). The
+    follow-up question is no longer asked, so its answer leaves the draft with the Yes: it is not
+    on the check page, not sent, and not there if they come back to the page."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    chose = {"follow-up-consent": "yes", "follow-up-format": "online"}
+    check_url = answer_every_page(client, workshop, f"/s/{link.slug}/q/about", None, chose)
+    assert {a.question_id: a.value for a in Answer.select() if a.question_id in chose} == chose
+    page = f"/s/{link.slug}/q/follow-up?change=1"
+    cleared = client.post(page, data={**chose, "clear-answer": "follow-up-consent"})
+    assert cleared.status_code == 200 and chosen(page_text(cleared), "follow-up-consent") is None
+    assert not [a for a in Answer.select() if a.question_id in chose], "the Yes and what it led to"
+    assert "How would you prefer to give that feedback?" not in page_text(client.get(check_url))
+    assert send(client, check_url).status_code == 303
+    [response] = submitted(link)
+    sent = {a.question_id for a in Answer.select().where(Answer.response == response)}
+    assert not sent & set(chose) and "sector" in sent, "everything else is sent as answered"
+
+
 def test_clearing_with_an_expired_token_changes_no_draft(app: Flask, client: FlaskClient, db: Database) -> None:
     """The draft is written only after the CSRF token is checked: a stale page's clearing shows
     the page cleared, says it was open too long, and the draft keeps the answer until a fresh
