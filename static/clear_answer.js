@@ -3,7 +3,8 @@
 // With it, the choice is cleared in place: the radios are unchecked, the keyboard goes to the
 // question and a screen reader hears that the answer was cleared. The same post is still sent,
 // in the background, so the server also takes the answer out of the kept draft (where it would
-// come back from); the page's own Continue waits for it, so it can never undo a later answer.
+// come back from); the page's own Continue waits for every such post still on its way (one
+// question cleared twice, or two questions), so none can undo a later answer.
 // The button shows only while one of its question's options is chosen.
 
 const CLEARED = "Your answer is cleared. You can choose again or leave it blank.";
@@ -20,7 +21,7 @@ function start(form) {
   status.className = "govuk-visually-hidden";
   status.setAttribute("role", "status");
   form.append(status);
-  let pending = null;
+  const pending = new Set(); // every clearing still on its way: one cleared again, or another question's
 
   const show = (button) => {
     button.parentElement.hidden = !radiosOf(button).some((r) => r.checked);
@@ -37,10 +38,8 @@ function start(form) {
       body.append(button.name, button.value);
       const sent = fetch(form.action, { method: "POST", body, credentials: "same-origin", keepalive: true })
         .catch(() => null) // not kept: Continue saves the page without the answer all the same
-        .finally(() => {
-          if (pending === sent) pending = null;
-        });
-      pending = sent;
+        .finally(() => pending.delete(sent));
+      pending.add(sent);
       for (const radio of radiosOf(button)) radio.checked = false;
       form.dispatchEvent(new Event("change", { bubbles: true })); // questions that depended on it
       const fieldset = button.closest("fieldset");
@@ -55,10 +54,10 @@ function start(form) {
   }
   form.addEventListener("change", () => buttons.forEach(show));
   form.addEventListener("submit", (event) => {
-    if (pending === null) return;
-    event.preventDefault(); // Continue after the clearing has reached the draft, not before
+    if (pending.size === 0) return;
+    event.preventDefault(); // Continue after every clearing has reached the draft, not before
     const submitter = event.submitter;
-    pending.then(() => form.requestSubmit(submitter));
+    Promise.all(pending).then(() => form.requestSubmit(submitter));
   });
 }
 

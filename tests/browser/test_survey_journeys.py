@@ -14,7 +14,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from questionnaires import load_all
 from store.answers import load_answers
@@ -226,6 +226,47 @@ def test_a_new_choice_after_clearing_is_kept_however_slow_the_clearing(server: S
     page.wait_for_timeout(300)
     assert len(held) == 1, "the clearing was sent"
     expect(group.get_by_label("Sad")).to_be_checked()  # still here: Continue waits for the clearing
+    held[0].continue_()
+    expect(page.get_by_role("heading", name=CHILD.sections_for("age-4-7")[1].questions[0].text)).to_be_visible()
+    with server.rows():
+        (draft,) = Response.select().where(Response.link == link.id)
+        assert load_answers(draft) == {first.id: "sad"}
+
+
+def test_a_choice_is_kept_when_an_earlier_clearing_lands_after_a_later_one(server: Server, page: Page) -> None:
+    """A child clears a face, chooses another, clears that too and chooses a third; on a slow
+    connection the first clearing is still on its way when the second has landed. Continue waits
+    for both, so the first cannot land after the page is saved and take the third face away."""
+    link = new_link(server, "child-experience")
+    page.goto(f"{server.url}/s/{link.slug}?band=age-4-7")
+    page.get_by_role("button", name="Start now").click()
+    [first] = CHILD.sections_for("age-4-7")[0].questions_for("age-4-7")
+    group = page.get_by_role("group", name=first.text)
+    clear = page.get_by_role("button", name=f"Clear my answer to ‘{first.text}’")
+    group.get_by_label("Happy").check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("link", name="Back").click()
+    expect(group.get_by_label("Happy")).to_be_checked()
+
+    held = []  # the first clearing's post, held back until the test lets it go; later ones go on
+    clearing = "clear-answer=" + quote(first.id)
+
+    def hold_the_first(route: Route) -> None:
+        if clearing in (route.request.post_data or "") and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/q/*", hold_the_first)
+    clear.click()
+    group.get_by_label("OK").check()
+    with page.expect_response(lambda r: r.request.method == "POST"):  # the second clearing lands
+        clear.click()
+    group.get_by_label("Sad").check()
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_timeout(300)
+    assert len(held) == 1, "the first clearing was sent"
+    expect(group.get_by_label("Sad")).to_be_checked()  # still here: Continue waits for the first clearing too
     held[0].continue_()
     expect(page.get_by_role("heading", name=CHILD.sections_for("age-4-7")[1].questions[0].text)).to_be_visible()
     with server.rows():
