@@ -320,6 +320,16 @@ def _forget(j: Journey, draft: SurveyResponse, answers: dict[str, Any], keys: It
     forget_answers(j.link, draft.id, keys)
 
 
+def _forget_not_asked(j: Journey, draft: SurveyResponse, answers: dict[str, Any]) -> None:
+    """Before a send, take out of the draft any answer to a question the answers no longer ask
+    (one asked only after an answer on another page that has since changed): the person confirmed
+    the check page, which lists only what is asked, and what is sent is what they saw."""
+    asked_keys = {key for q in asked(j.questionnaire, answers, j.band) for key in _question_keys(q)}
+    stale = [key for key in answers if key not in asked_keys]
+    if stale:
+        forget_answers(j.link, draft.id, stale)
+
+
 def _band_keys(questionnaire: Questionnaire, band: str) -> set[str]:
     keys: set[str] = set()
     for section in questionnaire.sections_for(band):
@@ -607,6 +617,7 @@ def check(slug: str) -> Any:
     if request.method == "POST" and not missing:
         key = form.submission_key.data or ""
         if form.validate() and SUBMISSION_KEY.match(key):
+            _forget_not_asked(j, draft, answers)
             outcome = submit(j.link, draft.id, key, j.state.get("code"), _today())
             if outcome is Outcome.SUBMITTED and j.questionnaire.audience in CONCERN_AUDIENCES:
                 notify_lead(draft.id)  # after the commit, in the background: the child does not wait

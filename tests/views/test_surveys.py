@@ -353,6 +353,23 @@ def test_clearing_an_answer_takes_back_the_follow_up_it_led_to(client: FlaskClie
     assert not sent & set(chose) and "sector" in sent, "everything else is sent as answered"
 
 
+def test_an_answer_no_longer_asked_is_not_sent(client: FlaskClient, db: Database) -> None:
+    """A draft can hold the answer to a question its other answers no longer ask (a definition
+    whose follow-up sits on another page than the question it follows, changed since): the check
+    page does not list it, so the send leaves it out too; what is sent is what was confirmed."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, workshop, f"/s/{link.slug}/q/about", None, {"follow-up-consent": "no"})
+    [draft] = Response.select().where(Response.link == link)
+    Answer.create(response=draft, question_id="follow-up-format", value="online")  # left from before
+    assert "How would you prefer to give that feedback?" not in page_text(client.get(check_url))
+    assert send(client, check_url).status_code == 303
+    [response] = submitted(link)
+    sent = {a.question_id: a.value for a in Answer.select().where(Answer.response == response)}
+    assert "follow-up-format" not in sent and sent["follow-up-consent"] == "no" and "sector" in sent
+
+
 def test_clearing_with_an_expired_token_changes_no_draft(app: Flask, client: FlaskClient, db: Database) -> None:
     """The draft is written only after the CSRF token is checked: a stale page's clearing shows
     the page cleared, says it was open too long, and the draft keeps the answer until a fresh
