@@ -81,7 +81,7 @@ def test_agency_lead_completes_and_submits_over_two_visits(
     sign_in_from_start(page, server.url, lead.email)
     page.get_by_role("link", name="Your self-audit").click()
     expect(page.get_by_role("heading", name="Your Section 11 self-audit")).to_be_visible()
-    expect(page.get_by_text(f"You have completed 0 of {len(TITLES)} sections.")).to_be_visible()
+    expect(page.get_by_text(f"You have completed 0 of {len(TITLES)} standards.")).to_be_visible()
     assert status_of(page, "s1") == "Not yet started"
     shots(page, "task-list-empty")
 
@@ -117,7 +117,7 @@ def test_agency_lead_completes_and_submits_over_two_visits(
     page = new_page()
     sign_in_from_start(page, server.url, lead.email)
     page.get_by_role("link", name="Your self-audit").click()
-    expect(page.get_by_text(f"You have completed 1 of {len(TITLES)} sections.")).to_be_visible()
+    expect(page.get_by_text(f"You have completed 1 of {len(TITLES)} standards.")).to_be_visible()
     assert (status_of(page, "s1"), status_of(page, "s4")) == ("Completed", "In progress")
     open_standard(page, "s1")
     expect(page.locator("input[name='s1.1'][value='met']")).to_be_checked()
@@ -136,7 +136,7 @@ def test_agency_lead_completes_and_submits_over_two_visits(
             if question.type == "rating":
                 rate(page, question.id, "met")
         save(page, section.id)
-    expect(page.get_by_text(f"You have completed {len(TITLES) - 1} of {len(TITLES)} sections.")).to_be_visible()
+    expect(page.get_by_text(f"You have completed {len(TITLES) - 1} of {len(TITLES)} standards.")).to_be_visible()
 
     # checking and submitting cannot start while a standard is unfinished; the check page, which
     # says what is left to do, is reached by its own link

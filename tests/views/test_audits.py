@@ -153,7 +153,7 @@ def test_the_task_list_makes_the_audit_once_with_a_task_per_standard(
 ) -> None:
     sign_in_as(client, users["agency"])
     page = text_of(body(client.get("/audit/")))
-    assert "You have completed 0 of 11 sections" in page
+    assert "You have completed 0 of 11 standards" in page
     assert page.count("Not yet started") == 11  # the standards, not the check: that cannot start yet
     for section in s11.sections:
         assert section.title in page
@@ -199,12 +199,12 @@ def test_the_whole_journey_over_two_visits(
         assert response.status_code == 302 and response.headers["Location"] == f"/audit/?saved={section.id}&revision=1"
         assert f"We saved your answers to ‘{section.title}’." in text_of(body(client.get(response.headers["Location"])))
     listed = text_of(body(client.get("/audit/")))
-    assert "You have completed 5 of 11 sections" in listed and "Self-audit incomplete" in listed
+    assert "You have completed 5 of 11 standards" in listed and "Self-audit incomplete" in listed
     client.post("/sign-out")
 
     sign_in_as(client, users["agency"])
     page = text_of(body(client.get("/audit/")))
-    assert "You have completed 5 of 11 sections" in page and page.count("Completed") >= 5
+    assert "You have completed 5 of 11 standards" in page and page.count("Completed") >= 5
     again = body(client.get(f"/audit/{audit.id}/{first[0].id}"))
     assert 'value="met" checked' in again and "Reviewed by the board every year." in again
     assert 'value="yes" checked' in again
@@ -1359,7 +1359,7 @@ def test_with_every_section_completed_the_task_list_says_it_is_ready(
     fill(client, audit, s11)
     html = body(client.get("/audit/"))
     page = text_of(html)
-    assert "You have completed 11 of 11 sections" in page
+    assert "You have completed 11 of 11 standards" in page
     assert "Ready to check and submit" in page and "Self-audit incomplete" not in page
     task = submit_task(html)
     assert f'href="/audit/{audit.id}/check"' in task and "Ready to check" in task and "Cannot start yet" not in task
