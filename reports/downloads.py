@@ -15,9 +15,11 @@ import pandas as pd
 from reports.triangulation import with_triangulation
 from scoring import (
     Export,
+    RawCounts,
     SuppressionPolicy,
     answers_long,
     answers_wide,
+    raw_counts,
     standards_export,
     theme_export,
     theme_table,
@@ -104,6 +106,22 @@ def build(
     builder = answers_long if kind == "answers-long" else answers_wide
     export = builder(questionnaire, chunks, responses, policy)
     return _renamed(export, _collection_name(cycle, survey_round) + "-" + kind)
+
+
+def raw_file_counts(
+    policy: SuppressionPolicy, cycles: list[AuditCycle], rounds: list[SurveyRound]
+) -> dict[str, RawCounts]:
+    """For the downloads page: each collection's raw answer files, how many responses they hold
+    and leave out, keyed as the files' query ("cycle=ID", "round=ID")."""
+    results.catch_up()
+    counts = {}
+    for cycle in cycles:
+        responses = results.audit_responses([cycle])
+        counts[f"cycle={cycle.id}"] = raw_counts(definition(cycle.questionnaire), responses, policy)
+    for survey_round in rounds:
+        responses = results.survey_responses([survey_round])
+        counts[f"round={survey_round.id}"] = raw_counts(definition(survey_round.questionnaire), responses, policy)
+    return counts
 
 
 def _standards(cycle: AuditCycle, policy: SuppressionPolicy) -> Export:

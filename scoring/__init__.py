@@ -15,7 +15,7 @@ The flow, and what a caller stores:
 - pages and charts: `theme_table(units, responses, by=..., policy=SuppressionPolicy())` from
   the stored sums (`audit_theme_scores` for audits), `question_table` for one question's trend
   across versions, `triangulate` for R8, `action_status` for R7;
-- downloads: `standards_export`, `theme_export`, `answers_long`, `answers_wide`, written by
+- downloads: `standards_export`, `theme_export`, `answers_long`, `answers_wide` (`raw_counts`), written by
   `stream(export, "csv" | "json" | "xlsx")` in bounded memory.
 
 Modules: `frames` (definitions and answers as tables), `rules` (R1-R8, each once), `standards`
@@ -25,7 +25,7 @@ precisely pages and files show a score or share), `export` (writers) and `downlo
 analysts' files).
 """
 
-from scoring.downloads import answers_long, answers_wide, standards_export, theme_export
+from scoring.downloads import RawCounts, answers_long, answers_wide, raw_counts, standards_export, theme_export
 from scoring.export import Column, Export, neutralise, stream
 from scoring.frames import option_frame, question_frame, stable_question_key, typed_answers
 from scoring.standards import AuditScores, action_status, evidence_frame, score_audits, triangulate
@@ -44,6 +44,8 @@ __all__ = [
     "aggregate",
     "answers_long",
     "answers_wide",
+    "raw_counts",
+    "RawCounts",
     "audit_theme_scores",
     "evidence_frame",
     "mark",

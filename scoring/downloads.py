@@ -299,6 +299,22 @@ def _rows_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy
     return _Released(meta, text, pd.Index(respondents.loc[withheld, "response_id"]))
 
 
+@dataclass(frozen=True, slots=True)
+class RawCounts:
+    """How many responses a raw answers file holds, and how many it leaves out as too few to show."""
+
+    shown: int
+    left_out: int
+
+
+def raw_counts(questionnaire: Questionnaire, responses: pd.DataFrame, policy: SuppressionPolicy) -> RawCounts:
+    """What `answers_long` and `answers_wide` will hold of these responses: the downloads page
+    says it beside each file, so an analyst is not left wondering at a file without rows."""
+    released = _rows_released(questionnaire, responses, policy)
+    total = responses["response_id"].nunique() if len(responses) else 0
+    return RawCounts(total - len(released.withheld), len(released.withheld))
+
+
 def _in_response_order(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """Chunks that never split a response: the last response of a chunk waits for the next."""
     held: pd.DataFrame | None = None
@@ -477,4 +493,4 @@ def answers_wide(
     )
 
 
-__all__ = ["answers_long", "answers_wide", "standards_export", "theme_export"]
+__all__ = ["RawCounts", "answers_long", "answers_wide", "raw_counts", "standards_export", "theme_export"]

@@ -121,10 +121,12 @@ def returns() -> str:
 @role(*ROLES)
 def download_list() -> str:
     rounds = list(SurveyRound.select().order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc()))
+    cycles = _cycles()
     return render_template(
         "results/downloads.html",
-        cycles=_cycles(),
+        cycles=cycles,
         rounds=rounds,
+        counts=downloads.raw_file_counts(_policy(), cycles, rounds),
         kinds=downloads.KINDS,
         formats=downloads.FORMATS,
         groupings=downloads.GROUPINGS,

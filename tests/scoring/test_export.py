@@ -14,7 +14,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from questionnaires import Questionnaire
-from scoring.downloads import answers_long, answers_wide, standards_export, theme_export
+from scoring.downloads import RawCounts, answers_long, answers_wide, raw_counts, standards_export, theme_export
 from scoring.export import (
     DANGEROUS_FIRST,
     Column,
@@ -298,6 +298,7 @@ def test_raw_answers_leave_out_a_band_too_small_to_show_even_pooled(shipped: dic
         assert shown == {"3": 25, "4": 14, "c": 42}
         notes = {c.name: c.values for c in export.dictionary}
         assert "left out" in notes["agency_id"] and "'c'" in notes["sector"]
+    assert raw_counts(shipped["child-experience"], responses, SuppressionPolicy()) == RawCounts(81, 6)
 
 
 @pytest.mark.parametrize("seed", range(20))
