@@ -13,11 +13,15 @@ could single out its respondents where few of them share those values, however t
 suppressed. So the files keep every group of respondents shown at least k strong: a group too
 small has its agency and sector read `c`, pooled with the other hidden groups of its age band,
 with further groups hidden as the tables' secondary suppression does, and a pool that still
-holds fewer than k respondents is left out of the file (`_rows_released`).
+holds fewer than k respondents is left out of the file (`_rows_released`). The database's ids
+and order would still place the pooled rows (a run of `c` between two agencies' rows, a gap in
+their ids), so these files number their responses afresh and hold the pooled ones back to the
+end, ordered by their answers (`_Released.answers`): memory for the pool, not the whole file.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -40,7 +44,13 @@ _GROUP_HIDDEN_NOTE = (
     " show even with their agencies hidden are left out"
 )
 _META_DOC = {
-    "response_id": Column("response_id", "The response (for an audit, the agency's audit response)", "integer"),
+    "response_id": Column(
+        "response_id",
+        "The response (for an audit, the agency's audit response; for an anonymous survey, its number in"
+        f" this file: responses whose agency is shown first, then those whose agency reads '{SUPPRESSED}',"
+        " in an order that says nothing of when they came in)",
+        "integer",
+    ),
     "cycle": Column("cycle", "The audit cycle or survey round the response belongs to", "text"),
     "source": Column("source", "Who answered", "text", "self-rating; moderated; practitioner; child; family"),
     "agency_id": Column(
@@ -247,14 +257,49 @@ class _Released:
     meta: pd.DataFrame  # the columns about each response, indexed by response_id, `c` where hidden
     text: pd.Index  # the responses whose free text may be shown
     withheld: pd.Index  # the responses left out of the file
+    pooled: pd.Index  # the responses shown with their agency hidden (anonymous surveys)
+    numbers: dict[int, int] | None  # anonymous surveys: each response's number in the file
 
     def answers(self, chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        """The chunks without the withheld responses' answers (and without chunks left empty)."""
+        """The chunks without the withheld responses' answers (and without chunks left empty).
+
+        The pooled responses' answers come last, in an order their answers alone decide: in
+        the order they came in, a run of them between agencies' shown rows would say which
+        agency they used, and how many.
+        """
+        held: list[pd.DataFrame] = []
         for chunk in chunks:
             if len(self.withheld):
                 chunk = chunk.loc[~chunk["response_id"].isin(self.withheld).to_numpy()]
+            if len(self.pooled):
+                pooled = chunk["response_id"].isin(self.pooled).to_numpy()
+                held.append(chunk.loc[pooled])
+                chunk = chunk.loc[~pooled]
             if len(chunk):
                 yield chunk
+        if held and sum(len(h) for h in held):
+            yield self._numbered_last(pd.concat(held, ignore_index=True))
+
+    def _numbered_last(self, answers: pd.DataFrame) -> pd.DataFrame:
+        """The pooled responses ordered by a digest of their answers, numbered after the shown ones."""
+        line = answers["question_id"].astype(str) + "\x1f" + answers["value"].map(repr)
+        text = line.groupby(answers["response_id"]).agg(lambda lines: "\x1e".join(sorted(lines)))
+        digest = text.map(lambda t: hashlib.sha256(t.encode()).hexdigest())
+        order = pd.DataFrame({"response_id": digest.index, "digest": digest.to_numpy()})
+        order = order.sort_values(["digest", "response_id"])  # ties: the same answers, told apart by nothing
+        if self.numbers is not None:
+            first = len(self.numbers) + 1
+            self.numbers.update({int(r): first + n for n, r in enumerate(order["response_id"])})
+        rank = pd.Series(range(len(order)), index=order["response_id"].to_numpy())
+        position = rank.reindex(answers["response_id"]).to_numpy()
+        return answers.iloc[np.lexsort((np.arange(len(answers)), position))].reset_index(drop=True)
+
+    def file_ids(self, response_ids: pd.Series) -> np.ndarray:
+        """The ids a file shows: anonymous responses' numbers in the file, not the database's
+        ids, whose gaps and runs would place the pooled responses among the shown ones."""
+        if self.numbers is None:
+            return response_ids.to_numpy()
+        return response_ids.map(self.numbers).to_numpy()
 
 
 _IDENTIFYING = ("agency_id", "sector")  # hidden for a small group; cycle and age band stay, as the
@@ -277,7 +322,7 @@ def _rows_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy
     identifying = [c for c in _IDENTIFYING if c in respondents]
     text = _text_released(questionnaire, responses, policy)
     if not questionnaire.anonymous or respondents.empty:
-        return _Released(meta, text, pd.Index([]))
+        return _Released(meta, text, pd.Index([]), pd.Index([]), None)
     pool = [c for c in ("cycle", "age_band") if c in respondents]
     keys = [*pool, *identifying]
     gid = respondents.groupby(keys, dropna=False, sort=False).ngroup().to_numpy()
@@ -296,7 +341,10 @@ def _rows_released(questionnaire: Questionnaire, responses: pd.DataFrame, policy
     withheld = hidden & (pooled[pool_id] < k)
     for column in identifying:
         meta[column] = meta[column].astype(object).mask(hidden, SUPPRESSED)
-    return _Released(meta, text, pd.Index(respondents.loc[withheld, "response_id"]))
+    shown_ids = sorted(int(r) for r in respondents.loc[~hidden, "response_id"])
+    numbers = {r: n for n, r in enumerate(shown_ids, start=1)}  # the pooled ones follow, as they are read
+    pooled = pd.Index(respondents.loc[hidden & ~withheld, "response_id"])
+    return _Released(meta, text, pd.Index(respondents.loc[withheld, "response_id"]), pooled, numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +441,9 @@ def answers_long(
 
     def chunks() -> Iterator[pd.DataFrame]:
         for chunk in released.answers(answers):
-            yield _typed(chunk, questionnaire, questions, labels, released)[columns]
+            typed = _typed(chunk, questionnaire, questions, labels, released)
+            typed["response_id"] = released.file_ids(typed["response_id"])
+            yield typed[columns]
 
     dictionary = [
         _META_DOC["response_id"],
@@ -482,7 +532,8 @@ def answers_wide(
             wide = wide.reset_index()
             for column in meta_cols:
                 wide[column] = released.meta[column].reindex(wide["response_id"]).to_numpy()
-            yield wide[columns]
+            wide["response_id"] = released.file_ids(wide["response_id"])
+            yield wide[columns].sort_values("response_id", kind="stable")
 
     return Export(
         name=f"{questionnaire.id}-answers-wide",
