@@ -16,10 +16,11 @@ import pandas as pd
 from questionnaires.model import Questionnaire
 from reports.downloads import theme_rows
 from reports.triangulation import with_triangulation
-from scoring import SUPPRESSED, SuppressionPolicy, action_status
+from scoring import SUPPRESSED, SuppressionPolicy, action_status, source_of
 from scoring.cells import natural_key
 from scoring.figures import percent_text, percentage, shown_share
 from scoring.rules import rule_name
+from scoring.suppression import cells_to_hide
 from store import results
 from store.models import Agency, Audit, AuditCycle, Response, SurveyLink, SurveyRound
 from store.questionnaires import definition
@@ -282,14 +283,18 @@ def action_rows(cycle: AuditCycle, today: dt.date) -> list[dict[str, Any]]:
     return rows
 
 
-def returns(cycle: AuditCycle) -> dict[str, Any]:
+def returns(cycle: AuditCycle, policy: SuppressionPolicy | None = None) -> dict[str, Any]:
     """How many agencies have submitted the cycle's audit, and survey responses per round and agency.
 
     A reopened audit counts as returned, as on the heat map: it was submitted, its scores from
     that submission stay in every report until the agency submits again, and the sub-group
     asked for the change, so it is still that agency's return, being corrected. Its row says
     it is reopened, and the headline how many are.
+
+    An anonymous survey's responses by agency are counts of respondents like any other: under
+    k they read `c`, with another hidden so the round's total less the rest cannot give them.
     """
+    policy = policy or SuppressionPolicy()
     audits = {a.agency_id: a for a in Audit.select().where(Audit.cycle == cycle)}
     agencies = list(Agency.select().order_by(Agency.name))
     rows = []
@@ -320,16 +325,18 @@ def returns(cycle: AuditCycle) -> dict[str, Any]:
         for agency_id, _ in counts:
             per_agency[agency_id] = per_agency.get(agency_id, 0) + 1
         names = {a.id: a.name for a in agencies}
-        rounds.append(
-            {
-                "round": survey_round,
-                "total": sum(per_agency.values()),
-                "agencies": sorted(
-                    ((names.get(a, "No agency (partnership-wide link)"), n) for a, n in per_agency.items()),
-                    key=lambda p: p[0],
-                ),
-            }
+        by_agency = sorted(
+            ((names.get(a, "No agency (partnership-wide link)"), n) for a, n in per_agency.items()),
+            key=lambda p: p[0],
         )
+        total: int | str = sum(per_agency.values())
+        questionnaire = definition(survey_round.questionnaire)
+        if questionnaire.anonymous and by_agency:
+            k = policy.k_for(source_of(questionnaire))
+            _, hidden = cells_to_hide(pd.DataFrame({"n": [n for _, n in by_agency]}), "n", k, [[]])
+            by_agency = [(name, SUPPRESSED if h else n) for (name, n), h in zip(by_agency, hidden, strict=True)]
+            total = SUPPRESSED if int(total) < k else total
+        rounds.append({"round": survey_round, "total": total, "agencies": by_agency})
     return {
         "rows": rows,
         "returned": returned,

@@ -112,7 +112,9 @@ def returns() -> str:
         "results/returns.html",
         cycle=cycle,
         cycles=_cycles(),
-        data=dashboards.returns(cycle) if cycle else None,
+        data=dashboards.returns(cycle, _policy()) if cycle else None,
+        k=_policy().k,
+        suppressed=SUPPRESSED,
         sector_names=SECTOR_NAMES,
     )
 

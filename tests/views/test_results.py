@@ -288,6 +288,26 @@ def test_actions_and_returns_pages(analyst: FlaskClient) -> None:
     assert "2 of 2" in returns and "Families: 12 responses" in returns
 
 
+def test_returns_hide_an_agencys_survey_responses_under_k(analyst: FlaskClient, partnership, agencies) -> None:
+    """The practitioners who used the health trust's link are 3: as on the themes page, that
+    count reads c, and so does the police's (or the total less the police's would give it)."""
+    practitioners = builders.survey_round("practitioner-s11-survey", "Practitioners 2026")
+    answers = {"senior-leaders": "agree"}
+    builders.submitted_responses(
+        builders.survey_link(practitioners, "Police", agencies["police"]), 15, lambda i: answers
+    )
+    builders.submitted_responses(
+        builders.survey_link(practitioners, "Health", agencies["health"]), 3, lambda i: answers
+    )
+    page = re.sub(r"\s+", " ", analyst.get("/results/returns").get_data(as_text=True))
+    table = re.search(r"Practitioners 2026: 18 responses</caption>(.*?)</table>", page).group(1)
+    cells = re.findall(r">([^<>]+)</(?:td|abbr)>", table)
+    assert cells == ["Shire Community Health", "c", "Shire Police", "c"], cells
+    assert "fewer than 10 anonymous respondents" in page
+    children = partnership.child.round.name
+    assert f"{children}: fewer than 10 responses" in page and f"{children}: 3 responses" not in page
+
+
 def test_a_reopened_audit_counts_on_returns_as_on_the_heat_map(analyst: FlaskClient, partnership, users) -> None:
     """Reopened: submitted once, its scores still in the reports, and now back with the agency."""
     reopen_audit(partnership.police, users["reviewer"])
