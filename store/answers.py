@@ -7,9 +7,23 @@ from typing import Any
 
 from peewee import EXCLUDED
 
+from questionnaires.model import Question, Section
 from store.db import db
 from store.models import Answer, Response
 from store.prepared import Prepared
+
+REASON = "__reason"  # a rating's not applicable reason is stored under its id with this suffix
+
+
+def field_keys(question: Question) -> tuple[str, ...]:
+    """The stored answer keys one question owns: a rating also owns its not applicable reason."""
+    return (question.id, question.id + REASON) if question.type == "rating" else (question.id,)
+
+
+def section_keys(section: Section) -> set[str]:
+    """Every stored answer key a page of questions owns: saving it replaces them all."""
+    return {key for question in section.questions for key in field_keys(question)}
+
 
 # every survey page and S11 standard reads a response's answers: compiled once (store/prepared.py)
 _ANSWERS = Prepared(

@@ -23,7 +23,15 @@ from accounts.access import EDITABLE
 from questionnaires.completeness import Gap, asked, gaps
 from questionnaires.conditions import is_answered, referenced_questions
 from questionnaires.model import Question, Questionnaire, Section
-from store.answers import answers_as_stored, load_answers, put_encoded, save_answers
+from store.answers import (
+    REASON,
+    answers_as_stored,
+    field_keys,
+    load_answers,
+    put_encoded,
+    save_answers,
+    section_keys,
+)
 from store.db import db, writing
 from store.models import (
     Action,
@@ -55,7 +63,6 @@ from store.trail import SAVE_KIND, record
 
 logger = logging.getLogger(__name__)
 
-REASON = "__reason"
 # what a page posts that is not an answer (its token, and which button was pressed): never kept
 # in a draft
 NOT_TYPED = frozenset({"csrf_token", "save", "add-evidence", "remove-evidence", "clear-answer"})
@@ -431,15 +438,6 @@ def earlier_audits(agency: Agency | int, current: Audit | None) -> list[Audit]:
 # ---------------------------------------------------------------------------------------------
 # Answers by section
 # ---------------------------------------------------------------------------------------------
-
-
-def field_keys(question: Question) -> tuple[str, ...]:
-    """The stored answer keys one question owns: a rating also owns its not applicable reason."""
-    return (question.id, question.id + REASON) if question.type == "rating" else (question.id,)
-
-
-def section_keys(section: Section) -> set[str]:
-    return {key for question in section.questions for key in field_keys(question)}
 
 
 @dataclass(frozen=True)

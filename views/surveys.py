@@ -29,11 +29,11 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, StringField
 
 from forms import build_form_class
-from forms.fields import SEP
 from forms.render import error_summary
 from forms.summary import summary_rows
-from questionnaires import Question, Questionnaire, Section
+from questionnaires import Questionnaire, Section
 from questionnaires.completeness import asked, asked_only_because, gaps
+from store.answers import field_keys, section_keys
 from store.concerns import AUDIENCES as CONCERN_AUDIENCES
 from store.models import Response as SurveyResponse
 from store.models import SurveyLink
@@ -299,24 +299,13 @@ def _render(template: str, j: Journey, **context: Any) -> str:
 # --- domain helpers the pages share ------------------------------------------------------------
 
 
-def _question_keys(question: Question) -> set[str]:
-    """The keys a question's answer is stored under (a rating's reason too)."""
-    return {question.id, f"{question.id}{SEP}reason"} if question.type == "rating" else {question.id}
-
-
-def _page_ids(section: Section) -> set[str]:
-    """Every answer key a page owns: saving it replaces them all (a question left blank, or
-    no longer asked, loses its old answer)."""
-    return {key for q in section.questions for key in _question_keys(q)}
-
-
 def _forget(j: Journey, draft: SurveyResponse, answers: dict[str, Any], keys: Iterable[str]) -> None:
     """Take a cleared answer out of the draft, so it cannot come back, and with it the answers to
     the questions asked only because of it (a follow-up to a "Yes"): the person is no longer
     asked them, so they must not be sent."""
     keys = set(keys)
     for question in asked_only_because(j.questionnaire, answers, keys, j.band):
-        keys |= _question_keys(question)
+        keys.update(field_keys(question))
     forget_answers(j.link, draft.id, keys)
 
 
@@ -324,7 +313,7 @@ def _forget_not_asked(j: Journey, draft: SurveyResponse, answers: dict[str, Any]
     """Before a send, take out of the draft any answer to a question the answers no longer ask
     (one asked only after an answer on another page that has since changed): the person confirmed
     the check page, which lists only what is asked, and what is sent is what they saw."""
-    asked_keys = {key for q in asked(j.questionnaire, answers, j.band) for key in _question_keys(q)}
+    asked_keys = {key for q in asked(j.questionnaire, answers, j.band) for key in field_keys(q)}
     stale = [key for key in answers if key not in asked_keys]
     if stale:
         forget_answers(j.link, draft.id, stale)
@@ -333,7 +322,7 @@ def _forget_not_asked(j: Journey, draft: SurveyResponse, answers: dict[str, Any]
 def _band_keys(questionnaire: Questionnaire, band: str) -> set[str]:
     keys: set[str] = set()
     for section in questionnaire.sections_for(band):
-        keys |= _page_ids(section)
+        keys |= section_keys(section)
     return keys
 
 
@@ -554,7 +543,7 @@ def section(slug: str, section_id: str) -> Any:
     page = j.sections[index]
     read = j.read()
     draft, answers = read.draft, read.answers
-    page_ids = _page_ids(page)
+    page_ids = section_keys(page)
     if request.method == "GET" and not answers:  # nothing answered yet: the page everyone gets
         form, questions = blank_page(j.questionnaire, page, j.band)
         errors = None
