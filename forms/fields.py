@@ -147,10 +147,6 @@ class SingleChoiceField(AnswerField):
         self.clear()
         self.cleared = True
 
-    def stored_keys(self) -> tuple[str, ...]:
-        """The keys this question's answer is stored under."""
-        return (self.question.id,)
-
     def read(self, formdata: Any) -> None:
         value = formdata.get(self.name)
         self.answer = value if value else None
@@ -191,9 +187,6 @@ class RatingField(SingleChoiceField):
 
     def state(self) -> tuple[Any, ...]:
         return (*super().state(), self.reason)
-
-    def stored_keys(self) -> tuple[str, ...]:
-        return (*super().stored_keys(), self.reason_name)
 
     def load(self, answer: Any) -> None:
         if isinstance(answer, Mapping):

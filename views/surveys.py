@@ -555,7 +555,7 @@ def section(slug: str, section_id: str) -> Any:
             cleared = form.clear_answer(request.form)  # "Clear my answer": shown again, as typed, unanswered
             if cleared is not None:
                 if form.csrf_valid() and draft is not None:
-                    _forget(j, draft, answers, cleared.stored_keys())  # or the draft brings it back
+                    _forget(j, draft, answers, field_keys(cleared.question))  # or the draft brings it back
             elif form.validate():
                 draft = save_page(j.link, draft, j.band, form.answers(), page_ids, _today())
                 j.state["response"] = draft.id
