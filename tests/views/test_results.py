@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from openpyxl.utils import get_column_letter
 
 from store.admin import reopen_audit
+from store.models import SurveyRound
 from tests import builders
 from tests.builders import partnership
 from tests.conftest import sign_in_as
@@ -243,6 +244,38 @@ def test_raw_answers_download_with_its_dictionary(analyst: FlaskClient, partners
     wide = analyst.get(f"/results/downloads/answers-wide.xlsx?cycle={partnership.cycle.id}")
     book = openpyxl.load_workbook(io.BytesIO(wide.get_data()), read_only=True)
     assert len(list(book.worksheets[0].values)) == 3, "a header and two audits"
+
+
+def test_the_downloads_page_opens_in_short_sentences_and_its_file_labels_in_sentence_case(
+    analyst: FlaskClient, partnership
+) -> None:
+    """A busy analyst reads the point first, one idea a sentence: formats, dictionaries, then
+    what small-number suppression hides and why, each thing left out on a line of its own."""
+    partnership.cycle.name = "Section 11 self-audit 2026 to 2027"  # as the demo names it
+    partnership.cycle.save()
+    page = re.sub(r"\s+", " ", analyst.get("/results/downloads").get_data(as_text=True))
+    opening = re.search(r"<h1[^>]*>Downloads</h1>(.*?)<h2[^>]*>Scored results", page).group(1)
+    sentences = [
+        "Every file comes as CSV, Excel (XLSX) or JSON.",
+        "Excel and JSON files include their data dictionary.",
+        "A CSV file has its data dictionary as a separate file, linked beside it.",
+        "Files hide small numbers in the same way as the results pages.",
+        "A “c” means fewer than 10 anonymous respondents.",
+        "So that no one in a small group can be identified:",
+        "<li>children’s and families’ free text is left out</li>",
+        "<li>raw answers show “c” for the group’s agency and sector</li>",
+        "<li>raw answers leave out an age band that is too small to show</li>",
+        "A cell that a spreadsheet would run as a formula starts with an apostrophe.",
+        "This stops the spreadsheet running it.",
+    ]
+    assert [s for s in sentences if s not in opening] == []
+    assert "suppression applies" not in page, "the old run-on sentence is gone"
+    labels = re.findall(r"<li>([^<]+?)(?: \(\d+ responses?[^)]*\))?: <a class=\"govuk-link\"", page)
+    rounds = [r.name for r in SurveyRound.select().order_by(SurveyRound.opens_on.desc(), SurveyRound.id.desc())]
+    cycle = partnership.cycle.name
+    raw = [f"Self-audits, {cycle}", *rounds]
+    assert labels == [cycle, "Whole partnership", "By sector", "By agency", *raw, *raw]
+    assert all(label[0].isupper() for label in labels), labels
 
 
 def test_the_downloads_page_says_how_many_responses_each_raw_file_holds(analyst: FlaskClient, partnership) -> None:
