@@ -25,7 +25,7 @@ from scoring import (
     theme_table,
 )
 from store import results
-from store.models import Agency, AuditCycle, SurveyRound
+from store.models import Agency, AuditCycle, QuestionnaireVersion, SurveyRound
 from store.questionnaires import definition
 
 FORMATS = ("csv", "xlsx", "json")
@@ -112,15 +112,26 @@ def raw_file_counts(
     policy: SuppressionPolicy, cycles: list[AuditCycle], rounds: list[SurveyRound]
 ) -> dict[str, RawCounts]:
     """For the downloads page: each collection's raw answer files, how many responses they hold
-    and leave out, keyed as the files' query ("cycle=ID", "round=ID")."""
+    and leave out, keyed as the files' query ("cycle=ID", "round=ID").
+
+    Every cycle's responses are read in one query, every round's in another and their
+    questionnaires in a third, then counted a collection at a time: the page's reads do not
+    grow with the collections listed."""
     results.catch_up()
+    version_ids = sorted({c.questionnaire_id for c in [*cycles, *rounds]})
+    versions = {v.id: v for v in QuestionnaireVersion.select().where(QuestionnaireVersion.id.in_(version_ids))}
     counts = {}
-    for cycle in cycles:
-        responses = results.audit_responses([cycle])
-        counts[f"cycle={cycle.id}"] = raw_counts(definition(cycle.questionnaire), responses, policy)
-    for survey_round in rounds:
-        responses = results.survey_responses([survey_round])
-        counts[f"round={survey_round.id}"] = raw_counts(definition(survey_round.questionnaire), responses, policy)
+    readers = (("cycle", cycles, results.audit_responses), ("round", rounds, results.survey_responses))
+    for name, collections, read in readers:
+        if not collections:  # an empty list would read every collection's responses
+            continue
+        responses = read(collections)
+        parts = dict(tuple(responses.groupby("collection_id", sort=False)))
+        for collection in collections:
+            mine = parts.get(collection.id, responses.iloc[:0])
+            counts[f"{name}={collection.id}"] = raw_counts(
+                definition(versions[collection.questionnaire_id]), mine, policy
+            )
     return counts
 
 

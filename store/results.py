@@ -52,6 +52,7 @@ RESPONSE_COLUMNS = [
     "questionnaire_id",
     "version_id",
     "collection",
+    "collection_id",
 ]
 
 
@@ -73,8 +74,9 @@ def catch_up() -> int:
 def audit_responses(cycles: Sequence[AuditCycle] = ()) -> pd.DataFrame:
     """One row per submitted (or reopened) audit: its response, agency, sector and period.
 
-    `collection` is the audit cycle's name; `source` is "self-rating" (the moderated rows of
-    the theme tables carry their own source).
+    `collection` is the audit cycle's name and `collection_id` its id (names may repeat), so
+    one read of several cycles splits by cycle; `source` is "self-rating" (the moderated rows
+    of the theme tables carry their own source).
     """
     query = (
         Response.select(
@@ -86,6 +88,7 @@ def audit_responses(cycles: Sequence[AuditCycle] = ()) -> pd.DataFrame:
             QuestionnaireVersion.questionnaire_id,
             QuestionnaireVersion.id,
             AuditCycle.name,
+            AuditCycle.id,
         )
         .join(Audit)
         .join(Agency)
@@ -97,14 +100,15 @@ def audit_responses(cycles: Sequence[AuditCycle] = ()) -> pd.DataFrame:
     if cycles:
         query = query.where(Audit.cycle.in_([c.id for c in cycles]))
     rows = [
-        (rid, "self-rating", period_of(opens), aid, name, sector, None, qid, vid, cname)
-        for rid, opens, aid, name, sector, qid, vid, cname in query.tuples()
+        (rid, "self-rating", period_of(opens), aid, name, sector, None, qid, vid, cname, cid)
+        for rid, opens, aid, name, sector, qid, vid, cname, cid in query.tuples()
     ]
     return pd.DataFrame.from_records(rows, columns=RESPONSE_COLUMNS)
 
 
 def survey_responses(rounds: Sequence[SurveyRound] = ()) -> pd.DataFrame:
-    """One row per submitted, scored survey response: source by audience, link's agency, period, age band."""
+    """One row per submitted, scored survey response: source by audience, link's agency, period,
+    age band, and its round's name and id (`collection`, `collection_id`)."""
     query = (
         Response.select(
             Response.id,
@@ -117,6 +121,7 @@ def survey_responses(rounds: Sequence[SurveyRound] = ()) -> pd.DataFrame:
             QuestionnaireVersion.questionnaire_id,
             QuestionnaireVersion.id,
             SurveyRound.name,
+            SurveyRound.id,
         )
         .join(SurveyLink)
         .join(SurveyRound)
@@ -129,8 +134,8 @@ def survey_responses(rounds: Sequence[SurveyRound] = ()) -> pd.DataFrame:
     if rounds:
         query = query.where(SurveyLink.round.in_([r.id for r in rounds]))
     rows = [
-        (rid, audience, period_of(opens), aid, name, sector, band, qid, vid, rname)
-        for rid, audience, opens, aid, name, sector, band, qid, vid, rname in query.tuples()
+        (rid, audience, period_of(opens), aid, name, sector, band, qid, vid, rname, round_id)
+        for rid, audience, opens, aid, name, sector, band, qid, vid, rname, round_id in query.tuples()
     ]
     return pd.DataFrame.from_records(rows, columns=RESPONSE_COLUMNS)
 
