@@ -81,7 +81,9 @@ class SectionForm(FlaskForm):
         (a past due date may stay only if it was saved before)."""
         self.prior = dict(prior or {})
         self._stored_answer = stored_answer
-        self._rows_changed: tuple[str, str] | None = None  # the button change_page obeyed, and its row, list or field
+        # the button change_page obeyed (add or remove an evidence row, clear an answer) and the
+        # list, row or field it changed; None until one does
+        self._page_change: tuple[str, str] | None = None
         stored = answers or {}
         data = {field_key(q.id): stored_value(q, stored) for q in self.questions if q.id in stored}
         super().__init__(*args, data=data, **kwargs)
@@ -216,7 +218,7 @@ class SectionForm(FlaskForm):
         if not isinstance(field, SingleChoiceField) or not field.clearable:
             return None
         field.take_back()
-        self._rows_changed = (CLEAR_ANSWER, field.name)
+        self._page_change = (CLEAR_ANSWER, field.name)
         return field
 
     def change_evidence(self, formdata: Mapping[str, Any]) -> bool:
@@ -227,13 +229,13 @@ class SectionForm(FlaskForm):
         adding = self._evidence_list(formdata.get(ADD_EVIDENCE))
         if adding is not None:
             adding.add_row()
-            self._rows_changed = (ADD_EVIDENCE, adding.name)
+            self._page_change = (ADD_EVIDENCE, adding.name)
             return True
         question_id, _, index = (formdata.get(REMOVE_EVIDENCE) or "").rpartition(SEP)
         removing = self._evidence_list(question_id)
         if removing is not None and index.isascii() and index.isdigit() and len(index) <= 4:
             removing.remove_row(int(index))
-            self._rows_changed = (REMOVE_EVIDENCE, removing.row_name(int(index), ""))
+            self._page_change = (REMOVE_EVIDENCE, removing.row_name(int(index), ""))
             return True
         return False
 
@@ -243,9 +245,9 @@ class SectionForm(FlaskForm):
         choice cleared, and with the list a row was added to noted under ADD_EVIDENCE (an empty
         row posts nothing that says it is there). A draft kept of them comes back as the page was
         left (`show_added_row`)."""
-        if self._rows_changed is None:
+        if self._page_change is None:
             return items
-        button, name = self._rows_changed
+        button, name = self._page_change
         if button == ADD_EVIDENCE:
             return [*items, [ADD_EVIDENCE, name]]
         if button == CLEAR_ANSWER:  # the choice taken back, or the draft would bring it back
