@@ -3,7 +3,8 @@
 `signed_in` (accounts.session) keeps the posted form here and sends the person to sign in;
 after signing in they come back to the same page, whose view calls `take(path)` to show what
 they had typed. The key to the kept form lives only in their session cookie, and the kept form
-is deleted once taken or after a day.
+is deleted once taken or after a day. Someone else signing in on that browser does not get it
+(accounts.session.sign_in).
 
 A form posted while the database is unavailable cannot be kept there: `keep_in_session` keeps it
 in the signed session cookie instead (views.unavailable calls it), when it fits, and `take`

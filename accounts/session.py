@@ -48,9 +48,12 @@ def seconds_left() -> int:
 
 
 def sign_in(user: User) -> None:
+    """A new session. A form kept as the last one ended (accounts.kept) comes along only for the
+    person whose session it was: on a shared computer, someone else's unsaved words are theirs."""
     kept = session.get("kept")
+    ended = session.get("ended_user_id")
     session.clear()
-    if kept:
+    if kept and ended in (None, user.id):
         session["kept"] = kept
     session["user_id"] = user.id
     session["seen"] = int(time.time())
@@ -145,12 +148,12 @@ def init_app(app: Flask) -> None:
         now = int(time.time())
         idle_for = now - int(session.get("seen", 0))
         if idle_for > idle_seconds():
-            session.pop("user_id", None)
+            session["ended_user_id"] = session.pop("user_id")  # whose it was, until someone signs in
             g.session_expired = True
             return
         user = _active_user(user_id)
         if user is None:
-            session.pop("user_id", None)
+            session["ended_user_id"] = session.pop("user_id")
             return
         g.user = user
         if request.endpoint != "auth.session_status" and idle_for >= seen_every():

@@ -1193,6 +1193,28 @@ def test_a_post_after_the_session_expired_is_kept_and_shown_after_signing_in(
     assert stored(audit) == {}  # shown, not saved, until the person saves it
 
 
+@pytest.mark.parametrize("ended", ["timed out", "account deactivated"])
+def test_a_post_kept_when_the_session_expired_is_not_shown_to_someone_else_signing_in(
+    app: Flask, client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire, ended: str
+) -> None:
+    """A shared office computer: one person's session ends as they save, and a colleague signs in
+    there next. What the first typed is theirs (as their drafts are): the colleague gets the saved
+    page, not a banner offering someone else's unsaved words as "what you typed"."""
+    section = s11.sections[0]
+    path = f"/audit/{audit.id}/{section.id}"
+    if ended == "timed out":
+        expire_session(app, client)
+    else:
+        User.update(active=False).where(User.id == users["agency"].id).execute()
+    response = client.post(path, data=section_data(section, text="Only mine to see"))
+    assert "/sign-in" in response.headers["Location"]
+    signed = client.post(response.headers["Location"], data={"email": users["colleague"].email, "password": PASSWORD})
+    assert signed.headers["Location"] == path
+    page = body(client.get(path))
+    assert "Only mine to see" not in page and "We kept what you typed" not in page
+    assert stored(audit) == {}
+
+
 def test_answers_kept_when_the_session_expired_come_back_with_the_errors_they_have(
     app: Flask, client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
 ) -> None:
