@@ -154,6 +154,8 @@ def init_app(app: Flask) -> None:
                 headers.add(name, value)
         if "content-security-policy" not in present:
             headers.add("Content-Security-Policy", CSP_BEFORE_NONCE + nonce() + CSP_AFTER_NONCE)
-        if "cache-control" not in present and response.mimetype == "text/html":
+        # pages, files and JSON alike hold what people typed: kept by no cache, shared or the
+        # browser's, once they sign out; only what sets its own rule (the assets) is cached
+        if "cache-control" not in present:
             headers.add("Cache-Control", "no-store")
         return response

@@ -278,6 +278,17 @@ def test_the_downloads_page_opens_in_short_sentences_and_its_file_labels_in_sent
     assert all(label[0].isupper() for label in labels), labels
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json", "dictionary.csv"])
+def test_downloads_are_not_kept_in_a_cache(analyst: FlaskClient, partnership, fmt: str) -> None:
+    """Raw answers hold what families and children typed: like the pages, a file is sent with
+    no-store, so no browser cache on a shared computer or proxy on the way keeps a copy once the
+    analyst has signed out."""
+    for query in (f"round={partnership.family.round.id}", f"cycle={partnership.cycle.id}"):
+        response = analyst.get(f"/results/downloads/answers-long.{fmt}?{query}")
+        assert response.get_data() and response.status_code == 200  # the whole file streamed
+        assert response.headers.get("Cache-Control") == "no-store", query
+
+
 def test_the_downloads_page_says_how_many_responses_each_raw_file_holds(analyst: FlaskClient, partnership) -> None:
     """So an analyst is not left wondering at a file with no rows: the round of 3 children is
     too small to show, even with agencies hidden, and the page says so before the download,
