@@ -34,6 +34,7 @@ from forms.summary import summary_rows
 from questionnaires import Questionnaire, Section
 from questionnaires.completeness import asked, asked_only_because, gaps
 from store.answers import field_keys, section_keys
+from store.audits import decoded
 from store.concerns import AUDIENCES as CONCERN_AUDIENCES
 from store.models import Response as SurveyResponse
 from store.models import SurveyLink
@@ -343,9 +344,10 @@ def _choose_band(j: Journey, band: str, fixed: bool) -> bool:
 def _check_lists(j: Journey, answers: dict[str, Any]) -> list[dict[str, Any]]:
     """Summary lists per page, each answer with a Change link back to its page."""
     asked_ids = {q.id for q in asked(j.questionnaire, answers, j.band)}
+    in_words = decoded(j.questionnaire, answers)  # a date as a date, so it reads "6 October 2026"
     lists = []
     for section in j.sections:
-        rows = summary_rows(section, answers, asked_ids)
+        rows = summary_rows(section, in_words, asked_ids)
         questions = [q for q in section.questions if q.id in asked_ids]
         for row, question in zip(rows, questions, strict=True):
             row["actions"] = {

@@ -424,6 +424,18 @@ def test_a_practitioner_answers_the_workshop_survey_with_its_conditional_questio
     assert stored["relevance"] == "1"
 
 
+def test_the_check_page_writes_a_date_in_words(client: FlaskClient, db: Database) -> None:
+    """A practitioner checking their answers reads "6 October 2026", as GOV.UK writes dates, not
+    the stored 2026-10-06."""
+    workshop = SHIPPED["practitioner-workshop"]
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    check_url = answer_every_page(client, workshop, f"/s/{link.slug}/q/about", None, {"follow-up-consent": "no"})
+    answered = dt.date.today() - dt.timedelta(days=2)  # the date valid_answer gives
+    check = page_text(client.get(check_url))
+    assert f"{answered.day} {answered:%B %Y}" in check and answered.isoformat() not in check
+
+
 def test_a_required_answer_missing_at_check_blocks_sending(client: FlaskClient, db: Database) -> None:
     survey = SHIPPED["practitioner-s11-survey"]
     link = make_link("practitioner-s11-survey")
