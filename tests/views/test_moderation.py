@@ -128,6 +128,23 @@ def test_the_agency_sees_its_scored_result_with_the_reviewers_note(client: Flask
     assert client.get(f"/audit/{audit.id}/result").status_code == 404
 
 
+def test_an_agency_whose_audit_is_reopened_finds_the_reviewers_notes(client: FlaskClient, audit: Audit, users) -> None:
+    """The notes are why a reviewer reopens an audit: the agency's task list leads to them."""
+    sign_in_as(client, users["reviewer"])
+    refused = client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": ""})
+    assert refused.status_code == 400
+    client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "Send the training log"})
+    assert client.post(f"/review/audits/{audit.id}/reopen").status_code == 302
+    client.post("/sign-out")
+    sign_in_as(client, users["agency"])
+    tasks = client.get("/audit/").get_data(as_text=True)
+    assert "A reviewer has reopened this self-audit" in tasks
+    link = re.search(r'<a class="govuk-link" href="([^"]+)">See the reviewer’s ratings and notes', tasks)
+    assert link is not None, "the reopened task list links to the reviewer's ratings and notes"
+    result = client.get(link.group(1)).get_data(as_text=True)
+    assert "Your scored self-audit" in result and "Send the training log" in result
+
+
 def test_an_audit_not_submitted_has_no_result_yet(client: FlaskClient, db, users) -> None:
     cycle = builders.audit_cycle()
     audit = audits.audit_for(users["agency"].agency, cycle, users["agency"])
