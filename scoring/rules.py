@@ -582,6 +582,10 @@ def _standard_text(
     na_label = label.get(na_value, "Not applicable")
     name = rule_name(rule.kind, rule.id)
     lowest = _whole(min((float(t["min_score"]) for t in rule.params["thresholds"]), default=np.nan))
+    # the rating a score of at least 0 gets is better told by the next one it did not reach:
+    # "is below 50, the least for Partially met", not "reaches 0" (read as "fell to 0")
+    ordered = sorted((float(t["min_score"]), str(t["rating"])) for t in rule.params["thresholds"])
+    next_up = {least: ordered[i + 1] for i, (least, _) in enumerate(ordered[:-1]) if least <= 0}
     rows = zip(
         rating.tolist(),
         floor.tolist(),
@@ -617,6 +621,9 @@ def _standard_text(
                 out.append(
                     f"{scored} is below {lowest}, the least any rating needs, so it takes the lowest rating {name}."
                 )
+            elif least in next_up:
+                above, better = next_up[least]
+                out.append(f"{scored} is below {_whole(above)}, the least for {_plain(label.get(better))} {name}.")
             else:
                 out.append(f"{scored} reaches {_whole(least)}, the least for {rating_label} {name}.")
     return np.array(out, dtype=object)

@@ -361,6 +361,17 @@ def test_r2_first_threshold_reached_wins() -> None:
     )
 
 
+def test_r2_explanation_of_the_lowest_rating_names_the_score_it_missed() -> None:
+    """Not met starts at 0: "the weighted score of 33 reaches 0" reads as if the score fell to 0,
+    so the explanation names the threshold the score did not reach."""
+    out = R.standard_rating(_standard("met", "not-met", "not-met"), R2, OPTIONS, SCALE)
+    assert out.loc[0, "self_rating"] == "not-met"
+    assert out.loc[0, "explanation"].startswith(
+        "Not met: 1 of the 3 items that apply is Met, and the weighted score of 33 out of 100 is below 50, the least"
+        " for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
+    )
+
+
 def test_r2_explanation_names_the_rule_and_every_item_read() -> None:
     table = _standard("met", "met", "not-applicable", "partially-met")
     table.loc[1, "evidence_count"] = 0
