@@ -64,6 +64,26 @@ def sign_out() -> None:
     session.clear()
 
 
+#: Session keys that hold what only the signed-in person may have (the seed of single-use codes
+#: just made, say): they go when the session ends by itself, as they would on signing out.
+_SIGNED_IN_ONLY: set[str] = set()
+
+
+def only_while_signed_in(key: str) -> str:
+    """Register a session key to be dropped when the session ends (idle or the account
+    deactivated); returns the key, so a view can name its constant with it."""
+    _SIGNED_IN_ONLY.add(key)
+    return key
+
+
+def _end_session() -> None:
+    """The signed-in part of the session goes; whose it was stays until someone signs in (a form
+    kept for after signing in goes back only to them: sign_in)."""
+    session["ended_user_id"] = session.pop("user_id")
+    for key in _SIGNED_IN_ONLY & session.keys():
+        session.pop(key)
+
+
 def current_user() -> User | None:
     return g.get("user")
 
@@ -148,12 +168,12 @@ def init_app(app: Flask) -> None:
         now = int(time.time())
         idle_for = now - int(session.get("seen", 0))
         if idle_for > idle_seconds():
-            session["ended_user_id"] = session.pop("user_id")  # whose it was, until someone signs in
+            _end_session()
             g.session_expired = True
             return
         user = _active_user(user_id)
         if user is None:
-            session["ended_user_id"] = session.pop("user_id")
+            _end_session()
             return
         g.user = user
         if request.endpoint != "auth.session_status" and idle_for >= seen_every():

@@ -39,7 +39,7 @@ from wtforms.validators import DataRequired, Length, StopValidation, ValidationE
 from accounts import access
 from accounts.kept import take
 from accounts.passwords import password_problem
-from accounts.session import current_user, role
+from accounts.session import current_user, only_while_signed_in, role
 from forms.dates import PARTS, date_part_names, parse_date, parts_of, read_parts
 from questionnaires import DefinitionError, Problem
 from questionnaires.wording import long_date
@@ -76,7 +76,7 @@ STATUS_NAMES = {
     "reopened": "Reopened",
 }
 MODE_NAMES = {"device": "One response per device", "tokens": "Single-use codes"}
-CODES_KEY = "admin_codes"
+CODES_KEY = only_while_signed_in("admin_codes")  # the seed stands for every code: gone with the session
 CODES_SHOWN_FOR = 3600  # seconds a new set of codes stays viewable before the session forgets it
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 

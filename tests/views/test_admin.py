@@ -576,6 +576,27 @@ def test_codes_are_forgotten_after_an_hour(admin: FlaskClient, world) -> None:
     assert "These codes are no longer shown" in text(admin.get(f"/admin/links/{link_id}/codes"))
 
 
+@pytest.mark.parametrize("ended", ["idle", "deactivated"])
+def test_codes_go_with_the_session_when_it_ends(admin: FlaskClient, world, users, ended: str) -> None:
+    """The session cookie is signed, not hidden: the seed in it stands for every code. When the
+    session ends by itself (left idle, or the account deactivated), the seed goes with it, as it
+    does on signing out, so whoever uses the browser next cannot read the codes out of it."""
+    link_id = world["link_id"]
+    admin.post(f"/admin/links/{link_id}/codes/new", data={"count": "2"})
+    with admin.session_transaction() as session:
+        assert "admin_codes" in session
+        if ended == "idle":
+            session["seen"] = int(time.time()) - 31 * 60
+    if ended == "deactivated":
+        User.update(active=False).where(User.id == users["admin"].id).execute()
+    assert admin.get(f"/admin/links/{link_id}/codes").status_code == 302  # to sign in
+    with admin.session_transaction() as session:
+        assert "admin_codes" not in session and "user_id" not in session
+    User.update(active=True).where(User.id == users["admin"].id).execute()
+    sign_in_as(admin, users["admin"])
+    assert "These codes are no longer shown" in text(admin.get(f"/admin/links/{link_id}/codes"))
+
+
 def test_more_codes_for_a_link(admin: FlaskClient, world) -> None:
     link_id = world["link_id"]
     assert "The number of codes must be between 1 and 500" in text(
