@@ -11,6 +11,7 @@ their own, which also catches a form posted after the session or its token had e
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import time
@@ -546,6 +547,9 @@ class PeriodForm(FlaskForm):
     def validate_closes_on(self, field: Field) -> None:
         if self.opens_on.data and field.data and field.data <= self.opens_on.data:
             raise ValidationError("The closing date must be after the opening date")
+        # a period that has closed already would be made shut: no audit or link could take answers
+        if field.data and field.data < dt.date.today():
+            raise ValidationError("The closing date must be today or later")
 
     def chosen_version(self) -> QuestionnaireVersion:
         return QuestionnaireVersion.get_by_id(int(self.questionnaire.data))

@@ -36,6 +36,7 @@ from tests.conftest import PASSWORD, sign_in_as
 
 CODE = r"<code>([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})</code>"
 DEFINITIONS = Path(__file__).resolve().parents[2] / "questionnaires" / "definitions"
+NEXT = dt.date.today().year + 1  # the forms refuse a cycle or round that has already closed
 
 
 def text(response: Any) -> str:
@@ -57,8 +58,8 @@ def period(questionnaire: QuestionnaireVersion, name: str = "S11 2026", open_now
     return {
         "name": name,
         "questionnaire": str(questionnaire.id),
-        **dates("opens_on", 1, 4, 2026),
-        **dates("closes_on", 31, 3, 2027),
+        **dates("opens_on", 1, 4, NEXT),
+        **dates("closes_on", 31, 3, NEXT + 1),
         "open_now": open_now,
     }
 
@@ -364,10 +365,10 @@ def test_setting_a_new_password(admin: FlaskClient, users) -> None:
         ({"questionnaire": ""}, "Select the questionnaire version"),
         ({"open_now": ""}, "Select whether to open it now"),
         (dates("opens_on", "", "", ""), "Enter the opening date"),
-        (dates("closes_on", 31, 2, 2027), "The closing date must be a real date"),
-        (dates("opens_on", 1, "", 2026), "The opening date must include a month"),
-        (dates("closes_on", 1, 4, 2026), "The closing date must be after the opening date"),
-        (dates("closes_on", 1, 1, 2026), "The closing date must be after the opening date"),
+        (dates("closes_on", 31, 2, NEXT + 1), "The closing date must be a real date"),
+        (dates("opens_on", 1, "", NEXT), "The opening date must include a month"),
+        (dates("closes_on", 1, 4, NEXT), "The closing date must be after the opening date"),
+        (dates("closes_on", 1, 1, NEXT), "The closing date must be after the opening date"),
     ],
 )
 def test_creating_a_cycle_checks_what_was_typed(admin: FlaskClient, agencies, changes, message) -> None:
@@ -385,7 +386,7 @@ def test_a_cycle_answers_an_s11_questionnaire_only(admin: FlaskClient, agencies)
 
 
 def test_date_errors_link_to_the_box_in_error(admin: FlaskClient, agencies) -> None:
-    page = text(admin.post("/admin/cycles/new", data=period(version("agency")) | dates("opens_on", 1, "", 2026)))
+    page = text(admin.post("/admin/cycles/new", data=period(version("agency")) | dates("opens_on", 1, "", NEXT)))
     assert 'href="#opens_on-month"' in page
     assert re.search(r'class="[^"]*govuk-input--error"[^>]*id="opens_on-month"', page)
     assert not re.search(r'class="[^"]*govuk-input--error"[^>]*id="opens_on-day"', page)
@@ -398,12 +399,34 @@ def test_creating_a_cycle_creates_one_audit_per_agency(admin: FlaskClient, users
     audits = list(cycle.audits)
     assert sorted(a.agency_id for a in audits) == sorted(a.id for a in agencies.values())
     assert {a.status for a in audits} == {"not-started"}
-    assert (cycle.opens_on, cycle.closes_on, cycle.is_open) == (dt.date(2026, 4, 1), dt.date(2027, 3, 31), True)
+    assert (cycle.opens_on, cycle.closes_on, cycle.is_open) == (dt.date(NEXT, 4, 1), dt.date(NEXT + 1, 3, 31), True)
     page = text(admin.get(f"/admin/cycles/{cycle.id}"))
     assert "S11 2026 created, with an audit for each agency" in page
     assert "Shire Police" in page and "Shire Community Health" in page
     event = AuditEvent.get(AuditEvent.target == f"cycle:{cycle.id}")
-    assert event.after["audits"] == 2 and event.after["opens_on"] == "2026-04-01"
+    assert event.after["audits"] == 2 and event.after["opens_on"] == f"{NEXT}-04-01"
+
+
+@pytest.mark.parametrize(
+    ("url", "audience", "model"), [("cycles", "agency", AuditCycle), ("rounds", "child", SurveyRound)]
+)
+def test_a_cycle_or_round_cannot_close_before_today(admin: FlaskClient, agencies, url, audience, model) -> None:
+    """It would be made already closed: agencies could not answer it, its links would say closed."""
+    today = dt.date.today()
+    yesterday = today - dt.timedelta(days=1)
+    opening = dates("opens_on", 1, 1, today.year - 1)
+    data = (
+        period(version(audience), "Typed last")
+        | opening
+        | dates("closes_on", yesterday.day, yesterday.month, yesterday.year)
+    )
+    page = text(admin.post(f"/admin/{url}/new", data=data))
+    assert "<title>Error: " in page
+    assert "The closing date must be today or later" in page and 'href="#closes_on-day"' in page
+    assert 'value="Typed last"' in page and model.select().count() == 0
+    today_closes = data | dates("closes_on", today.day, today.month, today.year)
+    assert admin.post(f"/admin/{url}/new", data=today_closes).status_code == 302
+    assert model.get().closes_on == today
 
 
 def test_closing_a_cycle_stops_agency_edits(admin: FlaskClient, users, world) -> None:
