@@ -276,6 +276,11 @@ def cycle_rows() -> list[AuditCycle]:
     )
 
 
+def period_named(model: type[AuditCycle] | type[SurveyRound], name: str) -> AuditCycle | SurveyRound | None:
+    """The cycle or round of this name, whatever its capitals, as agency_named does for agencies."""
+    return model.select().where(fn.LOWER(model.name) == name.strip().lower()).first()
+
+
 def ensure_audits(cycle: AuditCycle) -> int:
     """An audit (not started) for every agency that has none in this cycle; returns how many."""
     have = Audit.select(Audit.agency).where(Audit.cycle == cycle)

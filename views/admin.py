@@ -526,6 +526,8 @@ class PeriodForm(FlaskForm):
     """A named period answering one questionnaire version: an audit cycle or a survey round."""
 
     audiences: tuple[str, ...] = ()
+    model: type[AuditCycle] | type[SurveyRound]
+    noun = ""  # "An audit cycle", in the message about a name already used
     name = StringField(
         "Name",
         filters=[_strip],
@@ -543,6 +545,12 @@ class PeriodForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.questionnaire.options, self.questionnaire_hints = _version_choices(self.audiences)
+
+    def validate_name(self, field: Field) -> None:
+        """Results, downloads and the reviewer's lists tell cycles and rounds apart by name alone."""
+        existing = store.period_named(self.model, field.data)
+        if existing is not None:
+            raise ValidationError(f"{self.noun} called {existing.name} already exists: give this one a different name")
 
     def validate_closes_on(self, field: Field) -> None:
         if self.opens_on.data and field.data and field.data <= self.opens_on.data:
@@ -568,10 +576,14 @@ class PeriodForm(FlaskForm):
 
 class CycleForm(PeriodForm):
     audiences = ("agency",)
+    model = AuditCycle
+    noun = "An audit cycle"
 
 
 class RoundForm(PeriodForm):
     audiences = store.SURVEY_AUDIENCES
+    model = SurveyRound
+    noun = "A survey round"
 
 
 @bp.get("/cycles/")

@@ -429,6 +429,24 @@ def test_a_cycle_or_round_cannot_close_before_today(admin: FlaskClient, agencies
     assert model.get().closes_on == today
 
 
+@pytest.mark.parametrize(
+    ("url", "audience", "maker", "message"),
+    [
+        ("cycles", "agency", store.create_cycle, "An audit cycle called S11 2027 already exists"),
+        ("rounds", "child", store.create_round, "A survey round called S11 2027 already exists"),
+    ],
+)
+def test_a_cycle_or_round_name_is_not_used_twice(
+    admin: FlaskClient, users, agencies, url, audience, maker, message
+) -> None:
+    """Results, downloads and the reviewer's lists name a cycle or round by its name alone."""
+    taken = maker("S11 2027", version(audience), dt.date(NEXT, 4, 1), dt.date(NEXT + 1, 3, 31), True, users["admin"])
+    page = text(admin.post(f"/admin/{url}/new", data=period(version(audience), " s11 2027 ")))
+    assert "<title>Error: " in page and f"{message}: give this one a different name" in page
+    assert 'href="#name"' in page and 'value="s11 2027"' in page
+    assert type(taken).select().count() == 1
+
+
 def test_closing_a_cycle_stops_agency_edits(admin: FlaskClient, users, world) -> None:
     cycle_id = world["cycle_id"]
     audit = Audit.get((Audit.cycle == cycle_id) & (Audit.agency == users["other-agency"].agency_id))
