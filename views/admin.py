@@ -914,6 +914,15 @@ class UploadForm(FlaskForm):
             return name, self.file.data.read()
         return "pasted definition", self.text.data
 
+    def refused(self, source: str, count: int) -> Field:
+        """The field the refused definition came from, given the inline error the summary links to."""
+        problem = "problem" if count == 1 else "problems"
+        if self.file.data is not None:
+            self.file.errors.append(f"Correct the {problem} listed above in {source}, then upload the file again")
+            return self.file
+        self.text.errors.append(f"Correct the {problem} listed above, then select Check and load again")
+        return self.text
+
 
 def problem_summary(source: str, problems: list[Problem], anchor_id: str) -> dict[str, Any]:
     count = len(problems)
@@ -960,11 +969,10 @@ def new_questionnaire() -> Any:
         try:
             row = store.load_version(store.parse_definition(raw, source), source, current_user())
         except DefinitionError as error:
-            anchor_id = form.file.id if form.file.data is not None else form.text.id
-            problems = problem_summary(source, error.problems, anchor_id)
+            problems = problem_summary(source, error.problems, form.refused(source, len(error.problems)).id)
         else:
             return _done(f"{row.title} version {row.version} loaded from {source}", ".questionnaires")
-    errors = error_list(form)
+    errors = [] if problems else error_list(form)  # the problems have their own summary
     return render_template(
         "admin/questionnaire_form.html",
         form=form,

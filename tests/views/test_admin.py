@@ -752,6 +752,24 @@ def test_a_broken_definition_lists_every_problem_and_stores_nothing(admin: Flask
     assert not AuditEvent.select().where(AuditEvent.target.startswith("questionnaire:")).exists()
 
 
+def test_the_field_a_broken_definition_came_from_says_what_to_do(admin: FlaskClient) -> None:
+    """The summary links to the file or pasted box; that field must carry the GOV.UK inline error."""
+    data = json.loads(workshop_v2())
+    data["sections"][0]["questions"][0]["show_if"] = {"question": "no-such-question", "equals": "yes"}
+    uploaded = text(upload(admin, json.dumps(data).encode(), "workshop-v2.json"))
+    assert uploaded.count('class="govuk-error-summary"') == 1 and 'href="#file"' in uploaded
+    assert "govuk-form-group--error" in uploaded and "govuk-file-upload--error" in uploaded
+    assert re.search(
+        r'id="file-error" class="govuk-error-message">.*Error:</span> Correct the problem listed above in '
+        r"workshop-v2.json, then upload the file again",
+        uploaded,
+    )
+    pasted = text(admin.post("/admin/questionnaires/new", data={"text": json.dumps(data)}))
+    assert pasted.count('class="govuk-error-summary"') == 1 and 'href="#text"' in pasted
+    assert "govuk-textarea--error" in pasted and "no-such-question" in pasted
+    assert "Correct the problem listed above, then select Check and load again" in pasted
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
