@@ -32,11 +32,13 @@ from flask import (
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from peewee import IntegrityError, Model
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 from wtforms import Field, PasswordField, StringField, TextAreaField
 from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
 
+import request_limits
 from accounts import access
 from accounts.kept import take
 from accounts.passwords import password_problem
@@ -958,6 +960,22 @@ def questionnaire(version_id: int) -> str:
     return render_template(
         "admin/questionnaire.html", row=row, questionnaire=shown, problems=problems, preview=_shipped_preview(row)
     )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """An oversized definition is refused before anything reads it (request_limits): the general
+    page's advice (shorter answers, less evidence) means nothing to someone uploading a file."""
+    if request.endpoint != "admin.new_questionnaire":
+        return request_limits.too_large(error)
+    limit = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+    return render_template(
+        "errors/error.html",
+        title="The file is too large",
+        advice=f"A questionnaire definition must be smaller than {limit:g} MB. Nothing was loaded: choose a smaller file and try again.",
+        onward={"href": url_for(".new_questionnaire"), "text": "Go back to loading a questionnaire"},
+        code=413,
+    ), 413
 
 
 @bp.route("/questionnaires/new", methods=["GET", "POST"])

@@ -805,9 +805,17 @@ def test_a_file_or_pasted_json_is_needed_but_not_both(admin: FlaskClient) -> Non
 
 
 def test_an_oversized_upload_is_refused_with_a_clear_page(admin: FlaskClient) -> None:
+    """The page says the file's limit and leads back to the upload, not to answers and evidence."""
+    count = QuestionnaireVersion.select().count()
     body = b'--x\r\nContent-Disposition: form-data; name="file"; filename="big.json"\r\n\r\n' + b" " * (1024 * 1024)
     response = admin.post("/admin/questionnaires/new", data=body, content_type="multipart/form-data; boundary=x")
-    assert response.status_code == 413 and "What you sent is too large" in text(response)
+    page = text(response)
+    assert response.status_code == 413 and "<title>The file is too large" in page
+    assert "A questionnaire definition must be smaller than 1 MB. Nothing was loaded: choose a smaller file" in page
+    assert '<a class="govuk-link" href="/admin/questionnaires/new">Go back to loading a questionnaire</a>' in page
+    assert "evidence" not in page and QuestionnaireVersion.select().count() == count
+    elsewhere = admin.post("/admin/agencies/new", data=body, content_type="multipart/form-data; boundary=x")
+    assert elsewhere.status_code == 413 and "What you sent is too large" in text(elsewhere)
 
 
 # ---------------------------------------------------------------------------------------------
