@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import MINYEAR, date
 
 PARTS = ("day", "month", "year")
 
@@ -24,8 +24,13 @@ def _numerals(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-def parse_date(parts: Mapping[str, str], thing: str = "The date") -> tuple[date | None, str | None, tuple[str, ...]]:
-    """(date, error, parts in error) from three typed boxes; all blank is no date and no error."""
+def parse_date(parts: Mapping[str, str], thing: str) -> tuple[date | None, str | None, tuple[str, ...]]:
+    """(date, error, parts in error) from three typed boxes; all blank is no date and no error.
+
+    `thing` names the date the error is about ("The date for ‘When was the workshop?’"): a page
+    can ask for several dates, and "The date must be a real date" would not say which. The parts
+    in error are the boxes to mark, the first of them where the error summary's link goes.
+    """
     typed = {part: (parts.get(part) or "").strip() for part in PARTS}
     missing = tuple(part for part in PARTS if not typed[part])
     if len(missing) == 3:
@@ -44,8 +49,23 @@ def parse_date(parts: Mapping[str, str], thing: str = "The date") -> tuple[date 
     try:
         return date(year, month, day), None, ()
     except ValueError:
-        wrong = ("month",) if not 1 <= month <= 12 else ("day",)
-        return None, f"{thing} must be a real date", wrong
+        return None, f"{thing} must be a real date", _unreal_parts(day, month, year)
+
+
+def typed_date(parts: Mapping[str, str]) -> date | None:
+    """The date three boxes make, or None: for an answer kept as typed (`parse_date` says what is wrong)."""
+    return parse_date(parts, "")[0]
+
+
+def _unreal_parts(day: int, month: int, year: int) -> tuple[str, ...]:
+    """The boxes that make a date not real: a month past 12, a year 0, a day past 31 or past the
+    month's last (29 February 2023); when month and year are real, the day is what is wrong."""
+    wrong = tuple(
+        part
+        for part, bad in (("day", not 1 <= day <= 31), ("month", not 1 <= month <= 12), ("year", year < MINYEAR))
+        if bad
+    )
+    return wrong or ("day",)
 
 
 def parts_of(value: date | None) -> dict[str, str]:

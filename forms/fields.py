@@ -19,7 +19,7 @@ from typing import Any
 from wtforms import Field
 from wtforms.utils import unset_value
 
-from forms.dates import PARTS, date_part_names, parse_date, parts_of, read_parts
+from forms.dates import PARTS, date_part_names, parse_date, parts_of, read_parts, typed_date
 from questionnaires.model import Question
 from questionnaires.wording import long_date, quoted
 
@@ -103,6 +103,12 @@ class AnswerField(Field):
     def named(self) -> str:
         """The question, quoted for a message, with the item it follows."""
         return quoted(self.question.text) + self.for_item
+
+    @property
+    def your_answer(self) -> str:
+        """`Your answer to ‘the question’`: what a message about a typed answer says is wrong
+        ("… must be a number"), as GOV.UK's say "[whatever it is] must be…"."""
+        return f"Your answer to {self.named}"
 
     @property
     def required_message(self) -> str:
@@ -239,12 +245,17 @@ class MultipleChoiceField(AnswerField):
             return
         lone = [offered[v] for v in self.answer if not offered[v].in_base]
         if lone and len(self.answer) > 1:
-            self.fail(f"Select {quoted(lone[0].label)} on its own, or other options without it")
+            self.fail(f"Select {quoted(lone[0].label)} on its own for {self.named}, or other options without it")
         q = self.question
         if q.min_selected and len(self.answer) < q.min_selected and not lone:
-            self.fail(f"Select at least {q.min_selected} options")
+            self.fail(f"Select at least {_options(q.min_selected)} for {self.named}")
         if q.max_selected and len(self.answer) > q.max_selected:
-            self.fail(f"Select no more than {q.max_selected} options")
+            self.fail(f"Select no more than {_options(q.max_selected)} for {self.named}")
+
+
+def _options(count: int) -> str:
+    """`1 option`, `2 options`."""
+    return f"{count} option" if count == 1 else f"{count} options"
 
 
 class TextField(AnswerField):
@@ -257,7 +268,7 @@ class TextField(AnswerField):
     def check(self) -> None:
         limit = self.question.max_length
         if self.answer and limit and len(self.answer) > limit:
-            self.fail(f"Your answer to {self.named} must be {limit:,} characters or fewer (it is {len(self.answer):,})")
+            self.fail(f"{self.your_answer} must be {limit:,} characters or fewer (it is {len(self.answer):,})")
 
 
 class NumberField(AnswerField):
@@ -293,20 +304,20 @@ class NumberField(AnswerField):
         if value is None:
             return
         if isinstance(value, str) or (isinstance(value, float) and not math.isfinite(value)):
-            self.fail("Enter a number, like 12")
+            self.fail(f"{self.your_answer} must be a number, like 12")
             return
         if q.integer:
             if isinstance(value, float) and not value.is_integer():
-                self.fail("Enter a whole number, like 12")
+                self.fail(f"{self.your_answer} must be a whole number, like 12")
                 return
             self.answer = int(value)
         if q.min is not None and value < q.min or q.max is not None and value > q.max:
             if q.min is not None and q.max is not None:
-                self.fail(f"Enter a number between {q.min:g} and {q.max:g}")
+                self.fail(f"{self.your_answer} must be between {q.min:g} and {q.max:g}")
             elif q.min is not None:
-                self.fail(f"Enter a number of {q.min:g} or more")
+                self.fail(f"{self.your_answer} must be {q.min:g} or more")
             else:
-                self.fail(f"Enter a number of {q.max:g} or less")
+                self.fail(f"{self.your_answer} must be {q.max:g} or less")
 
 
 class DateField(AnswerField):
@@ -321,9 +332,14 @@ class DateField(AnswerField):
     def anchor(self) -> str:
         return f"{self.name}-day"
 
+    @property
+    def date_named(self) -> str:
+        """`The date for ‘When was the workshop?’`, what every message about the date names."""
+        return f"The date for {self.named}"
+
     def read(self, formdata: Any) -> None:
         self.typed = read_parts(formdata, self.name)
-        self.answer, error, wrong = parse_date(self.typed)
+        self.answer, error, wrong = parse_date(self.typed, self.date_named)
         self.parse_error = (error, wrong) if error else None
 
     def load(self, answer: Any) -> None:
@@ -347,9 +363,9 @@ class DateField(AnswerField):
         if self.answer is None:
             return
         if q.not_before and self.answer < q.not_before:
-            self.fail(f"The date must be on or after {long_date(q.not_before)}")
+            self.fail(f"{self.date_named} must be on or after {long_date(q.not_before)}")
         elif q.not_after and self.answer > q.not_after:
-            self.fail(f"The date must be on or before {long_date(q.not_after)}")
+            self.fail(f"{self.date_named} must be on or before {long_date(q.not_after)}")
 
 
 class EvidenceField(AnswerField):
@@ -449,7 +465,7 @@ class EvidenceField(AnswerField):
     def _items(self) -> list[dict[str, Any]]:
         items = []
         for row in self.rows:
-            when, _, _ = parse_date(row["date"], "The date")
+            when = typed_date(row["date"])
             items.append({"title": row["title"], "type": row["type"], "date": when, "link": row["link"] or None})
         return items
 
@@ -544,7 +560,7 @@ class ActionField(AnswerField):
         return (typed, tuple(self.error_parts.items()))
 
     def _set_answer(self) -> None:
-        due, _, _ = parse_date(self.typed["due"])
+        due = typed_date(self.typed["due"])
         blank = not (self.typed["what"] or self.typed["owner"] or any(self.typed["due"].values()))
         self.answer = None if blank else {"what": self.typed["what"], "owner": self.typed["owner"], "due": due}
 

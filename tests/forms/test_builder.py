@@ -80,11 +80,15 @@ def test_required_questions_are_reported_in_page_order(ctx, minimal: Questionnai
     [
         ({"colour": "green"}, "colour", "Select one of the options shown for ‘Which colour?’"),
         ({"shades": ["light", "purple"]}, "shades", "Select from the options shown for ‘Which shades?’"),
-        ({"shades": ["light", "none"]}, "shades", "Select ‘None of these’ on its own, or other options without it"),
+        (
+            {"shades": ["light", "none"]},
+            "shades",
+            "Select ‘None of these’ on its own for ‘Which shades?’, or other options without it",
+        ),
         (
             {"shades": ["light", "dark", "none"]},
             "shades",
-            "Select ‘None of these’ on its own, or other options without it",
+            "Select ‘None of these’ on its own for ‘Which shades?’, or other options without it",
         ),
         (
             {"mandatory-item": "not-applicable"},
@@ -198,24 +202,59 @@ def test_typed_input_is_kept_for_the_next_render(ctx, minimal: Questionnaire) ->
     )
     assert form.field("staff").typed == "twelve"
     assert form.field("reviewed").typed == {"day": "31", "month": "2", "year": "2021"}
-    assert errors(form)["staff"] == "Enter a number, like 12"
-    assert errors(form)["reviewed-day"] == "The date must be a real date"
+    assert errors(form)["staff"] == "Your answer to ‘How many staff?’ must be a number, like 12"
+    assert errors(form)["reviewed-day"] == "The date for ‘When was it reviewed?’ must be a real date"
 
 
 @pytest.mark.parametrize(
     ("typed", "message"),
     [
-        ("1.5", "Enter a whole number, like 12"),
-        ("-1", "Enter a number between 0 and 1000"),
-        ("1001", "Enter a number between 0 and 1000"),
-        ("nan", "Enter a number, like 12"),
-        ("inf", "Enter a number, like 12"),
+        ("1.5", "must be a whole number, like 12"),
+        ("-1", "must be between 0 and 1000"),
+        ("1001", "must be between 0 and 1000"),
+        ("nan", "must be a number, like 12"),
+        ("inf", "must be a number, like 12"),
     ],
 )
 def test_number_limits(ctx, minimal, typed, message) -> None:
     form, valid = post(minimal, "second", {"agree": "yes", "staff": typed})
     assert not valid
+    assert errors(form)["staff"] == f"Your answer to ‘How many staff?’ {message}"
+
+
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        ({"min": 5, "max": None}, "Your answer to ‘How many staff?’ must be 5 or more"),
+        ({"min": None, "max": -1}, "Your answer to ‘How many staff?’ must be -1 or less"),
+    ],
+)
+def test_number_with_one_limit_names_its_question(ctx, minimal, bounds, message) -> None:
+    staff = dataclasses.replace(minimal.question("staff"), **bounds)
+    section = minimal.section("second")
+    changed = dataclasses.replace(section, questions=tuple(staff if q.id == "staff" else q for q in section.questions))
+    form_class = build_form_class(minimal, changed)
+    form = form_class(formdata=MultiDict({"agree": "yes", "staff": "0"}))
+    assert not form.validate()
     assert errors(form)["staff"] == message
+
+
+@pytest.mark.parametrize(
+    ("limits", "chosen", "message"),
+    [
+        ({"min_selected": 2}, ["light"], "Select at least 2 options for ‘Which shades?’"),
+        ({"max_selected": 1}, ["light", "dark"], "Select no more than 1 option for ‘Which shades?’"),
+    ],
+)
+def test_checkbox_limits_name_their_question(ctx, minimal, limits, chosen, message) -> None:
+    shades = dataclasses.replace(minimal.question("shades"), **limits)
+    section = minimal.section("first")
+    changed = dataclasses.replace(
+        section, questions=tuple(shades if q.id == "shades" else q for q in section.questions)
+    )
+    form = build_form_class(minimal, changed)(formdata=MultiDict({**VALID_FIRST, "shades": chosen}))
+    assert not form.validate()
+    assert errors(form)["shades"] == message
 
 
 def test_number_with_thousands_separator(ctx, minimal) -> None:
@@ -227,21 +266,25 @@ def test_number_with_thousands_separator(ctx, minimal) -> None:
 @pytest.mark.parametrize(
     ("parts", "anchor", "message"),
     [
-        (("", "2", "2021"), "reviewed-day", "The date must include a day"),
-        (("1", "", ""), "reviewed-month", "The date must include a month and a year"),
-        (("1", "13", "2021"), "reviewed-month", "The date must be a real date"),
-        (("1", "2", "21"), "reviewed-year", "The date must include a year with 4 numbers, like 2024"),
-        (("a", "2", "2021"), "reviewed-day", "The date must be a real date, written in numbers, like 27 3 2024"),
-        (("31", "12", "1999"), "reviewed-day", "The date must be on or after 1 January 2000"),
+        (("", "2", "2021"), "reviewed-day", "must include a day"),
+        (("1", "", ""), "reviewed-month", "must include a month and a year"),
+        (("1", "13", "2021"), "reviewed-month", "must be a real date"),
+        (("32", "13", "2021"), "reviewed-day", "must be a real date"),
+        (("31", "4", "2021"), "reviewed-day", "must be a real date"),
+        (("1", "2", "21"), "reviewed-year", "must include a year with 4 numbers, like 2024"),
+        (("a", "2", "2021"), "reviewed-day", "must be a real date, written in numbers, like 27 3 2024"),
+        (("31", "12", "1999"), "reviewed-day", "must be on or after 1 January 2000"),
     ],
 )
 def test_date_checks(ctx, minimal, parts, anchor, message) -> None:
+    """Each message names the question (a page can ask for more than one date) and links to the
+    box that is wrong, the first of them when more than one is."""
     day, month, year = parts
     form, valid = post(
         minimal, "second", {"agree": "yes", "reviewed-day": day, "reviewed-month": month, "reviewed-year": year}
     )
     assert not valid
-    assert errors(form) == {anchor: message}
+    assert errors(form) == {anchor: f"The date for ‘When was it reviewed?’ {message}"}
 
 
 # show_if / required_if, with each condition operator the fixture uses

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from forms.dates import parse_date, parts_of, read_parts
+from forms.dates import parse_date, parts_of, read_parts, typed_date
 from questionnaires.wording import long_date
 
 
@@ -26,12 +26,29 @@ from questionnaires.wording import long_date
         (("²", "1", "2024"), (None, "The date must be a real date, written in numbers, like 27 3 2024", ("day",))),
         (("1", "1", "٢٠٢٤"), (None, "The date must be a real date, written in numbers, like 27 3 2024", ("year",))),
         (("9" * 5000, "1", "2024"), (None, "The date must be a real date", ("day",))),
-        (("1", "1", "0000"), (None, "The date must be a real date", ("day",))),
+        (("1", "1", "0000"), (None, "The date must be a real date", ("year",))),
+        (("32", "13", "2024"), (None, "The date must be a real date", ("day", "month"))),
+        (("0", "1", "0000"), (None, "The date must be a real date", ("day", "year"))),
+        (("31", "6", "2024"), (None, "The date must be a real date", ("day",))),
     ],
 )
 def test_parse_date(parts, expected) -> None:
+    """The parts in error are the boxes that make the date wrong, and only those."""
     day, month, year = parts
-    assert parse_date({"day": day, "month": month, "year": year}) == expected
+    assert parse_date({"day": day, "month": month, "year": year}, "The date") == expected
+
+
+def test_parse_date_names_the_date_it_is_about() -> None:
+    assert parse_date({"day": "1", "month": "", "year": "2024"}, "The date for ‘When was the workshop?’") == (
+        None,
+        "The date for ‘When was the workshop?’ must include a month",
+        ("month",),
+    )
+
+
+def test_typed_date_is_the_date_or_none() -> None:
+    assert typed_date({"day": "3", "month": "4", "year": "2024"}) == date(2024, 4, 3)
+    assert typed_date({"day": "31", "month": "2", "year": "2024"}) is None
 
 
 def test_read_parts_uses_govuk_names() -> None:

@@ -502,6 +502,42 @@ def test_a_long_answer_shows_how_many_characters_are_left_and_the_server_still_c
     assert 'data-maxlength="3000"' in page and "a" * 3001 + "</textarea>" in page
 
 
+@pytest.mark.parametrize(
+    ("typed", "href", "message"),
+    [
+        ({"workshop-date-day": "31", "workshop-date-month": "2"}, "workshop-date-day", "must be a real date"),
+        ({"workshop-date-day": "3", "workshop-date-month": "13"}, "workshop-date-month", "must be a real date"),
+        ({"workshop-date-day": "3"}, "workshop-date-month", "must include a month"),
+    ],
+)
+def test_a_wrong_date_names_its_question_and_marks_the_box_that_is_wrong(
+    client: FlaskClient, db: Database, typed: dict[str, str], href: str, message: str
+) -> None:
+    """A reviewer walking the workshop survey read "The date must be a real date", which does not
+    say which date: the message names the question, in the summary and above the boxes, and
+    the summary's link goes to the box that is wrong, the only one outlined in red."""
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    sent = client.post(f"/s/{link.slug}/q/about", data={"workshop-date-year": "2025", **typed})
+    assert sent.status_code == 200
+    page = page_text(sent)
+    expected = f"The date for ‘When was the workshop?’ {message}"
+    assert f'<a href="#{href}">{expected}</a>' in page
+    assert f'<span class="govuk-visually-hidden">Error:</span> {expected}' in page
+    marked = re.findall(r'<input class="[^"]*govuk-input--error[^"]*" id="(workshop-date-[a-z]+)"', page)
+    assert marked == [href]
+    assert Answer.select().count() == 0
+
+
+def test_a_number_out_of_range_names_its_question(client: FlaskClient, db: Database) -> None:
+    link = make_link("practitioner-workshop")
+    client.get(f"/s/{link.slug}")
+    asked = "Your answer to ‘How many years have you worked with children or families?’"
+    for typed, message in (("61", "must be between 0 and 60"), ("two", "must be a number, like 12")):
+        page = page_text(client.post(f"/s/{link.slug}/q/about", data={"years-with-children": typed}))
+        assert f'<a href="#years-with-children">{asked} {message}</a>' in page
+
+
 def test_change_links_come_back_to_the_check_page(client: FlaskClient, db: Database) -> None:
     family = SHIPPED["family-experience"]
     link = make_link("family-experience")
