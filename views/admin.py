@@ -664,11 +664,11 @@ def reopen(cycle_id: int, audit_id: int) -> Any:
 
     def run() -> str:
         if store.reopen_audit(audit, current_user()):
-            return f"{audit.agency.name}'s audit reopened: they can change and submit it again"
-        return f"{audit.agency.name}'s audit had already been reopened"
+            return f"The audit by {audit.agency.name} is reopened: they can change and submit it again"
+        return f"The audit by {audit.agency.name} had already been reopened"
 
     return _confirm(
-        title=f"Reopen {audit.agency.name}'s audit?",
+        title=f"Reopen the audit by {audit.agency.name}?",
         caption=audit.cycle.name,
         body=[
             "The agency will be able to change its answers and submit the audit again.",

@@ -49,7 +49,7 @@ def audit(audit_id: int) -> str:
     return render_template(
         "review/audit.html",
         audit=audit,
-        heading=f"{_doing(can_moderate)} {audit.agency.name}’s self-audit",
+        heading=f"{_doing(can_moderate)} the self-audit by {audit.agency.name}",
         rows=rows,
         moderated=sum(1 for r in rows if r["moderated"] or r["note"]),
         can_moderate=can_moderate,
@@ -128,7 +128,7 @@ def _problems(section: Section, rating: str, note: str) -> list[dict[str, str]]:
         errors.append({"href": "#rating", "text": "This page was open too long, so nothing was changed. Try again."})
     allowed = {o.value for o in rating_options(section)} | {NO_RATING}
     if rating not in allowed:
-        errors.append({"href": "#rating", "text": "Select a moderated rating, or that the agency’s rating stands"})
+        errors.append({"href": "#rating", "text": "Select a moderated rating, or that the agency's rating stands"})
     if len(note) > NOTE_LIMIT:
         errors.append({"href": "#note", "text": f"The challenge note must be {NOTE_LIMIT:,} characters or fewer"})
     elif rating not in (NO_RATING, "") and not note.strip():
@@ -138,7 +138,7 @@ def _problems(section: Section, rating: str, note: str) -> list[dict[str, str]]:
 
 def _done_message(section: Section, rating: str) -> str:
     if rating == NO_RATING:
-        return f"Saved: the agency’s own rating stands for ‘{section.title}’"
+        return f"Saved: the agency's own rating stands for ‘{section.title}’"
     return f"Saved: ‘{section.title}’ is moderated to {rating_label(section, rating)}"
 
 

@@ -44,7 +44,7 @@ def reopen(audit_id: int) -> Any:
     form = FlaskForm()
     if request.method == "POST" and form.validate_on_submit() and access.can_reopen(current_user(), audit):
         if reopen_audit(audit, current_user()):
-            flash(f"{audit.agency.name}'s audit is reopened: they can change it and submit it again")
+            flash(f"The audit by {audit.agency.name} is reopened: they can change it and submit it again")
         return redirect(url_for(".index"))
     expired = "csrf_token" in form.errors  # a forged or stale token: say why nothing happened
     return render_template(

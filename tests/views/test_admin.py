@@ -476,9 +476,10 @@ def test_reopening_a_submitted_audit(admin: FlaskClient, users, world) -> None:
     cycle_id, audit_id = world["cycle_id"], world["audit_id"]
     page = text(admin.get(f"/admin/cycles/{cycle_id}"))
     assert f"/admin/cycles/{cycle_id}/audits/{audit_id}/reopen" in page
-    assert "Reopen Shire Police&#39;s audit?" in text(admin.get(f"/admin/cycles/{cycle_id}/audits/{audit_id}/reopen"))
+    assert "Reopen the audit by Shire Police?" in text(admin.get(f"/admin/cycles/{cycle_id}/audits/{audit_id}/reopen"))
     response = admin.post(f"/admin/cycles/{cycle_id}/audits/{audit_id}/reopen")
     assert response.headers["Location"] == f"/admin/cycles/{cycle_id}"
+    assert "The audit by Shire Police is reopened" in text(admin.get(response.headers["Location"]))
     audit = Audit.get_by_id(audit_id)
     assert audit.status == "reopened"
     assert access.can_edit_audit(users["agency"], audit)

@@ -34,9 +34,9 @@ def test_a_reviewer_moderates_a_standard_and_sees_both_ratings(client: FlaskClie
     index = client.get("/review/").get_data(as_text=True)
     assert f"/review/audits/{audit.id}" in index
     page = client.get(f"/review/audits/{audit.id}").get_data(as_text=True)
-    assert "Moderate Shire Police’s self-audit" in page and "0 of 11 standards" in page
+    assert "Moderate the self-audit by Shire Police" in page and "0 of 11 standards" in page
     standard = client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True)
-    assert "The agency’s answers" in standard and "Met: all 3 items that apply are Met" in standard
+    assert "The agency's answers" in standard and "Met: all 3 items that apply are Met" in standard
 
     done = client.post(
         f"/review/audits/{audit.id}/s2", data={"rating": "partially-met", "note": "Training records stop in 2024"}
@@ -52,8 +52,8 @@ def test_a_reviewer_moderates_a_standard_and_sees_both_ratings(client: FlaskClie
 @pytest.mark.parametrize(
     ("form", "message"),
     [
-        ({"rating": "excellent", "note": "x"}, "Select a moderated rating, or that the agency’s rating stands"),
-        ({"note": "x"}, "Select a moderated rating, or that the agency’s rating stands"),
+        ({"rating": "excellent", "note": "x"}, "Select a moderated rating, or that the agency's rating stands"),
+        ({"note": "x"}, "Select a moderated rating, or that the agency's rating stands"),
         ({"rating": "not-met", "note": "   "}, "Say why you moderated the rating, so the agency can respond"),
         ({"rating": "not-met", "note": "x" * 5001}, "The challenge note must be 5,000 characters or fewer"),
     ],
@@ -65,7 +65,7 @@ def test_a_moderation_that_is_not_valid_is_refused_and_changes_nothing(
     refused = client.post(f"/review/audits/{audit.id}/s2", data=form)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
-    assert "There is a problem" in page and message.replace("’", "&#39;") in page.replace("’", "&#39;")
+    assert "There is a problem" in page and message in html.unescape(page)
     assert not Moderation.select().exists()
     assert _reported(audit, "s2") == ("met", None, "met")
 
@@ -100,12 +100,12 @@ def test_a_reopened_audits_pages_say_the_reviewer_reads_them(client: FlaskClient
     sign_in_as(client, users["reviewer"])
     pages = [client.get(f"/review/audits/{audit.id}").get_data(as_text=True)]
     pages.append(client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True))
-    assert "<title>Moderate Shire Police’s self-audit – " in pages[0]
+    assert "<title>Moderate the self-audit by Shire Police – " in pages[0]
     assert "<title>Moderate standard 2: Safeguarding policy and responsibilities – " in pages[1]
     reopen_audit(audit, users["reviewer"])
     reopened = [client.get(f"/review/audits/{audit.id}").get_data(as_text=True)]
     reopened.append(client.get(f"/review/audits/{audit.id}/s2").get_data(as_text=True))
-    assert '<h1 class="govuk-heading-l">Read Shire Police’s self-audit</h1>' in reopened[0]
+    assert '<h1 class="govuk-heading-l">Read the self-audit by Shire Police</h1>' in reopened[0]
     assert "Moderate" not in reopened[0].split("<h1")[0], "not in the title either"
     assert '<h1 class="govuk-heading-l">Read standard 2: Safeguarding policy and responsibilities</h1>' in reopened[1]
     assert "Save moderation" not in reopened[1]
