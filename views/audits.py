@@ -48,7 +48,7 @@ from store import scores
 from store.answers import answers_as_stored, load_answers, load_answers_as_stored
 from store.models import Action, Answer, Audit, Draft, Response, SectionState, User
 from views.question_html import question_html
-from views.score_display import item_rows, standard_rows
+from views.score_display import item_rows, rating_tag, standard_rows
 
 bp = Blueprint("audits", __name__, url_prefix="/audit")
 
@@ -399,7 +399,20 @@ def _render(
         has_errors=bool(errors),
         total=len(page.questionnaire.sections),
         from_check=_from_check(),
+        reviewer=_reviewer_said(page),
     )
+
+
+def _reviewer_said(page: StandardPage) -> dict[str, Any] | None:
+    """The reviewer's moderated rating and challenge note on this standard, when the audit is
+    reopened: they are why it came back, so the agency changes it with them in front of it.
+    Read only for a reopened audit, and only this audit's (the page has checked it may be read)."""
+    if page.audit.status != "reopened":
+        return None
+    moderation = scores.moderations(page.audit).get(page.section.id)
+    if moderation is None or not (moderation.rating or moderation.note):
+        return None
+    return {"rating": rating_tag(page.section, moderation.rating), "note": moderation.note}
 
 
 def _save(page: StandardPage, user: User) -> Any:

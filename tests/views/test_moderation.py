@@ -145,6 +145,44 @@ def test_an_agency_whose_audit_is_reopened_finds_the_reviewers_notes(client: Fla
     assert "Your scored self-audit" in result and "Send the training log" in result
 
 
+def _reviewer_note(page: str) -> str | None:
+    """The reviewer's box on an agency's standard page, as text, or None when there is none."""
+    found = re.search(r'<div id="reviewer-note" class="govuk-inset-text">(.*?)</div>\s*<form', page, re.DOTALL)
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split()) if found else None
+
+
+def test_the_agency_changes_a_reopened_standard_with_the_reviewers_note_before_it(
+    client: FlaskClient, audit: Audit, users
+) -> None:
+    sign_in_as(client, users["reviewer"])
+    note = "Send the training log.\n<script>alert(1)</script> & the dates"
+    client.post(f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": note})
+    client.post(f"/review/audits/{audit.id}/s3", data={"rating": "none", "note": "Good evidence; agreed"})
+    client.post("/sign-out")
+    sign_in_as(client, users["agency"])
+    submitted = client.get(f"/audit/{audit.id}/s2").get_data(as_text=True)
+    assert _reviewer_note(submitted) is None and "Send the training log" not in submitted, "not while submitted"
+    client.post("/sign-out")
+
+    reopen_audit(audit, users["reviewer"])
+    sign_in_as(client, users["agency"])
+    page = client.get(f"/audit/{audit.id}/s2").get_data(as_text=True)
+    assert "Save and continue" in page, "the page the agency edits"
+    said = _reviewer_note(page)
+    assert said is not None and said.startswith("What the reviewer said about this standard Moderated rating: Not met")
+    assert "Challenge note: Send the training log. &lt;script&gt;alert(1)&lt;/script&gt; &amp; the dates" in said
+    assert "<script>alert(1)</script>" not in page
+    assert page.index('id="reviewer-note"') < page.index('class="app-questions"'), "above the questions"
+    agreed = _reviewer_note(client.get(f"/audit/{audit.id}/s3").get_data(as_text=True))
+    assert agreed is not None and "Moderated rating" not in agreed and "Good evidence; agreed" in agreed
+    assert _reviewer_note(client.get(f"/audit/{audit.id}/s4").get_data(as_text=True)) is None, "not moderated"
+    client.post("/sign-out")
+
+    sign_in_as(client, users["other-agency"])
+    assert client.get(f"/audit/{audit.id}/s2").status_code == 404
+    assert client.post(f"/audit/{audit.id}/s2", data={}).status_code == 404
+
+
 def test_an_audit_not_submitted_has_no_result_yet(client: FlaskClient, db, users) -> None:
     cycle = builders.audit_cycle()
     audit = audits.audit_for(users["agency"].agency, cycle, users["agency"])
