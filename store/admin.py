@@ -346,21 +346,43 @@ def cycle_audits(cycle: AuditCycle) -> list[Audit]:
     return list(Audit.select(Audit, Agency).join(Agency).where(Audit.cycle == cycle).order_by(fn.LOWER(Agency.name)))
 
 
-def reopen_audit(audit: Audit, by: User) -> bool:
+def reopen_audit(audit: Audit, by: User, reason: str | None = None) -> bool:
     """A submitted audit goes back to its agency for changes; False unless it was submitted.
 
     The status is changed with a condition on the old one, so two people reopening at once
-    make one change and one trail entry.
+    make one change and one trail entry. The reviewer's reason, if they gave one, is kept in
+    that entry (its `after`, beside the new status): the trail is where the audit's history
+    lives, and the agency reads the reason back from it (`reopen_reason`).
     """
+    after: dict[str, Any] = {"status": "reopened"}
+    if reason:
+        after["reason"] = reason
     with db.atomic():
         changed = (
             Audit.update(status="reopened").where((Audit.id == audit.id) & (Audit.status == "submitted")).execute()
         )
         if changed:
-            record(by, "audit", f"audit:{audit.id}", {"status": "submitted"}, {"status": "reopened"}, audit=audit)
+            record(by, "audit", f"audit:{audit.id}", {"status": "submitted"}, after, audit=audit)
     if changed:
         audit.status = "reopened"
     return bool(changed)
+
+
+def reopen_reason(audit: Audit) -> str | None:
+    """Why the audit was last reopened, as the reviewer wrote it; None if they gave no reason.
+
+    An audit can be reopened, submitted and reopened again: only the newest reopening's reason
+    says what the agency is asked to change now. Read by the trail's index on its audit."""
+    entries = (
+        AuditEvent.select(AuditEvent.after)
+        .where((AuditEvent.audit == audit) & (AuditEvent.kind == "audit") & (AuditEvent.target == f"audit:{audit.id}"))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    for entry in entries:
+        after = entry.after if isinstance(entry.after, dict) else {}
+        if after.get("status") == "reopened":
+            return after.get("reason") or None
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from questionnaires.wording import long_date
 from security import check_csrf
 from store import audits as store
 from store import scores
+from store.admin import reopen_reason
 from store.answers import answers_as_stored, load_answers, load_answers_as_stored
 from store.models import Action, Answer, Audit, Draft, Response, SectionState, User
 from views.question_html import question_html
@@ -265,6 +266,7 @@ def index() -> str:
             confirm=ConfirmForm(),
             has_actions=Action.select().where(Action.audit == audit).exists(),
             saved=_saved_message(user, audit, questionnaire, states),
+            reopen_reason=reopen_reason(audit) if audit.status == "reopened" else None,
         )
     context["earlier"] = store.earlier_audits(user.agency_id, audit)
     return render_template("audits/index.html", **context)
@@ -876,6 +878,7 @@ def result(audit_id: int) -> Any:
         audit=audit,
         rows=rows,
         items_by_section={r["section"].id: item_rows(r["section"], items) for r in rows},
+        reopen_reason=reopen_reason(audit) if audit.status == "reopened" else None,
     )
 
 

@@ -35,23 +35,46 @@ def index() -> str:
     return render_template("review/index.html", audits=list(audits), new_flags=concerns.new_count(), doing=doing_on)
 
 
+REASON_LIMIT = 1000
+REASON_TOO_LONG = f"Why you are reopening the audit must be {REASON_LIMIT:,} characters or fewer"
+
+
 @bp.route("/audits/<int:audit_id>/reopen", methods=["GET", "POST"])
 @role("reviewer", "admin")
 def reopen(audit_id: int) -> Any:
+    """Confirm reopening, with an optional reason the agency reads on its task list and result.
+
+    A reason too long is refused with its error and reopens nothing; what was typed is shown
+    again, as it is when the page was open too long (a stale token), so nothing is lost."""
     audit = Audit.get_or_none(Audit.id == audit_id)
     if audit is None or not access.can_read_audit(current_user(), audit):
         abort(404)
     form = FlaskForm()
-    if request.method == "POST" and form.validate_on_submit() and access.can_reopen(current_user(), audit):
-        if reopen_audit(audit, current_user()):
+    # no NUL: PostgreSQL's text refuses it (browsers never send one, scripts can)
+    reason = request.form.get("reason", "").replace("\r\n", "\n").replace("\x00", "").strip()
+    too_long = len(reason) > REASON_LIMIT
+    allowed = access.can_reopen(current_user(), audit)
+    if request.method == "POST" and form.validate_on_submit() and allowed and not too_long:
+        if reopen_audit(audit, current_user(), reason or None):
             flash(f"The audit by {audit.agency.name} is reopened: they can change it and submit it again")
         return redirect(url_for(".index"))
     expired = "csrf_token" in form.errors  # a forged or stale token: say why nothing happened
-    return render_template(
+    refused = request.method == "POST" and allowed and too_long
+    errors = []
+    if expired:
+        text = "This page was open too long, so nothing was changed. Select the button again to reopen the audit."
+        errors.append({"href": "#main-content", "text": text})
+    if refused:
+        errors.append({"href": "#reason", "text": REASON_TOO_LONG})
+    page = render_template(
         "review/reopen.html",
         audit=audit,
         form=form,
-        allowed=access.can_reopen(current_user(), audit),
-        expired=expired,
-        has_errors=expired,
+        allowed=allowed,
+        errors=errors,
+        reason_error=REASON_TOO_LONG if refused else None,
+        reason=reason,
+        reason_limit=REASON_LIMIT,
+        has_errors=bool(errors),
     )
+    return page, 400 if refused else 200

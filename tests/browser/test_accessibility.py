@@ -9,7 +9,9 @@ Each distinct page (the view the request ended at, its status, and the GOV.UK co
 so that an editable and a read-only page of one view are both scanned) is opened in Chromium
 and scanned with axe-core. Each form on it that takes input is then sent with its boxes emptied,
 and the page that answers (usually its error summary) is scanned too. Confirmation forms, which
-hold nothing but a button, are not sent: they would close cycles and reopen audits.
+hold nothing but a button, are not sent: they would close cycles and reopen audits. Nor are forms
+whose button is a warning button: reopening an audit asks for an optional reason, and sent empty
+it would reopen a demo audit under every later test (test_reopen_journey.py scans its errors).
 Downloads (a route whose address ends in a file name) are not pages and are left out.
 
 Error pages are scanned here as well: not found, too large (413), too many sign-ins (429) and the
@@ -143,6 +145,7 @@ _FORMS_WITH_INPUT = """() => Array.from(document.querySelectorAll('main form'))
   .map((f, i) => [i, f])
   .filter(([, f]) => (f.getAttribute('method') || '').toLowerCase() === 'post')
   .filter(([, f]) => f.querySelector('input:not([type=hidden]), textarea, select'))
+  .filter(([, f]) => !f.querySelector('.govuk-button--warning'))
   .map(([i]) => i)"""
 
 _EMPTY_AND_SEND = """(index) => {

@@ -1,5 +1,6 @@
 """store/admin.py's history of administrators' changes: what it lists, and that it reads the trail's
-partial index (store.models.AuditEvent), so it stays quick however many answer rows the trail holds."""
+partial index (store.models.AuditEvent), so it stays quick however many answer rows the trail holds;
+and the reason an audit was reopened, kept in its trail entry."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import datetime as dt
 
 from peewee import Database, PostgresqlDatabase
 
-from store.admin import admin_history, history_query
-from store.models import AuditEvent, User
+from store.admin import admin_history, history_query, reopen_audit, reopen_reason
+from store.models import Audit, AuditEvent, User
 from store.trail import SAVE_KIND, record
 
 
@@ -41,3 +42,26 @@ def test_it_reads_the_partial_index_not_the_whole_trail(db: Database, users: dic
     else:
         plan = " ".join(str(row[-1]) for row in db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
     assert "auditevent_admin_at" in plan, plan
+
+
+def test_the_reason_for_reopening_is_the_newest_reopenings(db: Database, audit: Audit, users: dict[str, User]) -> None:
+    """An audit reopened, submitted again and reopened again: the agency is asked about the newest
+    reopening, and one without a reason does not bring back an older reason."""
+    reviewer = users["reviewer"]
+    assert reopen_reason(audit) is None, "never reopened"
+
+    def submitted_then_reopened(reason: str | None) -> None:
+        Audit.update(status="submitted").where(Audit.id == audit.id).execute()
+        audit.status = "submitted"
+        assert reopen_audit(audit, reviewer, reason)
+
+    submitted_then_reopened("Standard 2 lacks its training log")
+    event = AuditEvent.get((AuditEvent.audit == audit) & (AuditEvent.kind == "audit"))
+    assert event.after == {"status": "reopened", "reason": "Standard 2 lacks its training log"}
+    assert reopen_reason(audit) == "Standard 2 lacks its training log"
+    assert not reopen_audit(audit, reviewer, "A second click"), "already reopened: nothing recorded"
+    assert reopen_reason(audit) == "Standard 2 lacks its training log"
+    submitted_then_reopened("Now standard 5 as well")
+    assert reopen_reason(audit) == "Now standard 5 as well"
+    submitted_then_reopened(None)
+    assert reopen_reason(audit) is None

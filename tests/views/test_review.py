@@ -97,3 +97,93 @@ def test_links_name_the_audit_without_a_possessive_on_the_agency(client: FlaskCl
         assert "’s" not in html and "s&#39;s" not in html
     client.post(f"/review/audits/{audit.id}/reopen")
     assert "The audit by Children&#39;s Services is reopened" in client.get("/review/").get_data(as_text=True)
+
+
+def _reopen_page(client: FlaskClient, audit: Audit) -> str:
+    return client.get(f"/review/audits/{audit.id}/reopen").get_data(as_text=True)
+
+
+def test_the_reason_for_reopening_is_kept_in_the_trail_and_shown_to_the_agency(
+    client: FlaskClient, db, agencies, users
+) -> None:
+    audit = _submitted(users["agency"].agency)
+    sign_in_as(client, users["reviewer"])
+    form = _reopen_page(client, audit)
+    assert 'name="reason"' in form and "Why are you reopening this audit? (optional)" in form
+    assert "You can enter up to 1000 characters" in form
+    reason = "Standard 2 has no training records.\r\n<b>Add them</b> & submit again."
+    assert client.post(f"/review/audits/{audit.id}/reopen", data={"reason": reason}).status_code == 302
+    event = AuditEvent.get(AuditEvent.audit == audit)
+    stored = "Standard 2 has no training records.\n<b>Add them</b> & submit again."
+    assert event.after == {"status": "reopened", "reason": stored}
+    client.post("/sign-out")
+
+    sign_in_as(client, users["colleague"])
+    for page in (
+        client.get("/audit/").get_data(as_text=True),
+        client.get(f"/audit/{audit.id}/result").get_data(as_text=True),
+    ):
+        assert "A reviewer has reopened this self-audit" in page
+        assert "Why the reviewer reopened it:" in page
+        assert '<p class="govuk-body">Standard 2 has no training records.</p>' in page
+        assert "&lt;b&gt;Add them&lt;/b&gt; &amp; submit again." in page and "<b>Add them</b>" not in page
+    client.post("/sign-out")
+    sign_in_as(client, users["other-agency"])
+    assert client.get(f"/audit/{audit.id}/result").status_code == 404
+    assert "training records" not in client.get("/audit/").get_data(as_text=True)
+
+
+def test_an_empty_reason_reopens_and_says_nothing_of_a_reason(client: FlaskClient, db, agencies, users) -> None:
+    audit = _submitted(users["agency"].agency)
+    sign_in_as(client, users["reviewer"])
+    assert client.post(f"/review/audits/{audit.id}/reopen", data={"reason": "  \r\n "}).status_code == 302
+    assert AuditEvent.get(AuditEvent.audit == audit).after == {"status": "reopened"}
+    client.post("/sign-out")
+    sign_in_as(client, users["agency"])
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "A reviewer has reopened this self-audit" in page and "Why the reviewer reopened it" not in page
+
+
+def test_a_reason_too_long_is_refused_and_reopens_nothing(client: FlaskClient, db, agencies, users) -> None:
+    audit = _submitted(users["agency"].agency)
+    sign_in_as(client, users["reviewer"])
+    typed = "Look again at standard 3. " + "x" * 1000
+    refused = client.post(f"/review/audits/{audit.id}/reopen", data={"reason": typed})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "<title>Error: " in page and "There is a problem" in page
+    message = "Why you are reopening the audit must be 1,000 characters or fewer"
+    assert f'<a href="#reason">{message}</a>' in page, "in the error summary, linked to the box"
+    assert f'<span class="govuk-visually-hidden">Error:</span> {message}' in page, "and beside the box"
+    assert "Look again at standard 3. xxx" in page, "what was typed is kept"
+    assert Audit.get_by_id(audit.id).status == "submitted"
+    assert not AuditEvent.select().where(AuditEvent.audit == audit).exists()
+    # exactly the limit is allowed
+    assert client.post(f"/review/audits/{audit.id}/reopen", data={"reason": "y" * 1000}).status_code == 302
+    assert Audit.get_by_id(audit.id).status == "reopened"
+
+
+def test_a_reason_sent_without_the_pages_token_reopens_nothing_and_is_kept(
+    app, client: FlaskClient, db, agencies, users
+) -> None:
+    audit = _submitted(users["agency"].agency)
+    sign_in_as(client, users["reviewer"])
+    app.config["WTF_CSRF_ENABLED"] = True
+    answer = client.post(f"/review/audits/{audit.id}/reopen", data={"reason": "Check standard 5"})
+    page = answer.get_data(as_text=True)
+    assert "This page was open too long, so nothing was changed" in page and "Check standard 5" in page
+    assert Audit.get_by_id(audit.id).status == "submitted"
+    assert not AuditEvent.select().where(AuditEvent.audit == audit).exists()
+
+
+def test_the_agency_reads_the_newest_reopenings_reason(client: FlaskClient, db, agencies, users) -> None:
+    """Reopened, submitted again and reopened again: the second reason is what is asked now."""
+    audit = _submitted(users["agency"].agency)
+    sign_in_as(client, users["reviewer"])
+    client.post(f"/review/audits/{audit.id}/reopen", data={"reason": "First time round"})
+    Audit.update(status="submitted").where(Audit.id == audit.id).execute()
+    client.post(f"/review/audits/{audit.id}/reopen", data={"reason": "Second time round"})
+    client.post("/sign-out")
+    sign_in_as(client, users["agency"])
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "Second time round" in page and "First time round" not in page
