@@ -74,7 +74,7 @@ def test_a_reviewer_reopens_an_audit_saying_why_and_the_agency_reads_it(
     reviewer = new_page()
     sign_in_from_start(reviewer, server.url, REVIEWER, demo.PASSWORD)
     reviewer.goto(f"{server.url}/review/")
-    reviewer.get_by_role("link", name=f"Reopen {agency}'s audit").click()
+    reviewer.get_by_role("link", name=f"Reopen audit by {agency}").click()
     reason = reviewer.get_by_label("Why are you reopening this audit? (optional)")
     expect(reason).to_be_visible()
     reason.fill("Standard 2: send the training log. " + "More. " * 170)  # over 1,000 characters
@@ -83,7 +83,7 @@ def test_a_reviewer_reopens_an_audit_saying_why_and_the_agency_reads_it(
     reviewer.get_by_role("button", name="Reopen the audit").click()
     summary = reviewer.locator(".govuk-error-summary")
     expect(summary).to_contain_text("Why you are reopening the audit must be 1,000 characters or fewer")
-    expect(reviewer).to_have_title(re.compile(rf"^Error: Reopen {re.escape(agency)}'s audit – "))
+    expect(reviewer).to_have_title(re.compile(rf"^Error: Reopen the audit by {re.escape(agency)} – "))
     expect(reviewer.locator("#reason-error")).to_contain_text("must be 1,000 characters or fewer")
     with server.rows():
         assert Audit.get_by_id(audit.id).status == "submitted", "a refused reason reopens nothing"
@@ -96,7 +96,7 @@ def test_a_reviewer_reopens_an_audit_saying_why_and_the_agency_reads_it(
     shots(reviewer, "reopen-with-reason")
     assert violations(reviewer) == []
     reviewer.get_by_role("button", name="Reopen the audit").click()
-    expect(reviewer.get_by_text(f"{agency}'s audit is reopened")).to_be_visible()
+    expect(reviewer.get_by_text(f"The audit by {agency} is reopened")).to_be_visible()
 
     page = new_page()
     sign_in_from_start(page, server.url, lead.email)
