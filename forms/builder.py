@@ -318,7 +318,11 @@ def _page_fields(
     fields: UnboundFields = []
     followed = section.items_followed()
     for question in asked:
-        extra: dict[str, Any] = {"name": question.id, "item": followed.get(question.id)}
+        extra: dict[str, Any] = {
+            "name": question.id,
+            "item": followed.get(question.id),
+            "audience": questionnaire.audience,
+        }
         if question.type == "rating":
             extra["min_reason_length"] = _min_reason_length(questionnaire, question)
         fields.append((field_key(question.id), field_for(question, extra)))

@@ -20,7 +20,7 @@ from wtforms import Field
 from wtforms.utils import unset_value
 
 from forms.dates import PARTS, date_part_names, parse_date, parts_of, read_parts, typed_date
-from questionnaires.model import Question
+from questionnaires.model import Audience, Question
 from questionnaires.wording import long_date, quoted
 
 SEP = "__"  # joins a question id to its parts; question ids never contain it
@@ -48,11 +48,21 @@ class AnswerField(Field):
 
     required_verb = "Answer"
 
-    def __init__(self, *args: Any, question: Question, item: Question | None = None, **kwargs: Any):
-        """`item`: the rated item this question follows on its page, if any (see `named`)."""
+    def __init__(
+        self,
+        *args: Any,
+        question: Question,
+        item: Question | None = None,
+        audience: Audience | None = None,
+        **kwargs: Any,
+    ):
+        """`item`: the rated item this question follows on its page, if any (see `named`);
+        `audience`: who answers the questionnaire, so a message can be worded for them (a child
+        of 8 reads "too long", not "characters")."""
         super().__init__(*args, **kwargs)
         self.question = question
         self.item = item
+        self.audience = audience
         self.answer: Any = None
         self.error_parts: dict[str, str] = {}
 
@@ -268,7 +278,18 @@ class TextField(AnswerField):
     def check(self) -> None:
         limit = self.question.max_length
         if self.answer and limit and len(self.answer) > limit:
-            self.fail(f"{self.your_answer} must be {limit:,} characters or fewer (it is {len(self.answer):,})")
+            self.fail(self.too_long(limit))
+
+    def too_long(self, limit: int) -> str:
+        """What to say when the answer is over `limit`: the GOV.UK "must be … or fewer" for
+        adults; for a child, in the child survey's short sentences and without "characters" (a
+        word a child of 8 may not know), how many to take out. Taking out that many letters or
+        spaces always makes it fit, as every character counts, so "at least" keeps it true."""
+        over = len(self.answer) - limit
+        if self.audience == "child":
+            some = "1 letter or space" if over == 1 else f"{over:,} letters or spaces"
+            return f"Your answer is too long. Please take out at least {some}."
+        return f"{self.your_answer} must be {limit:,} characters or fewer (it is {len(self.answer):,})"
 
 
 class NumberField(AnswerField):

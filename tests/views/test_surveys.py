@@ -502,6 +502,46 @@ def test_a_long_answer_shows_how_many_characters_are_left_and_the_server_still_c
     assert 'data-maxlength="3000"' in page and "a" * 3001 + "</textarea>" in page
 
 
+def error_messages(html: str, anchor: str) -> tuple[str, str]:
+    """The error summary's link to `anchor` and the inline message above that box, as text."""
+    summary = re.search(r'<a href="#' + re.escape(anchor) + r'">(.*?)</a>', html, re.S).group(1)
+    inline = re.search(r'<p id="' + re.escape(anchor) + r'-error" class="govuk-error-message">(.*?)</p>', html, re.S)
+    return summary.strip(), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", inline.group(1))).strip()
+
+
+@pytest.mark.parametrize(
+    ("band", "over", "take_out"), [("age-8-11", 120, "120 letters or spaces"), ("age-12-17", 1, "1 letter or space")]
+)
+def test_a_child_whose_answer_is_too_long_is_told_in_words_a_child_knows(
+    client: FlaskClient, db: Database, band: str, over: int, take_out: str
+) -> None:
+    """A child of 8 may not know "characters": the child survey says the answer is too long and
+    how much to take out, in the summary and above the box; a family's page keeps the GOV.UK
+    wording, and neither page saves the answer."""
+    link = make_link("child-experience")
+    client.get(f"/s/{link.slug}")
+    client.post(f"/s/{link.slug}/age", data={"band": band})
+    [section] = [s for s in CHILD.sections_for(band) if any(q.type == "long_text" for q in s.questions_for(band))]
+    [question] = section.questions_for(band)
+    sent = client.post(f"/s/{link.slug}/q/{section.id}", data={question.id: "a" * (question.max_length + over)})
+    html = page_text(sent)
+    assert sent.status_code == 200 and "<title>Error: " in html
+    message = f"Your answer is too long. Please take out at least {take_out}."
+    assert error_messages(html, question.id) == (message, f"Error: {message}")
+    assert "characters or fewer" not in html
+
+    family = SHIPPED["family-experience"]
+    asked = family.question("anything-else")
+    page = next(s for s in family.sections if asked in s.questions)
+    family_link = make_link("family-experience")
+    data = {k: v for q in page.questions if q.show_if is None for k, v in valid_answer(q).items()}
+    data[asked.id] = "a" * (asked.max_length + over)
+    html = page_text(client.post(f"/s/{family_link.slug}/q/{page.id}", data=data))
+    grown_up = f"Your answer to ‘{asked.text}’ must be 3,000 characters or fewer (it is {3000 + over:,})"
+    assert error_messages(html, asked.id) == (grown_up, f"Error: {grown_up}")
+    assert Answer.select().count() == 0
+
+
 @pytest.mark.parametrize(
     ("typed", "href", "message"),
     [
