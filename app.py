@@ -57,9 +57,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
     security.init_app(app)
-    request_limits.init_app(app)
+    # before-request hooks run in the order these register them: the database and the signed-in
+    # user (from the session cookie, a header) first, so an error page the size check or the rate
+    # limits raise shows the person's own navigation; then the size check, before anything reads
+    # the body, and the rate limits, which read the sign-in form
     store_db.init_app(app)
     accounts_session.init_app(app)
+    request_limits.init_app(app)
     catalogue.init_app(app)
     views.init_app(app)
     commands.init_app(app)

@@ -9,6 +9,7 @@ refusal is the size's doing, not a validation error's.
 from __future__ import annotations
 
 import io
+import re
 from html import unescape
 from typing import Any
 
@@ -20,7 +21,7 @@ from werkzeug.test import EnvironBuilder, encode_multipart
 from werkzeug.wrappers import Request
 
 from store.models import Answer, QuestionnaireVersion
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, sign_in_as
 from tests.security.world import (
     CASES,
     ROLE_OF_AREA,
@@ -176,3 +177,42 @@ def test_a_form_with_more_fields_than_any_page_sends_is_refused(app: Flask, db: 
     accepted = client.post(url, data=MultiDict(many[:1000]))  # 1,000 fields is still a form
     assert accepted.status_code == 303
     assert Answer.get().value == "hello"
+
+
+class Unreadable(io.RawIOBase):
+    """A body that fails the test if anything reads it."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        raise AssertionError("the body was read before the size check refused it")
+
+
+def navigation_of(response: Any) -> list[str]:
+    """The link texts of the service navigation in the page's header (not the service's name)."""
+    header = re.search(r'<header class="govuk-template__header">(.*?)</header>', body_of(response), re.S).group(1)
+    items = re.findall(r'<li class="govuk-service-navigation__item[^"]*">\s*<a [^>]*>(.*?)</a>', header, re.S)
+    return [unescape(text.strip()) for text in items]
+
+
+def test_the_too_large_page_knows_who_is_signed_in_without_reading_the_body(app: Flask, users: dict[str, Any]) -> None:
+    """The size check runs before anything reads the body, but after the user is loaded from the
+    session cookie (a header): the 413 page's header is the signed-in person's own, with their
+    navigation and "Sign out", not "Sign in"; a session that has ended shows "Sign in" again."""
+    client = app.test_client()
+    sign_in_as(client, users["admin"])
+    signed_in = navigation_of(client.get("/admin/"))
+    assert "Sign out" in signed_in and "Sign in" not in signed_in
+    unread = {"wsgi.input": Unreadable(), "CONTENT_LENGTH": str(2 * MiB)}
+    refused = client.post("/admin/agencies/new", environ_overrides=unread)
+    assert_too_large(refused)
+    assert navigation_of(refused) == signed_in
+    assert client.get("/admin/").status_code == 200, "still signed in"
+
+    with client.session_transaction() as session:
+        session["seen"] = 0  # idle far longer than the limit
+    refused = client.post("/admin/agencies/new", environ_overrides=unread)
+    assert_too_large(refused)
+    assert navigation_of(refused) == ["Sign in"]
+    assert client.get("/admin/").status_code == 302, "the session that ended stays ended"
