@@ -200,7 +200,26 @@ def textarea(field: TextField, single: bool) -> dict[str, Any]:
         params.update(
             maxlength=q.max_length, textareaDescriptionText=f"You can enter up to {q.max_length:,} characters"
         )
+        if field.audience == "child":  # "characters" is not a word a child of 8 knows: as the error says it
+            params.update(
+                textareaDescriptionText=f"You can write up to {q.max_length:,} letters and spaces", **CHILD_COUNT
+            )
     return params
+
+
+#: The character count's running messages for a child (GOV.UK Frontend's own say "characters"),
+#: in the words of the child survey's "too long" error (forms.fields.TextField.too_long).
+CHILD_COUNT: dict[str, Any] = {
+    "charactersUnderLimitText": {
+        "one": "You can write 1 more letter or space",
+        "other": "You can write %{count} more letters or spaces",
+    },
+    "charactersAtLimitText": "You cannot write any more",
+    "charactersOverLimitText": {
+        "one": "Your answer is 1 letter or space too long",
+        "other": "Your answer is %{count} letters or spaces too long",
+    },
+}
 
 
 def _date_items(prefix: str, typed: dict[str, str], bad: Iterable[str]) -> list[dict[str, Any]]:

@@ -367,6 +367,29 @@ def test_practitioner_types_a_single_use_code_on_a_phone(server: Server, new_pag
     assert len(submitted(server, link)) == 1
 
 
+def test_a_child_is_told_how_much_more_they_can_write_in_words_they_know(server: Server, phone: Page, shots) -> None:
+    """The child survey's character count speaks as its "too long" error does: letters and
+    spaces, not "characters", a word a child of 8 may not know; the page still passes axe."""
+    band = "age-8-11"
+    section = next(s for s in CHILD.sections_for(band) if any(q.type == "long_text" for q in s.questions_for(band)))
+    question = next(q for q in section.questions_for(band) if q.type == "long_text")
+    link = new_link(server, "child-experience")
+    phone.goto(f"{server.url}/s/{link.slug}?band={band}")
+    phone.get_by_role("button", name="Start now").click()
+    phone.goto(f"{server.url}/s/{link.slug}/q/{section.id}")
+    expect(phone.get_by_text(f"You can write up to {question.max_length:,} letters and spaces")).to_be_attached()
+    status = phone.locator(".govuk-character-count__status")
+    expect(status).to_have_text(f"You can write {question.max_length:,} more letters or spaces")
+    box = phone.get_by_label(question.text)
+    box.press_sequentially("I like my teacher")
+    expect(status).to_have_text(f"You can write {question.max_length - 17:,} more letters or spaces")
+    box.fill("a" * (question.max_length + 2))
+    box.press("End")
+    expect(status).to_have_text("Your answer is 2 letters or spaces too long")
+    shots(phone, "child-too-long")
+    assert violations(phone) == []
+
+
 def test_a_parent_sees_how_many_characters_are_left_as_they_type(server: Server, phone: Page, shots) -> None:
     """The GOV.UK character count under a free-text answer: the count follows the typing, says
     when the answer is too long, and the page still passes axe with the count showing."""

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from forms import build_form_class
 from forms.render import error_summary, page_views
-from questionnaires import Questionnaire
+from questionnaires import Questionnaire, load_all
 
 
 @pytest.fixture
@@ -49,6 +49,28 @@ def test_a_long_answer_with_a_maximum_counts_its_characters(views) -> None:
     assert params["maxlength"] == 5000  # long_text's default maximum
     assert params["textareaDescriptionText"] == "You can enter up to 5,000 characters"
     assert "maxlength" not in second["staff"]["params"]
+
+
+def test_a_childs_character_count_speaks_of_letters_and_spaces(app: Flask) -> None:
+    """On the child survey the count's hint and running messages avoid "characters", as its
+    error does; the family survey's keep GOV.UK Frontend's words."""
+    shipped = load_all()
+    counts = {}
+    for qid in ("child-experience", "family-experience"):
+        questionnaire = shipped[qid]
+        band = questionnaire.age_bands[1].id if questionnaire.age_bands else None
+        section = next(
+            s for s in questionnaire.sections_for(band) if any(q.type == "long_text" for q in s.questions_for(band))
+        )
+        with app.test_request_context(method="POST"):
+            form = build_form_class(questionnaire, section, band)(formdata=MultiDict({}))
+            counts[qid] = next(v["params"] for v in page_views(form) if v["kind"] == "textarea")
+    child, family = counts["child-experience"], counts["family-experience"]
+    assert child["textareaDescriptionText"] == "You can write up to 2,000 letters and spaces"
+    assert child["charactersOverLimitText"]["other"] == "Your answer is %{count} letters or spaces too long"
+    assert child["charactersUnderLimitText"]["one"] == "You can write 1 more letter or space"
+    assert family["textareaDescriptionText"] == "You can enter up to 3,000 characters"
+    assert "charactersOverLimitText" not in family and "charactersUnderLimitText" not in family
 
 
 def test_not_applicable_gets_a_reason_box_unless_mandatory(views) -> None:
