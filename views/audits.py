@@ -407,7 +407,8 @@ def _render(
 
 def _reviewer_said(page: StandardPage) -> dict[str, Any] | None:
     """The reviewer's moderated rating and challenge note on this standard, when the audit is
-    reopened: they are why it came back, so the agency changes it with them in front of it.
+    reopened: they are why it came back, so the agency changes it with them in front of it, and
+    reads them on the read-only page too while the cycle is closed (until it is opened again).
     Read only for a reopened audit, and only this audit's (the page has checked it may be read)."""
     if page.audit.status != "reopened":
         return None
@@ -518,6 +519,7 @@ def _read_only(page: StandardPage, message: str | None = None, status: int = 200
             message=message,
             total=len(page.questionnaire.sections),
             back=_read_only_back(page.audit),
+            reviewer=_reviewer_said(page),
         ),
         status,
     )

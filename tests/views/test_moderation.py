@@ -146,8 +146,9 @@ def test_an_agency_whose_audit_is_reopened_finds_the_reviewers_notes(client: Fla
 
 
 def _reviewer_note(page: str) -> str | None:
-    """The reviewer's box on an agency's standard page, as text, or None when there is none."""
-    found = re.search(r'<div id="reviewer-note" class="govuk-inset-text">(.*?)</div>\s*<form', page, re.DOTALL)
+    """The reviewer's box on an agency's page of a standard (editable or read only), as text, or
+    None when there is none."""
+    found = re.search(r'<div id="reviewer-note" class="govuk-inset-text">(.*?)</div>', page, re.DOTALL)
     return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split()) if found else None
 
 
@@ -181,6 +182,41 @@ def test_the_agency_changes_a_reopened_standard_with_the_reviewers_note_before_i
     sign_in_as(client, users["other-agency"])
     assert client.get(f"/audit/{audit.id}/s2").status_code == 404
     assert client.post(f"/audit/{audit.id}/s2", data={}).status_code == 404
+
+
+def test_a_reopened_standard_in_a_closed_cycle_shows_the_reviewers_note_read_only(
+    client: FlaskClient, audit: Audit, users
+) -> None:
+    """Reopened while its cycle is closed, the audit cannot be changed yet: the agency's read-only
+    page of the standard still says what the reviewer said, as the editable page does, and another
+    agency's reopened audit in the same cycle shows none of it."""
+    other = builders.submitted_audit(users["other-agency"].agency, audit.cycle, users["other-agency"])
+    sign_in_as(client, users["reviewer"])
+    client.post(
+        f"/review/audits/{audit.id}/s2", data={"rating": "not-met", "note": "Send the training log.\n<i>Now</i>"}
+    )
+    client.post("/sign-out")
+    reopen_audit(audit, users["reviewer"])
+    reopen_audit(other, users["reviewer"])
+    audit.cycle.is_open = False
+    audit.cycle.save()
+
+    sign_in_as(client, users["agency"])
+    page = client.get(f"/audit/{audit.id}/s2").get_data(as_text=True)
+    assert "This self-audit cannot be changed now." in page and "Save and continue" not in page, "read only"
+    said = _reviewer_note(page)
+    assert said is not None and said.startswith("What the reviewer said about this standard Moderated rating: Not met")
+    assert "Challenge note: Send the training log. &lt;i&gt;Now&lt;/i&gt;" in said and "<i>Now</i>" not in page
+    assert f'href="/audit/{audit.id}/result#standard-s2"' in page
+    assert page.index('id="reviewer-note"') < page.index("govuk-summary-list"), "above the answers"
+    assert _reviewer_note(client.get(f"/audit/{audit.id}/s4").get_data(as_text=True)) is None, "not moderated"
+    client.post("/sign-out")
+
+    sign_in_as(client, users["other-agency"])
+    own = client.get(f"/audit/{other.id}/s2").get_data(as_text=True)
+    assert "This self-audit cannot be changed now." in own
+    assert _reviewer_note(own) is None and "training log" not in own
+    assert client.get(f"/audit/{audit.id}/s2").status_code == 404
 
 
 def test_an_audit_not_submitted_has_no_result_yet(client: FlaskClient, db, users) -> None:
