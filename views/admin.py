@@ -4,8 +4,9 @@ Only administrators: every route, GET and POST, goes through `only_administrator
 signed in gets the 404 of a page that does not exist, and visitors are asked to sign in (a form
 they had posted is kept). Each view checks the form, calls one function of store.admin (which
 makes the change and its trail entry in one transaction), and redirects with a success banner.
-Changes that need no typing (open, close, reopen, deactivate) ask for confirmation on a page of
-their own, which also catches a form posted after the session or its token had expired.
+Changes that need no typing (open, close, deactivate; reopen, whose reason is optional) ask for
+confirmation on a page of their own, which also catches a form posted after the session or its
+token had expired.
 """
 
 from __future__ import annotations
@@ -61,11 +62,13 @@ from store.models import (
     User,
 )
 from store.questionnaires import definition
+from views.reopening import ReopenForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 CSRF_MESSAGE = "This page was open for too long, so nothing was changed. Check what you entered and try again"
 KEPT_MESSAGE = "We kept what you typed, but it is not saved yet. Check it and save."
+SIGNED_OUT_MESSAGE = "You were signed out before this was done. Check it and select the button to do it now."
 AUDIENCE_NAMES = {
     "agency": "Agency leads",
     "practitioner": "Practitioners",
@@ -227,14 +230,17 @@ def _get_or_404(model: type[Model], object_id: int) -> Any:
     return found
 
 
-def _form_page(template: str, form: FlaskForm, kept: bool = False, **context: Any) -> str:
+def _form_page(
+    template: str, form: FlaskForm, kept: bool = False, *, kept_text: str = KEPT_MESSAGE, **context: Any
+) -> str:
+    """A form's page with its errors; `kept_text` is the banner over what a sign-out stopped."""
     errors = error_list(form)
     return render_template(
         template,
         form=form,
         errors=errors,
         has_errors=bool(errors),
-        kept_message=KEPT_MESSAGE if kept else None,
+        kept_message=kept_text if kept else None,
         **context,
     )
 
@@ -270,12 +276,11 @@ def _confirm(
     elif refused is None and form.validate_on_submit():
         flash(run(), "success")
         return redirect(back)
-    errors = error_list(form)
-    return render_template(
+    return _form_page(
         "admin/confirm.html",
-        form=form,
-        errors=errors,
-        has_errors=bool(errors),
+        form,
+        kept,
+        kept_text=SIGNED_OUT_MESSAGE,
         title=title,
         caption=caption,
         body=list(body),
@@ -284,9 +289,6 @@ def _confirm(
         button=button,
         back=back,
         danger=danger,
-        kept_message="You were signed out before this was done. Check it and select the button to do it now."
-        if kept
-        else None,
     )
 
 
@@ -655,19 +657,30 @@ def _open_or_close(
 
 @bp.route("/cycles/<int:cycle_id>/audits/<int:audit_id>/reopen", methods=["GET", "POST"])
 def reopen(cycle_id: int, audit_id: int) -> Any:
+    """The confirmation page, with the optional reason the reviewer's reopen page asks for
+    (views.reopening): read, checked and kept the same way, so the agency reads it whoever
+    reopened its audit. A reason too long is refused with its error, keeps what was typed and
+    reopens nothing; so does a post without the page's token."""
     audit = Audit.get_or_none((Audit.id == audit_id) & (Audit.cycle == cycle_id))
     if audit is None or not access.can_read_audit(current_user(), audit):
         abort(404)
     refused = None
     if not access.can_reopen(current_user(), audit):
         refused = f"This audit is {STATUS_NAMES.get(audit.status, audit.status).lower()}: only a submitted audit can be reopened."
-
-    def run() -> str:
-        if store.reopen_audit(audit, current_user()):
-            return f"The audit by {audit.agency.name} is reopened: they can change and submit it again"
-        return f"The audit by {audit.agency.name} had already been reopened"
-
-    return _confirm(
+    form, kept = _make(ReopenForm)
+    if refused is None and form.validate_on_submit():
+        if store.reopen_audit(audit, current_user(), form.given_reason):
+            return _done(
+                f"The audit by {audit.agency.name} is reopened: they can change and submit it again",
+                ".cycle",
+                cycle_id=cycle_id,
+            )
+        return _done(f"The audit by {audit.agency.name} had already been reopened", ".cycle", cycle_id=cycle_id)
+    page = _form_page(
+        "admin/reopen.html",
+        form,
+        kept,
+        kept_text=SIGNED_OUT_MESSAGE,
         title=f"Reopen the audit by {audit.agency.name}?",
         caption=audit.cycle.name,
         body=[
@@ -677,11 +690,14 @@ def reopen(cycle_id: int, audit_id: int) -> Any:
         warning=None
         if audit.cycle.is_open
         else "The cycle is closed: open it as well, or the agency will not be able to change the audit.",
+        refused=refused,
         button="Reopen the audit",
         back=url_for(".cycle", cycle_id=cycle_id),
-        run=run,
-        refused=refused,
+        # a warning button, as on the reviewer's page: the accessibility walk sends forms with a
+        # box but no warning button, and sent empty this one would reopen a demo audit
+        danger=True,
     )
+    return page, 400 if refused is None and form.reason.errors else 200
 
 
 @bp.get("/rounds/")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from accounts import access
 from accounts.session import current_user, role
@@ -17,6 +16,7 @@ from store import concerns
 from store.admin import reopen_audit
 from store.models import Agency, Audit, AuditCycle
 from views.moderation import doing_on
+from views.reopening import ReopenForm
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -35,10 +35,6 @@ def index() -> str:
     return render_template("review/index.html", audits=list(audits), new_flags=concerns.new_count(), doing=doing_on)
 
 
-REASON_LIMIT = 1000
-REASON_TOO_LONG = f"Why you are reopening the audit must be {REASON_LIMIT:,} characters or fewer"
-
-
 @bp.route("/audits/<int:audit_id>/reopen", methods=["GET", "POST"])
 @role("reviewer", "admin")
 def reopen(audit_id: int) -> Any:
@@ -49,32 +45,20 @@ def reopen(audit_id: int) -> Any:
     audit = Audit.get_or_none(Audit.id == audit_id)
     if audit is None or not access.can_read_audit(current_user(), audit):
         abort(404)
-    form = FlaskForm()
-    # no NUL: PostgreSQL's text refuses it (browsers never send one, scripts can)
-    reason = request.form.get("reason", "").replace("\r\n", "\n").replace("\x00", "").strip()
-    too_long = len(reason) > REASON_LIMIT
+    form = ReopenForm()
     allowed = access.can_reopen(current_user(), audit)
-    if request.method == "POST" and form.validate_on_submit() and allowed and not too_long:
-        if reopen_audit(audit, current_user(), reason or None):
+    if form.validate_on_submit() and allowed:
+        if reopen_audit(audit, current_user(), form.given_reason):
             flash(f"The audit by {audit.agency.name} is reopened: they can change it and submit it again")
         return redirect(url_for(".index"))
-    expired = "csrf_token" in form.errors  # a forged or stale token: say why nothing happened
-    refused = request.method == "POST" and allowed and too_long
     errors = []
-    if expired:
+    if "csrf_token" in form.errors:  # a forged or stale token: say why nothing happened
         text = "This page was open too long, so nothing was changed. Select the button again to reopen the audit."
         errors.append({"href": "#main-content", "text": text})
+    refused = allowed and bool(form.reason.errors)
     if refused:
-        errors.append({"href": "#reason", "text": REASON_TOO_LONG})
+        errors.append({"href": f"#{form.reason.id}", "text": form.reason.errors[0]})
     page = render_template(
-        "review/reopen.html",
-        audit=audit,
-        form=form,
-        allowed=allowed,
-        errors=errors,
-        reason_error=REASON_TOO_LONG if refused else None,
-        reason=reason,
-        reason_limit=REASON_LIMIT,
-        has_errors=bool(errors),
+        "review/reopen.html", audit=audit, form=form, allowed=allowed, errors=errors, has_errors=bool(errors)
     )
     return page, 400 if refused else 200

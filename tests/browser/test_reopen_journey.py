@@ -1,14 +1,15 @@
-"""A reviewer's challenge reaches the agency, in Chromium: the reviewer reopens an audit saying
-why (a reason too long is refused, with the GOV.UK error pattern), the agency reads the reason on
-its task list and result, and the moderated rating and challenge note of a standard are on that
-standard's page, above the questions the agency changes. Each page is scanned with axe and saved
-as a screenshot."""
+"""A reviewer's challenge reaches the agency, in Chromium: the reviewer (or an administrator, on
+the administration's page) reopens an audit saying why (a reason too long is refused, with the
+GOV.UK error pattern), the agency reads the reason on its task list and result, and the moderated
+rating and challenge note of a standard are on that standard's page, above the questions the
+agency changes. Each page is scanned with axe and saved as a screenshot."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from store import audits, demo, scores
@@ -20,6 +21,7 @@ from tests.browser.conftest import Server
 from tests.browser.steps import sign_in_from_start
 
 REVIEWER = f"reviewer@{demo.EMAIL_DOMAIN}"
+ADMIN = f"admin@{demo.EMAIL_DOMAIN}"
 NOTE = "The training log stops in March. <b>Send the full year</b>."
 
 
@@ -65,38 +67,55 @@ def test_the_agency_changes_a_reopened_standard_with_the_reviewers_note_before_i
     expect(page.locator("#reviewer-note")).to_have_count(0)  # a standard the reviewer left alone
 
 
-def test_a_reviewer_reopens_an_audit_saying_why_and_the_agency_reads_it(
-    server: Server, new_page: Callable[..., Page], shots
+def reopen_saying_why(page: Page, server: Server, audit: Audit, title: str, reason: str, shots, name: str) -> None:
+    """On a reopen page (the reviewer's or the administrator's), titled `title`: a reason over the
+    limit is counted as typed, then refused with the GOV.UK error pattern and reopens nothing;
+    `reason` then reopens the audit. The page is scanned with axe with its error and without, and
+    saved as screenshots named from `name`."""
+    box = page.get_by_label("Why are you reopening this audit? (optional)")
+    expect(box).to_be_visible()
+    typed = f"{reason} " + "More. " * 170  # over 1,000 characters
+    box.fill(typed)
+    expect(page.get_by_text(f"You have {len(typed) - 1000} characters too many")).to_be_visible()
+    shots(page, f"{name}-reason-too-long-as-typed")
+    page.get_by_role("button", name="Reopen the audit").click()
+    summary = page.locator(".govuk-error-summary")
+    expect(summary).to_contain_text("Why you are reopening the audit must be 1,000 characters or fewer")
+    expect(page).to_have_title(re.compile(rf"^Error: {re.escape(title)} – "))
+    expect(page.locator("#reason-error")).to_contain_text("must be 1,000 characters or fewer")
+    with server.rows():
+        assert Audit.get_by_id(audit.id).status == "submitted", "a refused reason reopens nothing"
+    shots(page, f"{name}-reason-too-long-refused")
+    assert violations(page) == []
+    summary.get_by_role("link").click()
+    expect(box).to_be_focused()
+    box.fill(reason)
+    shots(page, f"{name}-with-reason")
+    assert violations(page) == []
+    page.get_by_role("button", name="Reopen the audit").click()
+
+
+@pytest.mark.parametrize(
+    ("email", "start", "link", "title"),
+    [
+        (REVIEWER, "/review/", "Reopen audit by {agency}", "Reopen the audit by {agency}"),
+        (ADMIN, "/admin/cycles/{cycle}", "Reopen {agency}'s audit", "Reopen the audit by {agency}?"),
+    ],
+    ids=["reviewer", "administrator"],
+)
+def test_a_reviewer_or_an_administrator_reopens_an_audit_saying_why_and_the_agency_reads_it(
+    server: Server, new_page: Callable[..., Page], shots, email: str, start: str, link: str, title: str
 ) -> None:
     lead, audit = submitted_audit(server, "Sam Lead")
     with server.rows():
         agency = lead.agency.name
-    reviewer = new_page()
-    sign_in_from_start(reviewer, server.url, REVIEWER, demo.PASSWORD)
-    reviewer.goto(f"{server.url}/review/")
-    reviewer.get_by_role("link", name=f"Reopen audit by {agency}").click()
-    reason = reviewer.get_by_label("Why are you reopening this audit? (optional)")
-    expect(reason).to_be_visible()
-    reason.fill("Standard 2: send the training log. " + "More. " * 170)  # over 1,000 characters
-    expect(reviewer.get_by_text("You have 55 characters too many")).to_be_visible()  # the character count
-    shots(reviewer, "reopen-reason-too-long-as-typed")
-    reviewer.get_by_role("button", name="Reopen the audit").click()
-    summary = reviewer.locator(".govuk-error-summary")
-    expect(summary).to_contain_text("Why you are reopening the audit must be 1,000 characters or fewer")
-    expect(reviewer).to_have_title(re.compile(rf"^Error: Reopen the audit by {re.escape(agency)} – "))
-    expect(reviewer.locator("#reason-error")).to_contain_text("must be 1,000 characters or fewer")
-    with server.rows():
-        assert Audit.get_by_id(audit.id).status == "submitted", "a refused reason reopens nothing"
-    shots(reviewer, "reopen-reason-too-long-refused")
-    assert violations(reviewer) == []
-    summary.get_by_role("link").click()
-    expect(reason).to_be_focused()
-
-    reason.fill("Standard 2: send the training log for the whole year.")
-    shots(reviewer, "reopen-with-reason")
-    assert violations(reviewer) == []
-    reviewer.get_by_role("button", name="Reopen the audit").click()
-    expect(reviewer.get_by_text(f"The audit by {agency} is reopened")).to_be_visible()
+    reopener = new_page()
+    sign_in_from_start(reopener, server.url, email, demo.PASSWORD)
+    reopener.goto(server.url + start.format(cycle=audit.cycle_id))
+    reopener.get_by_role("link", name=link.format(agency=agency)).click()
+    reason = "Standard 2: send the training log for the whole year."
+    reopen_saying_why(reopener, server, audit, title.format(agency=agency), reason, shots, "reopen")
+    expect(reopener.get_by_text(f"The audit by {agency} is reopened")).to_be_visible()
 
     page = new_page()
     sign_in_from_start(page, server.url, lead.email)

@@ -33,6 +33,7 @@ from store.models import (
     User,
 )
 from tests.conftest import PASSWORD, sign_in_as
+from tests.views.test_review import refused_as_too_long
 
 CODE = r"<code>([A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4})</code>"
 DEFINITIONS = Path(__file__).resolve().parents[2] / "questionnaires" / "definitions"
@@ -507,6 +508,87 @@ def test_reopening_checks_the_audit_is_in_the_cycle(admin: FlaskClient, users, w
     assert admin.post(f"/admin/cycles/{other.id}/audits/{world['audit_id']}/reopen").status_code == 404
     assert admin.post(f"/admin/cycles/{world['cycle_id']}/audits/999999/reopen").status_code == 404
     assert Audit.get_by_id(world["audit_id"]).status == "submitted"
+
+
+def _reopen_url(world: dict[str, Any]) -> str:
+    return f"/admin/cycles/{world['cycle_id']}/audits/{world['audit_id']}/reopen"
+
+
+def test_an_administrator_says_why_they_reopen_and_the_agency_reads_it(
+    client: FlaskClient, admin: FlaskClient, users, world
+) -> None:
+    form = text(admin.get(_reopen_url(world)))
+    assert 'name="reason"' in form and "Why are you reopening this audit? (optional)" in form
+    assert "You can enter up to 1000 characters" in form
+    assert "govuk-button--warning" in form, "as on the reviewer's page (the accessibility walk sends no such form)"
+    reason = "Standard 4 has no dates.\r\n<b>Add them</b> & submit again."
+    response = admin.post(_reopen_url(world), data={"reason": reason})
+    assert response.status_code == 302 and response.headers["Location"] == f"/admin/cycles/{world['cycle_id']}"
+    event = AuditEvent.get((AuditEvent.audit == world["audit_id"]) & (AuditEvent.kind == "audit"))
+    assert (event.user_id, event.after) == (
+        users["admin"].id,
+        {"status": "reopened", "reason": "Standard 4 has no dates.\n<b>Add them</b> & submit again."},
+    )
+    client.post("/sign-out")
+
+    sign_in_as(client, users["agency"])
+    tasks = text(client.get("/audit/"))
+    assert "reopened this self-audit" in tasks and '<p class="govuk-body">Standard 4 has no dates.</p>' in tasks
+    assert "&lt;b&gt;Add them&lt;/b&gt; &amp; submit again." in tasks and "<b>Add them</b>" not in tasks
+    client.post("/sign-out")
+    sign_in_as(client, users["other-agency"])
+    assert "no dates" not in text(client.get("/audit/"))
+
+
+def test_an_empty_reason_from_an_administrator_reopens_without_one(
+    client: FlaskClient, admin: FlaskClient, users, world
+) -> None:
+    """The box says it is optional, and left empty (or blank) it reopens with no reason kept."""
+    assert "Why are you reopening this audit? (optional)" in text(admin.get(_reopen_url(world)))
+    assert admin.post(_reopen_url(world), data={"reason": " \r\n  "}).status_code == 302
+    assert Audit.get_by_id(world["audit_id"]).status == "reopened"
+    assert AuditEvent.get(AuditEvent.audit == world["audit_id"]).after == {"status": "reopened"}
+    client.post("/sign-out")
+    sign_in_as(client, users["agency"])
+    tasks = text(client.get("/audit/"))
+    assert "reopened this self-audit" in tasks and "Why the reviewer reopened it" not in tasks
+
+
+def test_an_administrators_reason_too_long_is_refused_and_reopens_nothing(admin: FlaskClient, world) -> None:
+    typed = "Look again at standard 6. " + "x" * 1000
+    refused_as_too_long(admin.post(_reopen_url(world), data={"reason": typed}), typed)
+    assert Audit.get_by_id(world["audit_id"]).status == "submitted"
+    assert not AuditEvent.select().where(AuditEvent.audit == world["audit_id"]).exists()
+    assert admin.post(_reopen_url(world), data={"reason": "y" * 1000}).status_code == 302, "the limit is allowed"
+    assert AuditEvent.get(AuditEvent.audit == world["audit_id"]).after == {"status": "reopened", "reason": "y" * 1000}
+
+
+def test_an_administrators_reason_without_the_pages_token_reopens_nothing(
+    app: Flask, admin: FlaskClient, world
+) -> None:
+    app.config["WTF_CSRF_ENABLED"] = True
+    page = text(admin.post(_reopen_url(world), data={"reason": "Check standard 5"}))
+    assert "This page was open for too long, so nothing was changed" in page and "Check standard 5" in page
+    assert Audit.get_by_id(world["audit_id"]).status == "submitted"
+    assert not AuditEvent.select().where(AuditEvent.audit == world["audit_id"]).exists()
+
+
+def test_an_administrators_reason_posted_after_the_session_expired_comes_back(
+    app: Flask, admin: FlaskClient, users, world
+) -> None:
+    with admin.session_transaction() as session:
+        session["seen"] = int(time.time()) - app.config["SESSION_IDLE_MINUTES"] * 60 - 1
+    response = admin.post(_reopen_url(world), data={"reason": "Typed before the timeout"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+    assert Audit.get_by_id(world["audit_id"]).status == "submitted"
+    back = admin.post(
+        "/sign-in",
+        query_string={"next": _reopen_url(world)},
+        data={"email": users["admin"].email, "password": PASSWORD},
+    )
+    page = text(admin.get(back.headers["Location"]))
+    assert "You were signed out before this was done" in page and "Typed before the timeout</textarea>" in page
+    assert Audit.get_by_id(world["audit_id"]).status == "submitted", "shown again, not done"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from accounts import access
 from store.models import Audit, AuditCycle, AuditEvent, QuestionnaireVersion
@@ -144,18 +145,23 @@ def test_an_empty_reason_reopens_and_says_nothing_of_a_reason(client: FlaskClien
     assert "A reviewer has reopened this self-audit" in page and "Why the reviewer reopened it" not in page
 
 
-def test_a_reason_too_long_is_refused_and_reopens_nothing(client: FlaskClient, db, agencies, users) -> None:
-    audit = _submitted(users["agency"].agency)
-    sign_in_as(client, users["reviewer"])
-    typed = "Look again at standard 3. " + "x" * 1000
-    refused = client.post(f"/review/audits/{audit.id}/reopen", data={"reason": typed})
+def refused_as_too_long(refused: TestResponse, typed: str) -> None:
+    """A reopen page (the reviewer's or the administrator's) refusing a reason too long: the GOV.UK
+    error pattern, and what was typed shown again."""
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert "<title>Error: " in page and "There is a problem" in page
     message = "Why you are reopening the audit must be 1,000 characters or fewer"
     assert f'<a href="#reason">{message}</a>' in page, "in the error summary, linked to the box"
     assert f'<span class="govuk-visually-hidden">Error:</span> {message}' in page, "and beside the box"
-    assert "Look again at standard 3. xxx" in page, "what was typed is kept"
+    assert f">{typed}</textarea>" in page, "what was typed is kept"
+
+
+def test_a_reason_too_long_is_refused_and_reopens_nothing(client: FlaskClient, db, agencies, users) -> None:
+    audit = _submitted(users["agency"].agency)
+    sign_in_as(client, users["reviewer"])
+    typed = "Look again at standard 3. " + "x" * 1000
+    refused_as_too_long(client.post(f"/review/audits/{audit.id}/reopen", data={"reason": typed}), typed)
     assert Audit.get_by_id(audit.id).status == "submitted"
     assert not AuditEvent.select().where(AuditEvent.audit == audit).exists()
     # exactly the limit is allowed
