@@ -120,8 +120,8 @@ def test_a_reviewer_or_an_administrator_reopens_an_audit_saying_why_and_the_agen
     page = new_page()
     sign_in_from_start(page, server.url, lead.email)
     page.get_by_role("link", name="Your self-audit").click()
-    notice = page.locator(".govuk-inset-text").filter(has_text="A reviewer has reopened this self-audit")
-    expect(notice).to_contain_text("Why the reviewer reopened it:")
+    notice = page.locator(".govuk-inset-text").filter(has_text="This self-audit has been reopened")
+    expect(notice).to_contain_text("Why it was reopened:")
     expect(notice).to_contain_text("Standard 2: send the training log for the whole year.")
     shots(page, "task-list-with-reason")
     assert violations(page) == []

@@ -138,7 +138,7 @@ def test_an_agency_whose_audit_is_reopened_finds_the_reviewers_notes(client: Fla
     client.post("/sign-out")
     sign_in_as(client, users["agency"])
     tasks = client.get("/audit/").get_data(as_text=True)
-    assert "A reviewer has reopened this self-audit" in tasks
+    assert "This self-audit has been reopened" in tasks
     link = re.search(r'<a class="govuk-link" href="([^"]+)">See the reviewer’s ratings and notes', tasks)
     assert link is not None, "the reopened task list links to the reviewer's ratings and notes"
     result = client.get(link.group(1)).get_data(as_text=True)

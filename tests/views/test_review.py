@@ -124,8 +124,8 @@ def test_the_reason_for_reopening_is_kept_in_the_trail_and_shown_to_the_agency(
         client.get("/audit/").get_data(as_text=True),
         client.get(f"/audit/{audit.id}/result").get_data(as_text=True),
     ):
-        assert "A reviewer has reopened this self-audit" in page
-        assert "Why the reviewer reopened it:" in page
+        assert "This self-audit has been reopened" in page
+        assert "Why it was reopened:" in page
         assert '<p class="govuk-body">Standard 2 has no training records.</p>' in page
         assert "&lt;b&gt;Add them&lt;/b&gt; &amp; submit again." in page and "<b>Add them</b>" not in page
     client.post("/sign-out")
@@ -142,7 +142,7 @@ def test_an_empty_reason_reopens_and_says_nothing_of_a_reason(client: FlaskClien
     client.post("/sign-out")
     sign_in_as(client, users["agency"])
     page = client.get("/audit/").get_data(as_text=True)
-    assert "A reviewer has reopened this self-audit" in page and "Why the reviewer reopened it" not in page
+    assert "This self-audit has been reopened" in page and "Why it was reopened" not in page
 
 
 def refused_as_too_long(refused: TestResponse, typed: str) -> None:
