@@ -665,11 +665,19 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
         compared = compared.mask(compared.isna() & theirs_rating.eq(mine_rating), "agreed")
         comparison[has] = compared
         own = mine_rating.map(label).astype("str")
-        note = (
-            " The sub-group moderated it to "
+        # "this standard", not "it": the note follows the answers read, and "it" read as the last item
+        changed = (
+            " The sub-group moderated this standard to "
             + theirs_rating.map(label).astype("str")
             + (", which reports use instead of the agency's own rating, " + own).fillna(
                 ", which reports use; the agency's own answers did not rate it"
+            )
+        )
+        # the same rating is not used "instead of" the agency's own: say the sub-group agreed
+        agreed = compared.eq("agreed").fillna(False).to_numpy(dtype=bool) & mine_rating.notna().to_numpy()
+        note = (
+            changed.mask(
+                agreed, " The sub-group moderated this standard and agreed with the agency's own rating, " + own
             )
             + f" {rule_name(MODERATION)}."
         )

@@ -149,7 +149,7 @@ def test_reviewer_moderates_a_standard_and_the_agency_sees_it(world: World, page
     mine = cells_of(page.locator(f"#standard-{section}"))
     assert (mine[0], mine[2], mine[3]) == ("Met", f"Partially met Note: {NOTE}", MODERATED), mine
     assert cells_of(page.locator("#standard-s2"))[2:4] == ["None", "Met The agency's own rating"]
-    expect(page.get_by_text("The sub-group moderated it to Partially met")).to_be_visible()
+    expect(page.get_by_text("The sub-group moderated this standard to Partially met")).to_be_visible()
     look(page, shots, "agency-result")
 
 

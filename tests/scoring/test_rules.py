@@ -413,16 +413,35 @@ def test_r2_explanation_for_each_way_of_deciding(ratings: tuple[str | None, ...]
 # --- R6: moderation replaces the self rating in reports ------------------------------------------
 
 R6_CASES = [
-    pytest.param("met", "not-met", "not-met", "moderated", "lowered", id="lowered"),
-    pytest.param("not-met", "partially-met", "partially-met", "moderated", "raised", id="raised"),
-    pytest.param("met", "met", "met", "moderated", "agreed", id="agreed"),
-    pytest.param("partially-met", None, "partially-met", "self", None, id="not-moderated"),
+    pytest.param(
+        "met",
+        "not-met",
+        "not-met",
+        "moderated",
+        "lowered",
+        "to Not met, which reports use instead of the agency's own rating, Met",
+        id="lowered",
+    ),
+    pytest.param(
+        "not-met",
+        "partially-met",
+        "partially-met",
+        "moderated",
+        "raised",
+        "to Partially met, which reports use instead of the agency's own rating, Not met",
+        id="raised",
+    ),
+    # the same rating is not used "instead of" the agency's: the sub-group agreed with it
+    pytest.param(
+        "met", "met", "met", "moderated", "agreed", "and agreed with the agency's own rating, Met", id="agreed"
+    ),
+    pytest.param("partially-met", None, "partially-met", "self", None, None, id="not-moderated"),
 ]
 
 
-@pytest.mark.parametrize(("self_rating", "moderated", "reported", "source", "comparison"), R6_CASES)
+@pytest.mark.parametrize(("self_rating", "moderated", "reported", "source", "comparison", "note"), R6_CASES)
 def test_r6_moderated_rating_is_reported(
-    self_rating: str, moderated: str | None, reported: str, source: str, comparison: str | None
+    self_rating: str, moderated: str | None, reported: str, source: str, comparison: str | None, note: str | None
 ) -> None:
     standards = pd.DataFrame(
         {"response_id": [7], "section_id": ["s1"], "self_rating": [self_rating], "explanation": ["E."]}
@@ -440,18 +459,18 @@ def test_r6_moderated_rating_is_reported(
     ).astype("str")
     assert_frame_equal(out[expected.columns.tolist()], expected)
     if moderated:
-        labels = SCALE.set_index("value")["label"]
         assert out.loc[0, "explanation"] == (
-            f"E. The sub-group moderated it to {labels[moderated]}, which reports use instead of the agency's own"
-            f" rating, {labels[self_rating]} (rule R6: a moderated rating is used in reports)."
+            f"E. The sub-group moderated this standard {note} (rule R6: a moderated rating is used in reports)."
         )
+    else:
+        assert out.loc[0, "explanation"] == "E."
 
 
 def test_r6_moderation_of_a_standard_the_agency_did_not_rate() -> None:
     standards = pd.DataFrame({"response_id": [7], "section_id": ["s1"], "self_rating": [None], "explanation": ["E."]})
     moderation = pd.DataFrame({"response_id": [7], "section_id": ["s1"], "moderated_rating": ["met"]})
     assert R.moderate(standards, moderation, SCALE).loc[0, "explanation"] == (
-        "E. The sub-group moderated it to Met, which reports use; the agency's own answers did not rate it"
+        "E. The sub-group moderated this standard to Met, which reports use; the agency's own answers did not rate it"
         " (rule R6: a moderated rating is used in reports)."
     )
 

@@ -169,7 +169,7 @@ def test_moderation_replaces_the_self_rating_in_reports(s11: Questionnaire, cycl
         "lowered",
     ]
     assert row["explanation"].endswith(
-        " The sub-group moderated it to Partially met, which reports use instead of the agency's own rating, Met"
+        " The sub-group moderated this standard to Partially met, which reports use instead of the agency's own rating, Met"
         " (rule R6: a moderated rating is used in reports)."
     )
     assert standards.loc[(1, "s4"), "rating_source"] == "self"
