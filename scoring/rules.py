@@ -608,14 +608,15 @@ def _standard_text(
             items = "the 1 item that applies is" if applicable == 1 else f"all {applicable} items that apply are"
             out.append(f"{met_label}: {items} {met_label}, a weighted score of {_whole(score)} out of 100 {name}.")
         else:
+            # "counts as", as the items read say: an item rated Met that a rule lowered is not counted Met
             if met_n == 0:
                 counts = (
-                    f"none of the {applicable} items that apply is"
+                    f"none of the {applicable} items that apply counts as"
                     if applicable > 1
-                    else "the 1 item that applies is not"
+                    else "the 1 item that applies does not count as"
                 )
             else:
-                counts = f"{met_n} of the {applicable} items that apply " + ("is" if met_n == 1 else "are")
+                counts = f"{met_n} of the {applicable} items that apply " + ("counts as" if met_n == 1 else "count as")
             scored = f"{rating_label}: {counts} {met_label}, and the weighted score of {_whole(score)} out of 100"
             if is_below:
                 out.append(

@@ -355,8 +355,8 @@ def test_r2_first_threshold_reached_wins() -> None:
         R.standard_rating(_standard("not-met"), ladder, OPTIONS, SCALE)
         .loc[0, "explanation"]
         .startswith(
-            "Not met: the 1 item that applies is not Met, and the weighted score of 0 out of 100 is below 10, the least"
-            " any rating needs, so it takes the lowest rating (rule R2: a standard's rating comes from its items)."
+            "Not met: the 1 item that applies does not count as Met, and the weighted score of 0 out of 100 is below 10,"
+            " the least any rating needs, so it takes the lowest rating (rule R2: a standard's rating comes from its items)."
         )
     )
 
@@ -367,7 +367,7 @@ def test_r2_explanation_of_the_lowest_rating_names_the_score_it_missed() -> None
     out = R.standard_rating(_standard("met", "not-met", "not-met"), R2, OPTIONS, SCALE)
     assert out.loc[0, "self_rating"] == "not-met"
     assert out.loc[0, "explanation"].startswith(
-        "Not met: 1 of the 3 items that apply is Met, and the weighted score of 33 out of 100 is below 50, the least"
+        "Not met: 1 of the 3 items that apply counts as Met, and the weighted score of 33 out of 100 is below 50, the least"
         " for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
     )
 
@@ -379,7 +379,7 @@ def test_r2_explanation_names_the_rule_and_every_item_read() -> None:
     table.loc[2, "reason"] = "No such service here"
     out = R.standard_rating(table, R2, OPTIONS, SCALE)
     assert out.loc[0, "explanation"] == (
-        "Partially met: 1 of the 3 items that apply is Met, and the weighted score of 67 out of 100 reaches 50,"
+        "Partially met: 1 of the 3 items that apply counts as Met, and the weighted score of 67 out of 100 reaches 50,"
         " the least for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
         " ‘Is there a named board lead?’ is rated Met, with 1 piece of evidence;"
         " ‘Is the policy reviewed?’ is rated Met but counts as Partially met because no evidence is listed"
@@ -398,8 +398,11 @@ def test_r2_explanation_names_the_rule_and_every_item_read() -> None:
         (("not-applicable",), "Not applicable: no item applies"),
         (("met", None, None), "Not rated: 2 items are not answered or cannot be counted"),
         (("met", None), "Not rated: 1 item is not answered or cannot be counted"),
-        (("not-met", "not-met"), "Not met: none of the 2 items that apply is Met, and the weighted score of 0"),
-        (("met", "met", "not-met"), "Partially met: 2 of the 3 items that apply are Met, and the weighted score of 67"),
+        (("not-met", "not-met"), "Not met: none of the 2 items that apply counts as Met, and the weighted score of 0"),
+        (
+            ("met", "met", "not-met"),
+            "Partially met: 2 of the 3 items that apply count as Met, and the weighted score of 67",
+        ),
     ],
 )
 def test_r2_explanation_for_each_way_of_deciding(ratings: tuple[str | None, ...], start: str) -> None:
@@ -408,6 +411,26 @@ def test_r2_explanation_for_each_way_of_deciding(ratings: tuple[str | None, ...]
     assert "(rule R2: a standard's rating comes from its items). Answers read: ‘Is there a named board lead?’" in (
         explanation
     )
+
+
+@pytest.mark.parametrize(
+    ("ratings", "evidence", "start"),
+    [
+        (("met", "met"), [1, 0], "Partially met: 1 of the 2 items that apply counts as Met, and the weighted score"),
+        (("met", "met", "met"), [1, 1, 0], "Partially met: 2 of the 3 items that apply count as Met, and the"),
+        (("met",), [0], "Partially met: the 1 item that applies does not count as Met, and the weighted score"),
+        (("met", "met"), [0, 0], "Partially met: none of the 2 items that apply counts as Met, and the weighted score"),
+    ],
+)
+def test_r2_explanation_counts_items_as_they_count_not_as_rated(
+    ratings: tuple[str, ...], evidence: list[int], start: str
+) -> None:
+    """An item rated Met without evidence counts as Partially met (R1): "1 of the 2 items that
+    apply is Met" beside two items "rated Met" read as a wrong count, so it says "counts as"."""
+    table = _standard(*ratings).assign(evidence_count=evidence)
+    explanation = R.standard_rating(R.evidence_for_met(table, R1, OPTIONS), R2, OPTIONS, SCALE).loc[0, "explanation"]
+    assert explanation.startswith(start)
+    assert "is rated Met but counts as Partially met because no evidence is listed" in explanation
 
 
 # --- R6: moderation replaces the self rating in reports ------------------------------------------

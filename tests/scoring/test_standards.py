@@ -87,7 +87,7 @@ def test_rules_in_order_on_one_audit(s11: Questionnaire, cycle: pd.DataFrame) ->
     assert s1["self_rating"] == "partially-met"
     assert s1["score_100"] == pytest.approx(75.0)
     assert s1["explanation"] == (
-        "Partially met: 1 of the 3 items that apply is Met, and the weighted score of 75 out of 100 reaches 50, the"
+        "Partially met: 1 of the 3 items that apply counts as Met, and the weighted score of 75 out of 100 reaches 50, the"
         " least for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
         " ‘Is a named person at board level responsible for…’ is rated Met, with 1 piece of evidence;"
         " ‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met"
@@ -95,7 +95,7 @@ def test_rules_in_order_on_one_audit(s11: Questionnaire, cycle: pd.DataFrame) ->
         " ‘Does your agency take part in the safeguarding partnership…’ is rated Not applicable, with a reason;"
         " ‘Do you check regularly how well safeguarding works in…’ is rated Partially met, with 1 piece of evidence."
     )
-    assert standards.loc[(2, "s2"), "explanation"].startswith("Partially met: 2 of the 3 items that apply are Met")
+    assert standards.loc[(2, "s2"), "explanation"].startswith("Partially met: 2 of the 3 items that apply count as Met")
     assert (
         "‘Do you have a written safeguarding policy that has been…’ is rated Met but counts as Partially met because"
         " ‘Safeguarding policy’, given as evidence, is dated 1 March 2020, more than 3 years before the audit on"

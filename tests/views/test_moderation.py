@@ -120,7 +120,7 @@ def test_the_agency_sees_its_scored_result_with_the_reviewers_note(client: Flask
     assert f"/audit/{audit.id}/result" in client.get("/audit/").get_data(as_text=True)
     page = client.get(f"/audit/{audit.id}/result").get_data(as_text=True)
     assert "Your scored self-audit" in page
-    assert "Partially met: 3 of the 4 items that apply are Met" in page, "standard 1's explanation"
+    assert "Partially met: 3 of the 4 items that apply count as Met" in page, "standard 1's explanation"
     assert "The reviewer&#39;s moderated rating" in page or "The reviewer's moderated rating" in page
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     client.post("/sign-out")
@@ -256,7 +256,7 @@ def test_the_agency_and_the_reviewer_read_explanations_in_words(client: FlaskCli
         s2 = _explanation(s2_page, "s2")
         client.post("/sign-out")
         assert s1.startswith(
-            "Partially met: 3 of the 4 items that apply are Met, and the weighted score of 90 out of 100 reaches 50,"
+            "Partially met: 3 of the 4 items that apply count as Met, and the weighted score of 90 out of 100 reaches 50,"
             " the least for Partially met (rule R2: a standard's rating comes from its items). Answers read:"
         ), s1
         assert (
