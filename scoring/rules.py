@@ -806,18 +806,27 @@ def _triangulation_text(
     count = n.astype(str).astype(object)
     people = np.where(n == 1, " practitioner", " practitioners").astype(object)
     pct = _fmt(pd.Series(share * 100)).to_numpy(dtype=object)
+    # none at all reads as words: "no practitioners answered", not "0 practitioners";
+    # "none of the 12 practitioners", not "only 0% of 12 practitioners"
+    answered = np.where(n == 0, "no practitioners", _text(count, people)).astype(object)
+    positive = np.where(
+        share > 0,
+        _text("only ", pct, "% of ", count, people, " answered positively"),
+        np.where(
+            n == 1,
+            "the 1 practitioner did not answer positively",
+            _text("none of the ", count, people, " answered positively"),
+        ),
+    ).astype(object)
     return np.select(
         [case == 0, case == 1, case == 2],
         [
             np.full(len(case), f"Not checked: the standard is not rated {met} {name}.", dtype=object),
-            _text("Not enough answers to check: ", count, people, f" answered, {least_n} needed {name}."),
+            _text("Not enough answers to check: ", answered, f" answered, {least_n} needed {name}."),
             _text(
-                f"Flagged: rated {met}, but only ",
-                pct,
-                "% of ",
-                count,
-                people,
-                f" answered positively, under the {least_share * 100:g}% needed {name}.",
+                f"Flagged: rated {met}, but ",
+                positive,
+                f", under the {least_share * 100:g}% needed {name}.",
             ),
         ],
         _text("Not flagged: ", pct, "% of ", count, people, f" answered positively {name}."),

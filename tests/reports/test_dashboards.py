@@ -21,7 +21,9 @@ def test_the_heat_map_shows_reported_ratings_own_ratings_and_flags(partnership) 
     assert s3["reported"]["text"] == "Partially met" and s3["self"]["text"] == "Met", "moderated: own rating beside"
     assert s2["flag"] and not s3["flag"]
     assert [f["section"]["id"] for f in data.flags] == ["s2"]
-    assert data.flags[0]["explanation"].startswith("Flagged: rated Met, but only 0% of 12 practitioners")
+    assert data.flags[0]["explanation"].startswith(
+        "Flagged: rated Met, but none of the 12 practitioners answered positively"
+    )
     assert police["status"] == "Submitted"
     assert data.totals[0] == {"Met": 1, "Partially met": 1, "Not met": 0, "Not applicable": 0}
 

@@ -582,6 +582,16 @@ def test_r8_triangulation(rating: str, positive: int, negative: int, dont_know: 
     assert_frame_equal(out[expected.columns.tolist()], expected)
 
 
+def test_r8_flag_of_one_practitioner_explained() -> None:
+    few = rule("triangulation", met="met", min_positive_share=0.8, min_respondents=1)
+    standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": ["met"]})
+    out = R.triangulation(standards, _practitioners(4, "s3", 0, 1), few, ["agency_id"], met_label="Met")
+    assert out.loc[0, "triangulation_explanation"] == (
+        "Flagged: rated Met, but the 1 practitioner did not answer positively, under the 80% needed"
+        " (rule R8: a Met rating is checked against practitioners' answers)."
+    )
+
+
 def test_r8_flag_explained() -> None:
     standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": ["met"]})
     out = R.triangulation(standards, _practitioners(4, "s3", 6, 4), R8, ["agency_id"], met_label="Met")
@@ -596,11 +606,18 @@ def test_r8_flag_explained() -> None:
     [
         ("met", 8, 2, "Not flagged: 80% of 10 practitioners answered positively"),
         ("met", 1, 0, "Not enough answers to check: 1 practitioner answered, 5 needed"),
-        ("met", 0, 0, "Not enough answers to check: 0 practitioners answered, 5 needed"),
+        ("met", 0, 0, "Not enough answers to check: no practitioners answered, 5 needed"),
+        (
+            "met",
+            0,
+            12,
+            "Flagged: rated Met, but none of the 12 practitioners answered positively, under the 80% needed",
+        ),
         ("partially-met", 1, 9, "Not checked: the standard is not rated Met"),
     ],
 )
 def test_r8_each_case_explained(rating: str, positive: int, negative: int, explanation: str) -> None:
+    """Counts of 0 read as words: "only 0% of 12 practitioners" read as a figure gone wrong."""
     standards = pd.DataFrame({"agency_id": [4], "section_id": ["s3"], "self_rating": [rating]})
     out = R.triangulation(standards, _practitioners(4, "s3", positive, negative), R8, ["agency_id"], met_label="Met")
     assert out.loc[0, "triangulation_explanation"] == (
