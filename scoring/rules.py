@@ -582,10 +582,11 @@ def _standard_text(
     na_label = label.get(na_value, "Not applicable")
     name = rule_name(rule.kind, rule.id)
     lowest = _whole(min((float(t["min_score"]) for t in rule.params["thresholds"]), default=np.nan))
-    # the rating a score of at least 0 gets is better told by the next one it did not reach:
-    # "is below 50, the least for Partially met", not "reaches 0" (read as "fell to 0")
+    # the lowest rating is better told by the next one the score did not reach: "is below 50,
+    # the least for Partially met", not "reaches 0" (read as "fell to 0") nor "50 reaches 10,
+    # the least for Not met" (read as a bar passed)
     ordered = sorted((float(t["min_score"]), str(t["rating"])) for t in rule.params["thresholds"])
-    next_up = {least: ordered[i + 1] for i, (least, _) in enumerate(ordered[:-1]) if least <= 0}
+    next_up = {ordered[0][0]: ordered[1]} if len(ordered) > 1 else {}
     rows = zip(
         rating.tolist(),
         floor.tolist(),

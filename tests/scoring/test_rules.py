@@ -351,6 +351,15 @@ def test_r2_first_threshold_reached_wins() -> None:
     ]:
         out = R.standard_rating(_standard(*ratings), ladder, OPTIONS, SCALE)
         assert out.loc[0, "self_rating"] == expected, ratings
+    # the lowest rating reached names the threshold missed, not "reaches 10, the least for Not met"
+    assert (
+        R.standard_rating(_standard("met", "not-met"), ladder, OPTIONS, SCALE)
+        .loc[0, "explanation"]
+        .startswith(
+            "Not met: 1 of the 2 items that apply counts as Met, and the weighted score of 50 out of 100 is below 75,"
+            " the least for Partially met (rule R2: a standard's rating comes from its items)."
+        )
+    )
     assert (
         R.standard_rating(_standard("not-met"), ladder, OPTIONS, SCALE)
         .loc[0, "explanation"]
