@@ -369,10 +369,13 @@ def reopen_audit(audit: Audit, by: User, reason: str | None = None) -> bool:
 
 
 def reopen_reason(audit: Audit) -> str | None:
-    """Why the audit was last reopened, as the reviewer wrote it; None if they gave no reason.
+    """Why the audit was last reopened, as the reviewer or administrator wrote it; None if they
+    gave no reason, or the audit is not reopened now (nothing is read then).
 
     An audit can be reopened, submitted and reopened again: only the newest reopening's reason
     says what the agency is asked to change now. Read by the trail's index on its audit."""
+    if audit.status != "reopened":
+        return None
     entries = (
         AuditEvent.select(AuditEvent.after)
         .where((AuditEvent.audit == audit) & (AuditEvent.kind == "audit") & (AuditEvent.target == f"audit:{audit.id}"))

@@ -266,7 +266,7 @@ def index() -> str:
             confirm=ConfirmForm(),
             has_actions=Action.select().where(Action.audit == audit).exists(),
             saved=_saved_message(user, audit, questionnaire, states),
-            reopen_reason=reopen_reason(audit) if audit.status == "reopened" else None,
+            reopen_reason=reopen_reason(audit),
         )
     context["earlier"] = store.earlier_audits(user.agency_id, audit)
     return render_template("audits/index.html", **context)
@@ -880,7 +880,7 @@ def result(audit_id: int) -> Any:
         audit=audit,
         rows=rows,
         items_by_section={r["section"].id: item_rows(r["section"], items) for r in rows},
-        reopen_reason=reopen_reason(audit) if audit.status == "reopened" else None,
+        reopen_reason=reopen_reason(audit),
     )
 
 
