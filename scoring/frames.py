@@ -299,6 +299,25 @@ def has_text(values: np.ndarray | pd.Series) -> np.ndarray:
     return out
 
 
+def by_distinct(values: np.ndarray, judge: Callable[[np.ndarray], np.ndarray], missing: object) -> np.ndarray:
+    """`judge(values)`, worked out once per distinct value and taken back for each: typed answers repeat.
+
+    A batch's actions often share an owner or a due date, so judging each distinct value
+    (text or not, a date or not) costs a hash pass instead of several Python passes over
+    every value. `judge` must answer equal values alike (pandas holds 1, 1.0 and True as one
+    value) and gives `missing` for None and NaN, which are not looked up. Values that cannot
+    be hashed (a list where text belongs, from a malformed row) are judged one by one.
+
+    >>> by_distinct(np.array(["a", " ", "a", None], dtype=object), has_text, False).tolist()
+    [True, False, True, False]
+    """
+    try:
+        code, distinct = pd.factorize(values)
+    except TypeError:
+        return judge(values)
+    return np.append(judge(np.asarray(distinct, dtype=object)), missing)[code]
+
+
 def iso_dates(values: pd.Series) -> pd.Series:
     """ISO date text as datetimes; anything else (a number, a list, bad text) as NaT.
 

@@ -28,6 +28,7 @@ from scoring.cells import as_text, run_codes
 from scoring.frames import (
     ANSWER_COLUMNS,
     REASON_SUFFIX,
+    by_distinct,
     codes,
     has_text,
     iso_dates,
@@ -273,8 +274,9 @@ def _read_items(
     reason[where[text]] = values[text]
 
     where, values = of(EVIDENCE)
+    is_evidence = np.flatnonzero(hit)[kind == EVIDENCE]  # their rows among the answers
     evidence = _EvidenceAnswers(
-        response_id=answers["response_id"].to_numpy()[hit][kind == EVIDENCE],
+        response_id=answers["response_id"].to_numpy()[is_evidence],
         item=layout.feed_item[code[kind == EVIDENCE]],
         question_id=layout.feeds.to_numpy()[code[kind == EVIDENCE]],
         value=values,
@@ -290,8 +292,11 @@ def _read_items(
     def field(name: str) -> np.ndarray:
         return np.fromiter(map(dict.get, actions, repeat(name)), dtype=object, count=len(actions))
 
+    # judged once per distinct what, owner and due date: a batch's actions repeat them
     complete = (
-        has_text(field("what")) & has_text(field("owner")) & iso_dates(pd.Series(field("due"))).notna().to_numpy()
+        by_distinct(field("what"), has_text, False)
+        & by_distinct(field("owner"), has_text, False)
+        & by_distinct(field("due"), _is_iso_date, False)
     )
     has_action = np.zeros(size, dtype=bool)
     has_action[where[objects][complete]] = True
@@ -320,6 +325,11 @@ def _read_items(
         copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
     )
     return items, evidence
+
+
+def _is_iso_date(values: np.ndarray) -> np.ndarray:
+    """Whether each value is a date written as ISO text, as an action's due date must be."""
+    return iso_dates(pd.Series(values, dtype=object)).notna().to_numpy()
 
 
 def _rules_of(questionnaire: Questionnaire, kind: str) -> list[Rule]:

@@ -9,6 +9,7 @@ from pandas.testing import assert_frame_equal
 
 from questionnaires import Questionnaire
 from scoring.frames import (
+    by_distinct,
     codes,
     has_text,
     iso_dates,
@@ -177,6 +178,21 @@ def test_of_type_and_has_text() -> None:
     assert of_type(values, str).tolist() == [True, True, True, False, False, False, False, True]
     assert of_type(values, dict).tolist() == [False] * 6 + [True, False]
     assert has_text(values).tolist() == [True, False, False, False, False, False, False, True]
+
+
+def test_by_distinct_judges_each_distinct_value_once_and_gives_every_value_its_answer() -> None:
+    judged: list[list[object]] = []
+
+    def judge(values: np.ndarray) -> np.ndarray:
+        judged.append(values.tolist())
+        return has_text(values)
+
+    values = np.array(["Head", " ", "Head", None, np.nan, 3, "Head", " "], dtype=object)
+    assert by_distinct(values, judge, False).tolist() == has_text(values).tolist()
+    assert judged == [["Head", " ", 3]]  # missing values are not judged: they take `missing`
+    # a value that cannot be hashed (a malformed row) is judged with the rest, one by one
+    malformed = np.array(["Head", ["Head"], {"a": 1}, "  "], dtype=object)
+    assert by_distinct(malformed, judge, False).tolist() == [True, False, False, False]
 
 
 def test_iso_dates_parse_each_distinct_text_once_and_keep_the_index() -> None:
