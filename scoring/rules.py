@@ -35,7 +35,7 @@ import pandas as pd
 from questionnaires.model import Rule
 from questionnaires.wording import long_date
 from scoring.cells import as_text, codes_of, first_rows, first_seen
-from scoring.frames import codes, of_type
+from scoring.frames import by_distinct, codes, has_text, of_type
 
 PROBLEM_COLUMNS = ["response_id", "section_id", "question_id", "rule", "message"]
 
@@ -371,18 +371,18 @@ def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     ‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met because no evidence is listed
     """
     try:
-        reason = items["reason"]
-        given = _length(reason, reason.notna().to_numpy()).gt(0).to_numpy()
+        # a reason is given when it has more than spaces: judged once per distinct reason
+        given = by_distinct(items["reason"].to_numpy(dtype=object), has_text, False)
         count = items["evidence_count"].fillna(0).astype("int64").to_numpy()
         key = first_seen(
-            *(pd.factorize(items[c], use_na_sentinel=False)[0] for c in ("question_id", "answered", "rating")),
+            *(codes_of(items[c])[0] for c in ("question_id", "answered", "rating")),
             pd.factorize(count)[0],
             given.astype(np.int64),
             *(_sparse_codes(items[c]) for c in ("decided_by", "why")),
         )
     except TypeError:  # a value that cannot be hashed (a malformed row): write every phrase
         return _phrases(items, options)
-    first = np.unique(key, return_index=True)[1]
+    first = first_rows(key)  # numbered as first seen: its first rows, in order, without a sort
     phrases = _phrases(items.iloc[first], options).to_numpy(dtype=object)
     return pd.Series(phrases[key], index=items.index, dtype=object)
 
@@ -483,7 +483,7 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     met = rule.params["met"]
     thresholds = list(rule.params["thresholds"])
     label = dict(zip(scale["value"], scale["label"], strict=True))
-    na_value = next(iter(scale.loc[scale["not_applicable"], "value"]), None)
+    na_value = next(iter(scale["value"].to_numpy(dtype=object)[scale["not_applicable"].to_numpy(dtype=bool)]), None)
 
     rows = option_rows(options, items["question_id"], items["rating"])
     score = option_column(options, rows, "score_100")
@@ -492,9 +492,9 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     counted &= ~np.equal(option_column(options, rows, "not_applicable"), True)
     weight = items["weight"].to_numpy(dtype="float64")
     keys = ["response_id", "section_id"]
-    gid = first_seen(*(pd.factorize(items[k], use_na_sentinel=False)[0] for k in keys))
+    gid = first_seen(*(codes_of(items[k])[0] for k in keys))
     groups = int(gid.max()) + 1 if len(gid) else 0
-    first = np.unique(gid, return_index=True)[1]
+    first = first_rows(gid)
     out = items[keys].iloc[first].reset_index(drop=True)
     sums = {
         "items": np.ones(len(items)),
@@ -533,7 +533,7 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
         *(pd.factorize(n[name])[0] for name in ("applicable", "met", "unanswered")),
         below.astype(np.int64),
     )
-    one = np.unique(head_key, return_index=True)[1]
+    one = first_rows(head_key)
     head = _standard_text(
         rule,
         label,
