@@ -14,7 +14,7 @@ answers:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from itertools import repeat
@@ -95,10 +95,19 @@ def evidence_frame(answers: pd.DataFrame, questions: pd.DataFrame, items: Iterab
 
 
 def _evidence_pieces(
-    response_id: np.ndarray, item_id: np.ndarray, question_id: np.ndarray, value: np.ndarray
+    response_id: np.ndarray,
+    item_id: np.ndarray,
+    question_id: np.ndarray,
+    value: np.ndarray,
+    columns: Sequence[str] = EVIDENCE_COLUMNS,
 ) -> pd.DataFrame:
-    """`evidence_frame` from evidence answers given as arrays, in the order they are stored."""
-    listed = of_type(value, list) | of_type(value, tuple)
+    """`evidence_frame` from evidence answers given as arrays, in the order they are stored.
+
+    Only `columns` are made: R4 reads neither a piece's number (a group-by of its own) nor
+    its link, so scoring an audit does not build them.
+    """
+    kinds = np.fromiter(map(type, value), dtype=object, count=len(value))
+    listed = np.equal(kinds, list) | np.equal(kinds, tuple)  # one pass over the values for both
     size = np.zeros(len(value), dtype=np.int64)
     size[listed] = np.fromiter(map(len, value[listed]), dtype=np.int64, count=int(listed.sum()))
     at = np.repeat(np.arange(len(value)), size)
@@ -106,25 +115,34 @@ def _evidence_pieces(
     entries[:] = [entry for entries_ in value[listed] for entry in entries_]
     kept = of_type(entries, dict)
     at, entries = at[kept], entries[kept]
-    pieces = pd.DataFrame({"response_id": response_id[at], "item_id": item_id[at]})
-    index = pieces.groupby(["response_id", "item_id"], sort=False).cumcount().to_numpy()
 
     def field(name: str) -> np.ndarray:
         return np.fromiter(map(dict.get, entries, repeat(name)), dtype=object, count=len(entries))
 
-    return pd.DataFrame(
-        {
-            "response_id": pieces["response_id"],
-            "item_id": pd.Series(item_id[at], dtype=object).astype("str"),
-            "evidence_question": pd.Series(question_id[at], dtype=object).astype("str"),
-            "index": index.astype("int64"),
-            "title": pd.Series(field("title"), dtype=object).astype("str"),
-            "type": pd.Series(field("type"), dtype=object).astype("str"),
-            "date": iso_dates(pd.Series(field("date"), dtype=object)),
-            "link": pd.Series(field("link"), dtype=object).astype("str"),
-        },
-        columns=EVIDENCE_COLUMNS,
-    )
+    def text(values: np.ndarray) -> pd.Series:
+        return pd.Series(values, dtype=object).astype("str")
+
+    def index() -> np.ndarray:
+        pieces = pd.DataFrame({"response_id": response_id[at], "item_id": item_id[at]})
+        return pieces.groupby(["response_id", "item_id"], sort=False).cumcount().to_numpy().astype("int64")
+
+    make: dict[str, Callable[[], object]] = {
+        "response_id": lambda: response_id[at],
+        "item_id": lambda: text(item_id[at]),
+        "evidence_question": lambda: text(question_id[at]),
+        "index": index,
+        "title": lambda: text(field("title")),
+        "type": lambda: text(field("type")),
+        # pieces of a batch share few dates: each distinct one parsed once
+        "date": lambda: pd.Series(by_distinct(field("date"), _iso_dates, np.datetime64("NaT", "ns"))),
+        "link": lambda: text(field("link")),
+    }
+    return pd.DataFrame({column: make[column]() for column in columns}, columns=list(columns))
+
+
+def _iso_dates(values: np.ndarray) -> np.ndarray:
+    """`frames.iso_dates` of an array, as datetime64[ns] values."""
+    return iso_dates(pd.Series(values, dtype=object)).to_numpy(dtype="datetime64[ns]")
 
 
 def action_frame(answers: pd.DataFrame, questions: pd.DataFrame) -> pd.DataFrame:
@@ -416,6 +434,7 @@ def score_audits(
             plan.layout.item_ids[evidence_answers.item[read]],
             evidence_answers.question_id[read],
             evidence_answers.value[read],
+            columns=["response_id", "item_id", "title", "type", "date"],  # what R4 reads
         )
         items = R.evidence_age(items, evidence, rule, options, as_of, applies(rule))
     for rule in _rules_of(questionnaire, "not_applicable_reason"):

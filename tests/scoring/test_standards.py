@@ -188,6 +188,38 @@ def test_malformed_answers_do_not_stop_a_batch(s11: Questionnaire) -> None:
     assert len(evidence_frame(_frame(rows), question_frame(s11), ["s1.2"])) == 1
 
 
+def test_evidence_frame_numbers_each_items_pieces_and_parses_their_dates(s11: Questionnaire) -> None:
+    policy = {"title": "Policy", "type": "policy", "date": "2021-03-01", "link": "https://x"}
+    rows = [
+        (1, "s1.1-evidence", [policy, {"title": "Minutes", "date": "1 March"}]),
+        (1, "s1.2-evidence", ("not an object", {"title": 7, "type": "report", "date": "2024-02-29"})),
+        (2, "s1.1-evidence", [policy]),
+        (2, "s1.2-evidence", "not a list"),
+    ]
+    got = evidence_frame(_frame(rows), question_frame(s11))
+    assert got.columns.tolist() == [
+        "response_id",
+        "item_id",
+        "evidence_question",
+        "index",
+        "title",
+        "type",
+        "date",
+        "link",
+    ]
+    assert got[["response_id", "item_id", "index", "title", "type", "link"]].astype(object).where(
+        got.notna(), None
+    ).values.tolist() == [
+        [1, "s1.1", 0, "Policy", "policy", "https://x"],
+        [1, "s1.1", 1, "Minutes", None, None],
+        [1, "s1.2", 0, "7", "report", None],
+        [2, "s1.1", 0, "Policy", "policy", "https://x"],
+    ]
+    assert got["date"].tolist()[:3] == [pd.Timestamp("2021-03-01"), pd.NaT, pd.Timestamp("2024-02-29")]
+    assert got["date"].dtype == "datetime64[ns]" and got["index"].dtype == "int64"
+    assert got["evidence_question"].tolist() == ["s1.1-evidence", "s1.1-evidence", "s1.2-evidence", "s1.1-evidence"]
+
+
 def test_items_grid_covers_every_rating_item(s11: Questionnaire, cycle: pd.DataFrame) -> None:
     items = build_items(s11, cycle)
     ratings = [q.id for q in s11.questions if q.type == "rating"]
