@@ -75,14 +75,32 @@ def option_rows(options: pd.DataFrame, question_ids: pd.Series, values: pd.Serie
     """The row of `options` of each (question_id, value) pair, `len(options)` where there is none.
 
     Two hash lookups (question, value) into a small table; callers that need several of an
-    option's columns take them all from these rows.
+    option's columns take them all from these rows. Categorical columns (an items table's)
+    are looked up by their few categories instead, and their codes taken.
     """
+    if isinstance(question_ids.dtype, pd.CategoricalDtype) and isinstance(values.dtype, pd.CategoricalDtype):
+        return _category_rows(options, question_ids.array, values.array)
     q_code, q_index = pd.factorize(options["question_id"].to_numpy(dtype=object))
     v_code, v_index = pd.factorize(options["value"].to_numpy(dtype=object))
     table = np.full((len(q_index) + 1, len(v_index) + 1), len(options), dtype=np.intp)
     table[q_code, v_code] = np.arange(len(options))
     q_index, v_index = pd.Index(q_index, dtype=object), pd.Index(v_index, dtype=object)
     return table[codes(question_ids, q_index), codes(values, v_index)]
+
+
+def _category_rows(options: pd.DataFrame, question_ids: pd.Categorical, values: pd.Categorical) -> np.ndarray:
+    """`option_rows` for categoricals: each option placed on the categories, one table cell each, then taken by code.
+
+    A batch's items are tens of thousands of rows over a few dozen categories: looking up
+    each category costs less than hashing the options and mapping the categories to them.
+    A later option of the same question and value wins, as in `option_rows`.
+    """
+    q_at = codes(options["question_id"].to_numpy(dtype=object), pd.Index(question_ids.categories, dtype=object))
+    v_at = codes(options["value"].to_numpy(dtype=object), pd.Index(values.categories, dtype=object))
+    known = (q_at >= 0) & (v_at >= 0)
+    table = np.full((len(question_ids.categories) + 1, len(values.categories) + 1), len(options), dtype=np.intp)
+    table[q_at[known], v_at[known]] = np.flatnonzero(known)
+    return table[question_ids.codes, values.codes]  # a missing value's code, -1, reads the last row or column: none
 
 
 def option_column(options: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
@@ -114,11 +132,12 @@ def _downgrade(
     Scores are looked up for the hit items only: a rule hits a few items of a batch.
     """
     rows = np.flatnonzero(hit.to_numpy(dtype=bool) & items["rating"].notna().to_numpy())
-    mine = items.iloc[rows]
-    now = option_lookup(options, mine["question_id"], mine["rating"], "score")
-    target = option_lookup(options, mine["question_id"], pd.Series(to, index=mine.index), "score")
+    question_ids = items["question_id"].iloc[rows]
+    now = option_column(options, option_rows(options, question_ids, items["rating"].iloc[rows]), "score")
+    to_rows = option_rows(options, question_ids, pd.Series(to, index=question_ids.index, dtype=object))
+    target = option_column(options, to_rows, "score")
     lower = np.zeros(len(items), dtype=bool)
-    lower[rows[(target < now).fillna(False).to_numpy(dtype=bool)]] = True
+    lower[rows[target < now]] = True  # a rating or target without a score (NaN) is never lowered
     if not lower.any():
         return items.copy(deep=False)
     return items.assign(
@@ -192,12 +211,19 @@ def evidence_age(
 
 def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.ndarray) -> pd.DataFrame:
     """Problem rows for the items `hit`; `message` holds one message per hit item, in order."""
-    found = items.loc[np.asarray(hit, dtype=bool), ["response_id", "section_id", "question_id"]].reset_index(drop=True)
-    return found.assign(
-        section_id=as_text(found["section_id"]),
-        question_id=as_text(found["question_id"]),
-        rule=pd.array([rule_id] * len(found), dtype="str"),
-        message=pd.array(message, dtype="str"),
+    rows = np.flatnonzero(np.asarray(hit, dtype=bool))
+
+    def taken(column: str) -> pd.Series:
+        return items[column].iloc[rows].reset_index(drop=True)
+
+    return pd.DataFrame(
+        {
+            "response_id": taken("response_id"),
+            "section_id": as_text(taken("section_id")),
+            "question_id": as_text(taken("question_id")),
+            "rule": pd.Series(rule_id, index=pd.RangeIndex(len(rows)), dtype="str"),
+            "message": pd.array(message, dtype="str"),
+        }
     )
 
 
@@ -220,14 +246,8 @@ def not_applicable_reason(
     not rated until it is answered properly, rather than rated as if it did not apply.
     """
     applies_ = _applies(items, applies).to_numpy(dtype=bool)
-    # only answers that are some question's not applicable value can be one: look those up
-    na_values = options.loc[options["not_applicable"].eq(True), "value"]
-    candidates = np.flatnonzero(applies_ & items["answered"].isin(na_values).to_numpy(dtype=bool))
-    rows = option_rows(
-        options, items["question_id"].iloc[candidates], items["answered"].iloc[candidates].astype(object)
-    )
-    na = np.zeros(len(items), dtype=bool)
-    na[candidates[np.equal(option_column(options, rows, "not_applicable"), True)]] = True
+    rows = option_rows(options, items["question_id"], items["answered"])
+    na = applies_ & np.equal(option_column(options, rows, "not_applicable"), True)
     least = int(rule.params.get("min_reason_length", 1))
     length = _length(items["reason"], na).to_numpy()
     mandatory = items["mandatory"].to_numpy(dtype=bool)
@@ -245,13 +265,16 @@ def not_applicable_reason(
             ),
         )
     flagged = short | refused
-    question = question_labels(options, items["question_id"][flagged])
+    # a message depends on the item and whether it was refused: written once for each pair
+    at = np.flatnonzero(flagged)
+    key, first = _distinct_rows(items["question_id"].iloc[at], pd.Series(refused[at]))
+    question = question_labels(options, items["question_id"].iloc[at[first]])
     message = np.where(
-        refused[flagged],
+        refused[at[first]],
         _text(question, " must be answered: it is required of every agency, so it cannot be not applicable"),
         _text(question, f" is not applicable: say why, in at least {least} characters"),
-    )
-    return out, _problems(items, pd.Series(flagged, index=items.index), rule.id, message)
+    )[key]
+    return out, _problems(items, flagged, rule.id, message)
 
 
 def action_for_shortfall(
@@ -265,15 +288,28 @@ def action_for_shortfall(
     """
     shortfall = list(rule.params["shortfall"])
     hit = _applies(items, applies) & items["answered"].isin(shortfall) & ~items["has_action"].fillna(False)
-    mine = items.loc[hit]
-    label = option_lookup(options, mine["question_id"], mine["answered"], "label")
+    at = np.flatnonzero(hit.to_numpy(dtype=bool))
+    question_ids, answered = items["question_id"].iloc[at], items["answered"].iloc[at]
+    # a message depends on the item and its rating: written once for each pair
+    key, first = _distinct_rows(question_ids, answered)
+    label = option_column(options, option_rows(options, question_ids.iloc[first], answered.iloc[first]), "label")
     message = _text(
-        question_labels(options, mine["question_id"]),
+        question_labels(options, question_ids.iloc[first]),
         " is rated ",
         label,
         ": add an action saying what will be done, who owns it and when it is due",
-    )
+    )[key]
     return _problems(items, hit, rule.id, message)
+
+
+def _distinct_rows(*columns: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's number among the distinct combinations of `columns` (as first seen), and the first row of each.
+
+    Problems and phrases are written for a few distinct items and ratings and taken by
+    these numbers, rather than once per row of a batch.
+    """
+    key = first_seen(*(codes_of(column)[0] for column in columns))
+    return key, first_rows(key)
 
 
 def _text(*parts: pd.Series | np.ndarray | str) -> np.ndarray:
@@ -314,12 +350,14 @@ def question_labels(options: pd.DataFrame, question_ids: pd.Series | np.ndarray)
     >>> question_labels(opts, pd.Series(["s2.1", "x"])).tolist()
     ['‘Do you have a written safeguarding policy that has been…’', 'x']
     """
-    first = options.drop_duplicates("question_id")
-    known = pd.Index(first["question_id"].to_numpy(dtype=object), dtype=object)
-    ids = np.asarray(question_ids, dtype=object)
-    at = codes(ids, known)
-    labels = first["question_label"].to_numpy(dtype=object)
-    return np.where(at >= 0, labels[np.maximum(at, 0)] if len(labels) else ids, ids).astype(object)
+    asked = options["question_id"].to_numpy(dtype=object)
+    first = first_rows(pd.factorize(asked, use_na_sentinel=False)[0])  # each question's first option
+    at = codes(question_ids, pd.Index(asked[first], dtype=object))
+    out = np.append(options["question_label"].to_numpy(dtype=object)[first], None)[at]
+    unknown = at < 0
+    if unknown.any():
+        out[unknown] = np.asarray(question_ids, dtype=object)[unknown]
+    return out
 
 
 def long_dates(dates: pd.Series) -> pd.Series:

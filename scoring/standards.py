@@ -423,7 +423,7 @@ def score_audits(
         """The items the rule is declared on: the grid repeats the definition's items for each response."""
         return pd.Series(np.tile(plan.applies[rule.id], n_responses), index=items.index)
 
-    problems = [R.empty_problems(items)]
+    problems = []
     for rule in _rules_of(questionnaire, "evidence_for_met"):
         items = R.evidence_for_met(items, rule, options, applies(rule))
     for rule in _rules_of(questionnaire, "evidence_age"):
@@ -457,7 +457,8 @@ def score_audits(
     table = table.assign(_order=table["section_id"].map(plan.section_order)).sort_values(
         ["response_id", "_order"], kind="stable"
     )
-    problem_table = pd.concat([p for p in problems if not p.empty] or problems[:1], ignore_index=True)
+    found = [p for p in problems if not p.empty]
+    problem_table = pd.concat(found, ignore_index=True) if found else R.empty_problems(items)
     problem_table = (
         problem_table.assign(_order=plan.asked.reindex(problem_table["question_id"]).to_numpy())
         .sort_values(["response_id", "_order"], kind="stable")
