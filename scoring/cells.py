@@ -215,6 +215,28 @@ def as_text(values: pd.Series) -> pd.Series:
     return pd.Series(text.take(values.cat.codes.to_numpy(), allow_fill=True), index=values.index, name=values.name)
 
 
+def few_as_text(values: pd.Series) -> pd.Series:
+    """`as_text` for a column of few distinct values (rule ids, reasons why): each distinct one made text once.
+
+    Making text checks and converts every value; a column most of whose rows repeat a few
+    texts or are missing costs a hash pass instead. Only text is shared this way (pandas
+    holds 1 and True as one value, which read differently as text), so a column with other
+    values, or values that cannot be hashed, is converted value by value.
+
+    >>> few_as_text(pd.Series(["a", None, "a", "b"], dtype=object)).tolist()
+    ['a', nan, 'a', 'b']
+    """
+    array = values.to_numpy(dtype=object)
+    try:
+        code, distinct = pd.factorize(array)
+    except TypeError:
+        return values.astype("str")
+    if not all(type(value) is str for value in distinct):  # a loop over the few distinct values
+        return values.astype("str")
+    text = pd.array(np.asarray(distinct, dtype=object), dtype="str")
+    return pd.Series(text.take(code, allow_fill=True), index=values.index, name=values.name)
+
+
 def decode(values: pd.Series, codes: np.ndarray) -> pd.Series:
     """The column the codes stand for, in the values' dtype, with a fresh index.
 

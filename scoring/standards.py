@@ -24,7 +24,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire, Rule
 from scoring import rules as R
-from scoring.cells import as_text, run_codes
+from scoring.cells import as_text, few_as_text, run_codes
 from scoring.frames import (
     ANSWER_COLUMNS,
     REASON_SUFFIX,
@@ -465,9 +465,11 @@ def score_audits(
         .drop(columns="_order")
         .reset_index(drop=True)
     )
-    text = ["section_id", "question_id", "answered", "rating", "decided_by", "why", "reason"]
+    categories = ["section_id", "question_id", "answered", "rating"]
+    few = ["decided_by", "why", "reason"]  # a few rule ids, reasons why and reasons given, mostly missing
+    text = {column: as_text(items[column]) for column in categories} | {c: few_as_text(items[c]) for c in few}
     return AuditScores(
-        items=items.assign(**{column: as_text(items[column]) for column in text}),
+        items=items.assign(**text),
         standards=table.drop(columns="_order").reset_index(drop=True)[columns],
         problems=problem_table,
     )

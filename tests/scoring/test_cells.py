@@ -14,6 +14,7 @@ from scoring.cells import (
     codes_of,
     column_codes,
     decode,
+    few_as_text,
     first_rows,
     first_seen,
     run_codes,
@@ -114,6 +115,20 @@ def test_as_grouped_of_a_column_with_no_values() -> None:
 def test_as_column_infers_as_an_assignment_does() -> None:
     assert as_column(np.array(["a", "b"], dtype=object)).tolist() == ["a", "b"]
     assert as_column("all").dtype == pd.DataFrame(index=[0]).assign(g="all")["g"].dtype
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["rule-a", None, "rule-a", np.nan, "why", pd.NA],  # text and missing: made text once per distinct value
+        [1, True, 1.0, "1", None],  # equal to pandas' hash but not as text: converted one by one
+        ["a", ["a"], {"b": 1}, None],  # cannot be hashed: converted one by one
+        [],
+    ],
+)
+def test_few_as_text_equals_astype_str(values: list[object]) -> None:
+    column = pd.Series(values, dtype=object, index=pd.RangeIndex(10, 10 + len(values)), name="why")
+    assert_series_equal(few_as_text(column), column.astype("str"))
 
 
 def test_as_text_equals_astype_str(table: pd.DataFrame) -> None:
