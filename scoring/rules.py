@@ -34,7 +34,7 @@ import pandas as pd
 
 from questionnaires.model import Rule
 from questionnaires.wording import long_date
-from scoring.cells import as_text, codes_of, first_rows, first_seen
+from scoring.cells import as_text, codes_of, few_as_text, first_rows, first_seen
 from scoring.frames import by_distinct, codes, has_text, of_type
 
 PROBLEM_COLUMNS = ["response_id", "section_id", "question_id", "rule", "message"]
@@ -493,15 +493,21 @@ def _phrase(
     return f"{question} is rated {answered}, with {evidence}"
 
 
-def _joined(text: np.ndarray, gid: np.ndarray, groups: int, sep: str = "; ") -> np.ndarray:
-    """`text` joined with `sep` per group id, in row order: one str.join per group over a list slice.
+def _explained(head: list[str], phrases: np.ndarray, gid: np.ndarray) -> list[str]:
+    """Each group's `head`, then its rows' phrases in row order ("Answers read: ..."): one str.join per group.
 
-    >>> _joined(np.array(["a", "b", "c"], dtype=object), np.array([1, 0, 1]), 2).tolist()
-    ['b', 'a; c']
+    The explanations are the longest text a batch writes, so each is made in one f-string
+    over a list slice; rows already in group order (an items grid) are not sorted again.
+
+    >>> _explained(["B.", "A."], np.array(["a", "b", "c"], dtype=object), np.array([1, 0, 1]))
+    ['B. Answers read: b.', 'A. Answers read: a; c.']
     """
-    texts = text[np.argsort(gid, kind="stable")].tolist()
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(gid, minlength=groups))]).tolist()
-    return np.array([sep.join(texts[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
+    in_order = bool(np.all(gid[1:] >= gid[:-1]))
+    texts = (phrases if in_order else phrases[np.argsort(gid, kind="stable")]).tolist()
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(gid, minlength=len(head)))]).tolist()
+    return [
+        f"{h} Answers read: {'; '.join(texts[a:b])}." for h, a, b in zip(head, bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scale: pd.DataFrame) -> pd.DataFrame:
@@ -583,13 +589,12 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
         {name: values[one] for name, values in n.items()},
         below[one],
     )[head_key].tolist()
-    read = _joined(item_phrases(items, options).to_numpy(dtype=object), gid, groups).tolist()
-    explanation = [f"{h} Answers read: {r}." for h, r in zip(head, read, strict=True)]
+    explanation = _explained(head, item_phrases(items, options).to_numpy(dtype=object), gid)
     return pd.DataFrame(
         {
             "response_id": out["response_id"],
-            "section_id": out["section_id"].astype("str"),
-            "self_rating": pd.Series(rating, dtype=object).astype("str"),
+            "section_id": as_text(out["section_id"]),
+            "self_rating": few_as_text(pd.Series(rating, dtype=object)),
             "score_100": score_100.astype("float64"),
             "items": n["items"],
             "applicable": n["applicable"],
