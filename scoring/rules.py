@@ -134,17 +134,32 @@ def _downgrade(
     rows = np.flatnonzero(hit.to_numpy(dtype=bool) & items["rating"].notna().to_numpy())
     question_ids = items["question_id"].iloc[rows]
     now = option_column(options, option_rows(options, question_ids, items["rating"].iloc[rows]), "score")
-    to_rows = option_rows(options, question_ids, pd.Series(to, index=question_ids.index, dtype=object))
-    target = option_column(options, to_rows, "score")
+    # the target as a categorical of one value: looked up by category, as the ratings are
+    targets = pd.Series(pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8), [to]), index=question_ids.index)
+    target = option_column(options, option_rows(options, question_ids, targets), "score")
     lower = np.zeros(len(items), dtype=bool)
     lower[rows[target < now]] = True  # a rating or target without a score (NaN) is never lowered
     if not lower.any():
         return items.copy(deep=False)
     return items.assign(
         rating=items["rating"].mask(lower, to),
-        decided_by=items["decided_by"].mask(lower, rule_id),
-        why=items["why"].mask(lower, why),
+        decided_by=_put(items["decided_by"], lower, rule_id),
+        why=_put(items["why"], lower, why),
     )
+
+
+def _put(column: pd.Series, where: np.ndarray, value: pd.Series | str) -> pd.Series:
+    """`column.mask(where, value)`, `value` one value or a Series on the column's index.
+
+    The rules write a rule id and a reason why into object columns of a whole batch: a
+    numpy copy and assignment costs less than pandas' alignment and checks. Other dtypes
+    are left to pandas.
+    """
+    if column.dtype != object or (isinstance(value, pd.Series) and not value.index.equals(column.index)):
+        return column.mask(where, value)
+    values = column.to_numpy(copy=True)
+    values[where] = value.to_numpy(dtype=object)[where] if isinstance(value, pd.Series) else value
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
 
 
 def evidence_for_met(
@@ -258,8 +273,9 @@ def not_applicable_reason(
         out = items.assign(
             rating=items["rating"].mask(refused, pd.NA),
             applicable=items["applicable"] & ~refused,
-            decided_by=items["decided_by"].mask(refused, rule.id),
-            why=items["why"].mask(
+            decided_by=_put(items["decided_by"], refused, rule.id),
+            why=_put(
+                items["why"],
                 refused,
                 f"it applies to every agency, so it cannot be not applicable {rule_name(rule.kind, rule.id)}",
             ),

@@ -632,3 +632,18 @@ def test_r8_each_case_explained(rating: str, positive: int, negative: int, expla
     assert out.loc[0, "triangulation_explanation"] == (
         explanation + " (rule R8: a Met rating is checked against practitioners' answers)."
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "evidence-for-met",
+        pd.Series(["a", "b", None, "d"], index=[10, 11, 12, 13], dtype=object),  # on the column's index
+        pd.Series(["a", "b", "c"], index=[13, 12, 99], dtype=object),  # another index: aligned as mask aligns
+    ],
+)
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_put_writes_as_mask_does(value: pd.Series | str, dtype: object) -> None:
+    column = pd.Series([None, "x", None, "y"], index=[10, 11, 12, 13], dtype=dtype, name="why")
+    where = np.array([True, False, True, True])
+    pd.testing.assert_series_equal(R._put(column, where, value), column.mask(where, value))
