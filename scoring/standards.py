@@ -452,27 +452,30 @@ def score_audits(
                 continue
             rated = R.standard_rating(mine, rule, options, scale)
             standards.append(R.moderate(rated, moderation, scale))
-    columns = STANDARD_COLUMNS
-    table = pd.concat(standards, ignore_index=True) if standards else pd.DataFrame(columns=columns)
-    table = table.assign(_order=table["section_id"].map(plan.section_order)).sort_values(
-        ["response_id", "_order"], kind="stable"
-    )
+    table = pd.concat(standards, ignore_index=True) if standards else pd.DataFrame(columns=STANDARD_COLUMNS)
+    table = _by_response(table, table["section_id"].map(plan.section_order).to_numpy())
     found = [p for p in problems if not p.empty]
     problem_table = pd.concat(found, ignore_index=True) if found else R.empty_problems(items)
-    problem_table = (
-        problem_table.assign(_order=plan.asked.reindex(problem_table["question_id"]).to_numpy())
-        .sort_values(["response_id", "_order"], kind="stable")
-        .drop(columns="_order")
-        .reset_index(drop=True)
-    )
+    problem_table = _by_response(problem_table, plan.asked.reindex(problem_table["question_id"]).to_numpy())
     categories = ["section_id", "question_id", "answered", "rating"]
     few = ["decided_by", "why", "reason"]  # a few rule ids, reasons why and reasons given, mostly missing
     text = {column: as_text(items[column]) for column in categories} | {c: few_as_text(items[c]) for c in few}
-    return AuditScores(
-        items=items.assign(**text),
-        standards=table.drop(columns="_order").reset_index(drop=True)[columns],
-        problems=problem_table,
-    )
+    return AuditScores(items=items.assign(**text), standards=table[STANDARD_COLUMNS], problems=problem_table)
+
+
+def _by_response(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
+    """`frame` sorted by response_id, then by `order` (the place asked), stably, with a fresh index.
+
+    A batch's standards usually come in that order already (audits stored by id, standards
+    as asked), and a sort of sorted rows gives them back as they are: so it is checked first.
+    """
+    response = frame["response_id"]
+    ids = response.to_numpy()
+    same = ids[1:] == ids[:-1]
+    if response.is_monotonic_increasing and bool(np.all(order[1:][same] >= order[:-1][same])):
+        return frame.reset_index(drop=True)
+    ordered = frame.assign(_order=order).sort_values(["response_id", "_order"], kind="stable")
+    return ordered.drop(columns="_order").reset_index(drop=True)
 
 
 def submission_problems(scores: AuditScores) -> pd.DataFrame:

@@ -275,3 +275,22 @@ def test_triangulation_takes_agency_and_cycle_from_the_responses(
     assert row["positive_share"] == pytest.approx(0.8)
     with pytest.raises(ValueError, match="triangulation needs agency_id"):
         triangulate(s11, standards, practitioner, question_frame(survey))
+
+
+def test_standards_and_problems_come_by_audit_then_as_asked_whatever_order_answers_are_stored(
+    s11: Questionnaire,
+) -> None:
+    na = {"s2.1": "not-applicable", "s1.3": "not-applicable"}  # no reason given: a problem each
+    rows = _audit(7, s11, na) + _audit(3, s11, na) + _audit(5, s11, {})
+    rows = rows[::-1]  # every audit's answers last asked first
+    scores = score_audits(s11, _frame(rows), AS_OF)
+    sections = [s.id for s in s11.sections]
+    assert scores.standards["response_id"].tolist() == [3] * len(sections) + [5] * len(sections) + [7] * len(sections)
+    assert scores.standards["section_id"].tolist() == sections * 3
+    assert scores.standards.index.equals(pd.RangeIndex(3 * len(sections)))
+    assert scores.problems[["response_id", "question_id"]].values.tolist() == [
+        [3, "s1.3"],
+        [3, "s2.1"],
+        [7, "s1.3"],
+        [7, "s2.1"],
+    ]
