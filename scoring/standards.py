@@ -100,16 +100,16 @@ def _evidence_pieces(
     question_id: np.ndarray,
     value: np.ndarray,
     columns: Sequence[str] = EVIDENCE_COLUMNS,
+    size: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """`evidence_frame` from evidence answers given as arrays, in the order they are stored.
 
     Only `columns` are made: R4 reads neither a piece's number (a group-by of its own) nor
-    its link, so scoring an audit does not build them.
+    its link, so scoring an audit does not build them. `size` is the number of entries of
+    each answer (`_listed`) when the caller has counted them already.
     """
-    kinds = np.fromiter(map(type, value), dtype=object, count=len(value))
-    listed = np.equal(kinds, list) | np.equal(kinds, tuple)  # one pass over the values for both
-    size = np.zeros(len(value), dtype=np.int64)
-    size[listed] = np.fromiter(map(len, value[listed]), dtype=np.int64, count=int(listed.sum()))
+    size = _listed(value)[0] if size is None else size
+    listed = size > 0
     at = np.repeat(np.arange(len(value)), size)
     entries = np.empty(int(size.sum()), dtype=object)
     entries[:] = [entry for entries_ in value[listed] for entry in entries_]
@@ -138,6 +138,19 @@ def _evidence_pieces(
         "link": lambda: text(field("link")),
     }
     return pd.DataFrame({column: make[column]() for column in columns}, columns=list(columns))
+
+
+def _listed(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries in each evidence answer (its length if a list or a tuple, else none, as malformed), and which are lists.
+
+    One pass over the values' types serves the items' evidence counts (of lists) and R4's pieces.
+    """
+    kinds = np.fromiter(map(type, value), dtype=object, count=len(value))
+    is_list = np.equal(kinds, list)
+    listed = is_list | np.equal(kinds, tuple)
+    size = np.zeros(len(value), dtype=np.int64)
+    size[listed] = np.fromiter(map(len, value[listed]), dtype=np.int64, count=int(listed.sum()))
+    return size, is_list
 
 
 def _iso_dates(values: np.ndarray) -> np.ndarray:
@@ -252,6 +265,7 @@ class _EvidenceAnswers:
     item: np.ndarray  # the item's code
     question_id: np.ndarray
     value: np.ndarray
+    size: np.ndarray  # entries listed in each (`_listed`)
 
 
 def _read_items(
@@ -293,15 +307,16 @@ def _read_items(
 
     where, values = of(EVIDENCE)
     is_evidence = np.flatnonzero(hit)[kind == EVIDENCE]  # their rows among the answers
+    entries, is_list = _listed(values)
     evidence = _EvidenceAnswers(
         response_id=answers["response_id"].to_numpy()[is_evidence],
         item=layout.feed_item[code[kind == EVIDENCE]],
         question_id=layout.feeds.to_numpy()[code[kind == EVIDENCE]],
         value=values,
+        size=entries,
     )
-    listed = of_type(values, list)
     counts = np.zeros(size, dtype=np.int64)
-    counts[where[listed]] = np.fromiter(map(len, values[listed]), dtype=np.int64, count=int(listed.sum()))
+    counts[where[is_list]] = entries[is_list]  # an item's evidence count counts lists only
 
     where, values = of(ACTION)
     objects = of_type(values, dict)
@@ -435,6 +450,7 @@ def score_audits(
             evidence_answers.question_id[read],
             evidence_answers.value[read],
             columns=["response_id", "item_id", "title", "type", "date"],  # what R4 reads
+            size=evidence_answers.size[read],
         )
         items = R.evidence_age(items, evidence, rule, options, as_of, applies(rule))
     for rule in _rules_of(questionnaire, "not_applicable_reason"):
