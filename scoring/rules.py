@@ -704,7 +704,7 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
     moderated), and says so at the end of the explanation.
     """
     keys = ["response_id", "section_id"]
-    out = standards.drop(columns=["moderated_rating"], errors="ignore")
+    out = standards.drop(columns=["moderated_rating"]) if "moderated_rating" in standards else standards
     if moderation is None or moderation.empty:
         moderated = pd.Series(pd.NA, index=out.index, dtype="str")
     else:
@@ -743,10 +743,13 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
             + f" {rule_name(MODERATION)}."
         )
         explanation[has] = explanation[has] + note.fillna("")
+    reported = moderated.fillna(out["self_rating"]) if has.any() else out["self_rating"]
+    # the two sources made text once and taken for each standard
+    source = pd.array(["self", "moderated"], dtype="str").take(has.astype(np.intp))
     return out.assign(
         moderated_rating=moderated,
-        reported_rating=moderated.fillna(out["self_rating"]).astype("str"),
-        rating_source=pd.Series(np.where(has, "moderated", "self"), index=out.index, dtype="str"),
+        reported_rating=reported.astype("str"),
+        rating_source=pd.Series(source, index=out.index),
         moderation=comparison,
         explanation=explanation,
     )
