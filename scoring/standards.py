@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from itertools import repeat
+from itertools import chain, repeat
 
 import numpy as np
 import pandas as pd
@@ -111,8 +111,7 @@ def _evidence_pieces(
     size = _listed(value)[0] if size is None else size
     listed = size > 0
     at = np.repeat(np.arange(len(value)), size)
-    entries = np.empty(int(size.sum()), dtype=object)
-    entries[:] = [entry for entries_ in value[listed] for entry in entries_]
+    entries = np.fromiter(chain.from_iterable(value[listed]), dtype=object, count=int(size.sum()))
     kept = of_type(entries, dict)
     at, entries = at[kept], entries[kept]
 
