@@ -283,9 +283,10 @@ def _read_items(
 
     code = codes(answers["question_id"], layout.feeds)
     hit = (code >= 0) & (r_code >= 0)
-    value = answers["value"].to_numpy(dtype=object)[hit]
-    code = code[hit]
-    at = r_code[hit] * n_items + layout.feed_item[code]
+    value = answers["value"].to_numpy(dtype=object)
+    if not hit.all():  # answers to other questions, or of responses not asked for, are left out
+        value, code, r_code = value[hit], code[hit], r_code[hit]
+    at = r_code * n_items + layout.feed_item[code]
     kind = layout.feed_kind[code]
 
     def of(name: int) -> tuple[np.ndarray, np.ndarray]:
