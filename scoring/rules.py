@@ -91,9 +91,9 @@ def option_rows(options: pd.DataFrame, question_ids: pd.Series, values: pd.Serie
 def _category_rows(options: pd.DataFrame, question_ids: pd.Categorical, values: pd.Categorical) -> np.ndarray:
     """`option_rows` for categoricals: each option placed on the categories, one table cell each, then taken by code.
 
-    A batch's items are tens of thousands of rows over a few dozen categories: looking up
-    each category costs less than hashing the options and mapping the categories to them.
-    A later option of the same question and value wins, as in `option_rows`.
+    A batch's items are tens of thousands of rows over a few dozen categories: the options
+    are looked up among the categories once, and each row reads its cell by its codes, with
+    no hash per row. A later option of the same question and value wins, as in `option_rows`.
     """
     q_at = codes(options["question_id"].to_numpy(dtype=object), pd.Index(question_ids.categories, dtype=object))
     v_at = codes(options["value"].to_numpy(dtype=object), pd.Index(values.categories, dtype=object))
