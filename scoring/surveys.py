@@ -10,7 +10,10 @@ The per-answer scores (`score_answers`) and the per response and theme sums
 latter (see `scoring.themes`), so a dashboard never reads answers again.
 
 Everything runs on integer codes: one hash lookup for the question, one for the value, then
-array indexing into small tables built from the definition.
+array indexing into small tables built from the definition. Stored answers come by response,
+each response's in the order its questions are asked, so a batch is a few blocks of responses
+that repeat one order of questions (`_blocks`): there the question of each answer is known
+from its place in the block, and only each block's first response is looked up.
 """
 
 from __future__ import annotations
@@ -127,14 +130,75 @@ class _Scored:
         return self.flags[1]
 
 
+#: Blocks beyond which answers are looked up one by one: each block costs a few small lookups.
+MOST_BLOCKS = 64
+
+
+def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]] | None:
+    """The rows as blocks of responses repeating one order of questions: (first row, responses, answers each).
+
+    Rows must come grouped by response (response ids never decreasing); responses of equal
+    length that follow one another are compared answer by answer with the previous one (an
+    equality test, cheaper than a hash lookup), and a block ends where one differs. None
+    when the rows are not grouped so, or make more than `MOST_BLOCKS` blocks (answers of
+    varying questions), or hold question ids that cannot be compared (malformed rows): then
+    every answer is looked up.
+    """
+    if not len(response) or not pd.Index(response).is_monotonic_increasing:
+        return None
+    change = np.empty(len(response), dtype=bool)
+    change[0] = True
+    np.not_equal(response[1:], response[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    lengths = np.diff(np.append(starts, len(response)))
+    runs = np.flatnonzero(np.append(True, lengths[1:] != lengths[:-1]))  # first response of each run of equal lengths
+    if len(runs) > MOST_BLOCKS:
+        return None
+    blocks: list[tuple[int, int, int]] = []
+    for first, last in zip(runs, np.append(runs[1:], len(starts)), strict=True):
+        k = int(lengths[first])
+        grid = ids[starts[first] : starts[first] + (last - first) * k].reshape(-1, k)
+        try:
+            differs = ~np.equal(grid[1:], grid[:-1]).all(axis=1)
+        except (TypeError, ValueError):  # an id whose comparison is not a truth value: a malformed row
+            return None
+        cuts = np.concatenate([[0], np.flatnonzero(differs) + 1, [last - first]])
+        if len(blocks) + len(cuts) - 1 > MOST_BLOCKS:
+            return None
+        blocks.extend((int(starts[first + a]), int(b - a), k) for a, b in zip(cuts[:-1], cuts[1:], strict=True))
+    return blocks
+
+
+def _question_codes(column: pd.Series, response: np.ndarray, questions: pd.Index) -> np.ndarray:
+    """Each answer's code into `questions` (-1 for a question not scored).
+
+    Ids held as Python strings are compared (`_blocks`) before any lookup, so that only each
+    block's first response is looked up; other columns (categoricals, Arrow strings) have
+    cheap codes of their own.
+    """
+    dtype = column.dtype
+    found = None
+    if (isinstance(dtype, np.dtype) and dtype.kind == "O") or (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
+    ):
+        ids = column.to_numpy(dtype=object)
+        found = _blocks(response, ids)
+    if found is None:
+        return codes(column, questions)
+    q_code = np.empty(len(ids), dtype=np.intp)
+    for start, responses, k in found:
+        q_code[start : start + responses * k] = np.tile(codes(ids[start : start + k], questions), responses)
+    return q_code
+
+
 def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
-    q_code = codes(answers["question_id"], lookup.questions)
+    response = answers["response_id"].to_numpy()
+    q_code = _question_codes(answers["question_id"], response, lookup.questions)
     keep = q_code >= 0
     everything = bool(keep.all())
     q_code = q_code if everything else q_code[keep]
     raw = answers["value"].to_numpy(dtype=object)
     raw = raw if everything else raw[keep]
-    response = answers["response_id"].to_numpy()
     response = response if everything else response[keep]
     multiple = lookup.multiple[q_code]
     several = bool(multiple.any())

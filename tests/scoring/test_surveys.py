@@ -8,6 +8,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from questionnaires import Questionnaire
+from scoring import surveys
 from scoring.frames import question_frame, theme_pairs
 from scoring.surveys import aggregate, response_theme_scores, score_answers, score_survey
 from tests.scoring.conftest import definition, load
@@ -244,3 +245,94 @@ def test_theme_sums_of_many_responses_with_few_answers_each(shipped: dict[str, Q
     )
     got = themes.astype({"theme": "str", "measure": "str"}).sort_values(["response_id", "theme", "measure"])
     assert_frame_equal(got.reset_index(drop=True), expected.astype({"positive": "int64"}), check_dtype=False)
+
+
+def _batch(questionnaire: Questionnaire, responses: int, seed: int) -> pd.DataFrame:
+    """Stored answers as the store reads them back: by response, each in the order its questions are asked.
+
+    Each age band's responses answer that band's questions (choice ones with an option or a
+    value that is not one, the others with text), so a batch is a few blocks of one order of
+    questions, with the odd response that skips a question, asks two the other way round, or
+    holds a malformed row.
+    """
+    rng = np.random.default_rng(seed)
+    bands = [b.id for b in questionnaire.age_bands] or [None]
+    rows: list[tuple[int, object, object]] = []
+    for r in range(responses):
+        band = bands[r * len(bands) // responses]
+        asked = [q for s in questionnaire.sections_for(band) for q in s.questions_for(band)]
+        if r % 17 == 5:
+            asked = asked[1:]  # skipped the first question
+        if r % 23 == 7:
+            asked[0], asked[1] = asked[1], asked[0]
+        for q in asked:
+            if q.is_choice and q.type != "multiple_choice":
+                values = [o.value for o in q.options] + ["bogus"]
+                rows.append((r, q.id, values[rng.integers(len(values))]))
+            else:
+                rows.append((r, q.id, "Some words."))
+        if r == responses // 2:
+            rows.append((r, None, "agree"))  # a malformed row: no question
+    return _answers(*rows)
+
+
+SURVEYS = ["practitioner-s11-survey", "practitioner-workshop", "child-experience", "family-experience"]
+
+
+def test_answers_in_response_order_are_split_into_blocks_of_one_order_of_questions() -> None:
+    response = np.array([1, 1, 1, 2, 2, 2, 3, 3, 4, 4, 5, 5])
+    ids = np.array(["a", "b", "c", "a", "b", "c", "a", "b", "a", "b", "b", "a"], dtype=object)
+    assert surveys._blocks(response, ids) == [(0, 2, 3), (6, 2, 2), (10, 1, 2)]
+    assert surveys._blocks(response[::-1], ids[::-1]) is None, "not grouped by response: looked up one by one"
+    malformed = ids.copy()
+    malformed[4] = pd.NA  # compares to nothing as true or false
+    assert surveys._blocks(response, malformed) is None
+
+
+def _in_sixths() -> Questionnaire:
+    """The family survey with agreement scored 7, 5, 4, 2, 1: scores in sixths of 100, whose sums depend on their order."""
+    data = definition("family-experience")
+    for option, score in zip(data["scales"]["agreement"]["options"], [7, 5, 4, 2, 1], strict=False):
+        option["score"] = score
+    return load(data)
+
+
+@pytest.mark.parametrize("name", [*SURVEYS, "in-sixths"])
+def test_answers_in_blocks_score_and_sum_as_answers_looked_up_one_by_one(
+    shipped: dict[str, Questionnaire], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The blocks are a shortcut: the frames come out the same, to the last bit, as without them."""
+    questionnaire = _in_sixths() if name == "in-sixths" else shipped[name]
+    answers = _batch(questionnaire, 300, seed=5)
+    ids = answers["question_id"].to_numpy(dtype=object)
+    assert surveys._blocks(answers["response_id"].to_numpy(), ids) is not None, "the batch comes in blocks"
+    by_blocks = score_survey(questionnaire, answers)
+    as_text = score_survey(questionnaire, answers.astype({"question_id": "str"}))
+    as_categories = score_survey(questionnaire, answers.astype({"question_id": "category"}))
+    monkeypatch.setattr(surveys, "MOST_BLOCKS", 0)
+    one_by_one = score_survey(questionnaire, answers)
+    for got in (by_blocks, as_text, as_categories):
+        assert_frame_equal(got.answers, one_by_one.answers, check_exact=True)
+        assert_frame_equal(got.themes, one_by_one.themes, check_exact=True)
+
+
+@pytest.mark.parametrize("name", SURVEYS)
+def test_answers_out_of_response_order_score_and_sum_the_same(shipped: dict[str, Questionnaire], name: str) -> None:
+    """Responses in any order (each response's answers together and in order, or not) give the same scores."""
+    questionnaire = shipped[name]
+    answers = _batch(questionnaire, 120, seed=9)
+    ordered = score_survey(questionnaire, answers)
+    rng = np.random.default_rng(2)
+    order = rng.permutation(answers["response_id"].unique())
+    whole_responses = answers.set_index("response_id").loc[order].reset_index()
+    key = ["response_id", "theme", "measure"]
+    for shuffled in (whole_responses, answers.iloc[::-1].reset_index(drop=True)):
+        got = score_survey(questionnaire, shuffled)
+        answer_key = ["response_id", "question_id"]
+        assert_frame_equal(
+            got.answers.sort_values(answer_key, kind="stable").reset_index(drop=True),
+            ordered.answers.sort_values(answer_key, kind="stable").reset_index(drop=True),
+        )
+        assert_frame_equal(
+            got.themes.sort_values(key).reset_index(drop=True), ordered.themes.sort_values(key).reset_index(drop=True)
+        )
