@@ -116,6 +116,7 @@ class _Scored:
     numbers: np.ndarray  # [NUMBER_COLUMNS, answer]
     flags: np.ndarray  # [FLAG_COLUMNS, answer]
     joined: pd.Series | None  # multiple choice answers' values joined with "; ", by position
+    blocks: tuple[_Block, ...] | None  # the rows as blocks of responses repeating one order of questions, if they are
 
     @property
     def score_100(self) -> np.ndarray:
@@ -128,6 +129,20 @@ class _Scored:
     @property
     def in_base(self) -> np.ndarray:
         return self.flags[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """Consecutive responses that answer the same questions in the same order: response r's j-th
+    answer is row `start + r * len(questions) + j`."""
+
+    start: int  # its first row
+    responses: int
+    questions: np.ndarray  # the question code of each of a response's answers, in order
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.responses * len(self.questions)
 
 
 #: Blocks beyond which answers are looked up one by one: each block costs a few small lookups.
@@ -169,37 +184,60 @@ def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]]
     return blocks
 
 
-def _question_codes(column: pd.Series, response: np.ndarray, questions: pd.Index) -> np.ndarray:
-    """Each answer's code into `questions` (-1 for a question not scored).
+def _question_codes(
+    column: pd.Series, response: np.ndarray, questions: pd.Index
+) -> tuple[np.ndarray, list[_Block] | None]:
+    """Each answer's code into `questions` (-1 for a question not scored), and its blocks if it has some.
 
     Ids held as Python strings are compared (`_blocks`) before any lookup, so that only each
     block's first response is looked up; other columns (categoricals, Arrow strings) have
-    cheap codes of their own.
+    cheap codes of their own, and their blocks are found on those codes.
     """
     dtype = column.dtype
-    found = None
     if (isinstance(dtype, np.dtype) and dtype.kind == "O") or (
         isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
     ):
         ids = column.to_numpy(dtype=object)
         found = _blocks(response, ids)
+        if found is None:
+            return codes(column, questions), None
+        q_code = np.empty(len(ids), dtype=np.intp)
+        blocks = []
+        for start, responses, k in found:
+            block = _Block(start, responses, codes(ids[start : start + k], questions))
+            q_code[block.start : block.stop] = np.tile(block.questions, responses)
+            blocks.append(block)
+        return q_code, blocks
+    q_code = codes(column, questions)
+    found = _blocks(response, q_code)
     if found is None:
-        return codes(column, questions)
-    q_code = np.empty(len(ids), dtype=np.intp)
-    for start, responses, k in found:
-        q_code[start : start + responses * k] = np.tile(codes(ids[start : start + k], questions), responses)
-    return q_code
+        return q_code, None
+    return q_code, [_Block(start, responses, q_code[start : start + k]) for start, responses, k in found]
+
+
+def _scored_blocks(blocks: list[_Block] | None) -> tuple[_Block, ...] | None:
+    """The blocks of the scored answers alone, once the others are left out (the rows that stay keep their order)."""
+    if blocks is None:
+        return None
+    out, start = [], 0
+    for block in blocks:
+        questions = block.questions[block.questions >= 0]
+        if len(questions):
+            out.append(_Block(start, block.responses, questions))
+            start += block.responses * len(questions)
+    return tuple(out)
 
 
 def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     response = answers["response_id"].to_numpy()
-    q_code = _question_codes(answers["question_id"], response, lookup.questions)
+    q_code, blocks = _question_codes(answers["question_id"], response, lookup.questions)
     keep = q_code >= 0
     everything = bool(keep.all())
     q_code = q_code if everything else q_code[keep]
     raw = answers["value"].to_numpy(dtype=object)
     raw = raw if everything else raw[keep]
     response = response if everything else response[keep]
+    blocks = _scored_blocks(blocks)
     multiple = lookup.multiple[q_code]
     several = bool(multiple.any())
     if several:
@@ -211,7 +249,9 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     # one take per table: every number, then every flag, of each answer's option
     numbers, flags = np.take(lookup.numbers, row, axis=1), np.take(lookup.flags, row, axis=1)
     if not several:
-        return _Scored(response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=None)
+        return _Scored(
+            response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=None, blocks=blocks
+        )
     at = np.flatnonzero(multiple)
     chosen = pd.Series(raw[at], index=at).explode()
     chosen = chosen[chosen.notna()]
@@ -243,7 +283,9 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     flags[FLAG_COLUMNS.index("known")][empty] = True
     flags[FLAG_COLUMNS.index("in_base")][empty] = False
     joined = pd.Series(raw[at], index=at).map(_join, na_action="ignore")
-    return _Scored(response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=joined)
+    return _Scored(
+        response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=joined, blocks=blocks
+    )
 
 
 def _join(values: object) -> str | None:
@@ -386,18 +428,79 @@ def _theme_sums(
         answers = np.bincount(group, minlength=len(present))
         positives = np.bincount(group, weights=positive[rows], minlength=len(present))
         sums = np.bincount(group, weights=score_100[rows], minlength=len(present))
-    which = present % width
+    return _theme_frame(pairs, r_keys[present // width], present % width, answers, positives, sums)
+
+
+def _theme_frame(
+    pairs: _Pairs,
+    response: np.ndarray,
+    pair: np.ndarray,
+    answers: np.ndarray,
+    positives: np.ndarray,
+    sums: np.ndarray,
+) -> pd.DataFrame:
+    """The theme sums' frame: one row per (response, pair) that has answers in the base, from fresh arrays.
+
+    `positives` may be counts or sums of 0/1 weights (floats, rounded here).
+    """
     return pd.DataFrame(
         {
-            "response_id": r_keys[present // width],
-            "theme": pd.Categorical.from_codes(pairs.theme_of[which], pairs.themes, validate=False),
-            "measure": pd.Categorical.from_codes(pairs.measure_of[which], pairs.measures, validate=False),
-            "answers": answers.astype("int64"),
-            "positive": np.rint(positives).astype("int64"),
+            "response_id": response,
+            "theme": pd.Categorical.from_codes(pairs.theme_of[pair], pairs.themes, validate=False),
+            "measure": pd.Categorical.from_codes(pairs.measure_of[pair], pairs.measures, validate=False),
+            "answers": answers.astype("int64", copy=False),
+            "positive": (np.rint(positives) if positives.dtype.kind == "f" else positives).astype("int64", copy=False),
             "score_sum": sums,
         },
         copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
     )
+
+
+def _block_theme_sums(
+    pairs: _Pairs,
+    blocks: Sequence[_Block],
+    response: np.ndarray,
+    positive: np.ndarray,
+    score_100: np.ndarray,
+    base: np.ndarray,
+) -> pd.DataFrame | None:
+    """`_theme_sums` of answers in blocks (see `_Block`): by columns of a block rather than by answer.
+
+    In a block, each column (a question) counts into the same pairs for every response, so
+    the table of pairs x responses is filled a column at a time, each an addition of
+    contiguous arrays, with no key per answer. The sums add columns in the order
+    `_theme_sums` adds answers (pair slot by slot, each slot's answers in row order), so
+    that they come out the same to the last bit. None when that table would be too big
+    for the answers (then `_theme_sums` does it).
+    """
+    width = max(len(pairs.theme_of), 1)
+    responses = sum(block.responses for block in blocks)
+    if responses * width > 4 * len(response) + 1_000_000:
+        return None
+    answers = np.zeros((width, responses), dtype=np.int64)
+    positives = np.zeros((width, responses), dtype=np.int64)
+    sums = np.zeros((width, responses))
+    first = []  # each response's first row
+    top = 0
+    for block in blocks:
+        k, rows, out = len(block.questions), slice(block.start, block.stop), slice(top, top + block.responses)
+        # one row per question: its answers in response order, contiguous
+        in_base = base[rows].reshape(-1, k).T.copy()
+        good = (positive[rows].reshape(-1, k).T & in_base).copy()
+        score = np.where(in_base, score_100[rows].reshape(-1, k).T, 0.0)
+        for slot in pairs.slots:
+            pair = slot[block.questions]
+            part = np.zeros((width, block.responses))
+            for column in np.flatnonzero(pair >= 0):
+                answers[pair[column], out] += in_base[column]
+                positives[pair[column], out] += good[column]
+                part[pair[column]] += score[column]
+            sums[:, out] += part
+        first.append(np.arange(block.start, block.stop, k))
+        top += block.responses
+    at, pair = np.nonzero(answers.T)  # the cells with answers, by response, then pair
+    keys = response[np.concatenate(first)]
+    return _theme_frame(pairs, keys[at], pair, answers[pair, at], positives[pair, at], sums[pair, at])
 
 
 def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyScores:
@@ -426,14 +529,11 @@ def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyS
     questions = question_frame(questionnaire)
     lookup = memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, questions))
     scored = _score(lookup, answers)
-    themes = _theme_sums(
-        memo(questionnaire, "survey-pairs", lambda: _pairs(questions, lookup.questions)),
-        scored.response,
-        scored.question,
-        scored.positive,
-        scored.score_100,
-        scored.in_base,
-    )
+    pairs = memo(questionnaire, "survey-pairs", lambda: _pairs(questions, lookup.questions))
+    sums = (scored.response, scored.positive, scored.score_100, scored.in_base)
+    themes = _block_theme_sums(pairs, scored.blocks, *sums) if scored.blocks else None  # none: nothing scored
+    if themes is None:
+        themes = _theme_sums(pairs, scored.response, scored.question, *sums[1:])
     return SurveyScores(answers=_answer_frame(lookup, scored), themes=themes)
 
 

@@ -336,3 +336,27 @@ def test_answers_out_of_response_order_score_and_sum_the_same(shipped: dict[str,
         assert_frame_equal(
             got.themes.sort_values(key).reset_index(drop=True), ordered.themes.sort_values(key).reset_index(drop=True)
         )
+
+
+def test_theme_sums_of_answers_in_blocks_are_added_a_question_at_a_time(
+    shipped: dict[str, Questionnaire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch in blocks is summed by columns, with no key per answer (that is for answers out of order)."""
+    child = shipped["child-experience"]
+    answers = _batch(child, 90, seed=4)
+    expected = score_survey(child, answers).themes
+
+    def by_answer(*args: object) -> pd.DataFrame:
+        raise AssertionError("summed answer by answer")
+
+    monkeypatch.setattr(surveys, "_theme_sums", by_answer)
+    assert_frame_equal(score_survey(child, answers).themes, expected, check_exact=True)
+
+
+def test_a_batch_with_nothing_scored_has_no_theme_sums(shipped: dict[str, Questionnaire]) -> None:
+    family = shipped["family-experience"]
+    texts = [q.id for q in family.questions if not q.is_choice]
+    scores = score_survey(family, _answers(*((r, q, "Some words.") for r in range(3) for q in texts)))
+    assert scores.answers.empty
+    assert scores.themes.empty
+    assert scores.themes.columns.tolist() == ["response_id", "theme", "measure", "answers", "positive", "score_sum"]
