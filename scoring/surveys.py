@@ -352,13 +352,18 @@ def _pairs(questions: pd.DataFrame, order: pd.Index) -> _Pairs:
         pair=pair_code[sort],
         themes=themes,
         measures=measures,
-        theme_of=themes.get_indexer(pair_index.get_level_values(0)),
-        measure_of=measures.get_indexer(pair_index.get_level_values(1)),
+        theme_of=_small(themes.get_indexer(pair_index.get_level_values(0)), themes),
+        measure_of=_small(measures.get_indexer(pair_index.get_level_values(1)), measures),
         slots=tuple(
             np.append(np.where(i < count, pair_code[sort][np.minimum(start + i, len(sort) - 1)], -1), -1)
             for i in range(int(count.max()) if len(count) else 0)
         ),
     )
+
+
+def _small(code: np.ndarray, categories: pd.Index) -> np.ndarray:
+    """Codes in the smallest integers that hold them, as a categorical keeps them: taken per row, they cost less."""
+    return code.astype(np.min_scalar_type(-max(len(categories), 1)))
 
 
 def _response_codes(response: np.ndarray, in_order: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -428,26 +433,31 @@ def _theme_sums(
         answers = np.bincount(group, minlength=len(present))
         positives = np.bincount(group, weights=positive[rows], minlength=len(present))
         sums = np.bincount(group, weights=score_100[rows], minlength=len(present))
-    return _theme_frame(pairs, r_keys[present // width], present % width, answers, positives, sums)
+    which = present % width
+    return _theme_frame(
+        pairs, r_keys[present // width], pairs.theme_of[which], pairs.measure_of[which], answers, positives, sums
+    )
 
 
 def _theme_frame(
     pairs: _Pairs,
     response: np.ndarray,
-    pair: np.ndarray,
+    theme: np.ndarray,
+    measure: np.ndarray,
     answers: np.ndarray,
     positives: np.ndarray,
     sums: np.ndarray,
 ) -> pd.DataFrame:
     """The theme sums' frame: one row per (response, pair) that has answers in the base, from fresh arrays.
 
-    `positives` may be counts or sums of 0/1 weights (floats, rounded here).
+    `theme` and `measure` are codes into the pairs' themes and measures; `positives` may be
+    counts or sums of 0/1 weights (floats, rounded here).
     """
     return pd.DataFrame(
         {
             "response_id": response,
-            "theme": pd.Categorical.from_codes(pairs.theme_of[pair], pairs.themes, validate=False),
-            "measure": pd.Categorical.from_codes(pairs.measure_of[pair], pairs.measures, validate=False),
+            "theme": pd.Categorical.from_codes(theme, pairs.themes, validate=False),
+            "measure": pd.Categorical.from_codes(measure, pairs.measures, validate=False),
             "answers": answers.astype("int64", copy=False),
             "positive": (np.rint(positives) if positives.dtype.kind == "f" else positives).astype("int64", copy=False),
             "score_sum": sums,
@@ -467,40 +477,54 @@ def _block_theme_sums(
     """`_theme_sums` of answers in blocks (see `_Block`): by columns of a block rather than by answer.
 
     In a block, each column (a question) counts into the same pairs for every response, so
-    the table of pairs x responses is filled a column at a time, each an addition of
-    contiguous arrays, with no key per answer. The sums add columns in the order
+    the table of pairs x responses is filled a column at a time, each column added to a
+    pair's row of the table, with no key per answer. The sums add columns in the order
     `_theme_sums` adds answers (pair slot by slot, each slot's answers in row order), so
-    that they come out the same to the last bit. None when that table would be too big
-    for the answers (then `_theme_sums` does it).
+    that they come out the same to the last bit. None when there are no pairs, or that
+    table would be too big for the answers (then `_theme_sums` does it).
     """
-    width = max(len(pairs.theme_of), 1)
+    width = len(pairs.theme_of)
     responses = sum(block.responses for block in blocks)
-    if responses * width > 4 * len(response) + 1_000_000:
+    if not width or responses * width > 4 * len(response) + 1_000_000:
         return None
-    answers = np.zeros((width, responses), dtype=np.int64)
-    positives = np.zeros((width, responses), dtype=np.int64)
+    answers = np.zeros((width, responses), dtype=np.int32)  # counts: a few per cell
+    positives = np.zeros((width, responses), dtype=np.int32)
     sums = np.zeros((width, responses))
     first = []  # each response's first row
     top = 0
     for block in blocks:
         k, rows, out = len(block.questions), slice(block.start, block.stop), slice(top, top + block.responses)
-        # one row per question: its answers in response order, contiguous
-        in_base = base[rows].reshape(-1, k).T.copy()
-        good = (positive[rows].reshape(-1, k).T & in_base).copy()
-        score = np.where(in_base, score_100[rows].reshape(-1, k).T, 0.0)
-        for slot in pairs.slots:
-            pair = slot[block.questions]
-            part = np.zeros((width, block.responses))
-            for column in np.flatnonzero(pair >= 0):
-                answers[pair[column], out] += in_base[column]
-                positives[pair[column], out] += good[column]
-                part[pair[column]] += score[column]
-            sums[:, out] += part
+        pair = [slot[block.questions] for slot in pairs.slots]  # per slot: each column's pair, or -1
+        # the first slot's sums add straight into the total (from zero, as a slot's own sum
+        # does); each later slot's into a sum of its own, added after, as one bincount each
+        into = [sums[:, out], *(np.zeros((width, block.responses)) for _ in pairs.slots[1:])]
+        in_base, good = base[rows].reshape(-1, k), positive[rows].reshape(-1, k)
+        scores = score_100[rows].reshape(-1, k)
+        for column in range(k):  # a column's arrays are small: made and dropped one at a time
+            counted = in_base[:, column]
+            positive_column = good[:, column] & counted
+            score = np.where(counted, scores[:, column], 0.0)
+            for slot, sum_of_slot in zip(pair, into, strict=True):
+                if slot[column] >= 0:
+                    answers[slot[column], out] += counted
+                    positives[slot[column], out] += positive_column
+                    sum_of_slot[slot[column]] += score
+        for sum_of_slot in into[1:]:
+            sums[:, out] += sum_of_slot
         first.append(np.arange(block.start, block.stop, k))
         top += block.responses
-    at, pair = np.nonzero(answers.T)  # the cells with answers, by response, then pair
-    keys = response[np.concatenate(first)]
-    return _theme_frame(pairs, keys[at], pair, answers[pair, at], positives[pair, at], sums[pair, at])
+    # the cells with answers, by response, then pair: picked by a mask rather than by an index
+    # per cell (the cells are as many as the answers, and fresh memory costs more than the work)
+    cells = answers.T != 0
+    return _theme_frame(
+        pairs,
+        np.repeat(response[np.concatenate(first)], cells.sum(axis=1)),
+        np.tile(pairs.theme_of, responses)[cells.ravel()],
+        np.tile(pairs.measure_of, responses)[cells.ravel()],
+        answers.T[cells],
+        positives.T[cells],
+        sums.T[cells],
+    )
 
 
 def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyScores:
