@@ -55,7 +55,7 @@ class _Lookup:
     multiple: np.ndarray  # per question: multiple choice
     values: pd.Index  # every option value in the questionnaire
     table: np.ndarray  # [question, value + 1 (last: unknown)] -> option row, or the last (unknown) row
-    value_of_row: np.ndarray  # option row -> code into `values` (-1 for the unknown row)
+    value_of_row: np.ndarray  # option row -> code into `values` (-1 for the unknown row), small integers
     numbers: np.ndarray  # [NUMBER_COLUMNS, option row]: score, score_100 (NaN for the unknown row)
     flags: np.ndarray  # [FLAG_COLUMNS, option row]: positive (and in the base), in_base, ..., known
 
@@ -63,6 +63,11 @@ class _Lookup:
     def unknown(self) -> int:
         """The row of an answer that is not an option of its question."""
         return self.numbers.shape[1] - 1
+
+
+def _small(code: np.ndarray, categories: pd.Index) -> np.ndarray:
+    """Codes in the smallest integers that hold them, as a categorical keeps them: taken per row, they cost less."""
+    return code.astype(np.min_scalar_type(-max(len(categories), 1)))
 
 
 def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
@@ -84,7 +89,7 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
         multiple=np.append(scored["type"].eq("multiple_choice").to_numpy(), False),
         values=v_index,
         table=table,
-        value_of_row=np.append(v_index.get_indexer(options["value"]), -1),
+        value_of_row=_small(np.append(v_index.get_indexer(options["value"]), -1), v_index),
         numbers=np.stack([column("score", np.nan).astype("float64"), column("score_100", np.nan).astype("float64")]),
         flags=np.stack(
             [
@@ -201,7 +206,7 @@ def _question_codes(
         found = _blocks(response, ids)
         if found is None:
             return codes(column, questions), None
-        q_code = np.empty(len(ids), dtype=np.intp)
+        q_code = np.empty(len(ids), dtype=np.min_scalar_type(-max(len(questions), 1)))  # as small as a categorical's
         blocks = []
         for start, responses, k in found:
             block = _Block(start, responses, codes(ids[start : start + k], questions))
@@ -359,11 +364,6 @@ def _pairs(questions: pd.DataFrame, order: pd.Index) -> _Pairs:
             for i in range(int(count.max()) if len(count) else 0)
         ),
     )
-
-
-def _small(code: np.ndarray, categories: pd.Index) -> np.ndarray:
-    """Codes in the smallest integers that hold them, as a categorical keeps them: taken per row, they cost less."""
-    return code.astype(np.min_scalar_type(-max(len(categories), 1)))
 
 
 def _response_codes(response: np.ndarray, in_order: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
