@@ -239,18 +239,22 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     keep = q_code >= 0
     everything = bool(keep.all())
     q_code = q_code if everything else q_code[keep]
-    raw = answers["value"].to_numpy(dtype=object)
-    raw = raw if everything else raw[keep]
+    column = answers["value"]
+    # text is looked up as text (no Python objects made, no guessing their type); anything
+    # else as objects, among them multiple choice answers (lists)
+    values = column.array if isinstance(column.dtype, pd.StringDtype) else column.to_numpy(dtype=object)
+    values = values if everything else values[keep]
     response = response if everything else response[keep]
     blocks = _scored_blocks(blocks)
     multiple = lookup.multiple[q_code]
     several = bool(multiple.any())
     if several:
+        raw = np.asarray(values, dtype=object)
         single = ~multiple
         row = np.full(len(q_code), lookup.unknown, dtype=np.intp)
         row[single] = lookup.table[q_code[single], codes(raw[single], lookup.values)]
     else:
-        row = lookup.table[q_code, codes(raw, lookup.values)]
+        row = lookup.table[q_code, codes(values, lookup.values)]
     # one take per table: every number, then every flag, of each answer's option
     numbers, flags = np.take(lookup.numbers, row, axis=1), np.take(lookup.flags, row, axis=1)
     if not several:

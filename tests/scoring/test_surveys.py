@@ -253,7 +253,7 @@ def _batch(questionnaire: Questionnaire, responses: int, seed: int) -> pd.DataFr
     Each age band's responses answer that band's questions (choice ones with an option or a
     value that is not one, the others with text), so a batch is a few blocks of one order of
     questions, with the odd response that skips a question, asks two the other way round, or
-    holds a malformed row.
+    holds a malformed row or an answer with no value.
     """
     rng = np.random.default_rng(seed)
     bands = [b.id for b in questionnaire.age_bands] or [None]
@@ -265,10 +265,12 @@ def _batch(questionnaire: Questionnaire, responses: int, seed: int) -> pd.DataFr
             asked = asked[1:]  # skipped the first question
         if r % 23 == 7:
             asked[0], asked[1] = asked[1], asked[0]
+        blank = r == responses // 3  # its first choice answer has no value
         for q in asked:
             if q.is_choice and q.type != "multiple_choice":
                 values = [o.value for o in q.options] + ["bogus"]
-                rows.append((r, q.id, values[rng.integers(len(values))]))
+                rows.append((r, q.id, None if blank else values[rng.integers(len(values))]))
+                blank = False
             else:
                 rows.append((r, q.id, "Some words."))
         if r == responses // 2:
@@ -307,7 +309,7 @@ def test_answers_in_blocks_score_and_sum_as_answers_looked_up_one_by_one(
     ids = answers["question_id"].to_numpy(dtype=object)
     assert surveys._blocks(answers["response_id"].to_numpy(), ids) is not None, "the batch comes in blocks"
     by_blocks = score_survey(questionnaire, answers)
-    as_text = score_survey(questionnaire, answers.astype({"question_id": "str"}))
+    as_text = score_survey(questionnaire, answers.astype({"question_id": "str", "value": "str"}))
     as_categories = score_survey(questionnaire, answers.astype({"question_id": "category"}))
     monkeypatch.setattr(surveys, "MOST_BLOCKS", 0)
     one_by_one = score_survey(questionnaire, answers)
