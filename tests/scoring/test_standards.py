@@ -294,3 +294,29 @@ def test_standards_and_problems_come_by_audit_then_as_asked_whatever_order_answe
         [7, "s1.3"],
         [7, "s2.1"],
     ]
+
+
+def test_triangulation_keys_from_the_responses_keep_their_values_in_the_order_first_seen(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame
+) -> None:
+    """Keys held as text, categories or numbers come out as categoricals of their values, a missing one missing."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    practitioner = score_answers(survey, _frame([(100 + i, "dsl-known", "yes") for i in range(6)]))
+    responses = pd.DataFrame(
+        {
+            "response_id": [1, 2, 3, *range(100, 106)],
+            "agency_id": pd.Series([30, 20, 10, *[10] * 6], dtype="category"),
+            "cycle": pd.Series(["2025", "2025", None, *["2024"] * 6], dtype="str"),
+            "sector": [5, 4, 3, *[3] * 6],
+        }
+    )
+    out = triangulate(
+        s11, standards, practitioner, question_frame(survey), responses, on=("agency_id", "cycle", "sector")
+    )
+    assert out["cycle"].cat.categories.tolist() == ["2025", "2024"]
+    assert out["agency_id"].cat.categories.tolist() == [30, 20, 10]
+    assert out["sector"].cat.categories.tolist() == [5, 4, 3]
+    by_response = out.drop_duplicates("response_id").set_index("response_id")
+    assert by_response["cycle"].isna().tolist() == [False, False, True]
+    assert by_response["sector"].tolist() == [5, 4, 3]
