@@ -77,7 +77,8 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
     q_index = pd.Index(scored["question_id"].to_numpy(dtype=object), dtype=object)
     v_index = pd.Index(pd.unique(options["value"].to_numpy(dtype=object)), dtype=object)
     unknown = len(options)
-    table = np.full((len(q_index) + 1, len(v_index) + 1), unknown, dtype=np.intp)
+    # option rows in the smallest integers that hold them: a row per answer is looked up here
+    table = np.full((len(q_index) + 1, len(v_index) + 1), unknown, dtype=np.min_scalar_type(-(unknown + 1)))
     table[q_index.get_indexer(options["question_id"]), v_index.get_indexer(options["value"])] = np.arange(len(options))
 
     def column(name: str, missing: object) -> np.ndarray:
