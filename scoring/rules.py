@@ -819,25 +819,30 @@ def triangulation(
     least_n = int(rule.params["min_respondents"])
     keys = [*on, "section_id"]
     base = practitioner["in_base"].to_numpy(dtype=bool)
+    everything = bool(base.all())  # answers matched to standards are all in the base: no copies then
     # each key as codes shared by both sides (equal values, as a join matches them), then one id per combination
     mine, theirs, sizes = [], [], []
     for key in keys:
         code, uniques = codes_of(practitioner[key])
         found = uniques.get_indexer(pd.Index(standards[key].to_numpy(dtype=object), dtype=object))
-        theirs.append(code[base].astype(np.int64))
+        theirs.append(code if everything else code[base])
         mine.append(np.where(found < 0, len(uniques), found))
         sizes.append(len(uniques) + 1)  # each key's codes, and one for "not there"
+    counted = len(theirs[0])
     if np.prod(sizes, dtype=float) <= 4 * len(base) + 1_000_000:  # few combinations: a key is their number
-        answer_ids, standard_ids = np.zeros(int(base.sum()), dtype=np.int64), np.zeros(len(standards), dtype=np.int64)
+        answer_ids, standard_ids = np.zeros(counted, dtype=np.int64), np.zeros(len(standards), dtype=np.int64)
         for t, m, size in zip(theirs, mine, sizes, strict=True):
-            answer_ids, standard_ids = answer_ids * size + t, standard_ids * size + m
+            answer_ids *= size  # in place: an answer's id is built in one array
+            answer_ids += t
+            standard_ids = standard_ids * size + m
         groups = int(np.prod(sizes))
     else:
         ids = first_seen(*(np.concatenate([t, m]) for t, m in zip(theirs, mine, strict=True)))
-        answer_ids, standard_ids = ids[: int(base.sum())], ids[int(base.sum()) :]
+        answer_ids, standard_ids = ids[:counted], ids[counted:]
         groups = int(ids.max()) + 1 if len(ids) else 0
     n = np.bincount(answer_ids, minlength=groups)[standard_ids].astype("int64")
-    positive_of = practitioner["positive"].to_numpy()[base].astype("int64")
+    positive_of = practitioner["positive"].to_numpy(dtype=bool)
+    positive_of = positive_of if everything else positive_of[base]
     positive = np.rint(np.bincount(answer_ids, weights=positive_of, minlength=groups)[standard_ids]).astype("int64")
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, positive / np.maximum(n, 1), np.nan)
