@@ -210,14 +210,12 @@ def _summed(
     combinations of unit keys that occur (a survey's themes and measures), so a cell's key
     is its group times those combinations plus its combination.
     """
-    meta = responses.drop_duplicates("response_id")
+    meta = _described(responses)
     if response_keys:
         gid = first_seen(*(pd.factorize(meta[k], use_na_sentinel=False)[0] for k in response_keys))
         groups = meta[list(response_keys)].iloc[first_rows(gid)].reset_index(drop=True)
     else:
         gid, groups = np.zeros(len(meta), dtype=np.int64), pd.DataFrame(index=[0])
-    gid = np.append(gid, -1)  # a unit of a response not described: no group, not reported
-    meta_ids = pd.Index(meta["response_id"])
 
     local = [[codes_of(f[column]) for column in unit_keys] for f in frames]
     categories = {
@@ -228,8 +226,8 @@ def _summed(
     }
     combined, spaces, seen_in = [], [], []  # per frame: each row's combination of unit codes, how many there
     for parts in local:  # can be, which occur
-        code = np.zeros(len(parts[0][0]) if parts else 0, dtype=np.int64)
-        for part, part_categories in parts:
+        code = parts[0][0].astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+        for part, part_categories in parts[1:]:
             code *= len(part_categories)
             code += part
         combined.append(code)
@@ -249,28 +247,52 @@ def _summed(
     width = max(combos.shape[1], 1)
     combo_index = pd.Index(_row_keys(combos, categories, unit_keys))
 
-    keys, weights = [], []
-    for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
-        combo_of = np.full(local_space, -1, dtype=np.int64)
-        combo_of[seen] = combo_index.get_indexer(_row_keys(union, categories, unit_keys))
-        key = run_codes(f["response_id"].to_numpy(), meta_ids, of=gid)  # the response's group
-        ok = key >= 0
-        everything = bool(ok.all())
-        key *= width
-        key += combo_of[code]
-        keys.append(key if everything else key[ok])
-        weights.append([f[c].to_numpy() if everything else f[c].to_numpy()[ok] for c in SUM_COLUMNS])
+    group_of = _Lookup(meta["response_id"], gid)
     space = len(groups) * width
     names = ["respondents", *SUM_COLUMNS]
-    if space <= 4 * sum(len(k) for k in keys) + 1_000_000:  # few possible cells: dense bins, frame by frame
-        sums = {name: np.zeros(space, dtype="int64" if name == "respondents" else "float64") for name in names}
-        for key, values in zip(keys, weights, strict=True):
-            sums["respondents"] += np.bincount(key, minlength=space)
-            for column, value in zip(SUM_COLUMNS, values, strict=True):
-                sums[column] += np.bincount(key, weights=value, minlength=space)
+    if space <= 4 * sum(len(f) for f in frames) + 1_000_000:  # few possible cells: dense bins, frame by frame
+        # Each frame is counted in bins of its own combinations only (a survey has a few of all the
+        # sources' combinations), then its bins are added to the cells': the same sums, in the
+        # same order (a sum of fractions depends on it), in smaller arrays.
+        cells = {
+            name: np.zeros((len(groups), width), dtype="int64" if name == "respondents" else "float64")
+            for name in names
+        }
+        for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
+            if not len(seen):  # no rows
+                continue
+            mine = combo_index.get_indexer(_row_keys(union, categories, unit_keys))  # the frame's combinations
+            rank = np.full(local_space, -1, dtype=np.int64)  # each one's place among them, in the cells' order
+            order = np.argsort(mine, kind="stable")
+            rank[seen[order]] = np.arange(len(seen))
+            key = group_of(f["response_id"].to_numpy())  # the response's group (-1: a response not described)
+            ok = key >= 0
+            everything = bool(ok.all())
+            key *= len(seen)
+            key += rank[code]
+            if not everything:
+                key = key[ok]
+            bins = len(groups) * len(seen)
+            columns = mine[order]
+            cells["respondents"][:, columns] += np.bincount(key, minlength=bins).reshape(-1, len(seen))
+            for column in SUM_COLUMNS:
+                value = f[column].to_numpy() if everything else f[column].to_numpy()[ok]
+                cells[column][:, columns] += np.bincount(key, weights=value, minlength=bins).reshape(-1, len(seen))
+        sums = {name: values.reshape(-1) for name, values in cells.items()}
         present = np.flatnonzero(sums["respondents"])
         sums = {name: values[present] for name, values in sums.items()}
     else:
+        keys, weights = [], []
+        for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
+            combo_of = np.full(local_space, -1, dtype=np.int64)
+            combo_of[seen] = combo_index.get_indexer(_row_keys(union, categories, unit_keys))
+            key = group_of(f["response_id"].to_numpy())
+            ok = key >= 0
+            everything = bool(ok.all())
+            key *= width
+            key += combo_of[code]
+            keys.append(key if everything else key[ok])
+            weights.append([f[c].to_numpy() if everything else f[c].to_numpy()[ok] for c in SUM_COLUMNS])
         cell, present = pd.factorize(np.concatenate(keys), sort=True)
         sums = {"respondents": np.bincount(cell, minlength=len(present))}
         for i, column in enumerate(SUM_COLUMNS):
@@ -292,6 +314,48 @@ def _row_keys(codes: np.ndarray, categories: dict[str, pd.Index], unit_keys: Seq
     for i, column in enumerate(unit_keys):
         key = key * len(categories[column]) + codes[i]
     return key
+
+
+class _Lookup:
+    """Finds each unit's response among the responses described, and gives what an array over them holds for it.
+
+    Ids are usually integers from a database sequence: then a table indexed by id finds a
+    response in one read, where hashing hundreds of thousands of ids would cost more than
+    summing the units. Other ids (text, floats, a range far wider than the responses) are
+    hashed once per run of equal ids (units come by response).
+    """
+
+    def __init__(self, ids: pd.Series, per_row: np.ndarray) -> None:
+        self.index = pd.Index(ids)
+        self.per_row = np.append(per_row, -1)  # -1: a unit of a response not described
+        self.low, self.table = 0, None
+        values = ids.to_numpy()
+        if values.dtype.kind == "i" and len(values):
+            low, high = int(values.min()), int(values.max())
+            if high - low < 4 * len(values) + 1_000_000 and low > -(2**62) and high < 2**62:  # no overflow
+                self.low = low
+                self.table = np.full(high - low + 2, -1, dtype=np.int64)  # and one past the range: not ours
+                self.table[values - low] = per_row  # ids are unique here
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        """For each id, what `per_row` holds for its response (-1 for none), as a new array."""
+        table = self.table
+        if table is None or ids.dtype.kind != "i" or not len(ids):
+            return run_codes(ids, self.index, of=self.per_row)
+        at = ids - self.low if self.low else ids
+        if int(at.min()) < 0 or int(at.max()) >= len(table) - 1:
+            at = np.where((at >= 0) & (at < len(table) - 1), at, len(table) - 1)
+        return table.take(at)
+
+
+def _described(responses: pd.DataFrame) -> pd.DataFrame:
+    """Each response once, as its first row describes it (a repeated id is rare: counted, not hashed, if ids are integers)."""
+    ids = responses["response_id"].to_numpy()
+    if ids.dtype.kind == "i" and len(ids):
+        low, high = int(ids.min()), int(ids.max())
+        if high - low < 4 * len(ids) + 1_000_000 and np.bincount(ids - low).max() == 1:
+            return responses
+    return responses.drop_duplicates("response_id")
 
 
 def _grouped(
