@@ -102,8 +102,9 @@ def hidden_cells(counts: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray
     for _ in range(len(counts) + 1):  # every pass hides at least one more cell, or stops
         before = int(hidden.sum())
         for gid, n_groups, cells, k_max in sets:
-            hidden_n = np.bincount(gid, weights=hidden, minlength=n_groups)
-            hidden_total = np.bincount(gid, weights=np.where(hidden, counts, 0), minlength=n_groups)
+            hidden_rows = np.flatnonzero(hidden)  # few cells are hidden: count those, not every cell
+            hidden_n = np.bincount(gid[hidden_rows], minlength=n_groups)
+            hidden_total = np.bincount(gid[hidden_rows], weights=counts[hidden_rows], minlength=n_groups)
             enough = (hidden_n >= 2) & (hidden_total >= k_max)
             need = ((hidden_n > 0) & (hidden_n < cells) & ~enough)[gid] & ~hidden
             if not need.any():
