@@ -458,11 +458,29 @@ def theme_table(
     columns["change"] = _change(cells, columns["share"])
     # age bands by age (4 to 7 before 12 to 17), everything else as text sorts
     rank = {k: natural_ranks if k == "age_band" else sort_ranks for k in _TABLE_ORDER}
-    order = np.lexsort([cells.per_cell(k, rank[k](cells.values[k])) for k in reversed(_TABLE_ORDER)])
+    order = _sorted_order([cells.per_cell(k, rank[k](cells.values[k])) for k in _TABLE_ORDER])
     table = pd.DataFrame({k: decode(cells.values[k], cells.codes[k][order]) for k in THEME_TABLE_COLUMNS[:6]})
     for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
         table[name] = columns[name][order]
     return table
+
+
+def _sorted_order(ranks: Sequence[np.ndarray]) -> np.ndarray:
+    """`np.lexsort` of these ranks (-1 and up), the first most significant: the rows' order, ties as they come.
+
+    The ranks are small, so they are combined into one integer per row and that is sorted
+    once (stably, as lexsort is), rather than sorting on six keys in turn.
+    """
+    key = np.zeros(len(ranks[0]) if ranks else 0, dtype=np.int64)
+    span = 1
+    for rank in ranks:
+        width = int(rank.max()) + 2 if len(rank) else 1  # -1 (missing) sorts first, as 0
+        span *= width
+        if span > 2**62:  # too many to combine: sort key by key
+            return np.lexsort(list(reversed(ranks)))
+        key *= width
+        key += rank + 1
+    return np.argsort(key, kind="stable")
 
 
 def _measures_as_one(units: pd.DataFrame) -> pd.DataFrame:

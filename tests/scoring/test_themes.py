@@ -251,3 +251,15 @@ def test_theme_table_on_codes_equals_the_obvious_group_by(shipped: dict[str, Que
         np.testing.assert_allclose(table[column], expected[column], rtol=1e-12, err_msg=column)
     hidden = theme_table(units, responses, by="agency", policy=SuppressionPolicy())
     assert hidden["suppressed"].any() and hidden.loc[hidden["suppressed"], "share"].isna().all()
+
+
+def test_rows_sort_by_one_combined_key_as_lexsort_would_with_ties_and_missing() -> None:
+    from scoring.themes import _sorted_order
+
+    rng = np.random.default_rng(8)
+    ranks = [rng.integers(-1, n, 5000) for n in (4, 3, 2, 300, 5, 2)]  # ties: 5000 rows, fewer keys
+    expected = np.lexsort(list(reversed(ranks)))
+    assert _sorted_order(ranks).tolist() == expected.tolist()
+    wide = [rng.integers(-1, 2**40, 50) for _ in range(3)] + [rng.integers(0, 2, 50)]  # too wide to combine
+    assert _sorted_order(wide).tolist() == np.lexsort(list(reversed(wide))).tolist()
+    assert _sorted_order([np.zeros(0, dtype=np.int64)]).tolist() == []
