@@ -554,7 +554,10 @@ def _change(cells: _Cells, share: np.ndarray) -> np.ndarray:
     rank = np.where(rank < 0, len(rank), rank)  # missing cycles sort last here, as they do in add_change
     missing = np.flatnonzero(cells.values["cycle"].isna().to_numpy())
     none = int(missing[0]) if len(missing) else -1  # a missing previous cycle joins a missing cycle's cells
-    pairs = np.unique(source * n_cycles + cycle)
+    # (source, cycle) pairs are few: each cell's pair is a code into a small table, not a hashed or searched value
+    pair_of_cell = source * n_cycles + cycle
+    n_pairs = len(cells.values["source"]) * n_cycles
+    pairs = np.flatnonzero(np.bincount(pair_of_cell, minlength=n_pairs)) if len(pair_of_cell) else pair_of_cell
     pair_source, pair_cycle = pairs // n_cycles, pairs % n_cycles
     pairs = pairs[np.lexsort((rank[pair_cycle], pair_source))]
     pair_source, pair_cycle = pairs // n_cycles, pairs % n_cycles
@@ -563,11 +566,14 @@ def _change(cells: _Cells, share: np.ndarray) -> np.ndarray:
     same[1:] = pair_source[1:] == pair_source[:-1]
     before[1:][same[1:]] = pair_cycle[:-1][same[1:]]
     before[cells.values["source"].isna().to_numpy()[pair_source]] = none  # no source: no previous cycle either
-    by_value = np.argsort(pairs)
-    previous = before[by_value[np.searchsorted(pairs, source * n_cycles + cycle, sorter=by_value)]]
+    previous_of_pair = np.full(n_pairs, -1, dtype=np.int64)
+    previous_of_pair[pairs] = before
+    previous = previous_of_pair[pair_of_cell]
+    # the same cell in the previous cycle: the cells' other keys numbered, then a table by number and cycle
     rest = cells.ids("theme", "measure", "source", "group", "age_band")
-    row = pd.Index(rest * n_cycles + cycle).get_indexer(rest * n_cycles + previous)
-    row = np.where(previous < 0, -1, row)
+    row_of = np.full((int(rest.max()) + 1 if len(rest) else 0) * n_cycles, -1, dtype=np.int64)
+    row_of[rest * n_cycles + cycle] = np.arange(len(rest))
+    row = np.where(previous < 0, -1, row_of[rest * n_cycles + np.maximum(previous, 0)])
     return np.where(row >= 0, share - share[row], np.nan)
 
 
