@@ -212,7 +212,7 @@ def _summed(
     """
     meta = _described(responses)
     if response_keys:
-        gid = first_seen(*(pd.factorize(meta[k], use_na_sentinel=False)[0] for k in response_keys))
+        gid = first_seen(*(_value_codes(meta[k]) for k in response_keys))
         groups = meta[list(response_keys)].iloc[first_rows(gid)].reset_index(drop=True)
     else:
         gid, groups = np.zeros(len(meta), dtype=np.int64), pd.DataFrame(index=[0])
@@ -314,6 +314,30 @@ def _row_keys(codes: np.ndarray, categories: dict[str, pd.Index], unit_keys: Seq
     for i, column in enumerate(unit_keys):
         key = key * len(categories[column]) + codes[i]
     return key
+
+
+def _value_codes(column: pd.Series) -> np.ndarray:
+    """`pd.factorize(column, use_na_sentinel=False)[0]`, hashing one value per run of equal values.
+
+    Responses come in runs of one cycle and one age band (stored by questionnaire, in
+    order), and hashing text costs more than comparing each value with the one before:
+    so text is compared first and only the first value of each run is hashed. Numbers,
+    short runs and values that cannot be compared (`pd.NA`) are hashed whole.
+    """
+    values = column.to_numpy()
+    if len(values) < 2 or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+        return pd.factorize(column, use_na_sentinel=False)[0]
+    try:
+        change = np.empty(len(values), dtype=bool)
+        change[0] = True
+        change[1:] = values[1:] != values[:-1]
+    except (TypeError, ValueError):  # a comparison without a plain answer
+        return pd.factorize(column, use_na_sentinel=False)[0]
+    starts = np.flatnonzero(change)
+    if len(starts) > len(values) // 4:  # short runs: as dear as hashing every value
+        return pd.factorize(column, use_na_sentinel=False)[0]
+    first = pd.factorize(column.array[starts], use_na_sentinel=False)[0]  # numbered as first seen, as in the whole
+    return np.repeat(first, np.diff(np.append(starts, len(values))))
 
 
 class _Lookup:

@@ -263,3 +263,22 @@ def test_rows_sort_by_one_combined_key_as_lexsort_would_with_ties_and_missing() 
     wide = [rng.integers(-1, 2**40, 50) for _ in range(3)] + [rng.integers(0, 2, 50)]  # too wide to combine
     assert _sorted_order(wide).tolist() == np.lexsort(list(reversed(wide))).tolist()
     assert _sorted_order([np.zeros(0, dtype=np.int64)]).tolist() == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["2025-26"] * 50 + ["2024-25"] * 30 + [None] * 5 + ["2025-26"] * 40, dtype="str"),
+        pd.Series(["age-4-7"] * 40 + [None] * 30 + [np.nan] * 10 + ["age-4-7", None] * 10, dtype=object),
+        pd.Series(["a", pd.NA] * 60, dtype=object),  # cannot be compared: hashed whole
+        pd.Series(["a"] * 60 + [pd.NA] * 60, dtype="string"),
+        pd.Series(list("abcdefgh") * 20, dtype=object),  # short runs: hashed whole
+        pd.Series([3, 3, 1, 1, 2] * 30),
+        pd.Series(["x"] * 90, dtype=object),
+        pd.Series([], dtype=object),
+    ],
+)
+def test_response_keys_numbered_by_runs_as_factorize_numbers_them(values: pd.Series) -> None:
+    from scoring.themes import _value_codes
+
+    assert _value_codes(values).tolist() == pd.factorize(values, use_na_sentinel=False)[0].tolist()
