@@ -560,14 +560,13 @@ def _regrouped(cells: _Cells) -> _Cells:
     keys = ["theme", "measure", "source", "cycle", "group", "age_band"]
     cell = cells.ids(*keys)
     count = int(cell.max()) + 1 if len(cell) else 0
+    values = as_grouped({k: cells.values[k] for k in keys})
+    if count == len(cell):  # no two cells to add up (every source's band is one value): the cells as they are
+        return _Cells(codes={k: cells.codes[k] for k in keys}, values=values, sums=cells.sums)
     first = first_rows(cell)
-    sums = {name: np.bincount(cell, weights=values, minlength=count) for name, values in cells.sums.items()}
+    sums = {name: np.bincount(cell, weights=per_cell, minlength=count) for name, per_cell in cells.sums.items()}
     sums["respondents"] = np.rint(sums["respondents"]).astype("int64")
-    return _Cells(
-        codes={k: cells.codes[k][first] for k in keys},
-        values=as_grouped({k: cells.values[k] for k in keys}),
-        sums=sums,
-    )
+    return _Cells(codes={k: cells.codes[k][first] for k in keys}, values=values, sums=sums)
 
 
 def _change(cells: _Cells, share: np.ndarray) -> np.ndarray:
