@@ -220,14 +220,17 @@ def test_measures_taken_together_count_each_respondent_once(shipped: dict[str, Q
     assert hidden.loc[hidden["theme"].eq(theme), "suppressed"].all(), "8 people are under 10, however many measures"
 
 
-def test_theme_table_on_codes_equals_the_obvious_group_by(shipped: dict[str, Questionnaire]) -> None:
-    rng = np.random.default_rng(4)
+def _mixed_units(
+    shipped: dict[str, Questionnaire], per_source: int, seed: int
+) -> tuple[list[pd.DataFrame], pd.DataFrame]:
+    """Child, family and practitioner sums of random answers, over two cycles, six agencies and the age bands."""
+    rng = np.random.default_rng(seed)
     units, meta = [], []
     for name in ("child-experience", "family-experience", "practitioner-s11-survey"):
         questionnaire = shipped[name]
         bands = [b.id for b in questionnaire.age_bands] or [None]
         rows = []
-        for response in range(len(meta), len(meta) + 150):
+        for response in range(len(meta), len(meta) + per_source):
             band = bands[rng.integers(len(bands))]
             meta.append((response, ["2024", "2025"][rng.integers(2)], int(rng.integers(6)), band))
             for section in questionnaire.sections_for(band):
@@ -236,7 +239,11 @@ def test_theme_table_on_codes_equals_the_obvious_group_by(shipped: dict[str, Que
                         rows.append((response, q.id, q.options[rng.integers(len(q.options))].value))
         scores = score_survey(questionnaire, _answers(rows))
         units.append(with_source(scores.themes, source_of(questionnaire)))
-    responses = pd.DataFrame(meta, columns=["response_id", "cycle", "agency_id", "age_band"])
+    return units, pd.DataFrame(meta, columns=["response_id", "cycle", "agency_id", "age_band"])
+
+
+def test_theme_table_on_codes_equals_the_obvious_group_by(shipped: dict[str, Questionnaire]) -> None:
+    units, responses = _mixed_units(shipped, 150, seed=4)
     table = theme_table(units, responses, by="agency")
     expected = _plain_theme_table(units, responses)
     assert len(table) == len(expected)
@@ -282,3 +289,44 @@ def test_response_keys_numbered_by_runs_as_factorize_numbers_them(values: pd.Ser
     from scoring.themes import _value_codes
 
     assert _value_codes(values).tolist() == pd.factorize(values, use_na_sentinel=False)[0].tolist()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        lambda s: "r" + s.astype(str),  # text: hashed
+        lambda s: s - 1_000,  # negative: a table from the lowest id
+        lambda s: s * 1_000_000_007,  # far apart: hashed
+        lambda s: s.astype("int32"),
+    ],
+)
+def test_theme_table_finds_responses_whatever_their_ids(shipped: dict[str, Questionnaire], ids) -> None:
+    units, responses = _mixed_units(shipped, 120, seed=11)
+    responses["sector"] = np.where(responses["agency_id"] % 2 == 0, "health", "police")
+    policy = SuppressionPolicy(k=3)
+    expected = theme_table(units, responses, by="agency", policy=policy)
+    renamed = [u.assign(response_id=ids(u["response_id"])) for u in units]
+    table = theme_table(
+        renamed, responses.assign(response_id=ids(responses["response_id"])), by="agency", policy=policy
+    )
+    assert_frame_equal(table, expected)
+
+
+def test_theme_table_ignores_unknown_responses_and_takes_a_responses_first_row(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    units, responses = _mixed_units(shipped, 120, seed=11)
+    expected = theme_table(units, responses, by="agency", policy=SuppressionPolicy(k=3))
+    stray = [pd.concat([u, u.head(5).assign(response_id=[-7, 10**6, 10**12, 361, 99_999])]) for u in units]
+    again = responses.sample(40, random_state=2).assign(cycle="1999", agency_id=77)  # described twice: first counts
+    table = theme_table(
+        [s.sample(frac=1, random_state=3) for s in stray],  # units out of order too
+        pd.concat([responses, again], ignore_index=True),
+        by="agency",
+        policy=SuppressionPolicy(k=3),
+    )
+    assert_frame_equal(table, expected)
+    everyone = theme_table(units, responses, by="agency")
+    fewer = theme_table(units, responses.iloc[40:], by="agency")  # units of responses not described: left out
+    assert everyone["respondents"].sum() == sum(len(u) for u in units)  # a unit is one respondent in one cell
+    assert fewer["respondents"].sum() == sum(int(u["response_id"].ge(40).sum()) for u in units)
