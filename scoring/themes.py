@@ -205,9 +205,9 @@ def _summed(
     `responses`), then by each unit key's code (categories in the order the frames give
     them). `frames` may be several (one per questionnaire or source), so that their
     categorical columns never have to be concatenated into text. Each frame's rows are
-    placed by one response lookup per run of rows of the same response, and by the few
-    combinations of unit keys that occur (a survey's themes and measures), so a cell's key
-    is its group times those combinations plus its combination.
+    placed by their response's group (`_Lookup`: one read per row when ids are integers)
+    and by the few combinations of unit keys that occur (a survey's themes and measures),
+    so a cell's key is its group times those combinations plus its combination.
     """
     meta = _described(responses)
     if response_keys:
@@ -365,7 +365,8 @@ class _Lookup:
         table = self.table
         if table is None or ids.dtype.kind != "i" or not len(ids):
             return run_codes(ids, self.index, of=self.per_row)
-        at = ids - self.low if self.low else ids
+        at = ids.astype(np.int64, copy=False)  # narrower ids could overflow less the lowest
+        at = at - self.low if self.low else at
         if int(at.min()) < 0 or int(at.max()) >= len(table) - 1:
             at = np.where((at >= 0) & (at < len(table) - 1), at, len(table) - 1)
         return table.take(at)

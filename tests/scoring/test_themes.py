@@ -330,3 +330,11 @@ def test_theme_table_ignores_unknown_responses_and_takes_a_responses_first_row(
     fewer = theme_table(units, responses.iloc[40:], by="agency")  # units of responses not described: left out
     assert everyone["respondents"].sum() == sum(len(u) for u in units)  # a unit is one respondent in one cell
     assert fewer["respondents"].sum() == sum(int(u["response_id"].ge(40).sum()) for u in units)
+
+
+def test_narrow_unit_ids_are_compared_with_wide_response_ids_as_numbers(shipped: dict[str, Questionnaire]) -> None:
+    units, responses = _mixed_units(shipped, 40, seed=5)
+    narrow = [u.assign(response_id=u["response_id"].astype("int32")) for u in units]
+    for shift in (0, 2**31 + 5):  # responses past what int32 holds: no unit is theirs, and nothing overflows
+        wide = responses.assign(response_id=responses["response_id"] + shift)
+        assert_frame_equal(theme_table(narrow, wide, by="agency"), theme_table(units, wide, by="agency"))
