@@ -25,6 +25,7 @@ The item rules (R1, R3, R4, R5) read an **items** table, one row per audit and r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -93,14 +94,48 @@ def _category_rows(options: pd.DataFrame, question_ids: pd.Categorical, values: 
 
     A batch's items are tens of thousands of rows over a few dozen categories: the options
     are looked up among the categories once, and each row reads its cell by its codes, with
-    no hash per row. A later option of the same question and value wins, as in `option_rows`.
+    no hash per row. A missing value's code, -1, reads the last row or column: no option.
     """
-    q_at = codes(options["question_id"].to_numpy(dtype=object), pd.Index(question_ids.categories, dtype=object))
-    v_at = codes(options["value"].to_numpy(dtype=object), pd.Index(values.categories, dtype=object))
+    return _category_table(options, question_ids.categories, values.categories)[question_ids.codes, values.codes]
+
+
+#: Tables built by `_category_table`, by the ids of what they were built from (kept, so ids are not reused).
+_TABLES: dict[tuple[int, ...], tuple[tuple[object, ...], np.ndarray]] = {}
+_TABLES_SIZE = 32
+_TABLES_LOCK = threading.Lock()
+
+
+def _category_table(options: pd.DataFrame, question_ids: pd.Index, values: pd.Index) -> np.ndarray:
+    """The option row of each (question category, value category) pair, `len(options)` where there is none.
+
+    Scoring a batch looks options up a dozen times over the same categories (the items
+    table's, made once per definition) and the same option frame: the table is built once
+    for them and kept. It is keyed by the very arrays and indexes it is built from, which
+    pandas never changes in place (a changed option frame has new arrays), so a kept
+    table is never stale. A later option of the same question and value wins.
+    """
+    parts = (
+        options["question_id"].to_numpy(dtype=object),
+        options["value"].to_numpy(dtype=object),
+        question_ids,
+        values,
+    )
+    key = tuple(map(id, parts))
+    with _TABLES_LOCK:  # pages may score from several threads
+        found = _TABLES.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], parts, strict=True)):
+        return found[1]
+    q_at = codes(parts[0], pd.Index(question_ids, dtype=object))
+    v_at = codes(parts[1], pd.Index(values, dtype=object))
     known = (q_at >= 0) & (v_at >= 0)
-    table = np.full((len(question_ids.categories) + 1, len(values.categories) + 1), len(options), dtype=np.intp)
+    table = np.full((len(question_ids) + 1, len(values) + 1), len(options), dtype=np.intp)
     table[q_at[known], v_at[known]] = np.flatnonzero(known)
-    return table[question_ids.codes, values.codes]  # a missing value's code, -1, reads the last row or column: none
+    table.flags.writeable = False  # shared by every caller
+    with _TABLES_LOCK:
+        if len(_TABLES) >= _TABLES_SIZE:  # a few definitions are scored at a time: the oldest table goes
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = (parts, table)
+    return table
 
 
 def option_column(options: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
@@ -132,11 +167,18 @@ def _downgrade(
     Scores are looked up for the hit items only: a rule hits a few items of a batch.
     """
     rows = np.flatnonzero(hit.to_numpy(dtype=bool) & items["rating"].notna().to_numpy())
-    question_ids = items["question_id"].iloc[rows]
-    now = option_column(options, option_rows(options, question_ids, items["rating"].iloc[rows]), "score")
-    # the target as a categorical of one value: looked up by category, as the ratings are
-    targets = pd.Series(pd.Categorical.from_codes(np.zeros(len(rows), dtype=np.int8), [to]), index=question_ids.index)
-    target = option_column(options, option_rows(options, question_ids, targets), "score")
+    question_ids, ratings = items["question_id"].array, items["rating"].array
+    score = np.append(options["score"].to_numpy(dtype="float64"), np.nan)
+    if isinstance(question_ids, pd.Categorical) and isinstance(ratings, pd.Categorical) and to in ratings.categories:
+        # an items table's categoricals: the rating now and the target read from one table, by their codes
+        table = _category_table(options, question_ids.categories, ratings.categories)
+        asked = question_ids.codes[rows]
+        now = score[table[asked, ratings.codes[rows]]]
+        target = score[table[asked, ratings.categories.get_loc(to)]]
+    else:
+        taken = items["question_id"].iloc[rows]
+        now = score[option_rows(options, taken, items["rating"].iloc[rows])]
+        target = score[option_rows(options, taken, pd.Series(to, index=taken.index, dtype=object))]
     lower = np.zeros(len(items), dtype=bool)
     lower[rows[target < now]] = True  # a rating or target without a score (NaN) is never lowered
     if not lower.any():

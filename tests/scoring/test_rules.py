@@ -647,3 +647,19 @@ def test_put_writes_as_mask_does(value: pd.Series | str, dtype: object) -> None:
     column = pd.Series([None, "x", None, "y"], index=[10, 11, 12, 13], dtype=dtype, name="why")
     where = np.array([True, False, True, True])
     pd.testing.assert_series_equal(R._put(column, where, value), column.mask(where, value))
+
+
+def test_option_lookups_by_category_follow_changed_options() -> None:
+    """An items table of categoricals reads its options from a kept table: a changed option frame is read afresh."""
+    table = make_items({"answered": "met", "evidence_count": 0}, {"question_id": "q2", "answered": "met"})
+    scale = pd.CategoricalDtype(["met", "partially-met", "not-met", "not-applicable"])
+    table = table.astype({"question_id": "category", "answered": scale, "rating": scale})
+    lowered = R.evidence_for_met(table, R1, OPTIONS)
+    assert lowered["rating"].astype(object).tolist() == ["partially-met", "met"]
+    # the same categories, but partially met now scores above met for every question: R1 never raises
+    raised = OPTIONS.assign(score=np.where(OPTIONS["value"].eq("partially-met"), 3.0, OPTIONS["score"]))
+    kept = R.evidence_for_met(table, R1, raised)
+    assert kept["rating"].astype(object).tolist() == ["met", "met"]
+    # an option renamed is no longer found for the same categories
+    relabelled = OPTIONS.assign(value=OPTIONS["value"].replace({"met": "fully-met"}))
+    assert R.option_rows(relabelled, table["question_id"], table["answered"]).tolist() == [len(OPTIONS)] * 2
