@@ -66,10 +66,39 @@ def rule_name(kind: str, rule_id: str | None = None) -> str:
     return f"({RULE_NAMES.get(kind) or f'rule {rule_id or kind}'})"
 
 
-def _applies(items: pd.DataFrame, applies: pd.Series | None) -> pd.Series:
+def _applies(items: pd.DataFrame, applies: pd.Series | None) -> np.ndarray:
+    """Whether the rule applies to each item: `applies` on the items' index, false where it has no row."""
     if applies is None:
-        return pd.Series(True, index=items.index)
-    return applies.reindex(items.index, fill_value=False).astype(bool)
+        return np.ones(len(items), dtype=bool)
+    if applies.index.equals(items.index):  # as a batch gives it: no reindexing
+        return applies.to_numpy(dtype=bool)
+    return applies.reindex(items.index, fill_value=False).to_numpy(dtype=bool)
+
+
+def _equals(column: pd.Series, value: object) -> np.ndarray:
+    """`column.eq(value)` as an array; a categorical looks the value up among its categories (`_is_in`)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return _is_in(column, [value])
+    return column.eq(value).to_numpy(dtype=bool)
+
+
+def _is_in(column: pd.Series, values: list[Any]) -> np.ndarray:
+    """`column.isin(values)` as an array; for a categorical, its few categories are looked up and taken by code.
+
+    The rules compare an items table's ratings (categoricals over a definition's scale) with
+    a rule's settings: a lookup per category, not a comparison per row.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        found = np.append(column.cat.categories.isin(values), False)  # a missing value (code -1) is not in
+        return found[column.cat.codes.to_numpy()]
+    return column.isin(values).to_numpy(dtype=bool)
+
+
+def _is_zero(column: pd.Series) -> np.ndarray:
+    """`column.fillna(0).eq(0)` as an array: missing counts as none."""
+    if column.dtype.kind in "iu":
+        return column.to_numpy() == 0
+    return column.fillna(0).eq(0).to_numpy(dtype=bool)
 
 
 def option_rows(options: pd.DataFrame, question_ids: pd.Series, values: pd.Series) -> np.ndarray:
@@ -160,13 +189,13 @@ def option_lookup(options: pd.DataFrame, question_ids: pd.Series, values: pd.Ser
 
 
 def _downgrade(
-    items: pd.DataFrame, hit: pd.Series, to: str, rule_id: str, why: pd.Series | str, options: pd.DataFrame
+    items: pd.DataFrame, hit: pd.Series | np.ndarray, to: str, rule_id: str, why: pd.Series | str, options: pd.DataFrame
 ) -> pd.DataFrame:
     """Lower `rating` to `to` where `hit` and `to` scores less than the rating now counted.
 
     Scores are looked up for the hit items only: a rule hits a few items of a batch.
     """
-    rows = np.flatnonzero(hit.to_numpy(dtype=bool) & items["rating"].notna().to_numpy())
+    rows = np.flatnonzero(np.asarray(hit, dtype=bool) & items["rating"].notna().to_numpy())
     question_ids, ratings = items["question_id"].array, items["rating"].array
     score = np.append(options["score"].to_numpy(dtype="float64"), np.nan)
     if isinstance(question_ids, pd.Categorical) and isinstance(ratings, pd.Categorical) and to in ratings.categories:
@@ -213,7 +242,7 @@ def evidence_for_met(
     commonest reason a moderation panel lowers a rating, so the score lowers it first.
     """
     met, to = rule.params["met"], rule.params["downgrade_to"]
-    hit = _applies(items, applies) & items["rating"].eq(met) & items["evidence_count"].fillna(0).eq(0)
+    hit = _applies(items, applies) & _equals(items["rating"], met) & _is_zero(items["evidence_count"])
     return _downgrade(items, hit, to, rule.id, f"no evidence is listed {rule_name(rule.kind, rule.id)}", options)
 
 
@@ -240,7 +269,7 @@ def evidence_age(
     old = evidence.loc[dated.lt(cutoff) & (evidence["type"].isin(types) if types else True)].assign(date=dated)
     old = old.sort_values(["response_id", "item_id", "date"], kind="stable")
     first = old.drop_duplicates(["response_id", "item_id"])
-    rows = np.flatnonzero(_applies(items, applies).to_numpy(dtype=bool))  # only the items the rule applies to
+    rows = np.flatnonzero(_applies(items, applies))  # only the items the rule applies to
     # (audit, item) of the oldest pieces and of the items, as one code each: the same pair, the same code
     response, _ = pd.factorize(
         np.concatenate([first["response_id"].to_numpy(), items["response_id"].to_numpy()[rows]]), use_na_sentinel=False
@@ -263,7 +292,7 @@ def evidence_age(
         long_dates(found["date"]),
         f", more than {limit} before the audit on {long_date(as_of)} {rule_name(rule.kind, rule.id)}",
     )
-    return _downgrade(items, pd.Series(hit, index=items.index), rule.params["downgrade_to"], rule.id, why, options)
+    return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, why, options)
 
 
 def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.ndarray) -> pd.DataFrame:
@@ -302,7 +331,7 @@ def not_applicable_reason(
     and answered not applicable is not counted at all (`rating` missing), so its standard is
     not rated until it is answered properly, rather than rated as if it did not apply.
     """
-    applies_ = _applies(items, applies).to_numpy(dtype=bool)
+    applies_ = _applies(items, applies)
     rows = option_rows(options, items["question_id"], items["answered"])
     na = applies_ & np.equal(option_column(options, rows, "not_applicable"), True)
     least = int(rule.params.get("min_reason_length", 1))
@@ -345,8 +374,10 @@ def action_for_shortfall(
     submission can be held to. Returns the problems that block submission.
     """
     shortfall = list(rule.params["shortfall"])
-    hit = _applies(items, applies) & items["answered"].isin(shortfall) & ~items["has_action"].fillna(False)
-    at = np.flatnonzero(hit.to_numpy(dtype=bool))
+    has_action = items["has_action"]
+    acted = has_action.to_numpy() if has_action.dtype == bool else has_action.fillna(False).to_numpy(dtype=bool)
+    hit = _applies(items, applies) & _is_in(items["answered"], shortfall) & ~acted
+    at = np.flatnonzero(hit)
     question_ids, answered = items["question_id"].iloc[at], items["answered"].iloc[at]
     # a message depends on the item and its rating: written once for each pair
     key, first = _distinct_rows(question_ids, answered)

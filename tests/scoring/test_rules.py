@@ -663,3 +663,23 @@ def test_option_lookups_by_category_follow_changed_options() -> None:
     # an option renamed is no longer found for the same categories
     relabelled = OPTIONS.assign(value=OPTIONS["value"].replace({"met": "fully-met"}))
     assert R.option_rows(relabelled, table["question_id"], table["answered"]).tolist() == [len(OPTIONS)] * 2
+
+
+def test_r1_and_r5_read_categorical_items_as_text_ones() -> None:
+    """An items table of categoricals (as a batch builds it) gets the same rule effects as one of text."""
+    rows = [
+        {"answered": "met", "evidence_count": 0},
+        {"question_id": "q2", "answered": "not-met"},
+        {"question_id": "q3", "answered": None},
+        {"question_id": "q4", "answered": "partially-met", "has_action": True},
+    ]
+    scale = pd.CategoricalDtype(["met", "partially-met", "not-met", "not-applicable"])
+    text = make_items(*rows)
+    coded = text.astype({"question_id": "category", "answered": scale, "rating": scale})
+    applies = pd.Series([True, True, True, False])
+    for table in (text, coded):
+        lowered = R.evidence_for_met(table, R1, OPTIONS, applies)
+        counted = lowered["rating"].astype(object)
+        assert counted.where(counted.notna(), None).tolist() == ["partially-met", "not-met", None, "partially-met"]
+        assert lowered["decided_by"].tolist() == ["evidence-for-met", None, None, None]
+        assert R.action_for_shortfall(table, R5, OPTIONS, applies)["question_id"].tolist() == ["q2"]
