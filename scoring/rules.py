@@ -265,34 +265,42 @@ def evidence_age(
     years = float(rule.params["max_age_years"])
     cutoff = pd.Timestamp(as_of) - pd.DateOffset(years=int(years), days=round((years % 1) * 365.25))
     types = list(rule.params.get("evidence_types") or [])
-    dated = pd.to_datetime(evidence["date"], errors="coerce")
-    old = evidence.loc[dated.lt(cutoff) & (evidence["type"].isin(types) if types else True)].assign(date=dated)
-    old = old.sort_values(["response_id", "item_id", "date"], kind="stable")
-    first = old.drop_duplicates(["response_id", "item_id"])
+    dated = pd.to_datetime(evidence["date"], errors="coerce").to_numpy(dtype="datetime64[ns]")
+    old = dated < cutoff.to_datetime64()  # a piece without a date (NaT) is never old
+    if types:
+        old &= evidence["type"].isin(types).to_numpy(dtype=bool)
+    pieces = np.flatnonzero(old)
     rows = np.flatnonzero(_applies(items, applies))  # only the items the rule applies to
-    # (audit, item) of the oldest pieces and of the items, as one code each: the same pair, the same code
+    # (audit, item) of the old pieces and of the items, as one code each: the same pair, the same code
     response, _ = pd.factorize(
-        np.concatenate([first["response_id"].to_numpy(), items["response_id"].to_numpy()[rows]]), use_na_sentinel=False
+        np.concatenate([evidence["response_id"].to_numpy()[pieces], items["response_id"].to_numpy()[rows]]),
+        use_na_sentinel=False,
     )
     item, item_ids = pd.factorize(
-        np.concatenate([first["item_id"].to_numpy(dtype=object), items["question_id"].to_numpy(dtype=object)[rows]]),
+        np.concatenate(
+            [evidence["item_id"].to_numpy(dtype=object)[pieces], items["question_id"].to_numpy(dtype=object)[rows]]
+        ),
         use_na_sentinel=False,
     )
     pair = response.astype(np.int64) * max(len(item_ids), 1) + item
-    at = pd.Index(pair[: len(first)]).get_indexer(pair[len(first) :])
+    # each pair's oldest old piece, the first listed of equally old ones: sorted by pair, date and place
+    order = np.lexsort((np.arange(len(pieces)), dated[pieces], pair[: len(pieces)]))
+    ordered = pair[order]
+    oldest = order[np.flatnonzero(np.append(True, ordered[1:] != ordered[:-1]))] if len(order) else order
+    at = pd.Index(pair[oldest]).get_indexer(pair[len(pieces) :])
     hit = np.zeros(len(items), dtype=bool)
     hit[rows[at >= 0]] = True
-    found = first.iloc[at[at >= 0]]
+    found = pieces[oldest[at[at >= 0]]]
     limit = f"{years:g} year" + ("" if years == 1 else "s")
-    why = pd.Series(pd.NA, index=items.index, dtype=object)
+    why = np.full(len(items), pd.NA, dtype=object)
     why[hit] = _text(
         "‘",
-        found["title"],
+        evidence["title"].to_numpy(dtype=object)[found],
         "’, given as evidence, is dated ",
-        long_dates(found["date"]),
+        long_dates(pd.Series(dated[found])),
         f", more than {limit} before the audit on {long_date(as_of)} {rule_name(rule.kind, rule.id)}",
     )
-    return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, why, options)
+    return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, pd.Series(why, index=items.index), options)
 
 
 def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.ndarray) -> pd.DataFrame:

@@ -134,6 +134,20 @@ def test_r4_explains_which_piece_is_old() -> None:
     )
 
 
+def test_r4_names_the_first_listed_of_equally_old_pieces_of_each_audit() -> None:
+    table = make_items({"response_id": 1}, {"response_id": 2}, {"response_id": 2, "question_id": "q2"})
+    pieces = pd.concat(
+        [
+            _evidence(("Newer", "policy", "2018-01-01"), ("First", "policy", "2016-02-01")),
+            _evidence(("Second", "policy", "2016-02-01"), ("Other", "policy", "2015-01-01")).assign(response_id=2),
+            _evidence(("Second", "policy", "2016-02-01")).assign(response_id=1),
+        ],
+        ignore_index=True,
+    )
+    why = R.evidence_age(table, pieces, R4, OPTIONS, AS_OF)["why"].str.split("’").str[0].tolist()
+    assert why == ["‘First", "‘Other", None]
+
+
 def test_r4_writes_dates_in_words() -> None:
     pieces = _evidence(("Safeguarding policy", "policy", "2021-03-01"))
     out = R.evidence_age(make_items({"answered": "met"}), pieces, R4, OPTIONS, date(2025, 6, 3))
