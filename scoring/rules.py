@@ -306,19 +306,26 @@ def evidence_age(
 def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.ndarray) -> pd.DataFrame:
     """Problem rows for the items `hit`; `message` holds one message per hit item, in order."""
     rows = np.flatnonzero(np.asarray(hit, dtype=bool))
-
-    def taken(column: str) -> pd.Series:
-        return items[column].iloc[rows].reset_index(drop=True)
-
     return pd.DataFrame(
         {
-            "response_id": taken("response_id"),
-            "section_id": as_text(taken("section_id")),
-            "question_id": as_text(taken("question_id")),
-            "rule": pd.Series(rule_id, index=pd.RangeIndex(len(rows)), dtype="str"),
+            "response_id": items["response_id"].iloc[rows].reset_index(drop=True),
+            "section_id": _text_at(items["section_id"], rows),
+            "question_id": _text_at(items["question_id"], rows),
+            "rule": pd.array(np.full(len(rows), rule_id, dtype=object), dtype="str"),
             "message": pd.array(message, dtype="str"),
         }
     )
+
+
+def _text_at(column: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """`as_text` of the column's `rows`; a categorical's few categories made text and taken by code.
+
+    Problems take a few rows of a batch's items: only those are read, with no Series between.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        text = pd.array(np.asarray(column.cat.categories, dtype=object), dtype="str")
+        return text.take(column.cat.codes.to_numpy()[rows], allow_fill=True)
+    return as_text(column.iloc[rows]).array
 
 
 def empty_problems(items: pd.DataFrame) -> pd.DataFrame:
