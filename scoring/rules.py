@@ -26,7 +26,7 @@ The item rules (R1, R3, R4, R5) read an **items** table, one row per audit and r
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -128,43 +128,51 @@ def _category_rows(options: pd.DataFrame, question_ids: pd.Categorical, values: 
     return _category_table(options, question_ids.categories, values.categories)[question_ids.codes, values.codes]
 
 
-#: Tables built by `_category_table`, by the ids of what they were built from (kept, so ids are not reused).
-_TABLES: dict[tuple[int, ...], tuple[tuple[object, ...], np.ndarray]] = {}
-_TABLES_SIZE = 32
-_TABLES_LOCK = threading.Lock()
+#: What `_kept` built, by name and the ids of what it was built from (kept, so ids are not reused).
+_KEPT: dict[tuple[object, ...], tuple[tuple[object, ...], np.ndarray]] = {}
+_KEPT_SIZE = 32
+_KEPT_LOCK = threading.Lock()
+
+
+def _kept(name: str, parts: tuple[object, ...], build: Callable[[], np.ndarray]) -> np.ndarray:
+    """`build()`, kept for the very objects `parts` it reads (an option frame's arrays, an items table's categories).
+
+    Scoring a batch looks options up a dozen times over the same categories (the items
+    table's, made once per definition) and the same option frame: what is built from them
+    is built once. It is keyed by the objects themselves, which pandas never changes in
+    place (a changed option frame has new arrays), so what is kept is never stale.
+    """
+    key = (name, *map(id, parts))
+    with _KEPT_LOCK:  # pages may score from several threads
+        found = _KEPT.get(key)
+    if found is not None and all(a is b for a, b in zip(found[0], parts, strict=True)):
+        return found[1]
+    built = build()
+    built.flags.writeable = False  # shared by every caller
+    with _KEPT_LOCK:
+        if len(_KEPT) >= _KEPT_SIZE:  # a few definitions are scored at a time: the oldest goes
+            _KEPT.pop(next(iter(_KEPT)))
+        _KEPT[key] = (parts, built)
+    return built
 
 
 def _category_table(options: pd.DataFrame, question_ids: pd.Index, values: pd.Index) -> np.ndarray:
     """The option row of each (question category, value category) pair, `len(options)` where there is none.
 
-    Scoring a batch looks options up a dozen times over the same categories (the items
-    table's, made once per definition) and the same option frame: the table is built once
-    for them and kept. It is keyed by the very arrays and indexes it is built from, which
-    pandas never changes in place (a changed option frame has new arrays), so a kept
-    table is never stale. A later option of the same question and value wins.
+    Built once for an option frame and an items table's categories (`_kept`). A later
+    option of the same question and value wins.
     """
-    parts = (
-        options["question_id"].to_numpy(dtype=object),
-        options["value"].to_numpy(dtype=object),
-        question_ids,
-        values,
-    )
-    key = tuple(map(id, parts))
-    with _TABLES_LOCK:  # pages may score from several threads
-        found = _TABLES.get(key)
-    if found is not None and all(a is b for a, b in zip(found[0], parts, strict=True)):
-        return found[1]
-    q_at = codes(parts[0], pd.Index(question_ids, dtype=object))
-    v_at = codes(parts[1], pd.Index(values, dtype=object))
-    known = (q_at >= 0) & (v_at >= 0)
-    table = np.full((len(question_ids) + 1, len(values) + 1), len(options), dtype=np.intp)
-    table[q_at[known], v_at[known]] = np.flatnonzero(known)
-    table.flags.writeable = False  # shared by every caller
-    with _TABLES_LOCK:
-        if len(_TABLES) >= _TABLES_SIZE:  # a few definitions are scored at a time: the oldest table goes
-            _TABLES.pop(next(iter(_TABLES)))
-        _TABLES[key] = (parts, table)
-    return table
+    asked, given = options["question_id"].to_numpy(dtype=object), options["value"].to_numpy(dtype=object)
+
+    def build() -> np.ndarray:
+        q_at = codes(asked, pd.Index(question_ids, dtype=object))
+        v_at = codes(given, pd.Index(values, dtype=object))
+        known = (q_at >= 0) & (v_at >= 0)
+        table = np.full((len(question_ids) + 1, len(values) + 1), len(options), dtype=np.intp)
+        table[q_at[known], v_at[known]] = np.flatnonzero(known)
+        return table
+
+    return _kept("rows", (asked, given, question_ids, values), build)
 
 
 def option_column(options: pd.DataFrame, rows: np.ndarray, column: str) -> np.ndarray:
@@ -454,6 +462,17 @@ def question_labels(options: pd.DataFrame, question_ids: pd.Series | np.ndarray)
     >>> question_labels(opts, pd.Series(["s2.1", "x"])).tolist()
     ['‘Do you have a written safeguarding policy that has been…’', 'x']
     """
+    if isinstance(question_ids, pd.Series) and isinstance(question_ids.dtype, pd.CategoricalDtype):
+        # an items table's questions: their few categories named once for this option frame, taken by code
+        categories = question_ids.cat.categories
+        read = (options["question_id"].to_numpy(dtype=object), options["question_label"].to_numpy(dtype=object))
+        named = _kept("labels", (*read, categories), lambda: np.append(_labels(options, categories), np.nan))
+        return named[question_ids.cat.codes.to_numpy()]
+    return _labels(options, question_ids)
+
+
+def _labels(options: pd.DataFrame, question_ids: pd.Series | pd.Index | np.ndarray) -> np.ndarray:
+    """`question_labels`, each value looked up."""
     asked = options["question_id"].to_numpy(dtype=object)
     first = first_rows(pd.factorize(asked, use_na_sentinel=False)[0])  # each question's first option
     at = codes(question_ids, pd.Index(asked[first], dtype=object))

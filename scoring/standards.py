@@ -185,6 +185,7 @@ class _ItemLayout:
 
     ratings: pd.DataFrame  # the question frame's rows of the rating items, in order
     item_ids: np.ndarray  # object
+    item_index: pd.Index  # the same, as the items table's categories: one object, so lookups by them are kept
     feeds: pd.Index  # every question id that feeds an item: its rating, reason, evidence, action
     feed_kind: np.ndarray  # per feed: RATING, REASON, EVIDENCE or ACTION
     feed_item: np.ndarray  # per feed: the item's code
@@ -224,6 +225,7 @@ def _layout(questionnaire: Questionnaire, questions: pd.DataFrame) -> _ItemLayou
     return _ItemLayout(
         ratings=ratings,
         item_ids=item_ids,
+        item_index=pd.Index(item_ids, dtype=object),
         feeds=pd.Index(feeds["question_id"].to_numpy(dtype=object), dtype=object),
         feed_kind=feeds["kind"].to_numpy(dtype=np.int64),
         feed_item=feeds["item"].to_numpy(dtype=np.int64),
@@ -343,7 +345,7 @@ def _read_items(
         {
             "response_id": np.repeat(response_index.to_numpy(), n_items),
             "section_id": pd.Categorical.from_codes(layout.section_of[item_of], layout.sections),
-            "question_id": pd.Categorical.from_codes(item_of, pd.Index(layout.item_ids, dtype=object)),
+            "question_id": pd.Categorical.from_codes(item_of, layout.item_index),
             "weight": ratings["weight"].to_numpy(dtype="float64")[item_of],
             "mandatory": ratings["mandatory"].to_numpy(dtype=bool)[item_of],
             "answered": pd.Categorical.from_codes(answered, layout.scale),

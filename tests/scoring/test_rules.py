@@ -697,3 +697,16 @@ def test_r1_and_r5_read_categorical_items_as_text_ones() -> None:
         assert counted.where(counted.notna(), None).tolist() == ["partially-met", "not-met", None, "partially-met"]
         assert lowered["decided_by"].tolist() == ["evidence-for-met", None, None, None]
         assert R.action_for_shortfall(table, R5, OPTIONS, applies)["question_id"].tolist() == ["q2"]
+
+
+def test_question_labels_of_categories_follow_changed_options() -> None:
+    """The words kept for an items table's question categories are read afresh from a changed option frame."""
+    asked = pd.Series(["q2", None, "q9", "q2"], dtype="category")
+    assert R.question_labels(OPTIONS, asked)[[0, 2, 3]].tolist() == [
+        "‘Is the policy reviewed?’",
+        "q9",
+        "‘Is the policy reviewed?’",
+    ]
+    assert pd.isna(R.question_labels(OPTIONS, asked)[1])
+    reworded = OPTIONS.assign(question_label=OPTIONS["question_label"].str.replace("policy", "plan"))
+    assert R.question_labels(reworded, asked)[0] == "‘Is the plan reviewed?’"
