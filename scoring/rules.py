@@ -531,6 +531,12 @@ def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     ‘Is a named person at board level responsible for…’ is rated Met, with 2 pieces of evidence
     ‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met because no evidence is listed
     """
+    key, phrases = _distinct_phrases(items, options)
+    return pd.Series(phrases[key], index=items.index, dtype=object)
+
+
+def _distinct_phrases(items: pd.DataFrame, options: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's number among the distinct phrases (as first seen), and those phrases (`item_phrases`)."""
     try:
         # a reason is given when it has more than spaces: judged once per distinct reason
         given = by_distinct(items["reason"].to_numpy(dtype=object), has_text, False)
@@ -542,10 +548,9 @@ def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
             *(_sparse_codes(items[c]) for c in ("decided_by", "why")),
         )
     except TypeError:  # a value that cannot be hashed (a malformed row): write every phrase
-        return _phrases(items, options)
+        return np.arange(len(items)), _phrases(items, options).to_numpy(dtype=object)
     first = first_rows(key)  # numbered as first seen: its first rows, in order, without a sort
-    phrases = _phrases(items.iloc[first], options).to_numpy(dtype=object)
-    return pd.Series(phrases[key], index=items.index, dtype=object)
+    return key, _phrases(items.iloc[first], options).to_numpy(dtype=object)
 
 
 def _sparse_codes(values: pd.Series) -> np.ndarray:
@@ -633,6 +638,32 @@ def _explained(head: list[str], phrases: np.ndarray, gid: np.ndarray) -> list[st
     ]
 
 
+def _distinct_explained(
+    head_key: np.ndarray, head: np.ndarray, key: np.ndarray, phrases: np.ndarray, gid: np.ndarray
+) -> np.ndarray:
+    """`_explained` for each group, each distinct explanation written once and taken for every group that reads it.
+
+    A group's explanation is its head (`head[head_key]`) and its rows' phrases (`phrases[key]`)
+    in row order, so groups with the same head and the same phrases, in order, read the
+    same: a batch's audits repeat many. Each group's phrase numbers are laid out in a row of
+    a table (one column per place in the group) and the distinct rows numbered.
+    """
+    groups = len(head_key)
+    order = np.argsort(gid, kind="stable")
+    sizes = np.bincount(gid, minlength=groups)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    place = np.arange(len(gid)) - starts[gid[order]]  # each row's place within its group
+    read = np.zeros((groups, int(sizes.max()) if groups else 0), dtype=np.int64)  # 0: no row there
+    read[gid[order], place] = key[order] + 1
+    same = first_seen(head_key, *read.T)
+    one = first_rows(same)  # the first group of each distinct explanation, in order
+    written = np.zeros(groups, dtype=bool)
+    written[one] = True
+    rows = written[gid]
+    texts = _explained(head[head_key[one]].tolist(), phrases[key[rows]], (np.cumsum(written) - 1)[gid[rows]])
+    return np.array(texts, dtype=object)[same]
+
+
 def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scale: pd.DataFrame) -> pd.DataFrame:
     """R2: one rating per audit and standard, from its items after R1, R3 and R4.
 
@@ -711,8 +742,8 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
         score_100[one],
         {name: values[one] for name, values in n.items()},
         below[one],
-    )[head_key].tolist()
-    explanation = _explained(head, item_phrases(items, options).to_numpy(dtype=object), gid)
+    )
+    explanation = _distinct_explained(head_key, head, *_distinct_phrases(items, options), gid)
     return pd.DataFrame(
         {
             "response_id": out["response_id"],

@@ -710,3 +710,22 @@ def test_question_labels_of_categories_follow_changed_options() -> None:
     assert pd.isna(R.question_labels(OPTIONS, asked)[1])
     reworded = OPTIONS.assign(question_label=OPTIONS["question_label"].str.replace("policy", "plan"))
     assert R.question_labels(reworded, asked)[0] == "‘Is the plan reviewed?’"
+
+
+def test_r2_explanations_read_each_standards_own_items_in_order() -> None:
+    """Standards that read the same items the same way share words; the order the items come in is kept."""
+    table = make_items(
+        {"response_id": 1, "answered": "met"},
+        {"response_id": 2, "question_id": "q2", "answered": "not-met"},
+        {"response_id": 1, "question_id": "q2", "answered": "not-met"},
+        {"response_id": 2, "answered": "met"},
+        {"response_id": 3, "answered": "met"},
+        {"response_id": 3, "question_id": "q2", "answered": "not-met"},
+    )
+    read = R.standard_rating(table, R2, OPTIONS, SCALE)["explanation"].str.split("Answers read: ").str[1]
+    q1, q2 = "‘Is there a named board lead?’ is rated Met", "‘Is the policy reviewed?’ is rated Not met"
+    assert read.str.replace(", with 1 piece of evidence", "").tolist() == [
+        f"{q1}; {q2}.",
+        f"{q2}; {q1}.",
+        f"{q1}; {q2}.",
+    ]
