@@ -284,16 +284,16 @@ def _read_items(
     size = len(response_index) * n_items
 
     code = codes(answers["question_id"], layout.feeds)
-    hit = (code >= 0) & (r_code >= 0)
     value = answers["value"].to_numpy(dtype=object)
-    if not hit.all():  # answers to other questions, or of responses not asked for, are left out
-        value, code, r_code = value[hit], code[hit], r_code[hit]
-    at = r_code * n_items + layout.feed_item[code]
-    kind = layout.feed_kind[code]
+    # answers to other questions, or of responses not asked for, are of no kind (-1) and left out; the values
+    # are not copied first: each kind takes its own, as taking an object counts a reference on it, a write to
+    # memory for each of a batch's answers
+    kind = np.where((code >= 0) & (r_code >= 0), layout.feed_kind[code], -1)
+    at = r_code * n_items + layout.feed_item[code]  # read for the answers of a kind only
 
     def of(name: int) -> tuple[np.ndarray, np.ndarray]:
         """Where in the grid the answers of one kind go, and their values (a later duplicate wins)."""
-        mine = kind == name
+        mine = np.flatnonzero(kind == name)
         return at[mine], value[mine]
 
     where, values = of(RATING)
@@ -308,12 +308,12 @@ def _read_items(
     reason[where[text]] = values[text]
 
     where, values = of(EVIDENCE)
-    is_evidence = np.flatnonzero(hit)[kind == EVIDENCE]  # their rows among the answers
+    is_evidence = np.flatnonzero(kind == EVIDENCE)  # their rows among the answers
     entries, is_list = _listed(values)
     evidence = _EvidenceAnswers(
         response_id=answers["response_id"].to_numpy()[is_evidence],
-        item=layout.feed_item[code[kind == EVIDENCE]],
-        question_id=layout.feeds.to_numpy()[code[kind == EVIDENCE]],
+        item=layout.feed_item[code[is_evidence]],
+        question_id=layout.feeds.to_numpy()[code[is_evidence]],
         value=values,
         size=entries,
     )
