@@ -384,7 +384,8 @@ class _AuditPlan:
     layout: _ItemLayout
     applies: dict[str, np.ndarray]  # per item rule: per item code, whether the rule applies to it
     scales: dict[str, list[tuple[list[str], pd.DataFrame]]]  # per standard rule: standards on one scale, the scale
-    section_order: dict[str, int]
+    sections: pd.Index  # the definition's standards
+    section_order: np.ndarray  # per standard its position, then NaN for a standard not there (as a dict map gives)
     asked: pd.Series  # question id -> its position
 
 
@@ -411,7 +412,8 @@ def _plan(questionnaire: Questionnaire) -> _AuditPlan:
         layout=layout,
         applies=applies,
         scales=scales,
-        section_order={s.id: s.position for s in questionnaire.sections},
+        sections=pd.Index([s.id for s in questionnaire.sections], dtype=object),
+        section_order=np.array([s.position for s in questionnaire.sections] + [np.nan], dtype="float64"),
         asked=pd.Series(questions["position"].to_numpy(), index=questions["question_id"].to_numpy()),
     )
 
@@ -471,7 +473,7 @@ def score_audits(
             rated = R.standard_rating(mine, rule, options, scale)
             standards.append(R.moderate(rated, moderation, scale))
     table = pd.concat(standards, ignore_index=True) if standards else pd.DataFrame(columns=STANDARD_COLUMNS)
-    table = _by_response(table, table["section_id"].map(plan.section_order).to_numpy())
+    table = _by_response(table, plan.section_order[codes(table["section_id"], plan.sections)])
     found = [p for p in problems if not p.empty]
     problem_table = pd.concat(found, ignore_index=True) if found else R.empty_problems(items)
     problem_table = _by_response(problem_table, plan.asked.reindex(problem_table["question_id"]).to_numpy())
