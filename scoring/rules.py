@@ -952,13 +952,17 @@ def triangulation(
     'no-flag', 'not-enough-answers' (fewer than `min_respondents`) or 'not-checked' (not
     rated met). `met_label` is how the explanation writes the met rating (its option label).
     """
-    met = rule.params["met"]
-    least_share = float(rule.params["min_positive_share"])
-    least_n = int(rule.params["min_respondents"])
-    keys = [*on, "section_id"]
+    n, positive = _practitioner_counts(standards, practitioner, [*on, "section_id"])
+    return triangulation_of_counts(standards, n, positive, rule, met_label)
+
+
+def _practitioner_counts(
+    standards: pd.DataFrame, practitioner: pd.DataFrame, keys: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per standard, the practitioner answers in the base with its `keys` values, and how many are positive."""
     base = practitioner["in_base"].to_numpy(dtype=bool)
     everything = bool(base.all())  # answers matched to standards are all in the base: no copies then
-    # each key as codes shared by both sides (equal values, as a join matches them), then one id per combination
+    # each key as codes shared by both sides (equal values, as a join matches them)
     mine, theirs, sizes = [], [], []
     for key in keys:
         code, uniques = codes_of(practitioner[key])
@@ -966,9 +970,21 @@ def triangulation(
         theirs.append(code if everything else code[base])
         mine.append(np.where(found < 0, len(uniques), found))
         sizes.append(len(uniques) + 1)  # each key's codes, and one for "not there"
+    positive_of = practitioner["positive"].to_numpy(dtype=bool)
+    return counts_by_codes(theirs, mine, sizes, positive_of if everything else positive_of[base])
+
+
+def counts_by_codes(
+    theirs: list[np.ndarray], mine: list[np.ndarray], sizes: list[int], positive_of: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per standard, the answers whose key codes (`theirs`, one array per key) equal its own (`mine`), and how many are positive.
+
+    A key's codes run below its size (both sides' codes of one key mean the same values).
+    One id per combination of keys, then a count per id.
+    """
     counted = len(theirs[0])
-    if np.prod(sizes, dtype=float) <= 4 * len(base) + 1_000_000:  # few combinations: a key is their number
-        answer_ids, standard_ids = np.zeros(counted, dtype=np.int64), np.zeros(len(standards), dtype=np.int64)
+    if np.prod(sizes, dtype=float) <= 4 * counted + 1_000_000:  # few combinations: a key is their number
+        answer_ids, standard_ids = np.zeros(counted, dtype=np.int64), np.zeros(len(mine[0]), dtype=np.int64)
         for t, m, size in zip(theirs, mine, sizes, strict=True):
             answer_ids *= size  # in place: an answer's id is built in one array
             answer_ids += t
@@ -979,9 +995,21 @@ def triangulation(
         answer_ids, standard_ids = ids[:counted], ids[counted:]
         groups = int(ids.max()) + 1 if len(ids) else 0
     n = np.bincount(answer_ids, minlength=groups)[standard_ids].astype("int64")
-    positive_of = practitioner["positive"].to_numpy(dtype=bool)
-    positive_of = positive_of if everything else positive_of[base]
     positive = np.rint(np.bincount(answer_ids, weights=positive_of, minlength=groups)[standard_ids]).astype("int64")
+    return n, positive
+
+
+def triangulation_of_counts(
+    standards: pd.DataFrame, n: np.ndarray, positive: np.ndarray, rule: Rule, met_label: str | None = None
+) -> pd.DataFrame:
+    """R8 once each standard's practitioner answers in the base (`n`, int64) and positive ones are counted.
+
+    What `triangulation` does after counting, for a caller that counts them its own way
+    (`standards.triangulate` counts from codes, without a frame of the answers).
+    """
+    met = rule.params["met"]
+    least_share = float(rule.params["min_positive_share"])
+    least_n = int(rule.params["min_respondents"])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, positive / np.maximum(n, 1), np.nan)
     rated_met = standards["self_rating"].eq(met).to_numpy(dtype=bool)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire, Rule
 from scoring import rules as R
-from scoring.cells import as_text, few_as_text, run_codes
+from scoring.cells import as_text, few_as_text, first_seen, run_codes
 from scoring.frames import (
     ANSWER_COLUMNS,
     REASON_SUFFIX,
@@ -523,14 +523,14 @@ def practitioner_matches(
     Only answers in the base are kept (the rule counts no others); `section_id` is a
     categorical made from the question's code, so grouping by it costs no hashing.
     """
-    keep, sections = _matching(questionnaire, practitioner_scores, practitioner_questions)
-    return practitioner_scores.loc[keep].assign(section_id=sections)
+    keep, section, sections = _matching(questionnaire, practitioner_scores, practitioner_questions)
+    return practitioner_scores.loc[keep].assign(section_id=pd.Categorical.from_codes(section, sections))
 
 
 def _matching(
     questionnaire: Questionnaire, practitioner_scores: pd.DataFrame, practitioner_questions: pd.DataFrame
-) -> tuple[np.ndarray, pd.Categorical]:
-    """Which answer scores `practitioner_matches` keeps, and the section_id of each kept one."""
+) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Which answer scores `practitioner_matches` keeps, and the section_id of each kept one (codes, sections)."""
     matching = practitioner_questions.loc[
         practitioner_questions["matches_questionnaire"].eq(questionnaire.id), ["question_id", "matches_section"]
     ]
@@ -539,7 +539,7 @@ def _matching(
     section_of = sections.get_indexer(matching["matches_section"])
     code = codes(practitioner_scores["question_id"], questions)
     keep = (code >= 0) & practitioner_scores["in_base"].to_numpy(dtype=bool)
-    return keep, pd.Categorical.from_codes(section_of[code[keep]], sections)
+    return keep, section_of[code[keep]], sections
 
 
 def _with_keys(
@@ -566,6 +566,49 @@ def _with_keys(
         code, categories = known[key]
         added[key] = pd.Categorical.from_codes(code[at if everything else at[found]], categories, validate=False)
     return (frame if everything else frame.loc[found]).assign(**added)
+
+
+def _counts_by_response_keys(
+    practitioner_scores: pd.DataFrame,
+    keep: np.ndarray,
+    section: np.ndarray,
+    sections: pd.Index,
+    standards: pd.DataFrame,
+    keys: list[str],
+    known: dict[str, object],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per standard, R8's practitioner answers in the base and positive ones, when both sides' keys come from `responses`.
+
+    `standards` already has its keys from `responses` (by `_with_keys`, which filled
+    `known`). The keys are one code per response, made once over the responses, and each
+    kept answer gets its response's code once per run of a response's answers: no frame
+    of the answers is made, and nothing per answer per key (they are many, and only
+    counted). A missing key value is a value of its own (it matches a missing one), as
+    when `triangulation` matches the columns.
+    """
+    columns, sizes = [], []
+    for key in keys:
+        code, categories = known[key]
+        columns.append(np.where(code < 0, len(categories), code))
+        sizes.append(len(categories) + 1)
+    if np.prod(sizes, dtype=float) <= 2**62:  # the keys' combinations numbered as they are
+        of_response = np.zeros(len(known["ids"]), dtype=np.int64)
+        for column, size in zip(columns, sizes, strict=True):
+            of_response *= size
+            of_response += column
+        span = int(np.prod(sizes, dtype=float))
+    else:  # too many to number: the combinations that occur, numbered as first seen
+        of_response = first_seen(*columns)
+        span = int(of_response.max()) + 1 if len(of_response) else 1
+    mine = of_response[run_codes(standards["response_id"].to_numpy(), known["ids"])]  # all found: `_with_keys`
+    theirs = run_codes(practitioner_scores["response_id"].to_numpy()[keep], known["ids"], of=np.append(of_response, -1))
+    positive = practitioner_scores["positive"].to_numpy(dtype=bool)[keep]
+    found = theirs >= 0  # an answer of a response not in `responses` has no keys: it counts for no standard
+    if not found.all():
+        theirs, section, positive = theirs[found], section[found], positive[found]
+    in_section = sections.get_indexer(pd.Index(standards["section_id"].to_numpy(dtype=object), dtype=object))
+    in_section = np.where(in_section < 0, len(sections), in_section)  # a section no question matches
+    return R.counts_by_codes([theirs, section], [mine, in_section], [span, len(sections) + 1], positive)
 
 
 def _key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -597,22 +640,30 @@ def triangulate(
     """
     keys = list(on)
     known: dict[str, object] = {}
-    # the matching answers with only what R8 reads of them: a batch's practitioner scores are many
-    keep, sections = _matching(questionnaire, practitioner_scores, practitioner_questions)
-    read = ["response_id", "positive", "in_base", *(k for k in keys if k in practitioner_scores)]
-    matched = practitioner_scores[list(dict.fromkeys(read))].loc[keep].assign(section_id=sections)
-    matched = _with_keys(matched, keys, responses, known)
+    keep, section, matched_sections = _matching(questionnaire, practitioner_scores, practitioner_questions)
+    from_responses = bool(keys) and not any(k in practitioner_scores or k in standards for k in keys)
     standards = _with_keys(standards, keys, responses, known)
+    if from_responses:  # both sides' keys are codes of the same responses: the answers are counted from codes
+        counts = _counts_by_response_keys(practitioner_scores, keep, section, matched_sections, standards, keys, known)
+    else:  # the matching answers with only what R8 reads of them: a batch's practitioner scores are many
+        read = ["response_id", "positive", "in_base", *(k for k in keys if k in practitioner_scores)]
+        matched = practitioner_scores[list(dict.fromkeys(read))].loc[keep]
+        matched = matched.assign(section_id=pd.Categorical.from_codes(section, matched_sections))
+        matched = _with_keys(matched, keys, responses, known)
     parts = []
     for rule in _rules_of(questionnaire, "triangulation"):
         sections = [s.id for s in questionnaire.sections if rule.id in s.rules]
-        mine = standards.loc[standards["section_id"].isin(sections)]
+        ours = standards["section_id"].isin(sections).to_numpy(dtype=bool)
+        mine = standards.loc[ours]
         # the explanation writes the met rating as the standards' scale labels it
         scale = _section_scale(questionnaire, option_frame(questionnaire), sections[0]) if sections else None
         met_label = (
             None if scale is None else next(iter(scale.loc[scale["value"].eq(rule.params["met"]), "label"]), None)
         )
-        parts.append(R.triangulation(mine, matched, rule, keys, met_label))
+        if from_responses:
+            parts.append(R.triangulation_of_counts(mine, counts[0][ours], counts[1][ours], rule, met_label))
+        else:
+            parts.append(R.triangulation(mine, matched, rule, keys, met_label))
     if not parts:
         return standards.iloc[0:0]
     return pd.concat(parts).sort_index(kind="stable")

@@ -11,6 +11,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from questionnaires import Questionnaire
+from scoring import standards as standards_module
 from scoring.frames import question_frame
 from scoring.standards import action_status, build_items, evidence_frame, score_audits, triangulate
 from scoring.surveys import score_answers
@@ -320,3 +321,35 @@ def test_triangulation_keys_from_the_responses_keep_their_values_in_the_order_fi
     by_response = out.drop_duplicates("response_id").set_index("response_id")
     assert by_response["cycle"].isna().tolist() == [False, False, True]
     assert by_response["sector"].tolist() == [5, 4, 3]
+
+
+def test_triangulation_with_keys_from_the_responses_counts_as_the_frames_joined_on_them(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys from `responses` are counted from their codes, with no frame of the answers, to the same figures."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    rows = [(100 + i, q, "yes" if i % 3 else "no") for i in range(12) for q in ("dsl-known", "policy-known")]
+    rows.append((999, "dsl-known", "yes"))  # a response not in `responses`: it counts for no standard
+    practitioner = score_answers(survey, _frame(rows))
+    responses = pd.DataFrame(
+        {
+            "response_id": [1, 2, 3, *range(100, 112)],
+            "agency_id": [10, 20, 10, *[10] * 6, *[20] * 6],
+            "cycle": pd.Series(["2025", "2025", None, *["2025"] * 4, None, None, *["2025"] * 6], dtype="str"),
+        }
+    )
+    on = ("agency_id", "cycle")
+    by_id = responses.set_index("response_id")
+
+    def joined(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(**{key: frame["response_id"].map(by_id[key]) for key in on})
+
+    expected = triangulate(s11, joined(standards), joined(practitioner), question_frame(survey), on=on)
+    monkeypatch.setattr(standards_module.R, "triangulation", None)  # not by a frame of the answers
+    got = triangulate(s11, standards, practitioner, question_frame(survey), responses, on=on)
+    figures = ["response_id", "section_id", "practitioner_answers", "practitioner_positive", "positive_share"]
+    figures += ["triangulation", "triangulation_explanation"]
+    assert_frame_equal(got[figures], expected[figures], check_exact=True)
+    # agency 10 in 2025, agency 20 in 2025, agency 10 with no cycle (a missing cycle matches a missing one)
+    assert got.loc[got["section_id"].eq("s3"), "practitioner_answers"].tolist() == [4, 6, 2]
