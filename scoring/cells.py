@@ -89,6 +89,31 @@ def run_codes(values: np.ndarray, index: pd.Index, of: np.ndarray | None = None)
     return np.repeat(found if of is None else of[found], lengths)
 
 
+def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize(values)`, the same codes and uniques, hashing one value per run of equal values.
+
+    A column of responses' keys comes in runs (a cycle or an agency for many responses in a
+    row), and comparing neighbours is cheaper than a hash lookup; a value's first
+    appearance always starts a run, so the order first seen is kept. Values that cannot
+    be compared (a missing value that is no truth value) are factorised as they are.
+
+    >>> code, uniques = factorize_runs(np.array(["b", "b", "a", None, "b"], dtype=object))
+    >>> code.tolist(), uniques.tolist()
+    ([0, 0, 1, -1, 0], ['b', 'a'])
+    """
+    if not len(values):
+        return pd.factorize(values)
+    change = np.empty(len(values), dtype=bool)
+    change[0] = True
+    try:
+        np.not_equal(values[1:], values[:-1], out=change[1:])
+    except (TypeError, ValueError):
+        return pd.factorize(values)
+    starts = np.flatnonzero(change)
+    code, uniques = pd.factorize(values[starts])
+    return np.repeat(code, np.diff(np.append(starts, len(values)))), uniques
+
+
 def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes and their categories (object): free for a categorical, one hash pass otherwise.
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire, Rule
 from scoring import rules as R
-from scoring.cells import as_text, few_as_text, first_seen, run_codes
+from scoring.cells import as_text, factorize_runs, few_as_text, first_seen, run_codes
 from scoring.frames import (
     ANSWER_COLUMNS,
     REASON_SUFFIX,
@@ -615,9 +615,14 @@ def _key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """`column.factorize()`, its codes in the smallest integers a categorical keeps and its values as objects.
 
     Text is factorised as Python objects: pandas' own text factorising is twice as slow.
+    Text and integers (the usual keys) are factorised by runs: responses come in runs of
+    one cycle or agency.
     """
     values = column.to_numpy(dtype=object) if isinstance(column.dtype, pd.StringDtype) else column
-    code, uniques = pd.factorize(values)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuO":
+        code, uniques = factorize_runs(np.asarray(values))
+    else:
+        code, uniques = pd.factorize(values)
     categories = pd.Index(np.asarray(uniques), dtype=object)
     return code.astype(np.min_scalar_type(-max(len(categories), 1))), categories
 

@@ -14,6 +14,7 @@ from scoring.cells import (
     codes_of,
     column_codes,
     decode,
+    factorize_runs,
     few_as_text,
     first_rows,
     first_seen,
@@ -136,3 +137,20 @@ def test_as_text_equals_astype_str(table: pd.DataFrame) -> None:
         assert_series_equal(as_text(table[column]), table[column].astype("str"))
     missing = pd.Series(pd.Categorical(["a", None, "b"]))
     assert_series_equal(as_text(missing), missing.astype("str"))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([7, 7, 3, 3, 3, 7, 9], dtype=np.int64),
+        np.array(["2025", "2025", None, np.nan, None, "2024", "2025", np.nan], dtype=object),
+        np.array([1, 1.0, True, 2, "2"], dtype=object),  # equal across types, as a hash table holds them
+        np.array(["a", pd.NA, pd.NA, "a"], dtype=object),  # no truth value: factorised as they are
+        np.array([], dtype=object),
+    ],
+)
+def test_factorize_runs_gives_what_factorize_gives(values: np.ndarray) -> None:
+    code, uniques = factorize_runs(values)
+    expected_code, expected_uniques = pd.factorize(values)
+    assert code.tolist() == expected_code.tolist()
+    assert list(uniques) == list(expected_uniques) and uniques.dtype == expected_uniques.dtype
