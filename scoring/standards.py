@@ -627,6 +627,19 @@ def _key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return code.astype(np.min_scalar_type(-max(len(categories), 1))), categories
 
 
+def _met_label(questionnaire: Questionnaire, rule: Rule, sections: list[str]) -> str | None:
+    """How the standards' scale labels the rating `rule` checks (its `met`), for R8's explanation; None without one.
+
+    It comes from the definition alone, so it is found once per questionnaire and rule.
+    """
+
+    def find() -> str | None:
+        scale = _section_scale(questionnaire, option_frame(questionnaire), sections[0]) if sections else None
+        return None if scale is None else next(iter(scale.loc[scale["value"].eq(rule.params["met"]), "label"]), None)
+
+    return memo(questionnaire, f"triangulation-met-label:{rule.id}", find)
+
+
 def triangulate(
     questionnaire: Questionnaire,
     standards: pd.DataFrame,
@@ -660,11 +673,7 @@ def triangulate(
         sections = [s.id for s in questionnaire.sections if rule.id in s.rules]
         ours = standards["section_id"].isin(sections).to_numpy(dtype=bool)
         mine = standards.loc[ours]
-        # the explanation writes the met rating as the standards' scale labels it
-        scale = _section_scale(questionnaire, option_frame(questionnaire), sections[0]) if sections else None
-        met_label = (
-            None if scale is None else next(iter(scale.loc[scale["value"].eq(rule.params["met"]), "label"]), None)
-        )
+        met_label = _met_label(questionnaire, rule, sections)
         if from_responses:
             parts.append(R.triangulation_of_counts(mine, counts[0][ours], counts[1][ours], rule, met_label))
         else:

@@ -353,3 +353,17 @@ def test_triangulation_with_keys_from_the_responses_counts_as_the_frames_joined_
     assert_frame_equal(got[figures], expected[figures], check_exact=True)
     # agency 10 in 2025, agency 20 in 2025, agency 10 with no cycle (a missing cycle matches a missing one)
     assert got.loc[got["section_id"].eq("s3"), "practitioner_answers"].tolist() == [4, 6, 2]
+
+
+def test_triangulation_finds_the_met_label_once_per_definition(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The met rating's label comes from the definition alone: a second batch does not look for it again."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards.assign(agency_id=lambda f: f["response_id"] * 10)
+    practitioner = score_answers(survey, _frame([(100, "dsl-known", "no")])).assign(agency_id=10)
+    first = triangulate(s11, standards, practitioner, question_frame(survey))
+    monkeypatch.setattr(standards_module, "_section_scale", None)
+    again = triangulate(s11, standards, practitioner, question_frame(survey))
+    assert_frame_equal(again, first)
+    assert again["triangulation_explanation"].str.contains("rated Met").any()
