@@ -367,3 +367,22 @@ def test_triangulation_finds_the_met_label_once_per_definition(
     again = triangulate(s11, standards, practitioner, question_frame(survey))
     assert_frame_equal(again, first)
     assert again["triangulation_explanation"].str.contains("rated Met").any()
+
+
+def test_triangulation_reads_responses_by_id_as_they_are_and_others_once_per_id(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Responses by ascending id are read as they are; others are read once per id (the first row of each)."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    practitioner = score_answers(survey, _frame([(100 + i, "dsl-known", "yes") for i in range(6)]))
+    responses = pd.DataFrame({"response_id": [1, 2, 3, *range(100, 106)], "agency_id": [10, 20, 30, *[10] * 6]})
+    repeated = pd.concat([responses, responses.assign(agency_id=99)])  # each id twice: the first row counts
+    expected = triangulate(s11, standards, practitioner, question_frame(survey), repeated)
+    assert expected.loc[expected["section_id"].eq("s3"), "practitioner_answers"].tolist() == [6, 0, 0]
+
+    def dropped(*args: object, **kwargs: object) -> pd.DataFrame:
+        raise AssertionError("responses by ascending id have nothing to drop")
+
+    monkeypatch.setattr(pd.DataFrame, "drop_duplicates", dropped)
+    assert_frame_equal(triangulate(s11, standards, practitioner, question_frame(survey), responses), expected)
