@@ -487,7 +487,7 @@ def theme_table(
     table = {k: cells.values[k].array.take(cells.codes[k][order]) for k in THEME_TABLE_COLUMNS[:6]}
     for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
         table[name] = columns[name][order]
-    return pd.DataFrame(table)
+    return pd.DataFrame(table, copy=False)  # fresh arrays: kept as they are, not copied into one block per dtype
 
 
 def _sorted_order(ranks: Sequence[np.ndarray]) -> np.ndarray:
