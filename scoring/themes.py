@@ -561,13 +561,38 @@ def _regrouped(cells: _Cells) -> _Cells:
     keys = ["theme", "measure", "source", "cycle", "group", "age_band"]
     cell = cells.ids(*keys)
     count = int(cell.max()) + 1 if len(cell) else 0
-    values = as_grouped({k: cells.values[k] for k in keys})
+    values = _as_grouped({k: cells.values[k] for k in keys})
     if count == len(cell):  # no two cells to add up (every source's band is one value): the cells as they are
         return _Cells(codes={k: cells.codes[k] for k in keys}, values=values, sums=cells.sums)
     first = first_rows(cell)
     sums = {name: np.bincount(cell, weights=per_cell, minlength=count) for name, per_cell in cells.sums.items()}
     sums["respondents"] = np.rint(sums["respondents"]).astype("int64")
     return _Cells(codes={k: cells.codes[k][first] for k in keys}, values=values, sums=sums)
+
+
+def _as_grouped(values: dict[str, pd.Series]) -> dict[str, pd.Series]:
+    """`as_grouped`, with columns of text and missing values (age bands) given back without a group-by.
+
+    A group-by gives such a column back as text, missing values as NaN (`str` dtype), or as
+    floats when no value is text. Grouping even a few values costs a millisecond or two, so
+    these are converted directly, after a look at each of their few values; any other column
+    (other types, `pd.NA`) goes through `as_grouped`.
+    """
+    out: dict[str, pd.Series] = {}
+    for name, column in values.items():
+        if column.dtype != object or not len(column):
+            continue
+        items = column.tolist()
+        text = [type(v) is str for v in items]
+        if not all(t or v is None or (type(v) is float and v != v) for t, v in zip(text, items, strict=True)):
+            continue
+        if any(text):
+            texts = [v if t else np.nan for t, v in zip(text, items, strict=True)]
+            out[name] = pd.Series(pd.array(texts, dtype="str"), name=name)
+        else:
+            out[name] = pd.Series(np.full(len(items), np.nan), name=name)
+    rest = as_grouped({name: column for name, column in values.items() if name not in out})
+    return {name: out[name] if name in out else rest[name] for name in values}
 
 
 def _change(cells: _Cells, share: np.ndarray) -> np.ndarray:

@@ -338,3 +338,27 @@ def test_narrow_unit_ids_are_compared_with_wide_response_ids_as_numbers(shipped:
     for shift in (0, 2**31 + 5):  # responses past what int32 holds: no unit is theirs, and nothing overflows
         wide = responses.assign(response_id=responses["response_id"] + shift)
         assert_frame_equal(theme_table(narrow, wide, by="agency"), theme_table(units, wide, by="agency"))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [None, "age-4-7", "age-8-11", np.nan],  # text and missing: converted directly
+        ["a", "b"],
+        [None, None],  # no text: floats
+        [float("nan")],
+        [pd.NA, "a"],  # anything else: through the group-by
+        [1, "a"],
+        [True, None],
+        ["a", np.float64("nan")],
+        [],
+    ],
+)
+def test_grouped_keys_given_back_as_a_group_by_gives_them(values: list[object]) -> None:
+    from scoring.cells import as_grouped
+    from scoring.themes import _as_grouped
+
+    keys = {"band": pd.Series(values, dtype=object), "group": pd.Series([1, 2, 3]), "cycle": pd.Series(["x", None])}
+    expected, got = as_grouped(keys), _as_grouped(keys)
+    for name in keys:
+        pd.testing.assert_series_equal(got[name], expected[name], check_exact=True)
