@@ -124,8 +124,9 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     ([0, 1, 0], ['b', nan])
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        code = values.cat.codes.to_numpy()
-        categories = pd.Index(values.cat.categories, dtype=object)
+        categorical = values.array  # read directly: the `.cat` accessor builds a Series of codes on each use
+        code = categorical.codes
+        categories = pd.Index(categorical.categories, dtype=object)
         if (code < 0).any():
             code = np.where(code < 0, len(categories), code)
             categories = categories.append(pd.Index([np.nan], dtype=object))
