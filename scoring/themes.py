@@ -316,14 +316,22 @@ def _row_keys(codes: np.ndarray, categories: dict[str, pd.Index], unit_keys: Seq
 
 
 def _value_codes(column: pd.Series) -> np.ndarray:
-    """`pd.factorize(column, use_na_sentinel=False)[0]`, hashing one value per run of equal values.
+    """Codes 0 and up for a response key, equal for equal values (missing values one code), hashing little.
 
-    Responses come in runs of one cycle and one age band (stored by questionnaire, in
-    order), and hashing text costs more than comparing each value with the one before:
-    so text is compared first and only the first value of each run is hashed. Numbers,
-    short runs and values that cannot be compared (`pd.NA`) are hashed whole.
+    `first_seen` numbers the groups they key as they first appear, whatever the numbering
+    of each key's codes, so the codes need not be numbered as first seen. Integers in a
+    narrow range (agency ids) are each one's distance from the lowest, with no hashing.
+    Text comes in runs of one cycle and one age band (responses are stored by
+    questionnaire, in order), and hashing text costs more than comparing each value with
+    the one before: so text is compared first and only the first value of each run is
+    hashed. Other values, short runs and values that cannot be compared (`pd.NA`) are
+    hashed whole (`pd.factorize`).
     """
     values = column.to_numpy()
+    if values.dtype.kind == "i" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < 4 * len(values) + 1_000_000:  # no wider than a table of the responses
+            return values.astype(np.int64) - low
     if len(values) < 2 or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
         return pd.factorize(column, use_na_sentinel=False)[0]
     try:

@@ -280,15 +280,22 @@ def test_rows_sort_by_one_combined_key_as_lexsort_would_with_ties_and_missing() 
         pd.Series(["a", pd.NA] * 60, dtype=object),  # cannot be compared: hashed whole
         pd.Series(["a"] * 60 + [pd.NA] * 60, dtype="string"),
         pd.Series(list("abcdefgh") * 20, dtype=object),  # short runs: hashed whole
-        pd.Series([3, 3, 1, 1, 2] * 30),
+        pd.Series([3, 3, 1, 1, 2] * 30),  # integers in a narrow range: their distance from the lowest
+        pd.Series([-(2**62), 2**62, 5] * 30),  # far apart: hashed
+        pd.Series([7, 9, 7], dtype="int8"),
+        pd.Series([2**63 + 1, 3] * 30, dtype="uint64"),
         pd.Series(["x"] * 90, dtype=object),
         pd.Series([], dtype=object),
+        pd.Series([], dtype="int64"),
     ],
 )
-def test_response_keys_numbered_by_runs_as_factorize_numbers_them(values: pd.Series) -> None:
+def test_response_keys_group_responses_as_factorize_groups_them(values: pd.Series) -> None:
+    from scoring.cells import first_seen
     from scoring.themes import _value_codes
 
-    assert _value_codes(values).tolist() == pd.factorize(values, use_na_sentinel=False)[0].tolist()
+    codes = _value_codes(values)
+    assert codes.min(initial=0) >= 0
+    assert first_seen(codes).tolist() == pd.factorize(values, use_na_sentinel=False)[0].tolist()
 
 
 @pytest.mark.parametrize(
