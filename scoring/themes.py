@@ -475,9 +475,8 @@ def theme_table(
         if group_col:
             ids.append(cells.ids("theme", "measure", "source", "cycle", "age_band"))
             if by == "agency" and "sector" in responses:
-                sector = responses.drop_duplicates("agency_id").set_index("agency_id")["sector"]
-                of_group = pd.factorize(sector.reindex(cells.values["group"]).to_numpy(), use_na_sentinel=False)[0]
-                ids.append(first_seen(ids[0], cells.per_cell("group", of_group.astype(np.int64))))
+                of_group = _sector_codes(responses, cells.values["group"])
+                ids.append(first_seen(ids[0], cells.per_cell("group", of_group)))
         if by_age_band:
             ids.append(cells.ids("theme", "measure", "source", "cycle", "group"))
         k = np.array([policy.k_for(s) for s in cells.values["source"]], dtype=np.int64)
@@ -496,6 +495,22 @@ def theme_table(
     for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
         table[name] = columns[name][order]
     return pd.DataFrame(table, copy=False)  # fresh arrays: kept as they are, not copied into one block per dtype
+
+
+def _sector_codes(responses: pd.DataFrame, agencies: pd.Series) -> np.ndarray:
+    """Per agency, a code for its sector as its first response gives it (one code per sector, missing one too).
+
+    The cells of one sector's agencies add up to the sector's total, so suppression needs
+    each agency's sector: the one its first response names. Those first rows are found
+    from the agency ids' codes (`_value_codes`), not by dropping duplicate rows of responses.
+    """
+    code = _value_codes(responses["agency_id"])
+    first = np.full(int(code.max()) + 1 if len(code) else 0, len(code), dtype=np.int64)
+    np.minimum.at(first, code, np.arange(len(code)))  # each agency's first response
+    first = first[first < len(code)]
+    ids = responses["agency_id"].to_numpy()[first]
+    sector = pd.Series(responses["sector"].to_numpy()[first], index=pd.Index(ids, dtype=responses["agency_id"].dtype))
+    return pd.factorize(sector.reindex(agencies).to_numpy(), use_na_sentinel=False)[0].astype(np.int64)
 
 
 def _sorted_order(ranks: Sequence[np.ndarray]) -> np.ndarray:

@@ -369,3 +369,16 @@ def test_grouped_keys_given_back_as_a_group_by_gives_them(values: list[object]) 
     expected, got = as_grouped(keys), _as_grouped(keys)
     for name in keys:
         pd.testing.assert_series_equal(got[name], expected[name], check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "ids", [[4, 9, 4, 7, 9, 4], [4.0, np.nan, 4.0, 7.0, np.nan, 1.5], ["b", "a", "b", "c", "a", "b"]]
+)
+def test_an_agencys_sector_is_the_one_its_first_response_names(ids: list[object]) -> None:
+    from scoring.themes import _sector_codes
+
+    responses = pd.DataFrame({"agency_id": ids, "sector": ["health", None, "police", "health", "police", "school"]})
+    agencies = pd.Series(list(dict.fromkeys(ids)) + [ids[0]])  # each agency, one twice
+    expected = responses.drop_duplicates("agency_id").set_index("agency_id")["sector"].reindex(agencies)
+    codes = _sector_codes(responses, agencies)
+    assert pd.factorize(expected.to_numpy(), use_na_sentinel=False)[0].tolist() == codes.tolist()
