@@ -83,6 +83,8 @@ class _AuditThemes:
     measure_of: np.ndarray  # per pair: code into `measures`
     themes: np.ndarray  # sorted
     measures: np.ndarray  # sorted
+    theme_text: pd.api.extensions.ExtensionArray  # `themes` as text, to be taken by code
+    measure_text: pd.api.extensions.ExtensionArray  # `measures` as text
     met: str
     scale: pd.Index  # rating values
     place: np.ndarray  # per value of `scale` (and one past: a value not on it), its 0-100 score
@@ -111,6 +113,8 @@ def _audit_themes(questionnaire: Questionnaire) -> _AuditThemes:
         measure_of=pd.Index(measures).get_indexer(pairs["measure"].to_numpy(dtype=object)[order]),
         themes=themes,
         measures=measures,
+        theme_text=pd.array(themes, dtype="str"),
+        measure_text=pd.array(measures, dtype="str"),
         met=next(iter(met.values()), "met"),
         scale=pd.Index(scale["value"].to_numpy(dtype=object), dtype=object),
         place=np.append(scale["score_100"].to_numpy(dtype="float64"), np.nan),
@@ -170,13 +174,15 @@ def audit_theme_scores(questionnaire: Questionnaire, standards: pd.DataFrame) ->
     return pd.DataFrame(
         {
             "response_id": np.asarray(responses)[response] if len(responses) else standards["response_id"].iloc[:0],
-            "theme": pd.array(layout.themes[theme], dtype="str"),
-            "measure": pd.array(layout.measures[measure], dtype="str"),
-            "source": pd.array(sources[source], dtype="str"),
+            # each made text once and taken by code: making 21,000 values text checks each one
+            "theme": layout.theme_text.take(theme),
+            "measure": layout.measure_text.take(measure),
+            "source": pd.array(sources, dtype="str").take(source),
             "answers": answers.astype("int64"),
             "positive": np.rint(positive).astype("int64"),
             "score_sum": score_sum.astype("float64"),
-        }
+        },
+        copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
     )
 
 
