@@ -86,6 +86,7 @@ class _AuditThemes:
     theme_text: pd.api.extensions.ExtensionArray  # `themes` as text, to be taken by code
     measure_text: pd.api.extensions.ExtensionArray  # `measures` as text
     met: str
+    met_at: int  # where `met` is on `scale` (-1: not on it)
     scale: pd.Index  # rating values
     place: np.ndarray  # per value of `scale` (and one past: a value not on it), its 0-100 score
     not_applicable: np.ndarray  # per value of `scale` (and one past), whether it is not applicable
@@ -105,6 +106,8 @@ def _audit_themes(questionnaire: Questionnaire) -> _AuditThemes:
     met = {r.id: r.params["met"] for r in questionnaire.rules.values() if r.kind == "standard_rating"}
     options = option_frame(questionnaire)
     scale = options.loc[options["question_id"].isin(ratings["question_id"])].drop_duplicates("value")
+    values = pd.Index(scale["value"].to_numpy(dtype=object), dtype=object)
+    met_of_rules = next(iter(met.values()), "met")
     return _AuditThemes(
         sections=sections,
         start=np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64),
@@ -115,8 +118,9 @@ def _audit_themes(questionnaire: Questionnaire) -> _AuditThemes:
         measures=measures,
         theme_text=pd.array(themes, dtype="str"),
         measure_text=pd.array(measures, dtype="str"),
-        met=next(iter(met.values()), "met"),
-        scale=pd.Index(scale["value"].to_numpy(dtype=object), dtype=object),
+        met=met_of_rules,
+        met_at=int(values.get_indexer([met_of_rules])[0]),
+        scale=values,
         place=np.append(scale["score_100"].to_numpy(dtype="float64"), np.nan),
         not_applicable=np.append(scale["not_applicable"].to_numpy(dtype=bool), False),
     )
@@ -142,7 +146,10 @@ def audit_theme_scores(questionnaire: Questionnaire, standards: pd.DataFrame) ->
         given = standards[column].notna().to_numpy() & ~layout.not_applicable[value]
         rated = np.flatnonzero(given & (section >= 0) & (response >= 0))
         score = standards["score_100"].to_numpy(dtype="float64")[rated] if source == 1 else layout.place[value[rated]]
-        positive = standards[column].eq(layout.met).to_numpy(dtype=bool)[rated]
+        if layout.met_at >= 0:  # Met is on the scale: a rating is Met where its place on it is Met's
+            positive = value[rated] == layout.met_at
+        else:
+            positive = standards[column].eq(layout.met).to_numpy(dtype=bool)[rated]
         n = layout.count[section[rated]]
         at = np.repeat(rated, n)
         pair = layout.start[section[at]] + (np.arange(len(at)) - np.repeat(np.cumsum(n) - n, n))

@@ -382,3 +382,29 @@ def test_an_agencys_sector_is_the_one_its_first_response_names(ids: list[object]
     expected = responses.drop_duplicates("agency_id").set_index("agency_id")["sector"].reindex(agencies)
     codes = _sector_codes(responses, agencies)
     assert pd.factorize(expected.to_numpy(), use_na_sentinel=False)[0].tolist() == codes.tolist()
+
+
+def test_audit_standards_met_by_their_place_on_the_scale_as_by_their_text(
+    s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    import scoring.themes as themes
+
+    answers = []
+    for response in (1, 2, 3):
+        for q in s11.questions:
+            if q.type == "rating":
+                answers.append((response, q.id, "partially-met"))
+    standards = score_audits(s11, _answers(answers), date(2025, 6, 30)).standards
+    ratings = np.array(["met", "not-met", "partially-met", "off-the-scale", None], dtype=object)  # off it: never Met
+    standards["self_rating"] = ratings[np.arange(len(standards)) % len(ratings)]
+    standards["moderated_rating"] = np.where(np.arange(len(standards)) % 3 == 0, "met", None)
+    units = audit_theme_scores(s11, standards)
+    by_place = units.groupby("source")["positive"].sum()
+    assert by_place["moderated"] > 0 and by_place["self-rating"] > 0
+    layout = themes.memo(s11, "audit-themes", lambda: None)
+    assert layout.met_at >= 0
+    by_text = dataclasses.replace(layout, met_at=-1)  # as when Met is not on the scale: the ratings' text compared
+    monkeypatch.setattr(themes, "memo", lambda questionnaire, name, build: by_text)
+    assert_frame_equal(audit_theme_scores(s11, standards), units)
