@@ -106,9 +106,10 @@ def hidden_cells(counts: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray
             hidden_n = np.bincount(gid[hidden_rows], minlength=n_groups)
             hidden_total = np.bincount(gid[hidden_rows], weights=counts[hidden_rows], minlength=n_groups)
             enough = (hidden_n >= 2) & (hidden_total >= k_max)
-            need = ((hidden_n > 0) & (hidden_n < cells) & ~enough)[gid] & ~hidden
-            if not need.any():
+            exposed = (hidden_n > 0) & (hidden_n < cells) & ~enough  # per set: one small enough to give away
+            if not exposed.any():  # checked per set first: most passes find none, and sets are fewer than cells
                 continue
+            need = exposed[gid] & ~hidden
             rows = np.flatnonzero(need)
             order = rows[np.lexsort((counts[rows], gid[rows]))]  # by group, smallest count first
             first = np.ones(len(order), dtype=bool)
