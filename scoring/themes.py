@@ -567,7 +567,7 @@ def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
     for column in ("theme", "measure", "source"):
         codes[column] = summed.codes[column]
         # as the column is assigned from its cells' values (with no cells, an empty object array)
-        values[column] = as_column(np.asarray(summed.categories[column] if len(summed.group) else [], dtype=object))
+        values[column] = _as_column(np.asarray(summed.categories[column] if len(summed.group) else [], dtype=object))
     for column, key in (("cycle", "cycle"), ("group", group_col), ("age_band", "age_band")):
         if key in summed.groups:
             code, values[column] = column_codes(summed.groups[key])
@@ -585,6 +585,18 @@ def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
     if not len(summed.group):  # no cells: empty columns, in the dtypes an empty table's columns have
         values = {name: column.iloc[:0] for name, column in values.items()}
     return _Cells(codes=codes, values=values, sums=summed.sums)
+
+
+def _as_column(values: np.ndarray) -> pd.Series:
+    """`as_column` of a few values: text as pandas infers it (`str`), made directly when every value is text.
+
+    Assigning to a frame infers the column's dtype, which costs a tenth of a millisecond
+    or more each time; values that are all text become `str`, so they are made so here
+    after a look at each (categories are few). Anything else is assigned as before.
+    """
+    if len(values) and all(type(value) is str for value in values.tolist()):
+        return pd.Series(pd.array(values, dtype="str"), name="value")
+    return as_column(values)
 
 
 def _thresholds(sources: pd.Series, policy: SuppressionPolicy) -> pd.Series:

@@ -408,3 +408,12 @@ def test_audit_standards_met_by_their_place_on_the_scale_as_by_their_text(
     by_text = dataclasses.replace(layout, met_at=-1)  # as when Met is not on the scale: the ratings' text compared
     monkeypatch.setattr(themes, "memo", lambda questionnaire, name, build: by_text)
     assert_frame_equal(audit_theme_scores(s11, standards), units)
+
+
+@pytest.mark.parametrize("values", [["b", "a"], ["a"], [], ["a", None], ["a", np.nan], [1, 2], ["a", 1], [True]])
+def test_key_values_made_text_as_assigning_them_would(values: list[object]) -> None:
+    from scoring.cells import as_column
+    from scoring.themes import _as_column
+
+    array = np.array(values, dtype=object)
+    pd.testing.assert_series_equal(_as_column(array), as_column(array), check_exact=True)
