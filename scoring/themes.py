@@ -430,6 +430,7 @@ class _Cells:
     codes: dict[str, np.ndarray]
     values: dict[str, pd.Series]
     sums: dict[str, np.ndarray]
+    distinct: bool = False  # known to be distinct cells: no two share all six keys
 
     def ids(self, *keys: str) -> np.ndarray:
         """One id per distinct combination of these keys, first seen first (a group-by's `ngroup`)."""
@@ -575,16 +576,21 @@ def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
     if group_col is None:
         codes["group"], values["group"] = np.zeros(len(summed.group), dtype=np.int64), as_column("all")
     child = values["source"].eq("child").to_numpy()[codes["source"]]
+    # Cells are distinct combinations of response and unit keys, so they stay distinct unless cells of
+    # other sources carry more than one band: those bands are all made missing below.
+    distinct = True
     if "age_band" not in codes:  # no bands: missing, as pd.NA where the table set it, NaN where it was masked
         codes["age_band"] = np.where(child, 0, 1)
         values["age_band"] = pd.Series([pd.NA, np.nan], dtype=object)
     elif not child.all():
         bands = values["age_band"]
+        hidden = codes["age_band"][~child]
+        distinct = not (hidden != hidden[0]).any()
         codes["age_band"] = np.where(child, codes["age_band"], len(bands))
         values["age_band"] = pd.concat([bands, bands.iloc[:1].where(np.zeros(1, dtype=bool))], ignore_index=True)
     if not len(summed.group):  # no cells: empty columns, in the dtypes an empty table's columns have
         values = {name: column.iloc[:0] for name, column in values.items()}
-    return _Cells(codes=codes, values=values, sums=summed.sums)
+    return _Cells(codes=codes, values=values, sums=summed.sums, distinct=distinct)
 
 
 def _as_column(values: np.ndarray) -> pd.Series:
@@ -607,11 +613,14 @@ def _thresholds(sources: pd.Series, policy: SuppressionPolicy) -> pd.Series:
 def _regrouped(cells: _Cells) -> _Cells:
     """Sum cells that differ only in an age band that is not shown (sources other than child)."""
     keys = ["theme", "measure", "source", "cycle", "group", "age_band"]
+    values = _as_grouped({k: cells.values[k] for k in keys})
+    as_they_are = _Cells(codes={k: cells.codes[k] for k in keys}, values=values, sums=cells.sums, distinct=True)
+    if cells.distinct:  # known without numbering the cells by six keys, which costs more
+        return as_they_are
     cell = cells.ids(*keys)
     count = int(cell.max()) + 1 if len(cell) else 0
-    values = _as_grouped({k: cells.values[k] for k in keys})
-    if count == len(cell):  # no two cells to add up (every source's band is one value): the cells as they are
-        return _Cells(codes={k: cells.codes[k] for k in keys}, values=values, sums=cells.sums)
+    if count == len(cell):  # no two cells to add up (each source's band is one value): the cells as they are
+        return as_they_are
     first = first_rows(cell)
     sums = {name: np.bincount(cell, weights=per_cell, minlength=count) for name, per_cell in cells.sums.items()}
     sums["respondents"] = np.rint(sums["respondents"]).astype("int64")

@@ -417,3 +417,25 @@ def test_key_values_made_text_as_assigning_them_would(values: list[object]) -> N
 
     array = np.array(values, dtype=object)
     pd.testing.assert_series_equal(_as_column(array), as_column(array), check_exact=True)
+
+
+@pytest.mark.parametrize("adult_bands", [[None], ["age-4-7"], ["age-4-7", "age-8-11", None]])
+def test_cells_known_distinct_are_not_added_up_and_others_are(
+    shipped: dict[str, Questionnaire], monkeypatch: pytest.MonkeyPatch, adult_bands: list[object]
+) -> None:
+    import dataclasses
+
+    import scoring.themes as themes
+
+    units, responses = _mixed_units(shipped, 80, seed=9)
+    adult = responses["response_id"].ge(80).to_numpy()  # family and practitioner responses
+    responses["age_band"] = responses["age_band"].astype(object)
+    responses.loc[adult, "age_band"] = np.array(adult_bands, dtype=object)[np.arange(adult.sum()) % len(adult_bands)]
+    policy = SuppressionPolicy(k=3)
+    table = theme_table(units, responses, by="agency", policy=policy)
+    cells = themes._theme_cells
+    monkeypatch.setattr(themes, "_theme_cells", lambda *a: dataclasses.replace(cells(*a), distinct=False))
+    assert_frame_equal(table, theme_table(units, responses, by="agency", policy=policy))  # numbered by six keys
+    assert table["age_band"].notna().eq(table["source"].eq("child")).all()
+    shown = theme_table(units, responses, by="agency")  # nothing hidden: every unit counted once, bands or not
+    assert shown["respondents"].sum() == sum(len(u) for u in units)
