@@ -240,6 +240,8 @@ def _summed(
     for parts in local:  # can be, which occur
         code = parts[0][0].astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
         for part, part_categories in parts[1:]:
+            if len(part_categories) == 1:  # one value (a survey's source): each code 0, times 1 plus 0
+                continue
             code *= len(part_categories)
             code += part
         combined.append(code)
