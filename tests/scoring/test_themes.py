@@ -439,3 +439,25 @@ def test_cells_known_distinct_are_not_added_up_and_others_are(
     assert table["age_band"].notna().eq(table["source"].eq("child")).all()
     shown = theme_table(units, responses, by="agency")  # nothing hidden: every unit counted once, bands or not
     assert shown["respondents"].sum() == sum(len(u) for u in units)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["practitioner", "child", "self-rating", "family", "moderated"], dtype="str"),
+        pd.Series(["b", "B", "a", "é", "a", "10", "9"], dtype=object),  # Python's order of text, repeats
+        pd.Series([303, 7, -2, 7]),
+        pd.Series([3, 1], dtype="uint8"),
+        pd.Series(["a", None, "b"], dtype=object),  # missing: through sort_ranks
+        pd.Series([2.5, np.nan, 1.0]),
+        pd.Series(["a", 1], dtype=object),
+        pd.Series([], dtype=object),
+        pd.Series([], dtype="int64"),
+    ],
+)
+def test_key_values_ranked_as_sort_ranks_ranks_them(values: pd.Series) -> None:
+    from scoring.cells import sort_ranks
+    from scoring.themes import _sort_ranks
+
+    ranks = _sort_ranks(values)
+    assert ranks.dtype == np.int64 and ranks.tolist() == sort_ranks(values).tolist()
