@@ -282,16 +282,24 @@ def _summed(
             key = group_of(f["response_id"].to_numpy())  # the response's group (-1: a response not described)
             ok = key >= 0
             everything = bool(ok.all())
+            counted = key if everything else key[ok]
+            if not len(counted):  # none of its responses described: nothing to add
+                continue
+            # Responses are stored by questionnaire, so a frame's groups are a narrow band of all the
+            # groups: its bins span only that band (`low` to `high`), and the cells outside it are
+            # left as they are (adding nothing to a sum leaves it as it is).
+            low, high = int(counted.min()), int(counted.max())
             key *= len(seen)
-            key += rank[code]
+            key += (rank - low * len(seen))[code]
             if not everything:
                 key = key[ok]
-            bins = len(groups) * len(seen)
-            columns = mine[order]
-            cells["respondents"][:, columns] += np.bincount(key, minlength=bins).reshape(-1, len(seen))
+            bins = (high - low + 1) * len(seen)
+            band, columns = slice(low, high + 1), mine[order]
+            cells["respondents"][band, columns] += np.bincount(key, minlength=bins).reshape(-1, len(seen))
             for column in SUM_COLUMNS:
                 value = f[column].to_numpy() if everything else f[column].to_numpy()[ok]
-                cells[column][:, columns] += np.bincount(key, weights=value, minlength=bins).reshape(-1, len(seen))
+                summed = np.bincount(key, weights=value, minlength=bins).reshape(-1, len(seen))
+                cells[column][band, columns] += summed
         sums = {name: values.reshape(-1) for name, values in cells.items()}
         present = np.flatnonzero(sums["respondents"])
         sums = {name: values[present] for name, values in sums.items()}
