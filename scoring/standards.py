@@ -283,7 +283,9 @@ def _read_items(
     n_items = len(layout.item_ids)
     size = len(response_index) * n_items
 
-    code = codes(answers["question_id"], layout.feeds)
+    # audits are stored one after another: the first one's answers are the period its questions may repeat by
+    period = int(np.argmax(r_code != r_code[0])) if len(r_code) else 0
+    code = _repeating_codes(answers["question_id"], layout.feeds, period)
     value = answers["value"].to_numpy(dtype=object)
     # answers to other questions, or of responses not asked for, are of no kind (-1) and left out; the values
     # are not copied first: each kind takes its own, as taking an object counts a reference on it, a write to
@@ -360,6 +362,37 @@ def _read_items(
         copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
     )
     return items, evidence
+
+
+def _repeating_codes(values: pd.Series, categories: pd.Index, period: int) -> np.ndarray:
+    """`codes(values, categories)` of text categories, looking up only values unlike the one `period` rows before.
+
+    A batch's audits are stored one after another, and audits answering the same questions
+    store them in the same order, so an answer's question is most often the one `period`
+    rows before (`period` being the first audit's answers). Comparing two strings costs a
+    third of a hash lookup: a value equal to the one `period` rows before takes that row's
+    code, and only the others (the first audit's, and those after an audit that answered
+    other questions) are looked up. A batch of one audit is looked up as it is.
+    """
+    array = values.to_numpy(dtype=object)
+    size = len(array)
+    if not 0 < period < size:
+        return codes(values, categories)
+    same = np.zeros(size, dtype=bool)
+    try:
+        np.equal(array[period:], array[:-period], out=same[period:])
+    except (TypeError, ValueError):  # values that cannot say whether they are equal (pd.NA): each looked up
+        return codes(values, categories)
+    read = np.flatnonzero(~same)
+    # a row's code is that of the last row read at or above it in steps of `period`: laid out `period` rows
+    # to a line, the running maximum down each column of the rows read
+    source = np.full(-(-size // period) * period, -1, dtype=np.intp)
+    source[read] = read
+    lines = source.reshape(-1, period)
+    np.maximum.accumulate(lines, axis=0, out=lines)
+    found = np.empty(size, dtype=np.intp)
+    found[read] = codes(values.iloc[read], categories)
+    return found[source[:size]]
 
 
 def _is_iso_date(values: np.ndarray) -> np.ndarray:

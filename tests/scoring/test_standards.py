@@ -386,3 +386,38 @@ def test_triangulation_reads_responses_by_id_as_they_are_and_others_once_per_id(
 
     monkeypatch.setattr(pd.DataFrame, "drop_duplicates", dropped)
     assert_frame_equal(triangulate(s11, standards, practitioner, question_frame(survey), responses), expected)
+
+
+def test_questions_repeated_audit_after_audit_are_looked_up_once(
+    s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Audits stored one after another with the same questions in the same order: only the first audit's are looked up."""
+    looked_up: list[int] = []
+    lookup = standards_module.codes
+
+    def counted(values: Any, categories: pd.Index) -> Any:
+        if getattr(values, "name", None) == "question_id":
+            looked_up.append(len(values))
+        return lookup(values, categories)
+
+    monkeypatch.setattr(standards_module, "codes", counted)
+    first = _audit(1, s11, {})
+    alike = _frame(first + _audit(2, s11, {}) + _audit(3, s11, {}))
+    items = build_items(s11, alike)
+    assert looked_up == [len(first)]
+    assert items["question_id"].tolist() == [q.id for q in s11.questions if q.type == "rating"] * 3
+
+
+def test_audits_answering_other_questions_in_a_batch_read_as_alone(s11: Questionnaire) -> None:
+    """An audit with an answer fewer, one more, or in another order reads as it does alone, and so do those after it."""
+    audits = [
+        _audit(1, s11, {}),
+        _audit(2, s11, {"s1.2-evidence": None, "s1.3": "not-applicable", "s1.3__reason": "Not a partner"}),
+        _audit(3, s11, {})[::-1],
+        _audit(4, s11, {"s3.1": "not-met", "s3.1-action": ACTION}),
+        _audit(5, s11, {}),
+        _audit(6, s11, {"s4.1": None}),
+    ]
+    batch = build_items(s11, _frame([row for audit in audits for row in audit]))
+    alone = pd.concat([build_items(s11, _frame(audit)) for audit in audits], ignore_index=True)
+    assert_frame_equal(batch, alone)
