@@ -308,7 +308,9 @@ def evidence_age(
         long_dates(pd.Series(dated[found])),
         f", more than {limit} before the audit on {long_date(as_of)} {rule_name(rule.kind, rule.id)}",
     )
-    return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, pd.Series(why, index=items.index), options)
+    # as objects, as the why column holds them: left to infer, pandas checks every value to make it text
+    reasons = pd.Series(why, index=items.index, dtype=object)
+    return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, reasons, options)
 
 
 def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.ndarray) -> pd.DataFrame:
