@@ -237,8 +237,9 @@ def as_text(values: pd.Series) -> pd.Series:
     """
     if not isinstance(values.dtype, pd.CategoricalDtype):
         return values.astype("str")
-    text = pd.array(np.asarray(values.cat.categories, dtype=object), dtype="str")
-    return pd.Series(text.take(values.cat.codes.to_numpy(), allow_fill=True), index=values.index, name=values.name)
+    categorical = values.array  # read directly: the `.cat` accessor builds a Series of codes on each use
+    text = pd.array(np.asarray(categorical.categories, dtype=object), dtype="str")
+    return pd.Series(text.take(categorical.codes, allow_fill=True), index=values.index, name=values.name)
 
 
 def few_as_text(values: pd.Series) -> pd.Series:

@@ -89,8 +89,9 @@ def _is_in(column: pd.Series, values: list[Any]) -> np.ndarray:
     a rule's settings: a lookup per category, not a comparison per row.
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        found = np.append(column.cat.categories.isin(values), False)  # a missing value (code -1) is not in
-        return found[column.cat.codes.to_numpy()]
+        categorical = column.array  # read directly: the `.cat` accessor builds a Series of codes on each use
+        found = np.append(categorical.categories.isin(values), False)  # a missing value (code -1) is not in
+        return found[categorical.codes]
     return column.isin(values).to_numpy(dtype=bool)
 
 
@@ -333,8 +334,9 @@ def _text_at(column: pd.Series, rows: np.ndarray) -> pd.api.extensions.Extension
     Problems take a few rows of a batch's items: only those are read, with no Series between.
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        text = pd.array(np.asarray(column.cat.categories, dtype=object), dtype="str")
-        return text.take(column.cat.codes.to_numpy()[rows], allow_fill=True)
+        categorical = column.array  # read directly, as `_is_in` does
+        text = pd.array(np.asarray(categorical.categories, dtype=object), dtype="str")
+        return text.take(categorical.codes[rows], allow_fill=True)
     return as_text(column.iloc[rows]).array
 
 
@@ -466,10 +468,11 @@ def question_labels(options: pd.DataFrame, question_ids: pd.Series | np.ndarray)
     """
     if isinstance(question_ids, pd.Series) and isinstance(question_ids.dtype, pd.CategoricalDtype):
         # an items table's questions: their few categories named once for this option frame, taken by code
-        categories = question_ids.cat.categories
+        categorical = question_ids.array  # read directly, as `_is_in` does
+        categories = categorical.categories
         read = (options["question_id"].to_numpy(dtype=object), options["question_label"].to_numpy(dtype=object))
         named = _kept("labels", (*read, categories), lambda: np.append(_labels(options, categories), np.nan))
-        return named[question_ids.cat.codes.to_numpy()]
+        return named[categorical.codes]
     return _labels(options, question_ids)
 
 
