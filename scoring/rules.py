@@ -239,7 +239,7 @@ def _put(column: pd.Series, where: np.ndarray, value: pd.Series | str) -> pd.Ser
         return column.mask(where, value)
     values = column.to_numpy(copy=True)
     values[where] = value.to_numpy(dtype=object)[where] if isinstance(value, pd.Series) else value
-    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+    return pd.Series(values, index=column.index, name=column.name, dtype=object, copy=False)  # a copy already
 
 
 def evidence_for_met(
@@ -310,7 +310,7 @@ def evidence_age(
         f", more than {limit} before the audit on {long_date(as_of)} {rule_name(rule.kind, rule.id)}",
     )
     # as objects, as the why column holds them: left to infer, pandas checks every value to make it text
-    reasons = pd.Series(why, index=items.index, dtype=object)
+    reasons = pd.Series(why, index=items.index, dtype=object, copy=False)
     return _downgrade(items, hit, rule.params["downgrade_to"], rule.id, reasons, options)
 
 
@@ -509,7 +509,7 @@ def _length(text: pd.Series, where: np.ndarray) -> pd.Series:
     lengths = np.zeros(len(mine), dtype=np.int64)
     lengths[is_text] = np.fromiter(map(len, map(str.strip, mine[is_text])), dtype=np.int64, count=int(is_text.sum()))
     out[where] = lengths
-    return pd.Series(out, index=text.index)
+    return pd.Series(out, index=text.index, copy=False)
 
 
 def _fmt(values: pd.Series) -> pd.Series:

@@ -352,14 +352,14 @@ def _read_items(
             "mandatory": ratings["mandatory"].to_numpy(dtype=bool)[item_of],
             "answered": pd.Categorical.from_codes(answered, layout.scale),
             "rating": pd.Categorical.from_codes(answered, layout.scale),
-            "decided_by": pd.Series(np.full(size, None, dtype=object), dtype=object),
-            "why": pd.Series(np.full(size, None, dtype=object), dtype=object),
+            "decided_by": pd.Series(np.full(size, None, dtype=object), dtype=object, copy=False),
+            "why": pd.Series(np.full(size, None, dtype=object), dtype=object, copy=False),
             "evidence_count": counts,
-            "reason": pd.Series(reason, dtype=object),
+            "reason": pd.Series(reason, dtype=object, copy=False),
             "has_action": has_action,
             "applicable": (answered >= 0) & (answered != layout.na_code[item_of]),
         },
-        copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
+        copy=False,  # fresh arrays (and Series of them, made without a copy): kept as they are, not copied again
     )
     return items, evidence
 
@@ -473,7 +473,7 @@ def score_audits(
 
     def applies(rule: Rule) -> pd.Series:
         """The items the rule is declared on: the grid repeats the definition's items for each response."""
-        return pd.Series(np.tile(plan.applies[rule.id], n_responses), index=items.index)
+        return pd.Series(np.tile(plan.applies[rule.id], n_responses), index=items.index, copy=False)
 
     problems = []
     for rule in _rules_of(questionnaire, "evidence_for_met"):
