@@ -698,7 +698,6 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     gid = first_seen(*(codes_of(items[k])[0] for k in keys))
     groups = int(gid.max()) + 1 if len(gid) else 0
     first = first_rows(gid)
-    out = items[keys].iloc[first].reset_index(drop=True)
     sums = {
         "items": np.ones(len(items)),
         "applicable": counted.astype("float64"),
@@ -751,8 +750,9 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     explanation = _distinct_explained(head_key, head, *_distinct_phrases(items, options), gid)
     return pd.DataFrame(
         {
-            "response_id": out["response_id"],
-            "section_id": as_text(out["section_id"]),
+            # each standard's keys taken from its first item's row: no frame of the items' keys between
+            "response_id": items["response_id"].iloc[first].reset_index(drop=True),
+            "section_id": _text_at(items["section_id"], first),
             "self_rating": few_as_text(pd.Series(rating, dtype=object)),
             "score_100": score_100.astype("float64"),
             "items": n["items"],
