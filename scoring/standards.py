@@ -274,7 +274,8 @@ def _read_items(
 ) -> tuple[pd.DataFrame, _EvidenceAnswers]:
     """`build_items`, and the evidence answers it placed."""
     if responses is None and answers["response_id"].dtype.kind in "iu":  # the audits answered, as they come:
-        r_code, ids = pd.factorize(answers["response_id"].to_numpy())  # one hash pass numbers them
+        # numbered as first seen, as pd.factorize does, hashing one id per audit: its answers come together
+        r_code, ids = factorize_runs(answers["response_id"].to_numpy())
         response_index = pd.Index(ids)
     else:
         ids = pd.unique(answers["response_id"]) if responses is None else pd.unique(pd.Series(list(responses)))
