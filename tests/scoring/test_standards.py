@@ -388,19 +388,23 @@ def test_triangulation_reads_responses_by_id_as_they_are_and_others_once_per_id(
     assert_frame_equal(triangulate(s11, standards, practitioner, question_frame(survey), responses), expected)
 
 
-def test_questions_repeated_audit_after_audit_are_looked_up_once(
-    s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Audits stored one after another with the same questions in the same order: only the first audit's are looked up."""
-    looked_up: list[int] = []
+@pytest.fixture
+def looked_up(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many question ids reading items looks up, call by call."""
+    counts: list[int] = []
     lookup = standards_module.codes
 
     def counted(values: Any, categories: pd.Index) -> Any:
         if getattr(values, "name", None) == "question_id":
-            looked_up.append(len(values))
+            counts.append(len(values))
         return lookup(values, categories)
 
     monkeypatch.setattr(standards_module, "codes", counted)
+    return counts
+
+
+def test_questions_repeated_audit_after_audit_are_looked_up_once(s11: Questionnaire, looked_up: list[int]) -> None:
+    """Audits stored one after another with the same questions in the same order: only the first audit's are looked up."""
     first = _audit(1, s11, {})
     alike = _frame(first + _audit(2, s11, {}) + _audit(3, s11, {}))
     items = build_items(s11, alike)
@@ -408,16 +412,27 @@ def test_questions_repeated_audit_after_audit_are_looked_up_once(
     assert items["question_id"].tolist() == [q.id for q in s11.questions if q.type == "rating"] * 3
 
 
-def test_audits_answering_other_questions_in_a_batch_read_as_alone(s11: Questionnaire) -> None:
+def test_questions_that_mostly_do_not_repeat_are_all_looked_up_at_once(
+    s11: Questionnaire, looked_up: list[int]
+) -> None:
+    """Audits answering in other orders: comparing would cost more than it saves, so every question is looked up."""
+    rows = [row for n in range(1, 7) for row in (_audit(n, s11, {})[::-1] if n in (3, 5) else _audit(n, s11, {}))]
+    items = build_items(s11, _frame(rows))  # only the second audit repeats the one before
+    assert looked_up == [len(rows)]
+    assert items["question_id"].tolist() == [q.id for q in s11.questions if q.type == "rating"] * 6
+
+
+def test_audits_answering_other_questions_in_a_batch_read_as_alone(s11: Questionnaire, looked_up: list[int]) -> None:
     """An audit with an answer fewer, one more, or in another order reads as it does alone, and so do those after it."""
-    audits = [
-        _audit(1, s11, {}),
-        _audit(2, s11, {"s1.2-evidence": None, "s1.3": "not-applicable", "s1.3__reason": "Not a partner"}),
-        _audit(3, s11, {})[::-1],
-        _audit(4, s11, {"s3.1": "not-met", "s3.1-action": ACTION}),
-        _audit(5, s11, {}),
-        _audit(6, s11, {"s4.1": None}),
+    audits = [_audit(n, s11, {"s1.1": "not-met"} if n % 2 else {}) for n in range(1, 9)] + [
+        _audit(9, s11, {"s1.2-evidence": None, "s1.3": "not-applicable", "s1.3__reason": "Not a partner"}),
+        _audit(10, s11, {})[::-1],
+        _audit(11, s11, {"s3.1": "not-met", "s3.1-action": ACTION}),
+        _audit(12, s11, {}),
+        _audit(13, s11, {"s4.1": None}),
     ]
-    batch = build_items(s11, _frame([row for audit in audits for row in audit]))
+    rows = [row for audit in audits for row in audit]
+    batch = build_items(s11, _frame(rows))
+    assert 0 < looked_up[0] < len(rows)  # most repeat the one an audit before: those are not looked up
     alone = pd.concat([build_items(s11, _frame(audit)) for audit in audits], ignore_index=True)
     assert_frame_equal(batch, alone)
