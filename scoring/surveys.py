@@ -492,8 +492,8 @@ def _block_theme_sums(
     responses = sum(block.responses for block in blocks)
     if not width or responses * width > 4 * len(response) + 1_000_000:
         return None
-    answers = np.zeros((width, responses), dtype=np.int32)  # counts: a few per cell
-    positives = np.zeros((width, responses), dtype=np.int32)
+    answers = np.zeros((width, responses), dtype=np.int64)  # counts, in the frame's integers
+    positives = np.zeros((width, responses), dtype=np.int64)
     sums = np.zeros((width, responses))
     first = []  # each response's first row
     top = 0
@@ -518,22 +518,46 @@ def _block_theme_sums(
             sums[:, out] += sum_of_slot
         first.append(np.arange(block.start, block.stop, k))
         top += block.responses
-    # the cells with answers, by response, then pair: found as positions in that order, then
-    # taken from the tables (laid out by pair, then response); a take per column is several
-    # times quicker than a boolean mask, and the positions are as many as the frame's rows
-    cell = np.flatnonzero((answers != 0).T)
-    nth = cell // width  # the response of each cell, by its place in the table
-    pair = cell - nth * width
-    at = pair * responses + nth
-    return _theme_frame(
-        pairs,
-        response[np.concatenate(first)].take(nth),
-        pairs.theme_of.take(pair),
-        pairs.measure_of.take(pair),
-        answers.ravel().take(at),
-        positives.ravel().take(at),
-        sums.ravel().take(at),
-    )
+    return _cells(pairs, response[np.concatenate(first)], answers, positives, sums)
+
+
+#: Cells of a table of pairs x responses read into the frame at a time (see `_cells`).
+CELLS = 1 << 16
+
+
+def _cells(
+    pairs: _Pairs, response: np.ndarray, answers: np.ndarray, positives: np.ndarray, sums: np.ndarray
+) -> pd.DataFrame:
+    """The theme sums' frame from tables of pairs x responses (`response`: each column's id): its cells with answers.
+
+    The frame runs by response, then pair, across the tables' layout, so each stretch of
+    responses is turned (a copy of `CELLS` cells at most, in cache and reused) and its cells
+    with answers picked straight into the frame's columns, made once at their length: no
+    index per row, and no copy of a whole table or column made only to be dropped.
+    """
+    width, responses = answers.shape
+    per_response = np.add.reduce(answers != 0, axis=0, dtype=np.intp)
+    ends = np.cumsum(per_response)
+    rows = int(ends[-1]) if len(ends) else 0
+    theme = np.empty(rows, dtype=pairs.theme_of.dtype)
+    measure = np.empty(rows, dtype=pairs.measure_of.dtype)
+    counts = np.empty(rows, dtype=np.int64)
+    positive = np.empty(rows, dtype=np.int64)
+    score_sum = np.empty(rows)
+    step = max(CELLS // width, 1)
+    themes, measures = np.tile(pairs.theme_of, step), np.tile(pairs.measure_of, step)  # a stretch's pairs, in order
+    for start in range(0, responses, step):
+        stop = min(start + step, responses)
+        first, last = (int(ends[start - 1]) if start else 0), int(ends[stop - 1])
+        turned = answers[:, start:stop].T.ravel()  # by response, then pair
+        found = turned != 0
+        cells = len(found)
+        np.compress(found, turned, out=counts[first:last])
+        np.compress(found, positives[:, start:stop].T, out=positive[first:last])
+        np.compress(found, sums[:, start:stop].T, out=score_sum[first:last])
+        np.compress(found, themes[:cells], out=theme[first:last])
+        np.compress(found, measures[:cells], out=measure[first:last])
+    return _theme_frame(pairs, np.repeat(response, per_response), theme, measure, counts, positive, score_sum)
 
 
 def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyScores:

@@ -355,6 +355,18 @@ def test_theme_sums_of_answers_in_blocks_are_added_a_question_at_a_time(
     assert_frame_equal(score_survey(child, answers).themes, expected, check_exact=True)
 
 
+@pytest.mark.parametrize("cells", [1, 37, 64])
+def test_theme_sums_read_from_the_tables_a_stretch_at_a_time_are_the_same_frame(
+    shipped: dict[str, Questionnaire], monkeypatch: pytest.MonkeyPatch, cells: int
+) -> None:
+    """Stretches of responses that end anywhere (one response each, or a few with a pair cut off) give the same frame."""
+    practitioner = shipped["practitioner-s11-survey"]
+    answers = _batch(practitioner, 90, seed=6)
+    expected = score_survey(practitioner, answers).themes
+    monkeypatch.setattr(surveys, "CELLS", cells)
+    assert_frame_equal(score_survey(practitioner, answers).themes, expected, check_exact=True)
+
+
 def test_a_batch_with_nothing_scored_has_no_theme_sums(shipped: dict[str, Questionnaire]) -> None:
     family = shipped["family-experience"]
     texts = [q.id for q in family.questions if not q.is_choice]
