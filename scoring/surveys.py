@@ -247,7 +247,9 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     values = values if everything else values[keep]
     response = response if everything else response[keep]
     blocks = _scored_blocks(blocks)
-    multiple = lookup.multiple[q_code]
+    # most surveys have no multiple choice question: then no answer is flagged (a pass and a
+    # fresh array the length of the batch saved), and `multiple` is left empty, never read
+    multiple = lookup.multiple[q_code] if lookup.multiple.any() else np.zeros(0, dtype=bool)
     several = bool(multiple.any())
     if several:
         raw = np.asarray(values, dtype=object)
