@@ -494,8 +494,11 @@ def _block_theme_sums(
     responses = sum(block.responses for block in blocks)
     if not width or responses * width > 4 * len(response) + 1_000_000:
         return None
-    answers = np.zeros((width, responses), dtype=np.int64)  # counts, in the frame's integers
-    positives = np.zeros((width, responses), dtype=np.int64)
+    # counts in the smallest integers that hold them: a cell counts at most each column of a
+    # response once per pair slot (a byte, nearly always), so the tables are a few hundred kB
+    most = max(len(block.questions) for block in blocks) * len(pairs.slots)
+    answers = np.zeros((width, responses), dtype=np.min_scalar_type(most))
+    positives = np.zeros((width, responses), dtype=answers.dtype)
     sums = np.zeros((width, responses))
     first = []  # each response's first row
     top = 0
@@ -548,14 +551,15 @@ def _cells(
     score_sum = np.empty(rows)
     step = max(CELLS // width, 1)
     themes, measures = np.tile(pairs.theme_of, step), np.tile(pairs.measure_of, step)  # a stretch's pairs, in order
+    narrow = np.empty(step * width, dtype=answers.dtype)  # a stretch's counts, before they are widened
     for start in range(0, responses, step):
         stop = min(start + step, responses)
         first, last = (int(ends[start - 1]) if start else 0), int(ends[stop - 1])
         turned = answers[:, start:stop].T.ravel()  # by response, then pair
         found = turned != 0
-        cells = len(found)
-        np.compress(found, turned, out=counts[first:last])
-        np.compress(found, positives[:, start:stop].T, out=positive[first:last])
+        cells, picked = len(found), narrow[: last - first]
+        counts[first:last] = np.compress(found, turned, out=picked)
+        positive[first:last] = np.compress(found, positives[:, start:stop].T, out=picked)
         np.compress(found, sums[:, start:stop].T, out=score_sum[first:last])
         np.compress(found, themes[:cells], out=theme[first:last])
         np.compress(found, measures[:cells], out=measure[first:last])
