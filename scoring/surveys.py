@@ -58,6 +58,11 @@ class _Lookup:
     value_of_row: np.ndarray  # option row -> code into `values` (-1 for the unknown row), small integers
     numbers: np.ndarray  # [NUMBER_COLUMNS, option row]: score, score_100 (NaN for the unknown row)
     flags: np.ndarray  # [FLAG_COLUMNS, option row]: positive (and in the base), in_base, ..., known
+    # the same by an answer's place, (question + 1) x stride + value code (`_places`)
+    stride: int
+    numbers_at: np.ndarray  # [NUMBER_COLUMNS, place]
+    flags_at: np.ndarray  # [FLAG_COLUMNS, place]
+    value_at: np.ndarray  # per place: code into `values`, -1 for none
 
     @property
     def unknown(self) -> int:
@@ -77,7 +82,7 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
     q_index = pd.Index(scored["question_id"].to_numpy(dtype=object), dtype=object)
     v_index = pd.Index(pd.unique(options["value"].to_numpy(dtype=object)), dtype=object)
     unknown = len(options)
-    # option rows in the smallest integers that hold them: a row per answer is looked up here
+    # option rows in the smallest integers that hold them (a multiple choice answer's options are looked up here)
     table = np.full((len(q_index) + 1, len(v_index) + 1), unknown, dtype=np.min_scalar_type(-(unknown + 1)))
     table[q_index.get_indexer(options["question_id"]), v_index.get_indexer(options["value"])] = np.arange(len(options))
 
@@ -85,23 +90,48 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
         return np.append(options[name].to_numpy(), missing)
 
     in_base = column("in_base", False).astype(bool)
+    value_of_row = _small(np.append(v_index.get_indexer(options["value"]), -1), v_index)
+    numbers = np.stack([column("score", np.nan).astype("float64"), column("score_100", np.nan).astype("float64")])
+    flags = np.stack(
+        [
+            column("positive", False).astype(bool) & in_base,
+            in_base,
+            column("dont_know", False).astype(bool),
+            column("not_applicable", False).astype(bool),
+            np.arange(unknown + 1) < unknown,
+        ]
+    )
+    # each option row again at an answer's place (`_places`): question q's values from
+    # (q + 1) x stride on, and just before them (value code -1) the unknown row
+    stride = len(v_index) + 1
+    place = np.full((len(q_index) + 2, stride), unknown, dtype=np.intp)
+    place[1:, :-1] = table[:, :-1]
+    place = place.ravel()
     return _Lookup(
         questions=q_index,
         multiple=np.append(scored["type"].eq("multiple_choice").to_numpy(), False),
         values=v_index,
         table=table,
-        value_of_row=_small(np.append(v_index.get_indexer(options["value"]), -1), v_index),
-        numbers=np.stack([column("score", np.nan).astype("float64"), column("score_100", np.nan).astype("float64")]),
-        flags=np.stack(
-            [
-                column("positive", False).astype(bool) & in_base,
-                in_base,
-                column("dont_know", False).astype(bool),
-                column("not_applicable", False).astype(bool),
-                np.arange(unknown + 1) < unknown,
-            ]
-        ),
+        value_of_row=value_of_row,
+        numbers=numbers,
+        flags=flags,
+        stride=stride,
+        numbers_at=numbers[:, place],
+        flags_at=flags[:, place],
+        value_at=value_of_row[place],
     )
+
+
+def _places(lookup: _Lookup, q_code: np.ndarray, value_code: np.ndarray) -> np.ndarray:
+    """Each answer's place in the `_Lookup` tables by place, from its question and value codes (-1: not an option).
+
+    One intp index per answer, made in place from the value codes, for every take: option
+    rows, in small integers, were made intp again (a fresh copy) by each take they indexed.
+    """
+    place = np.add(q_code, 1, dtype=np.intp)
+    place *= lookup.stride
+    place += value_code
+    return place
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +148,7 @@ class _Scored:
 
     response: np.ndarray
     question: np.ndarray  # code into _Lookup.questions
-    row: np.ndarray  # option row, the last one meaning "not an option of this question"
+    value: np.ndarray  # code into _Lookup.values of the answer's option, -1 for none (not an option, or several)
     numbers: np.ndarray  # [NUMBER_COLUMNS, answer]
     flags: np.ndarray  # [FLAG_COLUMNS, answer]
     joined: pd.Series | None  # multiple choice answers' values joined with "; ", by position
@@ -254,15 +284,17 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     if several:
         raw = np.asarray(values, dtype=object)
         single = ~multiple
-        row = np.full(len(q_code), lookup.unknown, dtype=np.intp)
-        row[single] = lookup.table[q_code[single], codes(raw[single], lookup.values)]
+        value_code = np.full(len(q_code), -1, dtype=np.intp)  # a multiple choice answer is no one option
+        value_code[single] = codes(raw[single], lookup.values)
     else:
-        row = lookup.table[q_code, codes(values, lookup.values)]
+        value_code = codes(values, lookup.values)
+    place = _places(lookup, q_code, value_code)
     # one take per table: every number, then every flag, of each answer's option
-    numbers, flags = np.take(lookup.numbers, row, axis=1), np.take(lookup.flags, row, axis=1)
+    numbers, flags = np.take(lookup.numbers_at, place, axis=1), np.take(lookup.flags_at, place, axis=1)
+    value = lookup.value_at.take(place)
     if not several:
         return _Scored(
-            response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=None, blocks=blocks
+            response=response, question=q_code, value=value, numbers=numbers, flags=flags, joined=None, blocks=blocks
         )
     at = np.flatnonzero(multiple)
     chosen = pd.Series(raw[at], index=at).explode()
@@ -296,7 +328,7 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     flags[FLAG_COLUMNS.index("in_base")][empty] = False
     joined = pd.Series(raw[at], index=at).map(_join, na_action="ignore")
     return _Scored(
-        response=response, question=q_code, row=row, numbers=numbers, flags=flags, joined=joined, blocks=blocks
+        response=response, question=q_code, value=value, numbers=numbers, flags=flags, joined=joined, blocks=blocks
     )
 
 
@@ -312,8 +344,7 @@ def _answer_frame(lookup: _Lookup, scored: _Scored) -> pd.DataFrame:
     The numbers and the flags each come as one block, put side by side rather than copied
     into one: a million answers' scores are a few dozen megabytes.
     """
-    value_code = lookup.value_of_row[scored.row]
-    value = pd.Categorical.from_codes(value_code, lookup.values, validate=False)
+    value = pd.Categorical.from_codes(scored.value, lookup.values, validate=False)
     if scored.joined is not None:
         value = pd.Series(value).astype("str")
         value.iloc[scored.joined.index.to_numpy()] = scored.joined.to_numpy()
