@@ -195,12 +195,19 @@ def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]]
     varying questions), or hold question ids that cannot be compared (malformed rows): then
     every answer is looked up.
     """
-    if not len(response) or not pd.Index(response).is_monotonic_increasing:
+    if not len(response):
         return None
     change = np.empty(len(response), dtype=bool)
     change[0] = True
-    np.not_equal(response[1:], response[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
+    try:
+        np.not_equal(response[1:], response[:-1], out=change[1:])
+        starts = np.flatnonzero(change)
+        # grouped by response when each response's id is above the one before: one
+        # comparison a response, rather than a pass over every row
+        if not np.greater(response[starts[1:]], response[starts[:-1]]).all():
+            return None
+    except (TypeError, ValueError):  # response ids that cannot be ordered
+        return None
     lengths = np.diff(np.append(starts, len(response)))
     runs = np.flatnonzero(np.append(True, lengths[1:] != lengths[:-1]))  # first response of each run of equal lengths
     if len(runs) > MOST_BLOCKS:

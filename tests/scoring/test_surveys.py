@@ -286,6 +286,10 @@ def test_answers_in_response_order_are_split_into_blocks_of_one_order_of_questio
     ids = np.array(["a", "b", "c", "a", "b", "c", "a", "b", "a", "b", "b", "a"], dtype=object)
     assert surveys._blocks(response, ids) == [(0, 2, 3), (6, 2, 2), (10, 1, 2)]
     assert surveys._blocks(response[::-1], ids[::-1]) is None, "not grouped by response: looked up one by one"
+    assert surveys._blocks(np.array([1, 1, 1, 2, 2, 2, 1, 1, 4, 4, 5, 5]), ids) is None, "a response come back to"
+    unordered = response.astype(object)
+    unordered[3:6] = pd.NA  # an id that is neither above nor below another
+    assert surveys._blocks(unordered, ids) is None
     malformed = ids.copy()
     malformed[4] = pd.NA  # compares to nothing as true or false
     assert surveys._blocks(response, malformed) is None
