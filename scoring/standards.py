@@ -569,16 +569,32 @@ def practitioner_matches(
 def _matching(
     questionnaire: Questionnaire, practitioner_scores: pd.DataFrame, practitioner_questions: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """Which answer scores `practitioner_matches` keeps, and the section_id of each kept one (codes, sections)."""
+    """Which answer scores `practitioner_matches` keeps, and the section_id of each kept one (codes, sections).
+
+    Answer scores are many (hundreds of thousands in a batch) and their question ids a
+    categorical of a few dozen questions: each question's section is found once, and each
+    answer reads its question's in the smallest integers that hold them, rather than a
+    position among the questions and then a section in 64-bit integers (fresh memory
+    costs more than the reads).
+    """
     matching = practitioner_questions.loc[
         practitioner_questions["matches_questionnaire"].eq(questionnaire.id), ["question_id", "matches_section"]
     ]
     questions = pd.Index(matching["question_id"].to_numpy(dtype=object), dtype=object)
     sections = pd.Index(pd.unique(matching["matches_section"].to_numpy(dtype=object)), dtype=object)
-    section_of = sections.get_indexer(matching["matches_section"])
-    code = codes(practitioner_scores["question_id"], questions)
-    keep = (code >= 0) & practitioner_scores["in_base"].to_numpy(dtype=bool)
-    return keep, section_of[code[keep]], sections
+    small = np.min_scalar_type(-max(len(sections), 1))
+    section_of = np.append(sections.get_indexer(matching["matches_section"]), -1).astype(small)  # -1: no match
+    asked = practitioner_scores["question_id"]
+    if isinstance(asked.dtype, pd.CategoricalDtype):  # each category's section, then each answer's by its code
+        categorical = asked.array
+        per_category = np.append(
+            section_of[questions.get_indexer(pd.Index(categorical.categories, dtype=object))], section_of[-1:]
+        )
+        section = per_category[categorical.codes]  # a missing question (code -1) matches nothing
+    else:
+        section = section_of[codes(asked, questions)]
+    keep = (section >= 0) & practitioner_scores["in_base"].to_numpy(dtype=bool)
+    return keep, section[keep], sections
 
 
 def _with_keys(

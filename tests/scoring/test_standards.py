@@ -436,3 +436,30 @@ def test_audits_answering_other_questions_in_a_batch_read_as_alone(s11: Question
     assert 0 < looked_up[0] < len(rows)  # most repeat the one an audit before: those are not looked up
     alone = pd.concat([build_items(s11, _frame(audit)) for audit in audits], ignore_index=True)
     assert_frame_equal(batch, alone)
+
+
+def test_practitioner_matches_read_each_question_s_section_once_in_small_codes(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    """Answers with categorical question ids take their question's section by its code, in the smallest integers.
+
+    They keep the same answers, with the same sections, as the same ids held as text: a
+    question matching no standard, a missing question and an answer out of the base are
+    dropped, and a category no answer uses changes nothing.
+    """
+    survey, s11 = shipped["practitioner-s11-survey"], shipped["s11-self-audit"]
+    rows = [(100 + i, question, value) for i, (question, value) in enumerate([("dsl-known", "yes")] * 5)]
+    scores = score_answers(survey, _frame(rows)).assign(in_base=[True, True, True, True, False])
+    asked = pd.Categorical(
+        ["policy-known", "not-a-question", None, "dsl-known", "dsl-known"],
+        categories=["unused", "dsl-known", "not-a-question", "policy-known"],
+    )
+    categorical = scores.assign(question_id=asked)
+    as_text = categorical.assign(question_id=categorical["question_id"].astype(object))
+    questions = question_frame(survey)
+    got = standards_module.practitioner_matches(s11, categorical, questions)
+    expected = standards_module.practitioner_matches(s11, as_text, questions)
+    assert_frame_equal(got.assign(question_id=got["question_id"].astype(object)), expected)
+    assert got["response_id"].tolist() == [100, 103] and got["section_id"].tolist() == ["s2", "s3"]
+    keep, section, _ = standards_module._matching(s11, categorical, questions)
+    assert section.dtype == "int8" and len(section) == int(keep.sum())
