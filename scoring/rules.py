@@ -1018,19 +1018,20 @@ def triangulation_of_counts(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, positive / np.maximum(n, 1), np.nan)
     rated_met = standards["self_rating"].eq(met).to_numpy(dtype=bool)
-    cases = [~rated_met, n < least_n, share < least_share]
-    status = np.select(cases, ["not-checked", "not-enough-answers", "flag"], "no-flag")
+    case = np.select([~rated_met, n < least_n, share < least_share], [0, 1, 2], 3)
     # the explanation depends on the case and two numbers: written once per distinct set of them
-    case = np.select(cases, [0, 1, 2], 3)
     key = first_seen(case, pd.factorize(n)[0], pd.factorize(np.rint(share * 100), use_na_sentinel=False)[0])
     one = first_rows(key)
     text = _triangulation_text(rule, met_label or met, least_n, least_share, case[one], n[one], share[one])
+    # Both text columns are made text from their few distinct values and taken by code: making
+    # thousands of values text looks at each one.
+    status = pd.array(["not-checked", "not-enough-answers", "flag", "no-flag"], dtype="str").take(case)
     return standards.assign(
         practitioner_answers=n,
         practitioner_positive=positive,
         positive_share=share.astype("float64"),
-        triangulation=pd.Series(status, index=standards.index, dtype="str"),
-        triangulation_explanation=pd.Series(text[key], index=standards.index, dtype="str"),
+        triangulation=pd.Series(status, index=standards.index, copy=False),
+        triangulation_explanation=pd.Series(pd.array(text, dtype="str").take(key), index=standards.index, copy=False),
     )
 
 

@@ -729,3 +729,27 @@ def test_r2_explanations_read_each_standards_own_items_in_order() -> None:
         f"{q2}; {q1}.",
         f"{q1}; {q2}.",
     ]
+
+
+def test_r8_of_counts_writes_each_standard_as_it_would_be_written_alone() -> None:
+    """Each standard's status and explanation, though written once per distinct case and numbers, read as if
+    written for it alone: every case, counts repeated and not, shares that round alike, on any index."""
+    rng = np.random.default_rng(8)
+    size = 400
+    n = rng.choice([0, 1, 4, 5, 12, 300, 301], size).astype("int64")
+    # (1 of 300 is not asked: it rounds to 0%, as none of 300 does, and the two are written alike)
+    positive = np.minimum(n, rng.choice([0, 1, 3, 10, 240, 299], size)).astype("int64")
+    positive = np.where((positive == 1) & (n >= 200), 2, positive)
+    rating = rng.choice(np.array(["met", "partially-met"], dtype=object), size)
+    standards = pd.DataFrame({"self_rating": pd.array(rating, dtype="str")}, index=np.arange(size)[::-1] * 3)
+    out = R.triangulation_of_counts(standards, n, positive, R8, met_label="Met")
+    assert out["triangulation"].dtype == "str" and out["triangulation_explanation"].dtype == "str"
+    assert out.index.equals(standards.index)
+    names = {0: "not-checked", 1: "not-enough-answers", 2: "flag", 3: "no-flag"}
+    for row in range(size):
+        alone = R.triangulation_of_counts(standards.iloc[[row]], n[[row]], positive[[row]], R8, met_label="Met")
+        share = positive[row] / n[row] if n[row] else np.nan
+        case = 0 if rating[row] != "met" else 1 if n[row] < 5 else 2 if share < 0.8 else 3
+        text = R._triangulation_text(R8, "Met", 5, 0.8, np.array([case]), n[[row]], np.array([share]))[0]
+        assert (out["triangulation"].iloc[row], out["triangulation_explanation"].iloc[row]) == (names[case], text)
+        assert_frame_equal(out.iloc[[row]], alone)
