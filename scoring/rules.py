@@ -1019,8 +1019,12 @@ def triangulation_of_counts(
         share = np.where(n > 0, positive / np.maximum(n, 1), np.nan)
     rated_met = standards["self_rating"].eq(met).to_numpy(dtype=bool)
     case = np.select([~rated_met, n < least_n, share < least_share], [0, 1, 2], 3)
-    # the explanation depends on the case and two numbers: written once per distinct set of them
-    key = first_seen(case, pd.factorize(n)[0], pd.factorize(np.rint(share * 100), use_na_sentinel=False)[0])
+    # The explanation depends on the case and the numbers its words give: written once per distinct
+    # set of them. Not checked gives none and too few answers only the count, so those standards (most
+    # of a batch: few rate themselves met) share a few explanations, whatever their shares.
+    words_n = np.where(case == 0, 0, n)
+    words_share = np.where(case <= 1, np.nan, np.rint(share * 100))
+    key = first_seen(case, pd.factorize(words_n)[0], pd.factorize(words_share, use_na_sentinel=False)[0])
     one = first_rows(key)
     text = _triangulation_text(rule, met_label or met, least_n, least_share, case[one], n[one], share[one])
     # Both text columns are made text from their few distinct values and taken by code: making

@@ -753,3 +753,24 @@ def test_r8_of_counts_writes_each_standard_as_it_would_be_written_alone() -> Non
         text = R._triangulation_text(R8, "Met", 5, 0.8, np.array([case]), n[[row]], np.array([share]))[0]
         assert (out["triangulation"].iloc[row], out["triangulation_explanation"].iloc[row]) == (names[case], text)
         assert_frame_equal(out.iloc[[row]], alone)
+
+
+def test_r8_writes_one_explanation_for_standards_not_checked_whatever_their_counts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not checked reads the same whatever the practitioners said, and too few answers only names the count."""
+    written: list[int] = []
+    write = R._triangulation_text
+
+    def counted(*args: Any) -> np.ndarray:
+        written.append(len(args[4]))
+        return write(*args)
+
+    monkeypatch.setattr(R, "_triangulation_text", counted)
+    n = np.array([*range(50), 3, 3, 3], dtype="int64")
+    positive = np.array([*(i // 2 for i in range(50)), 0, 1, 2], dtype="int64")
+    standards = pd.DataFrame({"self_rating": pd.array(["partially-met"] * 50 + ["met"] * 3, dtype="str")})
+    out = R.triangulation_of_counts(standards, n, positive, R8, met_label="Met")
+    assert written == [2]  # one for the 50 not checked, one for the 3 with 3 answers each
+    assert out["triangulation_explanation"].nunique() == 2
+    assert out["triangulation_explanation"].iloc[-1].startswith("Not enough answers to check: 3 practitioners")
