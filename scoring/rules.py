@@ -1021,10 +1021,12 @@ def triangulation_of_counts(
     case = np.select([~rated_met, n < least_n, share < least_share], [0, 1, 2], 3)
     # The explanation depends on the case and the numbers its words give: written once per distinct
     # set of them. Not checked gives none and too few answers only the count, so those standards (most
-    # of a batch: few rate themselves met) share a few explanations, whatever their shares.
+    # of a batch: few rate themselves met) share a few explanations, whatever their shares. The others
+    # are keyed by their exact counts, not their rounded share: 1 of 300 rounds to 0 % as none does,
+    # but reads "only 0.3 % of", not "none of".
     words_n = np.where(case == 0, 0, n)
-    words_share = np.where(case <= 1, np.nan, np.rint(share * 100))
-    key = first_seen(case, pd.factorize(words_n)[0], pd.factorize(words_share, use_na_sentinel=False)[0])
+    words_positive = np.where(case <= 1, -1, positive)
+    key = first_seen(case, pd.factorize(words_n)[0], pd.factorize(words_positive)[0])
     one = first_rows(key)
     text = _triangulation_text(rule, met_label or met, least_n, least_share, case[one], n[one], share[one])
     # Both text columns are made text from their few distinct values and taken by code: making
