@@ -903,7 +903,9 @@ def action_progress(actions: pd.DataFrame, rule: Rule, as_of: date) -> pd.DataFr
 
     Overdue (due before `as_of`, not finished) with less than `overdue_red_below` done is red
     whatever else; otherwise red below `red_below`, green from `green_from`, amber between.
-    Adds `overdue`, `rag` and `explanation`; `actions` needs `due` and `progress`.
+    Adds `overdue`, `rag` and `explanation`; `actions` needs `due` and `progress`. An overdue action
+    with enough done to stay off red is rated by its progress, and its explanation says it is
+    overdue and since when: the rating alone would hide it.
     """
     params: Mapping[str, Any] = rule.params
     red_below, green_from = float(params["red_below"]), float(params["green_from"])
@@ -919,15 +921,23 @@ def action_progress(actions: pd.DataFrame, rule: Rule, as_of: date) -> pd.DataFr
     )
     done = _fmt(progress) + "% done"
     name = rule_name(rule.kind, rule.id)
+    # overdue with enough done is rated by its progress, but says it is overdue, and why not red
+    late = (overdue & ~late_red).to_numpy()
+    lead = (done + ", ").astype(object)
+    if late.any():
+        lead[late] = (
+            "overdue since " + long_dates(due[late]) + " with " + done[late] + f", at least the {overdue_red:g}%"
+            " an overdue action needs; "
+        ).to_numpy()
     explanation = (
         rag.str.capitalize()
         + ": "
-        + done
+        + lead
         + pd.Series(
             np.select(
                 [progress.lt(red_below), progress.ge(green_from)],
-                [f", under the {red_below:g}% needed for amber", f", at least the {green_from:g}% needed for green"],
-                f", between the {red_below:g}% needed for amber and the {green_from:g}% needed for green",
+                [f"under the {red_below:g}% needed for amber", f"at least the {green_from:g}% needed for green"],
+                f"between the {red_below:g}% needed for amber and the {green_from:g}% needed for green",
             ),
             index=actions.index,
         )

@@ -568,6 +568,16 @@ def test_r7_all_cases_at_once_and_explained() -> None:
     assert out.loc[2, "explanation"] == (
         "Amber: 25% done, between the 25% needed for amber and the 75% needed for green" + rule_words
     )
+    # overdue with enough done is not red, but says it is overdue, and why it is not red
+    assert out.loc[6, "explanation"] == (
+        "Amber: overdue since 1 January 2025 with 50% done, at least the 50% an overdue action needs;"
+        " between the 25% needed for amber and the 75% needed for green" + rule_words
+    )
+    assert out.loc[7, "explanation"] == (
+        "Green: overdue since 1 January 2025 with 80% done, at least the 50% an overdue action needs;"
+        " at least the 75% needed for green" + rule_words
+    )
+    assert out.loc[8, "explanation"] == "Green: 100% done, at least the 75% needed for green" + rule_words
 
 
 # --- R8: triangulation with practitioners ------------------------------------------------------------
