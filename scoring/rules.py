@@ -1051,6 +1051,11 @@ def triangulation_of_counts(
     )
 
 
+#: R8 counts the answers in the base only: a practitioner who said "don't know" answered, but is not
+#: counted, so "too few answered" says so, or 13 practitioners could read that only 4 answered.
+NOT_COUNTED = " (not counting don't know or not applicable)"
+
+
 def _triangulation_text(
     rule: Rule, met: str, least_n: int, least_share: float, case: np.ndarray, n: np.ndarray, share: np.ndarray
 ) -> np.ndarray:
@@ -1078,7 +1083,7 @@ def _triangulation_text(
         [case == 0, case == 1, case == 2],
         [
             np.full(len(case), f"Not checked: the standard is not rated {met} {name}.", dtype=object),
-            _text("Not enough answers to check: ", answered, f" answered, {least_n} needed {name}."),
+            _text("Not enough answers to check: ", answered, f" answered{NOT_COUNTED}, {least_n} needed {name}."),
             _text(
                 f"Flagged: rated {met}, but ",
                 positive,

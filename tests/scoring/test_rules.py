@@ -638,8 +638,18 @@ def test_r8_flag_explained() -> None:
     ("rating", "positive", "negative", "explanation"),
     [
         ("met", 8, 2, "Not flagged: 80% of 10 practitioners answered positively"),
-        ("met", 1, 0, "Not enough answers to check: 1 practitioner answered, 5 needed"),
-        ("met", 0, 0, "Not enough answers to check: no practitioners answered, 5 needed"),
+        (
+            "met",
+            1,
+            0,
+            "Not enough answers to check: 1 practitioner answered (not counting don't know or not applicable), 5 needed",
+        ),
+        (
+            "met",
+            0,
+            0,
+            "Not enough answers to check: no practitioners answered (not counting don't know or not applicable), 5 needed",
+        ),
         (
             "met",
             0,
