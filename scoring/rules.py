@@ -267,8 +267,8 @@ def evidence_age(
 
     `evidence` has one row per piece: `response_id`, `item_id` (the rating item it supports),
     `title`, `type`, `date`. Any piece of those types that is too old counts, not only the
-    newest: the explanation names it, so an agency can remove a superseded document or
-    review it. Evidence without a date is not judged old. `as_of` is the date the audit is
+    newest: the explanation names the oldest and counts the others as old, so an agency can
+    remove superseded documents or review them. Evidence without a date is not judged old. `as_of` is the date the audit is
     scored (its submission), so a stored score does not change as the calendar moves.
     """
     years = float(rule.params["max_age_years"])
@@ -295,19 +295,33 @@ def evidence_age(
     # each pair's oldest old piece, the first listed of equally old ones: sorted by pair, date and place
     order = np.lexsort((np.arange(len(pieces)), dated[pieces], pair[: len(pieces)]))
     ordered = pair[order]
-    oldest = order[np.flatnonzero(np.append(True, ordered[1:] != ordered[:-1]))] if len(order) else order
+    firsts = np.flatnonzero(np.append(True, ordered[1:] != ordered[:-1])) if len(order) else order
+    oldest = order[firsts]
+    old_count = np.diff(np.append(firsts, len(order)))  # each pair's old pieces, the oldest among them
     at = pd.Index(pair[oldest]).get_indexer(pair[len(pieces) :])
     hit = np.zeros(len(items), dtype=bool)
     hit[rows[at >= 0]] = True
     found = pieces[oldest[at[at >= 0]]]
     limit = f"{years:g} year" + ("" if years == 1 else "s")
+    # the others as old are counted, not named: the agency reviews them all, not only the oldest
+    others = old_count[at[at >= 0]] - 1
+    also = np.select(
+        [others == 1, others > 1],
+        [
+            ", and so is 1 other piece given for it",
+            _text(", and so are ", others.astype(str), " other pieces given for it"),
+        ],
+        "",
+    ).astype(object)
     why = np.full(len(items), pd.NA, dtype=object)
     why[hit] = _text(
         "‘",
         evidence["title"].to_numpy(dtype=object)[found],
         "’, given as evidence, is dated ",
         long_dates(pd.Series(dated[found])),
-        f", more than {limit} before the audit on {long_date(as_of)} {rule_name(rule.kind, rule.id)}",
+        f", more than {limit} before the audit on {long_date(as_of)}",
+        also,
+        f" {rule_name(rule.kind, rule.id)}",
     )
     # as objects, as the why column holds them: left to infer, pandas checks every value to make it text
     reasons = pd.Series(why, index=items.index, dtype=object, copy=False)

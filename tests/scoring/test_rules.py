@@ -130,8 +130,25 @@ def test_r4_explains_which_piece_is_old() -> None:
     out = R.evidence_age(make_items({"answered": "met"}), pieces, R4, OPTIONS, AS_OF)
     assert out.loc[0, "why"] == (
         "‘Allegations procedure’, given as evidence, is dated 1 February 2016, more than 3 years before the audit"
-        " on 30 June 2025 (rule R4: evidence must be recent)"
+        " on 30 June 2025, and so is 1 other piece given for it (rule R4: evidence must be recent)"
     )
+
+
+def test_r4_counts_the_other_old_pieces_beside_the_oldest() -> None:
+    """The oldest piece is named, and the others as old are counted, so the agency knows to review them all."""
+    table = make_items({"response_id": 1}, {"response_id": 2})
+    pieces = pd.concat(
+        [
+            _evidence(("A", "policy", "2019-04-01"), ("B", "policy", "2016-02-01"), ("C", "policy", "2020-01-01")),
+            _evidence(("New", "policy", "2024-01-01"), ("D", "policy", "2016-02-01")).assign(response_id=2),
+            _evidence(("Minutes", "minutes", "2010-01-01")),  # not of the listed types: not counted
+        ],
+        ignore_index=True,
+    )
+    why = R.evidence_age(table, pieces, R4, OPTIONS, AS_OF)["why"]
+    assert why[0].startswith("‘B’, given as evidence, is dated 1 February 2016")
+    assert why[0].endswith(", and so are 2 other pieces given for it (rule R4: evidence must be recent)")
+    assert why[1].endswith("on 30 June 2025 (rule R4: evidence must be recent)")
 
 
 def test_r4_names_the_first_listed_of_equally_old_pieces_of_each_audit() -> None:
