@@ -262,12 +262,3 @@ def few_as_text(values: pd.Series) -> pd.Series:
         return values.astype("str")
     text = pd.array(np.asarray(distinct, dtype=object), dtype="str")
     return pd.Series(text.take(code, allow_fill=True), index=values.index, name=values.name)
-
-
-def decode(values: pd.Series, codes: np.ndarray) -> pd.Series:
-    """The column the codes stand for, in the values' dtype, with a fresh index.
-
-    >>> decode(pd.Series(["a", "b"]), np.array([1, 1, 0])).tolist()
-    ['b', 'b', 'a']
-    """
-    return values.take(codes).reset_index(drop=True)
