@@ -67,6 +67,21 @@ def first_rows(ids: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
+def run_starts(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal neighbours begins (True at the first row): rows stored by response
+    come in runs, and comparing neighbours costs less than hashing every row. Raises what the
+    values' comparison raises (TypeError, ValueError) for values that cannot be compared.
+
+    >>> run_starts(np.array([7, 7, 9, 7])).tolist()
+    [True, False, True, True]
+    """
+    change = np.empty(len(values), dtype=bool)
+    if len(values):
+        change[0] = True
+        np.not_equal(values[1:], values[:-1], out=change[1:])
+    return change
+
+
 def run_codes(values: np.ndarray, index: pd.Index, of: np.ndarray | None = None) -> np.ndarray:
     """`index.get_indexer(values)`, one lookup per run of equal values: rows stored by response come in runs.
 
@@ -80,10 +95,7 @@ def run_codes(values: np.ndarray, index: pd.Index, of: np.ndarray | None = None)
     """
     if not len(values):
         return np.zeros(0, dtype=np.intp if of is None else of.dtype)
-    change = np.empty(len(values), dtype=bool)
-    change[0] = True
-    np.not_equal(values[1:], values[:-1], out=change[1:])
-    starts = np.flatnonzero(change)
+    starts = np.flatnonzero(run_starts(values))
     lengths = np.diff(np.append(starts, len(values)))
     found = index.get_indexer(values[starts])
     return np.repeat(found if of is None else of[found], lengths)
@@ -103,13 +115,10 @@ def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     if not len(values):
         return pd.factorize(values)
-    change = np.empty(len(values), dtype=bool)
-    change[0] = True
     try:
-        np.not_equal(values[1:], values[:-1], out=change[1:])
+        starts = np.flatnonzero(run_starts(values))
     except (TypeError, ValueError):
         return pd.factorize(values)
-    starts = np.flatnonzero(change)
     code, uniques = pd.factorize(values[starts])
     return np.repeat(code, np.diff(np.append(starts, len(values)))), uniques
 

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from questionnaires.model import Questionnaire
+from scoring.cells import run_starts
 from scoring.frames import codes, memo, option_frame, question_frame, theme_pairs
 
 SCORE_COLUMNS = [
@@ -197,11 +198,8 @@ def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]]
     """
     if not len(response):
         return None
-    change = np.empty(len(response), dtype=bool)
-    change[0] = True
     try:
-        np.not_equal(response[1:], response[:-1], out=change[1:])
-        starts = np.flatnonzero(change)
+        starts = np.flatnonzero(run_starts(response))
         # grouped by response when each response's id is above the one before: one
         # comparison a response, rather than a pass over every row
         if not np.greater(response[starts[1:]], response[starts[:-1]]).all():
@@ -416,9 +414,7 @@ def _response_codes(response: np.ndarray, in_order: bool | None = None) -> tuple
     if in_order is None:
         in_order = pd.Index(response).is_monotonic_increasing
     if len(response) and in_order:
-        change = np.empty(len(response), dtype=bool)
-        change[0] = True
-        np.not_equal(response[1:], response[:-1], out=change[1:])
+        change = run_starts(response)
         return np.cumsum(change) - 1, response[change]
     code, keys = pd.factorize(response)
     return code, np.asarray(keys)

@@ -35,6 +35,7 @@ from scoring.cells import (
     first_seen,
     natural_ranks,
     run_codes,
+    run_starts,
     sort_ranks,
 )
 from scoring.frames import memo, option_frame, question_frame, theme_pairs
@@ -358,12 +359,9 @@ def _value_codes(column: pd.Series) -> np.ndarray:
     if len(values) < 2 or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
         return pd.factorize(column, use_na_sentinel=False)[0]
     try:
-        change = np.empty(len(values), dtype=bool)
-        change[0] = True
-        change[1:] = values[1:] != values[:-1]
+        starts = np.flatnonzero(run_starts(values))
     except (TypeError, ValueError):  # a comparison without a plain answer
         return pd.factorize(column, use_na_sentinel=False)[0]
-    starts = np.flatnonzero(change)
     if len(starts) > len(values) // 4:  # short runs: as dear as hashing every value
         return pd.factorize(column, use_na_sentinel=False)[0]
     first = pd.factorize(column.array[starts], use_na_sentinel=False)[0]  # numbered as first seen, as in the whole
