@@ -13,6 +13,7 @@ way pandas has to join millions of rows to a few dozen definition rows.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -326,9 +327,38 @@ def iso_dates(values: pd.Series) -> pd.Series:
     """
     array = values.to_numpy(dtype=object)
     code, uniques = pd.factorize(np.where(of_type(array, str), array, None))  # each distinct text parsed once
-    parsed = pd.to_datetime(pd.Series(uniques, dtype=object), format="ISO8601", errors="coerce")
-    found = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    found = np.append(_parse_iso(np.asarray(uniques, dtype=object)), np.datetime64("NaT", "ns"))
     return pd.Series(found[code], index=values.index, name=values.name, dtype="datetime64[ns]")
+
+
+#: A plain day, `YYYY-MM-DD`: what answers' dates almost always are.
+_PLAIN_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+#: The years datetime64[ns] holds whole; days outside them are left to pandas.
+_PLAIN_YEARS = ("1678", "2261")
+
+#: Distinct texts at most this many are checked for plain days one by one; more go to pandas at once.
+_PLAIN_DAYS_AT_MOST = 64
+
+
+def _parse_iso(texts: np.ndarray) -> np.ndarray:
+    """Distinct ISO date texts as datetime64[ns], NaT where not a date: what `pd.to_datetime(format="ISO8601")` gives.
+
+    A batch's dates are a few distinct plain days, and pandas' parser costs a millisecond to
+    set up for them: plain days are read by numpy, which refuses an impossible day (a 30
+    February) as pandas does, and anything else (times, months, bad text) goes to pandas.
+    """
+    low, high = _PLAIN_YEARS
+    plain = len(texts) <= _PLAIN_DAYS_AT_MOST and all(
+        _PLAIN_DAY.fullmatch(text) and low <= text[:4] <= high for text in texts
+    )
+    if plain:
+        try:
+            return np.array(texts.tolist(), dtype="datetime64[D]").astype("datetime64[ns]")
+        except ValueError:  # a day that does not exist: pandas makes it NaT
+            pass
+    parsed = pd.to_datetime(pd.Series(texts, dtype=object), format="ISO8601", errors="coerce")
+    return parsed.to_numpy(dtype="datetime64[ns]")
 
 
 def _json(value: Any) -> str:

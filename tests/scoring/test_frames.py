@@ -195,6 +195,36 @@ def test_by_distinct_judges_each_distinct_value_once_and_gives_every_value_its_a
     assert by_distinct(malformed, judge, False).tolist() == [True, False, False, False]
 
 
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["2025-03-14", "2024-02-29", "1678-01-01", "2261-12-31", "2000-02-29"],
+        ["2025-02-29"],  # no such day
+        ["2025-03-14", "2025-04-31"],
+        ["1677-12-31", "2262-04-12", "0001-01-01"],  # days datetime64[ns] cannot hold
+        ["2025-13-01", "2025-00-10", "2025-01-00", "2025-1-01", " 2025-01-01", "2025-01-01 "],
+        ["2025-01-01T10:30", "2025-01", "2025", "\u0662\u0660\u0662\u0665-01-01"],
+    ],
+)
+def test_plain_days_read_by_numpy_equal_pandas_iso_parsing(texts: list[str]) -> None:
+    from scoring.frames import _parse_iso
+
+    values = np.array(texts, dtype=object)
+    expected = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", errors="coerce")
+    got = _parse_iso(values)
+    assert got.dtype == "datetime64[ns]"
+    assert np.array_equal(got, expected.to_numpy(dtype="datetime64[ns]"), equal_nan=True)
+
+
+def test_plain_days_are_parsed_without_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pandas parsed a plain day")
+
+    monkeypatch.setattr(pd, "to_datetime", refused)
+    got = iso_dates(pd.Series(["2025-03-14", None, "2018-04-01", "2025-03-14"], dtype=object))
+    assert got.tolist() == [pd.Timestamp("2025-03-14"), pd.NaT, pd.Timestamp("2018-04-01"), pd.Timestamp("2025-03-14")]
+
+
 def test_iso_dates_parse_each_distinct_text_once_and_keep_the_index() -> None:
     values = pd.Series(["2025-03-14", "2025-03-14", "bad", None, 7, "2024-02-29"], index=list("abcdef"), name="due")
     got = iso_dates(values)
