@@ -23,6 +23,7 @@ import pandas as pd
 
 from questionnaires.model import Question, Questionnaire
 from questionnaires.wording import quoted
+from scoring.cells import factorize_repeats
 
 #: The suffix under which a rating's not applicable reason is stored: `s1.1__reason`.
 REASON_SUFFIX = "__reason"
@@ -313,7 +314,7 @@ def by_distinct(values: np.ndarray, judge: Callable[[np.ndarray], np.ndarray], m
     [True, False, True, False]
     """
     try:
-        code, distinct = pd.factorize(values)
+        code, distinct = factorize_repeats(values)  # a batch's values often come in runs: compared, not hashed
     except TypeError:
         return judge(values)
     return np.append(judge(np.asarray(distinct, dtype=object)), missing)[code]

@@ -13,6 +13,7 @@ from scoring.cells import (
     as_text,
     codes_of,
     column_codes,
+    factorize_repeats,
     factorize_runs,
     few_as_text,
     first_rows,
@@ -155,3 +156,40 @@ def test_factorize_runs_gives_what_factorize_gives(values: np.ndarray) -> None:
     expected_code, expected_uniques = pd.factorize(values)
     assert code.tolist() == expected_code.tolist()
     assert list(uniques) == list(expected_uniques) and uniques.dtype == expected_uniques.dtype
+
+
+def _repeating(values: list[object], times: int) -> np.ndarray:
+    """Each value `times` times in a row, as object values: runs long enough for the sample to see."""
+    return np.array([v for v in values for _ in range(times)], dtype=object)
+
+
+@pytest.mark.parametrize(
+    ("values", "by_runs"),
+    [
+        (_repeating(["Head", "Head", None, "Lead", np.nan, "Head", 1, 1.0, True, "1"], 40), True),
+        (_repeating([3, 3, 7, 2], 100).astype(np.int64), True),
+        (np.array([f"owner {i % 97}" for i in range(3000)], dtype=object), False),  # neighbours differ
+        (_repeating(["a", pd.NA, "a"], 70), False),  # no truth value: hashed
+        (np.array(["a", "a"], dtype=object), True),
+        (np.array(["a"], dtype=object), False),
+        (np.array([], dtype=object), False),
+    ],
+)
+def test_factorize_repeats_gives_what_factorize_gives_by_runs_or_hashing(
+    values: np.ndarray, by_runs: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scoring.cells
+
+    runs = []
+    real = scoring.cells.factorize_runs
+
+    def counted(array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        runs.append(len(array))
+        return real(array)
+
+    monkeypatch.setattr(scoring.cells, "factorize_runs", counted)
+    code, uniques = factorize_repeats(values)
+    expected_code, expected_uniques = pd.factorize(values)
+    assert code.tolist() == expected_code.tolist()
+    assert list(uniques) == list(expected_uniques) and uniques.dtype == expected_uniques.dtype
+    assert bool(runs) == by_runs
