@@ -325,7 +325,9 @@ def _read_items(
 
     where, values = of(ACTION)
     objects = of_type(values, dict)
-    actions = values[objects]
+    if not objects.all():  # stored actions are all objects: only a malformed one is taken out
+        where, values = where[objects], values[objects]
+    actions = values
 
     def field(name: str) -> np.ndarray:
         return np.fromiter(map(dict.get, actions, repeat(name)), dtype=object, count=len(actions))
@@ -337,7 +339,7 @@ def _read_items(
         & by_distinct(field("due"), _is_iso_date, False)
     )
     has_action = np.zeros(size, dtype=bool)
-    has_action[where[objects][complete]] = True
+    has_action[where[complete]] = True
 
     item_of = np.tile(np.arange(n_items), len(response_index))
     ratings = layout.ratings
