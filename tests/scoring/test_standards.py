@@ -463,3 +463,14 @@ def test_practitioner_matches_read_each_question_s_section_once_in_small_codes(
     assert got["response_id"].tolist() == [100, 103] and got["section_id"].tolist() == ["s2", "s3"]
     keep, section, _ = standards_module._matching(s11, categorical, questions)
     assert section.dtype == "int8" and len(section) == int(keep.sum())
+
+
+def test_actions_beside_a_malformed_one_count_as_they_do_alone(s11: Questionnaire) -> None:
+    partial = {"s1.1": "partially-met", "s1.2": "partially-met", "s1.3": "partially-met"}
+    actions = {"s1.1-action": ACTION, "s1.3-action": {**ACTION, "owner": " "}}
+    alone = score_audits(s11, _frame(_audit(1, s11, partial | actions)), AS_OF).items.set_index("question_id")
+    beside = score_audits(
+        s11, _frame(_audit(1, s11, partial | actions | {"s1.2-action": "not an object"})), AS_OF
+    ).items.set_index("question_id")
+    assert alone.loc[["s1.1", "s1.2", "s1.3"], "has_action"].tolist() == [True, False, False]
+    assert beside.loc[["s1.1", "s1.2", "s1.3"], "has_action"].tolist() == [True, False, False]
