@@ -222,10 +222,23 @@ def _downgrade(
     if not lower.any():
         return items.copy(deep=False)
     return items.assign(
-        rating=items["rating"].mask(lower, to),
+        rating=_lowered(items["rating"], lower, to),
         decided_by=_put(items["decided_by"], lower, rule_id),
         why=_put(items["why"], lower, why),
     )
+
+
+def _lowered(rating: pd.Series, lower: np.ndarray, to: str) -> pd.Series:
+    """`rating.mask(lower, to)`; an items table's categorical has `to`'s code written in, its categories kept.
+
+    Masking a categorical checks and aligns the whole column; writing a code is an array copy.
+    """
+    ratings = rating.array
+    if not isinstance(ratings, pd.Categorical) or to not in ratings.categories:
+        return rating.mask(lower, to)
+    code = ratings.codes.copy()
+    code[lower] = ratings.categories.get_loc(to)
+    return pd.Series(pd.Categorical.from_codes(code, dtype=ratings.dtype), index=rating.index, name=rating.name)
 
 
 def _put(column: pd.Series, where: np.ndarray, value: pd.Series | str) -> pd.Series:

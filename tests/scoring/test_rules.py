@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from pandas.testing import assert_frame_equal
+from pandas.testing import assert_frame_equal, assert_series_equal
 
 from scoring import rules as R
 from tests.scoring.conftest import make_items, make_options, rule
@@ -810,3 +810,17 @@ def test_r8_writes_one_explanation_for_standards_not_checked_whatever_their_coun
     assert written == [2]  # one for the 50 not checked, one for the 3 with 3 answers each
     assert out["triangulation_explanation"].nunique() == 2
     assert out["triangulation_explanation"].iloc[-1].startswith("Not enough answers to check: 3 practitioners")
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+@pytest.mark.parametrize("to", ["partially-met", "met", "not-applicable"])
+def test_a_categorical_rating_lowered_by_its_codes_equals_masking_it(ordered: bool, to: str) -> None:
+    from scoring.rules import _lowered
+
+    scale = ["met", "partially-met", "not-met", "not-applicable"]
+    ratings = ["met", None, "not-met", "partially-met", "met"]
+    rating = pd.Series(pd.Categorical(ratings, categories=scale, ordered=ordered), index=[5, 3, 1, 2, 9], name="rating")
+    lower = np.array([True, True, False, True, False])
+    assert_series_equal(_lowered(rating, lower, to), rating.mask(lower, to))
+    as_text = rating.astype(object)  # not a categorical: masked as it is
+    assert_series_equal(_lowered(as_text, lower, to), as_text.mask(lower, to))
