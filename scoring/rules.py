@@ -284,14 +284,8 @@ def evidence_age(
     remove superseded documents or review them. Evidence without a date is not judged old. `as_of` is the date the audit is
     scored (its submission), so a stored score does not change as the calendar moves.
     """
-    years = float(rule.params["max_age_years"])
-    cutoff = pd.Timestamp(as_of) - pd.DateOffset(years=int(years), days=round((years % 1) * 365.25))
-    types = list(rule.params.get("evidence_types") or [])
     dated = pd.to_datetime(evidence["date"], errors="coerce").to_numpy(dtype="datetime64[ns]")
-    old = dated < cutoff.to_datetime64()  # a piece without a date (NaT) is never old
-    if types:
-        old &= evidence["type"].isin(types).to_numpy(dtype=bool)
-    pieces = np.flatnonzero(old)
+    pieces = np.flatnonzero(_too_old(dated, evidence["type"], rule, as_of))
     rows = np.flatnonzero(_applies(items, applies))  # only the items the rule applies to
     # (audit, item) of the old pieces and of the items, as one code each: the same pair, the same code
     response, _ = pd.factorize(
@@ -305,19 +299,78 @@ def evidence_age(
         use_na_sentinel=False,
     )
     pair = response.astype(np.int64) * max(len(item_ids), 1) + item
-    # each pair's oldest old piece, the first listed of equally old ones: sorted by pair, date and place
-    order = np.lexsort((np.arange(len(pieces)), dated[pieces], pair[: len(pieces)]))
-    ordered = pair[order]
-    firsts = np.flatnonzero(np.append(True, ordered[1:] != ordered[:-1])) if len(order) else order
-    oldest = order[firsts]
-    old_count = np.diff(np.append(firsts, len(order)))  # each pair's old pieces, the oldest among them
+    oldest, old_count = _oldest(pair[: len(pieces)], dated[pieces])
     at = pd.Index(pair[oldest]).get_indexer(pair[len(pieces) :])
     hit = np.zeros(len(items), dtype=bool)
     hit[rows[at >= 0]] = True
-    found = pieces[oldest[at[at >= 0]]]
+    named = at[at >= 0]
+    found = pieces[oldest[named]]
+    titles = evidence["title"].to_numpy(dtype=object)[found]
+    return _aged(items, hit, titles, dated[found], old_count[named] - 1, rule, options, as_of)
+
+
+def evidence_age_of_rows(
+    items: pd.DataFrame,
+    item_rows: np.ndarray,
+    titles: np.ndarray,
+    types: pd.Series,
+    dated: np.ndarray,
+    rule: Rule,
+    options: pd.DataFrame,
+    as_of: date,
+    applies: pd.Series | None = None,
+) -> pd.DataFrame:
+    """R4 (`evidence_age`) for pieces whose items row each is known: `item_rows`, the row of the item it supports.
+
+    Scoring a batch places each answer in its row of the items grid, so its evidence needs
+    no matching by audit and item. `titles` are as stored (made text for the pieces an
+    explanation names only), `types` text and `dated` datetime64[ns], one per piece.
+    """
+    pieces = np.flatnonzero(_too_old(dated, types, rule, as_of) & _applies(items, applies)[item_rows])
+    oldest, old_count = _oldest(item_rows[pieces], dated[pieces])
+    found = pieces[oldest]
+    hit = np.zeros(len(items), dtype=bool)
+    hit[item_rows[found]] = True  # rows in order: the oldest are sorted by row first
+    named = pd.Series(titles[found], dtype=object).astype("str").to_numpy(dtype=object)
+    return _aged(items, hit, named, dated[found], old_count - 1, rule, options, as_of)
+
+
+def _too_old(dated: np.ndarray, types: pd.Series, rule: Rule, as_of: date) -> np.ndarray:
+    """Which pieces R4 judges out of date: of the listed types, dated before `as_of` less `max_age_years`."""
+    years = float(rule.params["max_age_years"])
+    cutoff = pd.Timestamp(as_of) - pd.DateOffset(years=int(years), days=round((years % 1) * 365.25))
+    old = dated < cutoff.to_datetime64()  # a piece without a date (NaT) is never old
+    listed = list(rule.params.get("evidence_types") or [])
+    if listed:
+        old &= types.isin(listed).to_numpy(dtype=bool)
+    return old
+
+
+def _oldest(pair: np.ndarray, dated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's oldest piece (the first listed of equally old ones), in order of pair, and its pieces counted.
+
+    Sorted by pair, date and place.
+    """
+    order = np.lexsort((np.arange(len(pair)), dated, pair))
+    ordered = pair[order]
+    firsts = np.flatnonzero(np.append(True, ordered[1:] != ordered[:-1])) if len(order) else order
+    return order[firsts], np.diff(np.append(firsts, len(order)))
+
+
+def _aged(
+    items: pd.DataFrame,
+    hit: np.ndarray,
+    titles: np.ndarray,
+    dated: np.ndarray,
+    others: np.ndarray,
+    rule: Rule,
+    options: pd.DataFrame,
+    as_of: date,
+) -> pd.DataFrame:
+    """R4's effect on the items `hit`, in order: the oldest piece of each (its title, its date) and how many others."""
+    years = float(rule.params["max_age_years"])
     limit = f"{years:g} year" + ("" if years == 1 else "s")
     # the others as old are counted, not named: the agency reviews them all, not only the oldest
-    others = old_count[at[at >= 0]] - 1
     also = np.select(
         [others == 1, others > 1],
         [
@@ -329,9 +382,9 @@ def evidence_age(
     why = np.full(len(items), pd.NA, dtype=object)
     why[hit] = _text(
         "‘",
-        evidence["title"].to_numpy(dtype=object)[found],
+        titles,
         "’, given as evidence, is dated ",
-        long_dates(pd.Series(dated[found])),
+        long_dates(pd.Series(dated)),
         f", more than {limit} before the audit on {long_date(as_of)}",
         also,
         f" {rule_name(rule.kind, rule.id)}",

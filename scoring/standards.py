@@ -108,18 +108,10 @@ def _evidence_pieces(
     its link, so scoring an audit does not build them. `size` is the number of entries of
     each answer (`_listed`) when the caller has counted them already.
     """
-    size = _listed(value)[0] if size is None else size
-    listed = size > 0
-    at = np.repeat(np.arange(len(value)), size)
-    entries = np.fromiter(chain.from_iterable(value[listed]), dtype=object, count=int(size.sum()))
-    kept = of_type(entries, dict)
-    at, entries = at[kept], entries[kept]
+    at, entries = _entries(value, _listed(value)[0] if size is None else size)
 
     def field(name: str) -> np.ndarray:
-        return np.fromiter(map(dict.get, entries, repeat(name)), dtype=object, count=len(entries))
-
-    def text(values: np.ndarray) -> pd.Series:
-        return pd.Series(values, dtype=object).astype("str")
+        return _field(entries, name)
 
     def index() -> np.ndarray:
         pieces = pd.DataFrame({"response_id": response_id[at], "item_id": item_id[at]})
@@ -127,16 +119,43 @@ def _evidence_pieces(
 
     make: dict[str, Callable[[], object]] = {
         "response_id": lambda: response_id[at],
-        "item_id": lambda: text(item_id[at]),
-        "evidence_question": lambda: text(question_id[at]),
+        "item_id": lambda: _text(item_id[at]),
+        "evidence_question": lambda: _text(question_id[at]),
         "index": index,
-        "title": lambda: text(field("title")),
-        "type": lambda: text(field("type")),
-        # pieces of a batch share few dates: each distinct one parsed once
-        "date": lambda: pd.Series(by_distinct(field("date"), _iso_dates, np.datetime64("NaT", "ns"))),
-        "link": lambda: text(field("link")),
+        "title": lambda: _text(field("title")),
+        "type": lambda: _text(field("type")),
+        "date": lambda: pd.Series(_dates(field("date"))),
+        "link": lambda: _text(field("link")),
     }
     return pd.DataFrame({column: make[column]() for column in columns}, columns=list(columns))
+
+
+def _entries(value: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each entry of the evidence answers that is an object, and the answer it is listed in, in order.
+
+    `size` is the number of entries of each answer (`_listed`); other entries are malformed and
+    dropped rather than stopping a batch.
+    """
+    listed = size > 0
+    at = np.repeat(np.arange(len(value)), size)
+    entries = np.fromiter(chain.from_iterable(value[listed]), dtype=object, count=int(size.sum()))
+    kept = of_type(entries, dict)
+    return at[kept], entries[kept]
+
+
+def _field(entries: np.ndarray, name: str) -> np.ndarray:
+    """One field of each evidence entry (an object), None where it has none."""
+    return np.fromiter(map(dict.get, entries, repeat(name)), dtype=object, count=len(entries))
+
+
+def _text(values: np.ndarray) -> pd.Series:
+    """Fields as text, as the evidence table holds them."""
+    return pd.Series(values, dtype=object).astype("str")
+
+
+def _dates(values: np.ndarray) -> np.ndarray:
+    """Fields as dates, datetime64[ns]: pieces of a batch share few dates, so each distinct one is parsed once."""
+    return by_distinct(values, _iso_dates, np.datetime64("NaT", "ns"))
 
 
 def _listed(value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,9 +281,8 @@ def build_items(
 class _EvidenceAnswers:
     """The evidence answers placed while reading items, in the order stored: for R4, without a second lookup."""
 
-    response_id: np.ndarray
     item: np.ndarray  # the item's code
-    question_id: np.ndarray
+    row: np.ndarray  # the item's row in the items grid
     value: np.ndarray
     size: np.ndarray  # entries listed in each (`_listed`)
 
@@ -311,15 +329,9 @@ def _read_items(
     reason[where[text]] = values[text]
 
     where, values = of(EVIDENCE)
-    is_evidence = np.flatnonzero(kind == EVIDENCE)  # their rows among the answers
     entries, is_list = _listed(values)
-    evidence = _EvidenceAnswers(
-        response_id=answers["response_id"].to_numpy()[is_evidence],
-        item=layout.feed_item[code[is_evidence]],
-        question_id=layout.feeds.to_numpy()[code[is_evidence]],
-        value=values,
-        size=entries,
-    )
+    # a row of the grid is an audit's item: the item's code is the row's place in its audit's rows
+    evidence = _EvidenceAnswers(item=where % max(n_items, 1), row=where, value=values, size=entries)
     counts = np.zeros(size, dtype=np.int64)
     counts[where[is_list]] = entries[is_list]  # an item's evidence count counts lists only
 
@@ -489,15 +501,18 @@ def score_audits(
     for rule in _rules_of(questionnaire, "evidence_age"):
         # only the evidence of items this rule applies to is read, piece by piece
         read = plan.applies[rule.id][evidence_answers.item]
-        evidence = _evidence_pieces(
-            evidence_answers.response_id[read],
-            plan.layout.item_ids[evidence_answers.item[read]],
-            evidence_answers.question_id[read],
-            evidence_answers.value[read],
-            columns=["response_id", "item_id", "title", "type", "date"],  # what R4 reads
-            size=evidence_answers.size[read],
+        answer, entries = _entries(evidence_answers.value[read], evidence_answers.size[read])
+        items = R.evidence_age_of_rows(
+            items,
+            evidence_answers.row[read][answer],  # each piece's item is a row of the grid: no matching by keys
+            _field(entries, "title"),
+            _text(_field(entries, "type")),
+            _dates(_field(entries, "date")),
+            rule,
+            options,
+            as_of,
+            applies(rule),
         )
-        items = R.evidence_age(items, evidence, rule, options, as_of, applies(rule))
     for rule in _rules_of(questionnaire, "not_applicable_reason"):
         items, found = R.not_applicable_reason(items, rule, options, applies(rule))
         problems.append(found)

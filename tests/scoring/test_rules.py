@@ -824,3 +824,47 @@ def test_a_categorical_rating_lowered_by_its_codes_equals_masking_it(ordered: bo
     assert_series_equal(_lowered(rating, lower, to), rating.mask(lower, to))
     as_text = rating.astype(object)  # not a categorical: masked as it is
     assert_series_equal(_lowered(as_text, lower, to), as_text.mask(lower, to))
+
+
+def test_r4_of_pieces_placed_in_their_rows_equals_r4_matching_them_by_audit_and_item() -> None:
+    """Scoring a batch gives R4 each piece's items row; that must judge as matching (audit, item) does."""
+    table = make_items(
+        {"response_id": 1},
+        {"response_id": 1, "question_id": "q2"},
+        {"response_id": 2},
+        {"response_id": 2, "question_id": "q2", "answered": "not-met"},
+        {"response_id": 3, "answered": None},
+        {"response_id": 4},
+    )
+    pieces = [  # (row, title as stored, type, date): several old per item, ties, titles that are not text
+        (0, "Newer", "policy", "2018-01-01"),
+        (0, "First", "policy", "2016-02-01"),
+        (0, "Tied", "policy", "2016-02-01"),
+        (1, 7, "policy", "2015-01-01"),
+        (1, None, "policy", "2016-01-01"),
+        (2, "Minutes", "minutes", "2010-01-01"),
+        (2, "Recent", "policy", "2024-01-01"),
+        (3, "Old", "policy", "2012-01-01"),
+        (4, "Old", "policy", "2012-01-01"),
+        (5, "Undated", "policy", None),
+        (5, ["a list"], "policy", "2011-05-05"),
+    ]
+    rows = np.array([p[0] for p in pieces])
+    titles = np.empty(len(pieces), dtype=object)
+    titles[:] = [p[1] for p in pieces]
+    types = pd.Series([p[2] for p in pieces], dtype=object).astype("str")
+    dated = pd.to_datetime(pd.Series([p[3] for p in pieces], dtype=object)).to_numpy(dtype="datetime64[ns]")
+    applies = pd.Series([True, True, True, True, True, False])  # not the last item
+    evidence = pd.DataFrame(
+        {
+            "response_id": table["response_id"].to_numpy()[rows],
+            "item_id": table["question_id"].to_numpy()[rows],
+            "title": pd.Series(titles, dtype=object).astype("str"),
+            "type": types,
+            "date": dated,
+        }
+    )
+    expected = R.evidence_age(table, evidence, R4, OPTIONS, AS_OF, applies)
+    got = R.evidence_age_of_rows(table, rows, titles, types, dated, R4, OPTIONS, AS_OF, applies)
+    assert_frame_equal(got, expected)
+    assert expected["why"].notna().tolist() == [True, True, False, False, False, False]
