@@ -625,7 +625,7 @@ def _distinct_phrases(items: pd.DataFrame, options: pd.DataFrame) -> tuple[np.nd
     try:
         # a reason is given when it has more than spaces: judged once per distinct reason
         given = by_distinct(items["reason"].to_numpy(dtype=object), has_text, False)
-        count = items["evidence_count"].fillna(0).astype("int64").to_numpy()
+        count = _evidence_counts(items)
         key = first_seen(
             *(codes_of(items[c])[0] for c in ("question_id", "answered", "rating")),
             pd.factorize(count)[0],
@@ -639,11 +639,19 @@ def _distinct_phrases(items: pd.DataFrame, options: pd.DataFrame) -> tuple[np.nd
 
 
 def _sparse_codes(values: pd.Series) -> np.ndarray:
-    """Codes 1.. of the values there are, 0 where missing: a rule decides a few items of a batch."""
-    there = values.notna().to_numpy()
-    out = np.zeros(len(values), dtype=np.int64)
-    out[there] = pd.factorize(values.to_numpy(dtype=object)[there])[0] + 1
-    return out
+    """Codes 1.. of the values there are, 0 where missing: a rule decides a few items of a batch.
+
+    One hash pass: a missing value's code, -1, becomes 0.
+    """
+    return pd.factorize(values.to_numpy(dtype=object))[0].astype(np.int64) + 1
+
+
+def _evidence_counts(items: pd.DataFrame) -> np.ndarray:
+    """Pieces of evidence listed for each item, none where missing, as int64: an items grid's count is that already."""
+    count = items["evidence_count"]
+    if count.dtype == np.int64:
+        return count.to_numpy()
+    return count.fillna(0).astype("int64").to_numpy()
 
 
 def _phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
@@ -653,7 +661,7 @@ def _phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     answered = option_column(options, answered_rows, "label")
     counted = option_column(options, option_rows(options, qid, items["rating"]), "label")
     na = np.equal(option_column(options, answered_rows, "not_applicable"), True)
-    count = items["evidence_count"].fillna(0).astype("int64").to_numpy()
+    count = _evidence_counts(items)
     given = _length(items["reason"], na).gt(0).to_numpy()
     rows = zip(
         question_labels(options, qid),

@@ -868,3 +868,16 @@ def test_r4_of_pieces_placed_in_their_rows_equals_r4_matching_them_by_audit_and_
     got = R.evidence_age_of_rows(table, rows, titles, types, dated, R4, OPTIONS, AS_OF, applies)
     assert_frame_equal(got, expected)
     assert expected["why"].notna().tolist() == [True, True, False, False, False, False]
+
+
+def test_sparse_codes_number_the_values_there_are_from_one_and_missing_values_zero() -> None:
+    values = pd.Series([None, "b", np.nan, "a", pd.NA, "b", None], dtype=object)
+    assert R._sparse_codes(values).tolist() == [0, 1, 0, 2, 0, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "count", [pd.Series([2, 0, 1]), pd.Series([2.0, np.nan, 1.0]), pd.Series([2, None, 1], dtype=object)]
+)
+def test_evidence_counts_read_missing_as_none(count: pd.Series) -> None:
+    got = R._evidence_counts(pd.DataFrame({"evidence_count": count}))
+    assert got.dtype == np.int64 and got.tolist() == [2, 0, 1]
