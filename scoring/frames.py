@@ -328,7 +328,7 @@ def iso_dates(values: pd.Series) -> pd.Series:
     """
     array = values.to_numpy(dtype=object)
     code, uniques = pd.factorize(np.where(of_type(array, str), array, None))  # each distinct text parsed once
-    found = np.append(_parse_iso(np.asarray(uniques, dtype=object)), np.datetime64("NaT", "ns"))
+    found = np.append(parse_iso(np.asarray(uniques, dtype=object)), np.datetime64("NaT", "ns"))
     return pd.Series(found[code], index=values.index, name=values.name, dtype="datetime64[ns]")
 
 
@@ -342,7 +342,7 @@ _PLAIN_YEARS = ("1678", "2261")
 _PLAIN_DAYS_AT_MOST = 64
 
 
-def _parse_iso(texts: np.ndarray) -> np.ndarray:
+def parse_iso(texts: np.ndarray) -> np.ndarray:
     """Distinct ISO date texts as datetime64[ns], NaT where not a date: what `pd.to_datetime(format="ISO8601")` gives.
 
     A batch's dates are a few distinct plain days, and pandas' parser costs a millisecond to

@@ -207,11 +207,11 @@ def test_by_distinct_judges_each_distinct_value_once_and_gives_every_value_its_a
     ],
 )
 def test_plain_days_read_by_numpy_equal_pandas_iso_parsing(texts: list[str]) -> None:
-    from scoring.frames import _parse_iso
+    from scoring.frames import parse_iso
 
     values = np.array(texts, dtype=object)
     expected = pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601", errors="coerce")
-    got = _parse_iso(values)
+    got = parse_iso(values)
     assert got.dtype == "datetime64[ns]"
     assert np.array_equal(got, expected.to_numpy(dtype="datetime64[ns]"), equal_nan=True)
 

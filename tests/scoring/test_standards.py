@@ -6,6 +6,7 @@ import re
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -474,3 +475,18 @@ def test_actions_beside_a_malformed_one_count_as_they_do_alone(s11: Questionnair
     ).items.set_index("question_id")
     assert alone.loc[["s1.1", "s1.2", "s1.3"], "has_action"].tolist() == [True, False, False]
     assert beside.loc[["s1.1", "s1.2", "s1.3"], "has_action"].tolist() == [True, False, False]
+
+
+def test_dates_of_evidence_and_actions_read_as_iso_dates_reads_them() -> None:
+    from scoring.frames import iso_dates
+    from scoring.standards import _is_iso_date, _iso_dates
+
+    values = np.empty(15, dtype=object)
+    values[:] = [
+        "2025-12-31", None, 5, "2025-02-30", "2025-13-01", "x", "2025-01-01T10:00", ["a"], float("nan"),
+        pd.NA, "1500-01-01", "2025-1-1", 20250101, True, "2019-04-01",
+    ]  # fmt: skip
+    expected = iso_dates(pd.Series(values, dtype=object))
+    got = _iso_dates(values)
+    assert got.dtype == "datetime64[ns]" and np.array_equal(got, expected.to_numpy(), equal_nan=True)
+    assert _is_iso_date(values).tolist() == expected.notna().tolist()
