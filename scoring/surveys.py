@@ -9,8 +9,9 @@ The per-answer scores (`score_answers`) and the per response and theme sums
 (`response_theme_scores`) are what a submission stores; theme tables are built from the
 latter (see `scoring.themes`), so a dashboard never reads answers again.
 
-Everything runs on integer codes: one hash lookup for the question, one for the value, then
-array indexing into small tables built from the definition. Stored answers come by response,
+Everything runs on integer codes: one hash lookup for the question, one for the value (once per
+distinct string object, `_value_codes`), then array indexing into small tables built from the
+definition. Stored answers come by response,
 each response's in the order its questions are asked, so a batch is a few blocks of responses
 that repeat one order of questions (`_blocks`): there the question of each answer is known
 from its place in the block, and only each block's first response is looked up.
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from questionnaires.model import Questionnaire
-from scoring.cells import run_starts
+from scoring.cells import first_rows, run_starts
 from scoring.frames import codes, memo, option_frame, question_frame, theme_pairs
 
 SCORE_COLUMNS = [
@@ -133,6 +134,70 @@ def _places(lookup: _Lookup, q_code: np.ndarray, value_code: np.ndarray) -> np.n
     place *= lookup.stride
     place += value_code
     return place
+
+
+class _Addresses:
+    """An object array's references read as integers (`__array_interface__` over its memory), holding the array.
+
+    A reference is the address of its object, so while the array holds them two rows hold
+    the same address only when they hold the same object: comparing or hashing addresses
+    is integer work, where comparing or hashing the objects calls into each object.
+    """
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array  # the objects, and the memory read, live as long as the integers made from it
+        self.__array_interface__ = {
+            "shape": array.shape,
+            "typestr": np.dtype(np.uintp).str,
+            "data": (array.ctypes.data, True),
+            "version": 3,
+        }
+
+
+def _addresses(array: np.ndarray) -> np.ndarray:
+    """Each row's object address, as integers (see `_Addresses`): one-dimensional object arrays."""
+    return np.asarray(_Addresses(np.ascontiguousarray(array)))
+
+
+def _objects(values: np.ndarray | pd.api.extensions.ExtensionArray) -> np.ndarray | None:
+    """The Python objects a column holds, as an object array that is not a copy: None for other columns.
+
+    Text held as Python strings (a "str" column in pandas' own storage) hands out the array
+    of its strings; other columns (Arrow strings, categoricals) would make new objects.
+    """
+    if isinstance(values, np.ndarray):
+        return values if values.dtype.kind == "O" and values.ndim == 1 else None
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
+        return values.to_numpy(dtype=object)
+    return None
+
+
+#: Rows whose objects are counted to judge whether a column shares its objects (`_value_codes`).
+PROBE = 1024
+
+
+def _value_codes(values: np.ndarray | pd.api.extensions.ExtensionArray, categories: pd.Index) -> np.ndarray:
+    """`codes(values, categories)`, each distinct object looked up once when the rows share their objects.
+
+    The store decodes each distinct stored text once, so the rows of one choice share one
+    string object (`store.results.decoded_values`): numbering the rows by object address
+    (integer hashing) and looking up only the first row of each costs a fraction of
+    looking up every row. The same object always gets the same code, so the codes are the
+    same. Text held as Python strings (a "str" column) is numbered by the addresses of its
+    strings, and its first rows looked up as text, as before. A column whose first rows are
+    mostly objects of their own (values decoded row by row) is looked up row by row, as
+    numbering it by address would gain nothing.
+    """
+    objects = _objects(values)
+    if objects is None:
+        return codes(values, categories)
+    address = _addresses(objects)
+    probe = address[:PROBE]
+    if 2 * len(pd.unique(probe)) > len(probe):
+        return codes(values, categories)
+    code, _ = pd.factorize(address)
+    return codes(values[first_rows(code)], categories).take(code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,9 +355,9 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
         raw = np.asarray(values, dtype=object)
         single = ~multiple
         value_code = np.full(len(q_code), -1, dtype=np.intp)  # a multiple choice answer is no one option
-        value_code[single] = codes(raw[single], lookup.values)
+        value_code[single] = _value_codes(raw[single], lookup.values)
     else:
-        value_code = codes(values, lookup.values)
+        value_code = _value_codes(values, lookup.values)
     place = _places(lookup, q_code, value_code)
     # one take per table: every number, then every flag, of each answer's option
     numbers, flags = np.take(lookup.numbers_at, place, axis=1), np.take(lookup.flags_at, place, axis=1)

@@ -378,3 +378,36 @@ def test_a_batch_with_nothing_scored_has_no_theme_sums(shipped: dict[str, Questi
     assert scores.answers.empty
     assert scores.themes.empty
     assert scores.themes.columns.tolist() == ["response_id", "theme", "measure", "answers", "positive", "score_sum"]
+
+
+def _own_copy(value: object) -> object:
+    """The same text as a string object of its own, as values decoded row by row come (anything else as it is)."""
+    return str(value.encode(), "utf-8") if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize("name", SURVEYS)
+def test_values_shared_by_rows_are_looked_up_once_and_score_as_looked_up_one_by_one(
+    shipped: dict[str, Questionnaire], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store shares one string among the rows of one choice: each string is looked up once, to the same scores."""
+    questionnaire = shipped[name]
+    answers = _batch(questionnaire, 300, seed=3)
+    own = answers.assign(value=pd.Series([_own_copy(v) for v in answers["value"]], dtype=object))
+    looked_up: list[int] = []
+    lookup = surveys.codes
+
+    def counted(values: object, categories: pd.Index) -> np.ndarray:
+        looked_up.append(len(values))
+        return lookup(values, categories)
+
+    monkeypatch.setattr(surveys, "codes", counted)
+    for shared, one_by_one in ((answers, own), (answers.astype({"value": "str"}), own.astype({"value": "str"}))):
+        looked_up.clear()
+        got = score_survey(questionnaire, shared)
+        most = max(looked_up)
+        assert most < len(answers) // 10, "each shared string looked up once"
+        looked_up.clear()
+        expected = score_survey(questionnaire, one_by_one)
+        assert max(looked_up) > 10 * most, "strings of their own each looked up"
+        assert_frame_equal(got.answers, expected.answers, check_exact=True)
+        assert_frame_equal(got.themes, expected.themes, check_exact=True)
