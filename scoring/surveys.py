@@ -14,7 +14,10 @@ distinct string object, `_value_codes`), then array indexing into small tables b
 definition. Stored answers come by response,
 each response's in the order its questions are asked, so a batch is a few blocks of responses
 that repeat one order of questions (`_blocks`): there the question of each answer is known
-from its place in the block, and only each block's first response is looked up.
+from its place in the block, and only each block's first response is looked up. Where
+respondents skip questions there are no such blocks, but each response still answers in the
+order questions are asked, so its answers are summed on a grid of responses x questions
+(`_dense_theme_sums`).
 """
 
 from __future__ import annotations
@@ -251,6 +254,23 @@ class _Block:
 MOST_BLOCKS = 64
 
 
+def _response_starts(response: np.ndarray) -> np.ndarray | None:
+    """Each response's first row, when the rows come grouped by response with rising ids; else None.
+
+    Grouped by response when each response's id is above the one before: one comparison a
+    response, rather than a pass over every row.
+    """
+    if not len(response):
+        return None
+    try:
+        starts = np.flatnonzero(run_starts(response))
+        if not np.greater(response[starts[1:]], response[starts[:-1]]).all():
+            return None
+    except (TypeError, ValueError):  # response ids that cannot be ordered
+        return None
+    return starts
+
+
 def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]] | None:
     """The rows as blocks of responses repeating one order of questions: (first row, responses, answers each).
 
@@ -261,15 +281,8 @@ def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]]
     varying questions), or hold question ids that cannot be compared (malformed rows): then
     every answer is looked up.
     """
-    if not len(response):
-        return None
-    try:
-        starts = np.flatnonzero(run_starts(response))
-        # grouped by response when each response's id is above the one before: one
-        # comparison a response, rather than a pass over every row
-        if not np.greater(response[starts[1:]], response[starts[:-1]]).all():
-            return None
-    except (TypeError, ValueError):  # response ids that cannot be ordered
+    starts = _response_starts(response)
+    if starts is None:
         return None
     lengths = np.diff(np.append(starts, len(response)))
     runs = np.flatnonzero(np.append(True, lengths[1:] != lengths[:-1]))  # first response of each run of equal lengths
@@ -603,26 +616,125 @@ def _block_theme_sums(
     top = 0
     for block in blocks:
         k, rows, out = len(block.questions), slice(block.start, block.stop), slice(top, top + block.responses)
-        pair = [slot[block.questions] for slot in pairs.slots]  # per slot: each column's pair, or -1
-        # the first slot's sums add straight into the total (from zero, as a slot's own sum
-        # does); each later slot's into a sum of its own, added after, as one bincount each
-        into = [sums[:, out], *(np.zeros((width, block.responses)) for _ in pairs.slots[1:])]
-        in_base, good = base[rows].reshape(-1, k), positive[rows].reshape(-1, k)
-        scores = score_100[rows].reshape(-1, k)
-        for column in range(k):  # a column's arrays are small: made and dropped one at a time
-            counted = in_base[:, column]
-            positive_column = good[:, column] & counted
-            score = np.where(counted, scores[:, column], 0.0)
-            for slot, sum_of_slot in zip(pair, into, strict=True):
-                if slot[column] >= 0:
-                    answers[slot[column], out] += counted
-                    positives[slot[column], out] += positive_column
-                    sum_of_slot[slot[column]] += score
-        for sum_of_slot in into[1:]:
-            sums[:, out] += sum_of_slot
+        grids = (base[rows].reshape(-1, k), positive[rows].reshape(-1, k), score_100[rows].reshape(-1, k))
+        _add_columns(pairs, block.questions, *grids, answers[:, out], positives[:, out], sums[:, out])
         first.append(np.arange(block.start, block.stop, k))
         top += block.responses
     return _cells(pairs, response[np.concatenate(first)], answers, positives, sums)
+
+
+def _add_columns(
+    pairs: _Pairs,
+    questions: np.ndarray,
+    in_base: np.ndarray,
+    good: np.ndarray,
+    scores: np.ndarray,
+    answers: np.ndarray,
+    positives: np.ndarray,
+    sums: np.ndarray,
+) -> None:
+    """Add answers in a grid (a row per response, a column per question of `questions`) into tables of pairs x those
+    responses, column by column: the order in which `_theme_sums` adds each response's answers, when the columns
+    are in the order of its rows.
+
+    The first pair slot's sums add straight into the total (from zero, as a slot's own sum
+    does); each later slot's into a sum of its own, added after, as one bincount each.
+    """
+    width, responses = answers.shape
+    pair = [slot[questions] for slot in pairs.slots]  # per slot: each column's pair, or -1
+    into = [sums, *(np.zeros((width, responses)) for _ in pairs.slots[1:])]
+    for column in range(len(questions)):  # a column's arrays are small: made and dropped one at a time
+        counted = in_base[:, column]
+        positive_column = good[:, column] & counted
+        score = np.where(counted, scores[:, column], 0.0)
+        for slot, sum_of_slot in zip(pair, into, strict=True):
+            if slot[column] >= 0:
+                answers[slot[column]] += counted
+                positives[slot[column]] += positive_column
+                sum_of_slot[slot[column]] += score
+    for sum_of_slot in into[1:]:
+        sums += sum_of_slot
+
+
+def _dense_theme_sums(
+    pairs: _Pairs,
+    response: np.ndarray,
+    question: np.ndarray,
+    positive: np.ndarray,
+    score_100: np.ndarray,
+    base: np.ndarray,
+) -> pd.DataFrame | None:
+    """`_theme_sums` of answers grouped by response, each response's in the order questions are asked: by columns.
+
+    Respondents who skip optional questions break the blocks of one order of questions
+    (`_blocks`), but still answer in the order the questions are asked, so each answer has
+    a cell of its own in a grid of responses x scored questions (a skipped question's cell
+    is out of the base), summed column by column as a block is (`_add_columns`), in the
+    order of each response's rows. A response whose answers are not so (a question twice,
+    or out of order) is added answer by answer (`_add_answers`). None when the rows are not
+    grouped by response with rising ids, or the grid or tables would be too big for the
+    answers (then `_theme_sums` does it).
+    """
+    width, questions = len(pairs.theme_of), len(pairs.count)
+    starts = _response_starts(response)
+    if starts is None or not width or len(starts) * max(width, questions) > 4 * len(question) + 1_000_000:
+        return None
+    responses = len(starts)
+    lengths = np.diff(np.append(starts, len(question)))
+    place = np.repeat(np.arange(responses), lengths)  # each answer's response's place, in row order
+    later = np.empty(len(question), dtype=bool)  # each answer's question asked after the one before it
+    np.greater(question[1:], question[:-1], out=later[1:])
+    later[starts] = True
+    odd = np.zeros(responses, dtype=bool)
+    odd[place[~later]] = True  # a question twice or out of order
+    rest = np.flatnonzero(odd[place]) if odd.any() else np.zeros(0, dtype=np.intp)
+    cell = question.astype(np.intp) * responses + place  # each answer's cell in the grid, question by question
+    grids = []  # an odd response's cells stay out of the base: its answers are added one by one below
+    for values in (base, positive, score_100):
+        grid = np.zeros(questions * responses, dtype=values.dtype)
+        if len(rest):
+            grid[np.delete(cell, rest)] = np.delete(values, rest)
+        else:
+            grid[cell] = values
+        grids.append(grid.reshape(questions, responses).T)  # a row per response; each column's cells together
+    longest = max(questions, int(lengths[odd].max()) if len(rest) else 0)
+    answers = np.zeros((width, responses), dtype=np.min_scalar_type(longest * len(pairs.slots)))
+    positives = np.zeros((width, responses), dtype=answers.dtype)
+    sums = np.zeros((width, responses))
+    _add_columns(pairs, np.arange(questions), *grids, answers, positives, sums)
+    if len(rest):
+        _add_answers(
+            pairs, question[rest], place[rest], base[rest], positive[rest], score_100[rest], answers, positives, sums
+        )
+    return _cells(pairs, response[starts], answers, positives, sums)
+
+
+def _add_answers(
+    pairs: _Pairs,
+    question: np.ndarray,
+    at: np.ndarray,
+    in_base: np.ndarray,
+    good: np.ndarray,
+    scores: np.ndarray,
+    answers: np.ndarray,
+    positives: np.ndarray,
+    sums: np.ndarray,
+) -> None:
+    """Add answers one by one (`at`: each one's response's place) into tables of pairs x responses.
+
+    `_theme_sums`' bincounts, keyed by pair and response: slot by slot, each slot's answers
+    in the order given (each response's in row order), into cells at zero for responses
+    of these answers.
+    """
+    width, responses = answers.shape
+    cells = width * responses
+    for slot in pairs.slots:
+        pair = slot[question]
+        counted = (pair >= 0) & in_base
+        key = pair[counted].astype(np.intp) * responses + at[counted]
+        answers += np.bincount(key, minlength=cells).reshape(width, responses).astype(answers.dtype)
+        positives += np.bincount(key[good[counted]], minlength=cells).reshape(width, responses).astype(answers.dtype)
+        sums += np.bincount(key, weights=scores[counted], minlength=cells).reshape(width, responses)
 
 
 #: Cells of a table of pairs x responses read into the frame at a time (see `_cells`).
@@ -694,6 +806,8 @@ def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyS
     pairs = memo(questionnaire, "survey-pairs", lambda: _pairs(questions, lookup.questions))
     sums = (scored.response, scored.positive, scored.score_100, scored.in_base)
     themes = _block_theme_sums(pairs, scored.blocks, *sums) if scored.blocks else None  # none: nothing scored
+    if themes is None:
+        themes = _dense_theme_sums(pairs, scored.response, scored.question, *sums[1:])
     if themes is None:
         themes = _theme_sums(pairs, scored.response, scored.question, *sums[1:])
     return SurveyScores(answers=_answer_frame(lookup, scored), themes=themes)

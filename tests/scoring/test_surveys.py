@@ -316,6 +316,7 @@ def test_answers_in_blocks_score_and_sum_as_answers_looked_up_one_by_one(
     as_text = score_survey(questionnaire, answers.astype({"question_id": "str", "value": "str"}))
     as_categories = score_survey(questionnaire, answers.astype({"question_id": "category"}))
     monkeypatch.setattr(surveys, "MOST_BLOCKS", 0)
+    monkeypatch.setattr(surveys, "_dense_theme_sums", lambda *args: None)
     one_by_one = score_survey(questionnaire, answers)
     for got in (by_blocks, as_text, as_categories):
         assert_frame_equal(got.answers, one_by_one.answers, check_exact=True)
@@ -411,3 +412,53 @@ def test_values_shared_by_rows_are_looked_up_once_and_score_as_looked_up_one_by_
         assert max(looked_up) > 10 * most, "strings of their own each looked up"
         assert_frame_equal(got.answers, expected.answers, check_exact=True)
         assert_frame_equal(got.themes, expected.themes, check_exact=True)
+
+
+def _skipping_batch(questionnaire: Questionnaire, responses: int, seed: int) -> pd.DataFrame:
+    """Stored answers of respondents who skip optional questions, each response in the order its questions are asked.
+
+    Age bands take turns (as responses come in), every third question is skipped by some
+    respondents, and the odd response answers two questions the other way round or one
+    question twice: no two responses in a row need answer the same questions.
+    """
+    rng = np.random.default_rng(seed)
+    bands = [b.id for b in questionnaire.age_bands] or [None]
+    rows: list[tuple[int, object, object]] = []
+    for r in range(responses):
+        band = bands[r % len(bands)]
+        asked = [q for s in questionnaire.sections_for(band) for q in s.questions_for(band)]
+        asked = [q for n, q in enumerate(asked) if n % 3 != 1 or rng.random() < 0.6]
+        if r % 23 == 7:
+            asked[1], asked[2] = asked[2], asked[1]
+        if r % 31 == 3:
+            asked.append(asked[1])
+        for q in asked:
+            if q.is_choice and q.type != "multiple_choice":
+                values = [o.value for o in q.options] + ["bogus"]
+                rows.append((r, q.id, values[rng.integers(len(values))]))
+            else:
+                rows.append((r, q.id, "Some words."))
+    return _answers(*rows)
+
+
+@pytest.mark.parametrize("name", [*SURVEYS, "in-sixths"])
+def test_answers_of_respondents_who_skip_questions_sum_as_answers_added_one_by_one(
+    shipped: dict[str, Questionnaire], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Skipped questions break the blocks: the sums come from a grid of responses x questions, the same to the last bit."""
+    questionnaire = _in_sixths() if name == "in-sixths" else shipped[name]
+    answers = _skipping_batch(questionnaire, 400, seed=8)
+    ids = answers["question_id"].to_numpy(dtype=object)
+    assert surveys._blocks(answers["response_id"].to_numpy(), ids) is None, "too many orders of questions for blocks"
+    per_answer = surveys._theme_sums
+
+    def not_by_answer(*args: object) -> pd.DataFrame:
+        raise AssertionError("summed answer by answer")
+
+    monkeypatch.setattr(surveys, "_theme_sums", not_by_answer)
+    in_a_grid = score_survey(questionnaire, answers)
+    monkeypatch.setattr(surveys, "_theme_sums", per_answer)
+    monkeypatch.setattr(surveys, "_dense_theme_sums", lambda *args: None)
+    one_by_one = score_survey(questionnaire, answers)
+    assert_frame_equal(in_a_grid.answers, one_by_one.answers, check_exact=True)
+    assert_frame_equal(in_a_grid.themes, one_by_one.themes, check_exact=True)
