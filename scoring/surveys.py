@@ -293,10 +293,13 @@ def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]]
         k = int(lengths[first])
         grid = ids[starts[first] : starts[first] + (last - first) * k].reshape(-1, k)
         try:
-            differs = ~np.equal(grid[1:], grid[:-1]).all(axis=1)
+            equal = np.equal(grid[1:], grid[:-1])
         except (TypeError, ValueError):  # an id whose comparison is not a truth value: a malformed row
             return None
-        cuts = np.concatenate([[0], np.flatnonzero(differs) + 1, [last - first]])
+        if equal.all():  # one order throughout, as usual: one pass over the flags, not a reduction per response
+            cuts = np.array([0, last - first])
+        else:
+            cuts = np.concatenate([[0], np.flatnonzero(~equal.all(axis=1)) + 1, [last - first]])
         if len(blocks) + len(cuts) - 1 > MOST_BLOCKS:
             return None
         blocks.extend((int(starts[first + a]), int(b - a), k) for a, b in zip(cuts[:-1], cuts[1:], strict=True))
