@@ -609,54 +609,93 @@ def _block_theme_sums(
     responses = sum(block.responses for block in blocks)
     if not width or responses * width > 4 * len(response) + 1_000_000:
         return None
-    # counts in the smallest integers that hold them: a cell counts at most each column of a
-    # response once per pair slot (a byte, nearly always), so the tables are a few hundred kB
-    most = max(len(block.questions) for block in blocks) * len(pairs.slots)
-    answers = np.zeros((width, responses), dtype=np.min_scalar_type(most))
-    positives = np.zeros((width, responses), dtype=answers.dtype)
-    sums = np.zeros((width, responses))
+    # a cell counts at most each column of a response once per pair slot
+    tables = _Tables.empty(width, responses, max(len(block.questions) for block in blocks) * len(pairs.slots))
     first = []  # each response's first row
     top = 0
     for block in blocks:
         k, rows, out = len(block.questions), slice(block.start, block.stop), slice(top, top + block.responses)
-        grids = (base[rows].reshape(-1, k), positive[rows].reshape(-1, k), score_100[rows].reshape(-1, k))
-        _add_columns(pairs, block.questions, *grids, answers[:, out], positives[:, out], sums[:, out])
+        grid = (base[rows].reshape(-1, k), positive[rows].reshape(-1, k), score_100[rows].reshape(-1, k))
+        tables.part(out).add_columns(pairs, block.questions, grid)
         first.append(np.arange(block.start, block.stop, k))
         top += block.responses
-    return _cells(pairs, response[np.concatenate(first)], answers, positives, sums)
+    return _cells(pairs, response[np.concatenate(first)], tables)
 
 
-def _add_columns(
-    pairs: _Pairs,
-    questions: np.ndarray,
-    in_base: np.ndarray,
-    good: np.ndarray,
-    scores: np.ndarray,
-    answers: np.ndarray,
-    positives: np.ndarray,
-    sums: np.ndarray,
-) -> None:
-    """Add answers in a grid (a row per response, a column per question of `questions`) into tables of pairs x those
-    responses, column by column: the order in which `_theme_sums` adds each response's answers, when the columns
-    are in the order of its rows.
+#: An answer's flags and score as theme sums count them: in the base, positive, score on 0-100.
+_Counted = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-    The first pair slot's sums add straight into the total (from zero, as a slot's own sum
-    does); each later slot's into a sum of its own, added after, as one bincount each.
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Tables of (theme, measure) pairs x responses that answers are added into, read into a frame by `_cells`."""
+
+    answers: np.ndarray  # answers in the base, in the smallest integers that hold them
+    positives: np.ndarray  # positive answers, in the same integers
+    sums: np.ndarray  # sums of 0-100 scores
+
+    @classmethod
+    def empty(cls, width: int, responses: int, most: int) -> _Tables:
+        """Tables at zero whose cells count up to `most` answers: a byte a cell, nearly always, a few hundred kB."""
+        count = np.min_scalar_type(most)
+        shape = (width, responses)
+        return cls(np.zeros(shape, dtype=count), np.zeros(shape, dtype=count), np.zeros(shape))
+
+    def part(self, responses: slice) -> _Tables:
+        """The cells of a stretch of responses, as views."""
+        return _Tables(self.answers[:, responses], self.positives[:, responses], self.sums[:, responses])
+
+    def add_columns(self, pairs: _Pairs, questions: np.ndarray, grid: _Counted) -> None:
+        """Add answers in a grid (a row per response, a column per question of `questions`), column by column: the
+        order in which `_theme_sums` adds each response's answers, when the columns are in the order of its rows.
+
+        The first pair slot's sums add straight into the total (from zero, as a slot's own sum
+        does); each later slot's into a sum of its own, added after, as one bincount each.
+        """
+        (in_base, good, scores), (answers, positives, sums) = grid, (self.answers, self.positives, self.sums)
+        pair = [slot[questions] for slot in pairs.slots]  # per slot: each column's pair, or -1
+        into = [sums, *(np.zeros(sums.shape) for _ in pairs.slots[1:])]
+        for column in range(len(questions)):  # a column's arrays are small: made and dropped one at a time
+            counted = in_base[:, column]
+            positive_column = good[:, column] & counted
+            score = np.where(counted, scores[:, column], 0.0)
+            for slot, sum_of_slot in zip(pair, into, strict=True):
+                if slot[column] >= 0:
+                    answers[slot[column]] += counted
+                    positives[slot[column]] += positive_column
+                    sum_of_slot[slot[column]] += score
+        for sum_of_slot in into[1:]:
+            sums += sum_of_slot
+
+    def add_answers(self, pairs: _Pairs, question: np.ndarray, at: np.ndarray, answered: _Counted) -> None:
+        """Add answers one by one (`at`: each one's response's place), as `_theme_sums` does.
+
+        Its bincounts, keyed by pair and response: slot by slot, each slot's answers in the
+        order given (each response's in row order), into cells at zero for the responses of
+        these answers.
+        """
+        (in_base, good, scores), (answers, positives, sums) = answered, (self.answers, self.positives, self.sums)
+        width, responses = answers.shape
+        cells = width * responses
+        for slot in pairs.slots:
+            pair = slot[question]
+            counted = (pair >= 0) & in_base
+            key = pair[counted].astype(np.intp) * responses + at[counted]
+            answers += np.bincount(key, minlength=cells).reshape(width, responses).astype(answers.dtype)
+            positives += (
+                np.bincount(key[good[counted]], minlength=cells).reshape(width, responses).astype(answers.dtype)
+            )
+            sums += np.bincount(key, weights=scores[counted], minlength=cells).reshape(width, responses)
+
+
+def _on_grid(values: np.ndarray, cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Values in their cells of a grid of questions x responses (`shape`), zero elsewhere, seen a row per response.
+
+    Laid out question by question, so that each column a grid is summed by is one stretch.
     """
-    width, responses = answers.shape
-    pair = [slot[questions] for slot in pairs.slots]  # per slot: each column's pair, or -1
-    into = [sums, *(np.zeros((width, responses)) for _ in pairs.slots[1:])]
-    for column in range(len(questions)):  # a column's arrays are small: made and dropped one at a time
-        counted = in_base[:, column]
-        positive_column = good[:, column] & counted
-        score = np.where(counted, scores[:, column], 0.0)
-        for slot, sum_of_slot in zip(pair, into, strict=True):
-            if slot[column] >= 0:
-                answers[slot[column]] += counted
-                positives[slot[column]] += positive_column
-                sum_of_slot[slot[column]] += score
-    for sum_of_slot in into[1:]:
-        sums += sum_of_slot
+    grid = np.zeros(shape[0] * shape[1], dtype=values.dtype)
+    grid[cell] = values
+    return grid.reshape(shape).T
 
 
 def _dense_theme_sums(
@@ -672,9 +711,9 @@ def _dense_theme_sums(
     Respondents who skip optional questions break the blocks of one order of questions
     (`_blocks`), but still answer in the order the questions are asked, so each answer has
     a cell of its own in a grid of responses x scored questions (a skipped question's cell
-    is out of the base), summed column by column as a block is (`_add_columns`), in the
+    is out of the base), summed column by column as a block is (`_Tables.add_columns`), in the
     order of each response's rows. A response whose answers are not so (a question twice,
-    or out of order) is added answer by answer (`_add_answers`). None when the rows are not
+    or out of order) is added answer by answer (`_Tables.add_answers`). None when the rows are not
     grouped by response with rising ids, or the grid or tables would be too big for the
     answers (then `_theme_sums` does it).
     """
@@ -692,61 +731,22 @@ def _dense_theme_sums(
     odd[place[~later]] = True  # a question twice or out of order
     rest = np.flatnonzero(odd[place]) if odd.any() else np.zeros(0, dtype=np.intp)
     cell = question.astype(np.intp) * responses + place  # each answer's cell in the grid, question by question
-    grids = []  # an odd response's cells stay out of the base: its answers are added one by one below
-    for values in (base, positive, score_100):
-        grid = np.zeros(questions * responses, dtype=values.dtype)
-        if len(rest):
-            grid[np.delete(cell, rest)] = np.delete(values, rest)
-        else:
-            grid[cell] = values
-        grids.append(grid.reshape(questions, responses).T)  # a row per response; each column's cells together
+    # an odd response's cells stay out of the base: its answers are added one by one below
+    kept = (lambda values: np.delete(values, rest)) if len(rest) else (lambda values: values)
+    grid = tuple(_on_grid(kept(values), kept(cell), (questions, responses)) for values in (base, positive, score_100))
     longest = max(questions, int(lengths[odd].max()) if len(rest) else 0)
-    answers = np.zeros((width, responses), dtype=np.min_scalar_type(longest * len(pairs.slots)))
-    positives = np.zeros((width, responses), dtype=answers.dtype)
-    sums = np.zeros((width, responses))
-    _add_columns(pairs, np.arange(questions), *grids, answers, positives, sums)
+    tables = _Tables.empty(width, responses, longest * len(pairs.slots))
+    tables.add_columns(pairs, np.arange(questions), (grid[0], grid[1], grid[2]))
     if len(rest):
-        _add_answers(
-            pairs, question[rest], place[rest], base[rest], positive[rest], score_100[rest], answers, positives, sums
-        )
-    return _cells(pairs, response[starts], answers, positives, sums)
-
-
-def _add_answers(
-    pairs: _Pairs,
-    question: np.ndarray,
-    at: np.ndarray,
-    in_base: np.ndarray,
-    good: np.ndarray,
-    scores: np.ndarray,
-    answers: np.ndarray,
-    positives: np.ndarray,
-    sums: np.ndarray,
-) -> None:
-    """Add answers one by one (`at`: each one's response's place) into tables of pairs x responses.
-
-    `_theme_sums`' bincounts, keyed by pair and response: slot by slot, each slot's answers
-    in the order given (each response's in row order), into cells at zero for responses
-    of these answers.
-    """
-    width, responses = answers.shape
-    cells = width * responses
-    for slot in pairs.slots:
-        pair = slot[question]
-        counted = (pair >= 0) & in_base
-        key = pair[counted].astype(np.intp) * responses + at[counted]
-        answers += np.bincount(key, minlength=cells).reshape(width, responses).astype(answers.dtype)
-        positives += np.bincount(key[good[counted]], minlength=cells).reshape(width, responses).astype(answers.dtype)
-        sums += np.bincount(key, weights=scores[counted], minlength=cells).reshape(width, responses)
+        tables.add_answers(pairs, question[rest], place[rest], (base[rest], positive[rest], score_100[rest]))
+    return _cells(pairs, response[starts], tables)
 
 
 #: Cells of a table of pairs x responses read into the frame at a time (see `_cells`).
 CELLS = 1 << 16
 
 
-def _cells(
-    pairs: _Pairs, response: np.ndarray, answers: np.ndarray, positives: np.ndarray, sums: np.ndarray
-) -> pd.DataFrame:
+def _cells(pairs: _Pairs, response: np.ndarray, tables: _Tables) -> pd.DataFrame:
     """The theme sums' frame from tables of pairs x responses (`response`: each column's id): its cells with answers.
 
     The frame runs by response, then pair, across the tables' layout, so each stretch of
@@ -754,6 +754,7 @@ def _cells(
     with answers picked straight into the frame's columns, made once at their length: no
     index per row, and no copy of a whole table or column made only to be dropped.
     """
+    answers, positives, sums = tables.answers, tables.positives, tables.sums
     width, responses = answers.shape
     per_response = np.add.reduce(answers != 0, axis=0, dtype=np.intp)
     ends = np.cumsum(per_response)

@@ -303,21 +303,25 @@ def _in_sixths() -> Questionnaire:
     return load(data)
 
 
-@pytest.mark.parametrize("name", [*SURVEYS, "in-sixths"])
+@pytest.fixture(params=[*SURVEYS, "in-sixths"])
+def survey(request: pytest.FixtureRequest, shipped: dict[str, Questionnaire]) -> Questionnaire:
+    """Each shipped survey, and the family survey with scores in sixths (`_in_sixths`)."""
+    return _in_sixths() if request.param == "in-sixths" else shipped[request.param]
+
+
 def test_answers_in_blocks_score_and_sum_as_answers_looked_up_one_by_one(
-    shipped: dict[str, Questionnaire], name: str, monkeypatch: pytest.MonkeyPatch
+    survey: Questionnaire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The blocks are a shortcut: the frames come out the same, to the last bit, as without them."""
-    questionnaire = _in_sixths() if name == "in-sixths" else shipped[name]
-    answers = _batch(questionnaire, 300, seed=5)
+    answers = _batch(survey, 300, seed=5)
     ids = answers["question_id"].to_numpy(dtype=object)
     assert surveys._blocks(answers["response_id"].to_numpy(), ids) is not None, "the batch comes in blocks"
-    by_blocks = score_survey(questionnaire, answers)
-    as_text = score_survey(questionnaire, answers.astype({"question_id": "str", "value": "str"}))
-    as_categories = score_survey(questionnaire, answers.astype({"question_id": "category"}))
+    by_blocks = score_survey(survey, answers)
+    as_text = score_survey(survey, answers.astype({"question_id": "str", "value": "str"}))
+    as_categories = score_survey(survey, answers.astype({"question_id": "category"}))
     monkeypatch.setattr(surveys, "MOST_BLOCKS", 0)
     monkeypatch.setattr(surveys, "_dense_theme_sums", lambda *args: None)
-    one_by_one = score_survey(questionnaire, answers)
+    one_by_one = score_survey(survey, answers)
     for got in (by_blocks, as_text, as_categories):
         assert_frame_equal(got.answers, one_by_one.answers, check_exact=True)
         assert_frame_equal(got.themes, one_by_one.themes, check_exact=True)
@@ -441,24 +445,22 @@ def _skipping_batch(questionnaire: Questionnaire, responses: int, seed: int) -> 
     return _answers(*rows)
 
 
-@pytest.mark.parametrize("name", [*SURVEYS, "in-sixths"])
 def test_answers_of_respondents_who_skip_questions_sum_as_answers_added_one_by_one(
-    shipped: dict[str, Questionnaire], name: str, monkeypatch: pytest.MonkeyPatch
+    survey: Questionnaire, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Skipped questions break the blocks: the sums come from a grid of responses x questions, the same to the last bit."""
-    questionnaire = _in_sixths() if name == "in-sixths" else shipped[name]
-    answers = _skipping_batch(questionnaire, 400, seed=8)
-    ids = answers["question_id"].to_numpy(dtype=object)
-    assert surveys._blocks(answers["response_id"].to_numpy(), ids) is None, "too many orders of questions for blocks"
+    answers = _skipping_batch(survey, 400, seed=8)
+    no_blocks = surveys._blocks(answers["response_id"].to_numpy(), answers["question_id"].to_numpy(dtype=object))
+    assert no_blocks is None, "too many orders of questions for blocks"
     per_answer = surveys._theme_sums
 
     def not_by_answer(*args: object) -> pd.DataFrame:
         raise AssertionError("summed answer by answer")
 
     monkeypatch.setattr(surveys, "_theme_sums", not_by_answer)
-    in_a_grid = score_survey(questionnaire, answers)
+    in_a_grid = score_survey(survey, answers)
     monkeypatch.setattr(surveys, "_theme_sums", per_answer)
     monkeypatch.setattr(surveys, "_dense_theme_sums", lambda *args: None)
-    one_by_one = score_survey(questionnaire, answers)
+    one_by_one = score_survey(survey, answers)
     assert_frame_equal(in_a_grid.answers, one_by_one.answers, check_exact=True)
     assert_frame_equal(in_a_grid.themes, one_by_one.themes, check_exact=True)
