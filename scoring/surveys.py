@@ -11,13 +11,12 @@ latter (see `scoring.themes`), so a dashboard never reads answers again.
 
 Everything runs on integer codes: one hash lookup for the question, one for the value (once per
 distinct string object, `_value_codes`), then array indexing into small tables built from the
-definition. Stored answers come by response,
-each response's in the order its questions are asked, so a batch is a few blocks of responses
-that repeat one order of questions (`_blocks`): there the question of each answer is known
-from its place in the block, and only each block's first response is looked up. Where
-respondents skip questions there are no such blocks, but each response still answers in the
-order questions are asked, so its answers are summed on a grid of responses x questions
-(`_dense_theme_sums`).
+definition. Stored answers come by response, each response's in the order its questions are
+asked, so a batch is a few blocks of responses that repeat one order of questions (`_blocks`):
+there the question of each answer is known from its place in the block, and only each block's
+first response is looked up. Where respondents skip questions there are no such blocks, but
+each response still answers in the order questions are asked, so its answers are summed on a
+grid of responses x questions (`_dense_theme_sums`).
 """
 
 from __future__ import annotations
@@ -688,14 +687,20 @@ class _Tables:
             sums += np.bincount(key, weights=scores[counted], minlength=cells).reshape(width, responses)
 
 
-def _on_grid(values: np.ndarray, cell: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Values in their cells of a grid of questions x responses (`shape`), zero elsewhere, seen a row per response.
+def _on_grid(answered: _Counted, cell: np.ndarray, shape: tuple[int, int]) -> _Counted:
+    """Answers' flags and scores in their cells of a grid of questions x responses (`shape`), zero (out of the base)
+    elsewhere, each seen a row per response.
 
-    Laid out question by question, so that each column a grid is summed by is one stretch.
+    Laid out question by question, so that each column the grid is summed by is one stretch.
     """
-    grid = np.zeros(shape[0] * shape[1], dtype=values.dtype)
-    grid[cell] = values
-    return grid.reshape(shape).T
+
+    def put(values: np.ndarray) -> np.ndarray:
+        grid = np.zeros(shape[0] * shape[1], dtype=values.dtype)
+        grid[cell] = values
+        return grid.reshape(shape).T
+
+    in_base, good, scores = answered
+    return put(in_base), put(good), put(scores)
 
 
 def _dense_theme_sums(
@@ -731,12 +736,13 @@ def _dense_theme_sums(
     odd[place[~later]] = True  # a question twice or out of order
     rest = np.flatnonzero(odd[place]) if odd.any() else np.zeros(0, dtype=np.intp)
     cell = question.astype(np.intp) * responses + place  # each answer's cell in the grid, question by question
-    # an odd response's cells stay out of the base: its answers are added one by one below
-    kept = (lambda values: np.delete(values, rest)) if len(rest) else (lambda values: values)
-    grid = tuple(_on_grid(kept(values), kept(cell), (questions, responses)) for values in (base, positive, score_100))
+    answered = (base, positive, score_100)
+    if len(rest):  # an odd response's cells stay out of the base: its answers are added one by one below
+        cell = np.delete(cell, rest)
+        answered = (np.delete(base, rest), np.delete(positive, rest), np.delete(score_100, rest))
     longest = max(questions, int(lengths[odd].max()) if len(rest) else 0)
     tables = _Tables.empty(width, responses, longest * len(pairs.slots))
-    tables.add_columns(pairs, np.arange(questions), (grid[0], grid[1], grid[2]))
+    tables.add_columns(pairs, np.arange(questions), _on_grid(answered, cell, (questions, responses)))
     if len(rest):
         tables.add_answers(pairs, question[rest], place[rest], (base[rest], positive[rest], score_100[rest]))
     return _cells(pairs, response[starts], tables)
