@@ -198,8 +198,11 @@ def _value_codes(values: np.ndarray | pd.api.extensions.ExtensionArray, categori
     probe = address[:PROBE]
     if 2 * len(pd.unique(probe)) > len(probe):
         return codes(values, categories)
-    code, _ = pd.factorize(address)
-    return codes(values[first_rows(code)], categories).take(code)
+    code, distinct = pd.factorize(address)
+    first = first_rows(code[:PROBE])  # each object's first row: nearly always all among the first rows
+    if len(first) < len(distinct):
+        first = first_rows(code)
+    return codes(values[first], categories).take(code)
 
 
 @dataclass(frozen=True, slots=True)

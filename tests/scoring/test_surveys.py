@@ -464,3 +464,11 @@ def test_answers_of_respondents_who_skip_questions_sum_as_answers_added_one_by_o
     one_by_one = score_survey(survey, answers)
     assert_frame_equal(in_a_grid.answers, one_by_one.answers, check_exact=True)
     assert_frame_equal(in_a_grid.themes, one_by_one.themes, check_exact=True)
+
+
+def test_a_value_first_seen_past_the_first_rows_is_looked_up_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shared strings are looked up at their first rows, found among the first rows or else in the whole column."""
+    monkeypatch.setattr(surveys, "PROBE", 8)
+    values = np.array(["agree", "disagree"] * 10 + ["dont-know", "bogus", "agree"], dtype=object)
+    categories = pd.Index(["agree", "disagree", "dont-know"], dtype=object)
+    assert surveys._value_codes(values, categories).tolist() == [0, 1] * 10 + [2, -1, 0]
