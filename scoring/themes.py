@@ -208,6 +208,8 @@ class _Summed:
     codes: dict[str, np.ndarray]  # per unit key: per cell, a code into its categories
     categories: dict[str, pd.Index]  # per unit key: the values of its codes (object)
     sums: dict[str, np.ndarray]  # respondents (int64) and SUM_COLUMNS (float64) per cell
+    combo: np.ndarray  # per cell: its combination of unit keys (a column of `combo_codes`)
+    combo_codes: dict[str, np.ndarray]  # per unit key: per combination, a code into its categories
 
 
 def _summed(
@@ -328,6 +330,8 @@ def _summed(
         codes={column: combos[i][combo] for i, column in enumerate(unit_keys)},
         categories=categories,
         sums=sums,
+        combo=combo,
+        combo_codes={column: combos[i] for i, column in enumerate(unit_keys)},
     )
 
 
@@ -432,6 +436,30 @@ _TABLE_ORDER = ["theme", "measure", "source", "group", "age_band", "cycle"]
 
 
 @dataclass(frozen=True, slots=True)
+class _Layout:
+    """Distinct cells as pairs: a row of the responses' groups (cycle, group, age band) and a combination of
+    theme, measure and source.
+
+    Groups are a few thousand and combinations a few dozen, where cells are tens of thousands:
+    what depends on a cell's keys is worked out per group and per combination, and each cell
+    reads its own. A cell of a source other than child shows no age band, but all such cells
+    have groups of one band (else the cells would not be known distinct), so their groups' band
+    sets them apart no more than the missing band they show.
+    """
+
+    group: np.ndarray  # per cell: its row of the groups
+    combo: np.ndarray  # per cell: its combination
+    group_codes: dict[str, np.ndarray]  # cycle, group, age_band: per group, a code into the cells' values
+    combo_codes: dict[str, np.ndarray]  # theme, measure, source: per combination, a code into the cells' values
+
+    def of_groups(self, keys: Sequence[str]) -> np.ndarray:
+        """Per cell, an id of its group's values of these keys (numbered per group, first seen first)."""
+        if not keys:
+            return np.zeros(len(self.group), dtype=np.int64)
+        return first_seen(*(self.group_codes[k] for k in keys))[self.group]
+
+
+@dataclass(frozen=True, slots=True)
 class _Cells:
     """The theme table's cells as codes: per key, a code per cell and the values codes stand for."""
 
@@ -439,10 +467,28 @@ class _Cells:
     values: dict[str, pd.Series]
     sums: dict[str, np.ndarray]
     distinct: bool = False  # known to be distinct cells: no two share all six keys
+    layout: _Layout | None = None  # for distinct cells: each one's group and combination
 
     def ids(self, *keys: str) -> np.ndarray:
         """One id per distinct combination of these keys, first seen first (a group-by's `ngroup`)."""
         return first_seen(*(self.codes[k] for k in keys))
+
+    def sets(self, *keys: str) -> np.ndarray:
+        """One id (0 and up) per distinct combination of these keys, in no particular order: the sets of cells
+        sharing them, for suppression and for finding a cell's previous cycle (neither reads the ids' order).
+
+        With a layout and theme, measure and source among the keys, the other keys are numbered
+        per group, and a cell's id is its combination's and its group's: no pass per key over
+        the cells.
+        """
+        layout = self.layout
+        if layout is None or not {"theme", "measure", "source"} <= set(keys):
+            return self.ids(*keys)
+        of_group = layout.of_groups([k for k in keys if k in layout.group_codes])
+        key = layout.combo * (int(of_group.max()) + 1) + of_group
+        seen = np.zeros(int(key.max()) + 1 if len(key) else 0, dtype=bool)
+        seen[key] = True
+        return (np.cumsum(seen) - 1)[key]
 
     def per_cell(self, key: str, per_value: np.ndarray) -> np.ndarray:
         """Something known per value of a key (an array over its codes), for each cell."""
@@ -495,12 +541,12 @@ def theme_table(
     if policy is not None:
         ids = []
         if group_col:
-            ids.append(cells.ids("theme", "measure", "source", "cycle", "age_band"))
+            ids.append(cells.sets("theme", "measure", "source", "cycle", "age_band"))
             if by == "agency" and "sector" in responses:
                 of_group = _sector_codes(responses, cells.values["group"])
                 ids.append(first_seen(ids[0], cells.per_cell("group", of_group)))
         if by_age_band:
-            ids.append(cells.ids("theme", "measure", "source", "cycle", "group"))
+            ids.append(cells.sets("theme", "measure", "source", "cycle", "group"))
         k = np.array([policy.k_for(s) for s in cells.values["source"]], dtype=np.int64)
         _, hidden = hidden_cells(columns["respondents"], cells.per_cell("source", k), ids)
         for column in ("respondents", "answers", "positive"):
@@ -510,8 +556,10 @@ def theme_table(
         columns[MARKER_COLUMN] = hidden
     columns["change"] = _change(cells, columns["share"])
     # age bands by age (4 to 7 before 12 to 17), everything else as text sorts
-    rank = {k: natural_ranks if k == "age_band" else _sort_ranks for k in _TABLE_ORDER}
-    order = _sorted_order([cells.per_cell(k, rank[k](cells.values[k])) for k in _TABLE_ORDER])
+    ranks = {k: (natural_ranks if k == "age_band" else _sort_ranks)(cells.values[k]) for k in _TABLE_ORDER}
+    order = _laid_out_order(cells.layout, ranks) if cells.layout is not None else None
+    if order is None:
+        order = _sorted_order([cells.per_cell(k, ranks[k]) for k in _TABLE_ORDER])
     # every column taken in order, then one frame made of them all (adding columns one by one costs more)
     table = {k: cells.values[k].array.take(cells.codes[k][order]) for k in THEME_TABLE_COLUMNS[:6]}
     for name in THEME_TABLE_COLUMNS[6:] + ([MARKER_COLUMN] if policy is not None else []):
@@ -568,6 +616,34 @@ def _sorted_order(ranks: Sequence[np.ndarray]) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def _laid_out_order(layout: _Layout, ranks: dict[str, np.ndarray]) -> np.ndarray | None:
+    """`_sorted_order` of the cells' ranks, from their combinations' order and their groups': None if it cannot tell.
+
+    The table sorts by theme, measure and source (a combination), then by group, age band and
+    cycle (a group's keys: a cell of another source than child shows no band, but all of a
+    combination's cells then have one band, so a group's band orders them as none would).
+    Combinations and groups are few, so each is sorted alone, stably (equal groups in their
+    order, as equal cells are); each cell's place is then its combination's times the groups
+    plus its group's. Two combinations ranked equal (two missing themes, None and NaN) would
+    mix their cells: left to `_sorted_order`.
+    """
+    combo_ranks = [ranks[k][layout.combo_codes[k]] for k in ("theme", "measure", "source")]
+    by_combo = np.lexsort(combo_ranks[::-1])
+    if len(by_combo) > 1 and not np.any(np.diff(np.stack(combo_ranks)[:, by_combo], axis=1), axis=0).all():
+        return None
+    by_group = np.lexsort([ranks[k][layout.group_codes[k]] for k in ("cycle", "age_band", "group")])
+    combo_place, group_place = np.empty_like(by_combo), np.empty_like(by_group)
+    combo_place[by_combo] = np.arange(len(by_combo))
+    group_place[by_group] = np.arange(len(by_group))
+    place = combo_place[layout.combo] * len(by_group) + group_place[layout.group]
+    space = len(by_combo) * len(by_group)
+    if space > 4 * len(place) + 1_000_000:  # places too sparse for a table of them
+        return np.argsort(place, kind="stable")
+    cell_at = np.full(space, -1, dtype=np.int64)  # the cell at each place, if any: read in order
+    cell_at[place] = np.arange(len(place))
+    return cell_at[cell_at >= 0]
+
+
 def _measures_as_one(units: pd.DataFrame) -> pd.DataFrame:
     """Per-response sums with the measures of each theme added together, as one measure "all".
 
@@ -592,17 +668,20 @@ def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
         codes[column] = summed.codes[column]
         # as the column is assigned from its cells' values (with no cells, an empty object array)
         values[column] = _as_column(np.asarray(summed.categories[column] if len(summed.group) else [], dtype=object))
+    group_codes = {}  # per group (a row of summed.groups)
     for column, key in (("cycle", "cycle"), ("group", group_col), ("age_band", "age_band")):
         if key in summed.groups:
-            code, values[column] = column_codes(summed.groups[key])
-            codes[column] = code[summed.group]
+            group_codes[column], values[column] = column_codes(summed.groups[key])
+        else:  # one value for every group: "all", or a missing band (set below)
+            group_codes[column] = np.zeros(len(summed.groups), dtype=np.int64)
+        codes[column] = group_codes[column][summed.group]
     if group_col is None:
-        codes["group"], values["group"] = np.zeros(len(summed.group), dtype=np.int64), as_column("all")
+        values["group"] = as_column("all")
     child = values["source"].eq("child").to_numpy()[codes["source"]]
     # Cells are distinct combinations of response and unit keys, so they stay distinct unless cells of
     # other sources carry more than one band: those bands are all made missing below.
     distinct = True
-    if "age_band" not in codes:  # no bands: missing, as pd.NA where the table set it, NaN where it was masked
+    if "age_band" not in values:  # no bands: missing, as pd.NA where the table set it, NaN where it was masked
         codes["age_band"] = np.where(child, 0, 1)
         values["age_band"] = pd.Series([pd.NA, np.nan], dtype=object)
     elif not child.all():
@@ -613,7 +692,11 @@ def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
         values["age_band"] = pd.concat([bands, bands.iloc[:1].where(np.zeros(1, dtype=bool))], ignore_index=True)
     if not len(summed.group):  # no cells: empty columns, in the dtypes an empty table's columns have
         values = {name: column.iloc[:0] for name, column in values.items()}
-    return _Cells(codes=codes, values=values, sums=summed.sums, distinct=distinct)
+    layout = None
+    if distinct and len(summed.group):
+        combo_codes = {k: summed.combo_codes[k] for k in ("theme", "measure", "source")}
+        layout = _Layout(summed.group, summed.combo, group_codes, combo_codes)
+    return _Cells(codes=codes, values=values, sums=summed.sums, distinct=distinct, layout=layout)
 
 
 def _as_column(values: np.ndarray) -> pd.Series:
@@ -637,7 +720,8 @@ def _regrouped(cells: _Cells) -> _Cells:
     """Sum cells that differ only in an age band that is not shown (sources other than child)."""
     keys = ["theme", "measure", "source", "cycle", "group", "age_band"]
     values = _as_grouped({k: cells.values[k] for k in keys})
-    as_they_are = _Cells(codes={k: cells.codes[k] for k in keys}, values=values, sums=cells.sums, distinct=True)
+    layout = cells.layout if cells.distinct else None  # pairs of a group and a combination: distinct cells only
+    as_they_are = _Cells({k: cells.codes[k] for k in keys}, values, cells.sums, distinct=True, layout=layout)
     if cells.distinct:  # known without numbering the cells by six keys, which costs more
         return as_they_are
     cell = cells.ids(*keys)
@@ -699,7 +783,7 @@ def _change(cells: _Cells, share: np.ndarray) -> np.ndarray:
     previous_of_pair[pairs] = before
     previous = previous_of_pair[pair_of_cell]
     # the same cell in the previous cycle: the cells' other keys numbered, then a table by number and cycle
-    rest = cells.ids("theme", "measure", "source", "group", "age_band")
+    rest = cells.sets("theme", "measure", "source", "group", "age_band")
     row_of = np.full((int(rest.max()) + 1 if len(rest) else 0) * n_cycles, -1, dtype=np.int64)
     row_of[rest * n_cycles + cycle] = np.arange(len(rest))
     row = np.where(previous < 0, -1, row_of[rest * n_cycles + np.maximum(previous, 0)])

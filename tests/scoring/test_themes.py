@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import numpy as np
@@ -461,3 +462,59 @@ def test_key_values_ranked_as_sort_ranks_ranks_them(values: pd.Series) -> None:
 
     ranks = _sort_ranks(values)
     assert ranks.dtype == np.int64 and ranks.tolist() == sort_ranks(values).tolist()
+
+
+@pytest.mark.parametrize("by", ["agency", "sector", None])
+@pytest.mark.parametrize(
+    "bands",
+    [
+        None,  # the responses say nothing of bands
+        ["age-12-17", "age-4-7", None, "age-8-11"],
+        [1, "1", None, np.nan],  # equal as text: ties in the band's order, broken by the cells' order
+    ],
+)
+@pytest.mark.parametrize("cycles", [["2024", "2025"], ["2025", None, "2024"]])
+def test_cells_laid_out_by_group_and_combination_give_the_table_the_six_keys_give(
+    shipped: dict[str, Questionnaire], monkeypatch: pytest.MonkeyPatch, by: str | None, bands, cycles
+) -> None:
+    """Suppression sets, previous cycles and the rows' order worked out per group and combination of
+    theme, measure and source equal those worked out from each cell's six keys."""
+    import dataclasses
+
+    import scoring.themes as themes
+
+    units, responses = _mixed_units(shipped, 90, seed=13)
+    responses["sector"] = np.where(responses["agency_id"] % 3 == 0, "health", "police")
+    responses["cycle"] = np.array(cycles, dtype=object)[np.arange(len(responses)) % len(cycles)]
+    if bands is None:
+        responses = responses.drop(columns="age_band")
+    else:
+        child = responses["age_band"].notna().to_numpy()
+        responses["age_band"] = responses["age_band"].astype(object)
+        responses.loc[child, "age_band"] = np.array(bands, dtype=object)[np.arange(child.sum()) % len(bands)]
+    hidden = []
+    for policy in (*(SuppressionPolicy(k=k) for k in (4, 12, 25, 40)), None):
+        table = theme_table(units, responses, by=by, policy=policy)
+        cells = themes._theme_cells
+        with monkeypatch.context() as patch:
+            patch.setattr(themes, "_theme_cells", lambda *a, cells=cells: dataclasses.replace(cells(*a), layout=None))
+            assert_frame_equal(table, theme_table(units, responses, by=by, policy=policy))
+        hidden += [table["suppressed"].mean()] if policy is not None else []
+    assert any(0 < share < 1 for share in hidden)  # some cells hidden, some shown
+
+
+def test_cells_of_combinations_ranked_equal_are_left_to_the_six_keys_order() -> None:
+    from scoring.themes import _laid_out_order, _Layout, _sorted_order
+
+    group_codes = {"cycle": np.array([0, 1]), "group": np.array([0, 0]), "age_band": np.array([0, 0])}
+    ranks = {"theme": np.array([-1, -1, 0]), "measure": np.array([0]), "source": np.array([0])}  # two missing themes
+    ranks |= {"cycle": np.array([0, 1]), "group": np.array([0]), "age_band": np.array([-1])}
+    zeros = np.zeros(2, dtype=np.int64)
+    combo_codes = {"theme": np.array([0, 1]), "measure": zeros, "source": zeros}
+    cells = _Layout(np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1]), group_codes, combo_codes)
+    assert _laid_out_order(cells, ranks) is None
+    apart = combo_codes | {"theme": np.array([2, 0])}  # ranked 0 and -1: apart
+    order = _laid_out_order(dataclasses.replace(cells, combo_codes=apart), ranks)
+    theme, cycle = ranks["theme"][apart["theme"]][cells.combo], ranks["cycle"][cells.group]
+    same = np.zeros(4, dtype=np.int64)
+    assert order.tolist() == _sorted_order([theme, same, same, same, same, cycle]).tolist() == [1, 3, 0, 2]
