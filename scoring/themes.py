@@ -30,7 +30,6 @@ from scoring.cells import (
     as_column,
     as_grouped,
     codes_of,
-    column_codes,
     first_rows,
     first_seen,
     natural_ranks,
@@ -201,15 +200,29 @@ def with_source(units: pd.DataFrame, source: str) -> pd.DataFrame:
 
 @dataclass(frozen=True, slots=True)
 class _Summed:
-    """Units summed per cell: a cell is a combination of response keys (a row of `groups`) and unit keys."""
+    """Units summed per cell: a cell is a combination of response keys (a group) and unit keys."""
 
-    groups: pd.DataFrame  # one row per combination of the response keys, first seen first
-    group: np.ndarray  # per cell: its row of `groups`
+    meta: pd.DataFrame  # the responses, each once
+    group_rows: np.ndarray  # per group (combinations of the response keys, first seen first): its first row of `meta`
+    group_codes: dict[str, np.ndarray]  # per response key: per group, a code for its value, first seen first
+    group: np.ndarray  # per cell: its group
     codes: dict[str, np.ndarray]  # per unit key: per cell, a code into its categories
     categories: dict[str, pd.Index]  # per unit key: the values of its codes (object)
     sums: dict[str, np.ndarray]  # respondents (int64) and SUM_COLUMNS (float64) per cell
     combo: np.ndarray  # per cell: its combination of unit keys (a column of `combo_codes`)
     combo_codes: dict[str, np.ndarray]  # per unit key: per combination, a code into its categories
+
+    def groups(self) -> pd.DataFrame:
+        """One row per group: its values of the response keys (with none, a single row of no columns)."""
+        if not self.group_codes:
+            return pd.DataFrame(index=[0])
+        return self.meta[list(self.group_codes)].iloc[self.group_rows].reset_index(drop=True)
+
+    def key_values(self, key: str) -> pd.Series:
+        """The values of a response key's codes, as `meta` holds them: `column_codes` of the groups' column,
+        from codes already made (no hashing)."""
+        rows = self.group_rows[first_rows(self.group_codes[key])]
+        return self.meta[key].iloc[rows].reset_index(drop=True)
 
 
 def _summed(
@@ -227,10 +240,13 @@ def _summed(
     """
     meta = _described(responses)
     if response_keys:
-        gid = first_seen(*(_value_codes(meta[k]) for k in response_keys))
-        groups = meta[list(response_keys)].iloc[first_rows(gid)].reset_index(drop=True)
+        per_response = [_value_codes(meta[k]) for k in response_keys]
+        gid = first_seen(*per_response)
+        group_rows = first_rows(gid)
+        group_codes = {k: first_seen(c[group_rows]) for k, c in zip(response_keys, per_response, strict=True)}
     else:
-        gid, groups = np.zeros(len(meta), dtype=np.int64), pd.DataFrame(index=[0])
+        gid, group_rows, group_codes = np.zeros(len(meta), dtype=np.int64), np.zeros(1, dtype=np.int64), {}
+    n_groups = len(group_rows)
 
     local = [[codes_of(f[column]) for column in unit_keys] for f in frames]
     categories = {
@@ -265,15 +281,14 @@ def _summed(
     combo_index = pd.Index(_row_keys(combos, categories, unit_keys))
 
     group_of = _Lookup(meta["response_id"], gid)
-    space = len(groups) * width
+    space = n_groups * width
     names = ["respondents", *SUM_COLUMNS]
     if space <= 4 * sum(len(f) for f in frames) + 1_000_000:  # few possible cells: dense bins, frame by frame
         # Each frame is counted in bins of its own combinations only (a survey has a few of all the
         # sources' combinations), then its bins are added to the cells': the same sums, in the
         # same order (a sum of fractions depends on it), in smaller arrays.
         cells = {
-            name: np.zeros((len(groups), width), dtype="int64" if name == "respondents" else "float64")
-            for name in names
+            name: np.zeros((n_groups, width), dtype="int64" if name == "respondents" else "float64") for name in names
         }
         for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
             if not len(seen):  # no rows
@@ -325,7 +340,9 @@ def _summed(
             sums[column] = np.bincount(cell, weights=value, minlength=len(present))
     combo = present % width
     return _Summed(
-        groups=groups,
+        meta=meta,
+        group_rows=group_rows,
+        group_codes=group_codes,
         group=present // width,
         codes={column: combos[i][combo] for i, column in enumerate(unit_keys)},
         categories=categories,
@@ -423,7 +440,7 @@ def _grouped(
 ) -> pd.DataFrame:
     """Sum units per unit keys and the keys of their responses, as a frame (see `_summed`)."""
     summed = _summed([units] if isinstance(units, pd.DataFrame) else list(units), responses, unit_keys, response_keys)
-    frame = summed.groups.iloc[summed.group].reset_index(drop=True)
+    frame = summed.groups().iloc[summed.group].reset_index(drop=True)
     for column in unit_keys:
         frame[column] = np.asarray(summed.categories[column].take(summed.codes[column]))
     for name, values in summed.sums.items():
@@ -668,12 +685,12 @@ def _theme_cells(summed: _Summed, group_col: str | None) -> _Cells:
         codes[column] = summed.codes[column]
         # as the column is assigned from its cells' values (with no cells, an empty object array)
         values[column] = _as_column(np.asarray(summed.categories[column] if len(summed.group) else [], dtype=object))
-    group_codes = {}  # per group (a row of summed.groups)
+    group_codes = {}  # per group
     for column, key in (("cycle", "cycle"), ("group", group_col), ("age_band", "age_band")):
-        if key in summed.groups:
-            group_codes[column], values[column] = column_codes(summed.groups[key])
+        if key in summed.group_codes:
+            group_codes[column], values[column] = summed.group_codes[key], summed.key_values(key)
         else:  # one value for every group: "all", or a missing band (set below)
-            group_codes[column] = np.zeros(len(summed.groups), dtype=np.int64)
+            group_codes[column] = np.zeros(len(summed.group_rows), dtype=np.int64)
         codes[column] = group_codes[column][summed.group]
     if group_col is None:
         values["group"] = as_column("all")

@@ -273,23 +273,24 @@ def test_rows_sort_by_one_combined_key_as_lexsort_would_with_ties_and_missing() 
     assert _sorted_order([np.zeros(0, dtype=np.int64)]).tolist() == []
 
 
-@pytest.mark.parametrize(
-    "values",
-    [
-        pd.Series(["2025-26"] * 50 + ["2024-25"] * 30 + [None] * 5 + ["2025-26"] * 40, dtype="str"),
-        pd.Series(["age-4-7"] * 40 + [None] * 30 + [np.nan] * 10 + ["age-4-7", None] * 10, dtype=object),
-        pd.Series(["a", pd.NA] * 60, dtype=object),  # cannot be compared: hashed whole
-        pd.Series(["a"] * 60 + [pd.NA] * 60, dtype="string"),
-        pd.Series(list("abcdefgh") * 20, dtype=object),  # short runs: hashed whole
-        pd.Series([3, 3, 1, 1, 2] * 30),  # integers in a narrow range: their distance from the lowest
-        pd.Series([-(2**62), 2**62, 5] * 30),  # far apart: hashed
-        pd.Series([7, 9, 7], dtype="int8"),
-        pd.Series([2**63 + 1, 3] * 30, dtype="uint64"),
-        pd.Series(["x"] * 90, dtype=object),
-        pd.Series([], dtype=object),
-        pd.Series([], dtype="int64"),
-    ],
-)
+#: Columns of responses' keys: runs, missing values of several kinds, values that cannot be compared, wide integers.
+RESPONSE_KEY_COLUMNS = [
+    pd.Series(["2025-26"] * 50 + ["2024-25"] * 30 + [None] * 5 + ["2025-26"] * 40, dtype="str"),
+    pd.Series(["age-4-7"] * 40 + [None] * 30 + [np.nan] * 10 + ["age-4-7", None] * 10, dtype=object),
+    pd.Series(["a", pd.NA] * 60, dtype=object),  # cannot be compared: hashed whole
+    pd.Series(["a"] * 60 + [pd.NA] * 60, dtype="string"),
+    pd.Series(list("abcdefgh") * 20, dtype=object),  # short runs: hashed whole
+    pd.Series([3, 3, 1, 1, 2] * 30),  # integers in a narrow range: their distance from the lowest
+    pd.Series([-(2**62), 2**62, 5] * 30),  # far apart: hashed
+    pd.Series([7, 9, 7], dtype="int8"),
+    pd.Series([2**63 + 1, 3] * 30, dtype="uint64"),
+    pd.Series(["x"] * 90, dtype=object),
+    pd.Series([], dtype=object),
+    pd.Series([], dtype="int64"),
+]
+
+
+@pytest.mark.parametrize("values", RESPONSE_KEY_COLUMNS)
 def test_response_keys_group_responses_as_factorize_groups_them(values: pd.Series) -> None:
     from scoring.cells import first_seen
     from scoring.themes import _value_codes
@@ -518,3 +519,20 @@ def test_cells_of_combinations_ranked_equal_are_left_to_the_six_keys_order() -> 
     theme, cycle = ranks["theme"][apart["theme"]][cells.combo], ranks["cycle"][cells.group]
     same = np.zeros(4, dtype=np.int64)
     assert order.tolist() == _sorted_order([theme, same, same, same, same, cycle]).tolist() == [1, 3, 0, 2]
+
+
+@pytest.mark.parametrize("values", RESPONSE_KEY_COLUMNS)
+def test_groups_key_codes_and_values_are_the_groups_columns_codes(values: pd.Series) -> None:
+    """Each response key's codes per group and their values, made from the codes the responses were grouped by,
+    are what `column_codes` of the groups' column gives (its codes, and its values in their dtype)."""
+    from scoring.cells import column_codes
+    from scoring.themes import _summed
+
+    n = len(values)
+    responses = pd.DataFrame({"response_id": np.arange(n), "key": values, "other": np.arange(n) % 3})
+    units = pd.DataFrame({"response_id": np.arange(n), "theme": "t", "answers": 1, "positive": 1, "score_sum": 1.0})
+    summed = _summed([units], responses, ["theme"], ["other", "key"])
+    for key in ("other", "key"):
+        code, column = column_codes(summed.groups()[key])
+        assert summed.group_codes[key].dtype == np.int64 and summed.group_codes[key].tolist() == code.tolist()
+        pd.testing.assert_series_equal(summed.key_values(key), column, check_exact=True)
