@@ -101,6 +101,44 @@ def run_codes(values: np.ndarray, index: pd.Index, of: np.ndarray | None = None)
     return np.repeat(found if of is None else of[found], lengths)
 
 
+class IdLookup:
+    """Finds each row's response among responses (their ids unique), and gives what an array over them holds for it.
+
+    Ids are usually integers from a database sequence: then a table indexed by id finds a
+    response in one read, where hashing hundreds of thousands of ids would cost more than
+    summing what they key. Other ids (text, floats, a range far wider than the responses)
+    are hashed once per run of equal ids (rows come by response).
+
+    >>> IdLookup(pd.Series([10, 12, 11]), np.array([0, 1, 2]))(np.array([12, 12, 10, 99])).tolist()
+    [1, 1, 0, -1]
+    >>> IdLookup(pd.Series(["a", "b"]), np.array([5, 6]))(np.array(["b", "c"], dtype=object)).tolist()
+    [6, -1]
+    """
+
+    def __init__(self, ids: pd.Series, per_row: np.ndarray) -> None:
+        self.index = pd.Index(ids)
+        self.per_row = np.append(per_row, -1)  # -1: an id not among the responses
+        self.low, self.table = 0, None
+        values = ids.to_numpy()
+        if values.dtype.kind == "i" and len(values):
+            low, high = int(values.min()), int(values.max())
+            if high - low < 4 * len(values) + 1_000_000 and low > -(2**62) and high < 2**62:  # no overflow
+                self.low = low
+                self.table = np.full(high - low + 2, -1, dtype=np.int64)  # and one past the range: not ours
+                self.table[values - low] = per_row  # ids are unique here
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        """For each id, what `per_row` holds for its response (-1 for none), as a new array."""
+        table = self.table
+        if table is None or ids.dtype.kind != "i" or not len(ids):
+            return run_codes(ids, self.index, of=self.per_row)
+        at = ids.astype(np.int64, copy=False)  # narrower ids could overflow less the lowest
+        at = at - self.low if self.low else at
+        if int(at.min()) < 0 or int(at.max()) >= len(table) - 1:
+            at = np.where((at >= 0) & (at < len(table) - 1), at, len(table) - 1)
+        return table.take(at)
+
+
 def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`pd.factorize(values)`, the same codes and uniques, hashing one value per run of equal values.
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire, Rule
 from scoring import rules as R
-from scoring.cells import as_text, factorize_runs, few_as_text, first_seen, run_codes
+from scoring.cells import IdLookup, as_text, factorize_runs, few_as_text, first_seen
 from scoring.frames import (
     ANSWER_COLUMNS,
     REASON_SUFFIX,
@@ -627,7 +627,8 @@ def _with_keys(
 ) -> pd.DataFrame:
     """`frame` with the `keys` columns it lacks, looked up in `responses` by response_id (as categoricals).
 
-    `known` keeps what is read from `responses` (their ids, each key's codes) for the next frame.
+    `known` keeps what is read from `responses` (their ids, a lookup of their rows by id, each key's codes)
+    for the next frame.
     """
     missing = [k for k in keys if k not in frame]
     if not missing:
@@ -639,9 +640,10 @@ def _with_keys(
         # responses come by id, so most often there is nothing to drop: checked by comparing neighbours, no hashing
         ascending = ids.dtype.kind in "iu" and bool(np.all(ids[1:] > ids[:-1]))
         meta = responses if ascending else responses.drop_duplicates("response_id")
-        known["ids"] = pd.Index(meta["response_id"])
+        known["ids"] = meta["response_id"]
+        known["rows"] = IdLookup(meta["response_id"], np.arange(len(meta)))
         known.update({key: _key_codes(meta[key]) for key in keys if key in meta})
-    at = run_codes(frame["response_id"].to_numpy(), known["ids"])  # rows of one response come together
+    at = known["rows"](frame["response_id"].to_numpy())
     found = at >= 0
     everything = bool(found.all())
     added = {}
@@ -683,8 +685,8 @@ def _counts_by_response_keys(
     else:  # too many to number: the combinations that occur, numbered as first seen
         of_response = first_seen(*columns)
         span = int(of_response.max()) + 1 if len(of_response) else 1
-    mine = of_response[run_codes(standards["response_id"].to_numpy(), known["ids"])]  # all found: `_with_keys`
-    theirs = run_codes(practitioner_scores["response_id"].to_numpy()[keep], known["ids"], of=np.append(of_response, -1))
+    mine = of_response[known["rows"](standards["response_id"].to_numpy())]  # all found: `_with_keys`
+    theirs = IdLookup(known["ids"], of_response)(practitioner_scores["response_id"].to_numpy()[keep])
     positive = practitioner_scores["positive"].to_numpy(dtype=bool)[keep]
     found = theirs >= 0  # an answer of a response not in `responses` has no keys: it counts for no standard
     if not found.all():

@@ -27,13 +27,13 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire
 from scoring.cells import (
+    IdLookup,
     as_column,
     as_grouped,
     codes_of,
     first_rows,
     first_seen,
     natural_ranks,
-    run_codes,
     run_starts,
     sort_ranks,
 )
@@ -234,7 +234,7 @@ def _summed(
     `responses`), then by each unit key's code (categories in the order the frames give
     them). `frames` may be several (one per questionnaire or source), so that their
     categorical columns never have to be concatenated into text. Each frame's rows are
-    placed by their response's group (`_Lookup`: one read per row when ids are integers)
+    placed by their response's group (`IdLookup`: one read per row when ids are integers)
     and by the few combinations of unit keys that occur (a survey's themes and measures),
     so a cell's key is its group times those combinations plus its combination.
     """
@@ -280,7 +280,7 @@ def _summed(
     width = max(combos.shape[1], 1)
     combo_index = pd.Index(_row_keys(combos, categories, unit_keys))
 
-    group_of = _Lookup(meta["response_id"], gid)
+    group_of = IdLookup(meta["response_id"], gid)
     space = n_groups * width
     names = ["respondents", *SUM_COLUMNS]
     if space <= 4 * sum(len(f) for f in frames) + 1_000_000:  # few possible cells: dense bins, frame by frame
@@ -387,39 +387,6 @@ def _value_codes(column: pd.Series) -> np.ndarray:
         return pd.factorize(column, use_na_sentinel=False)[0]
     first = pd.factorize(column.array[starts], use_na_sentinel=False)[0]  # numbered as first seen, as in the whole
     return np.repeat(first, np.diff(np.append(starts, len(values))))
-
-
-class _Lookup:
-    """Finds each unit's response among the responses described, and gives what an array over them holds for it.
-
-    Ids are usually integers from a database sequence: then a table indexed by id finds a
-    response in one read, where hashing hundreds of thousands of ids would cost more than
-    summing the units. Other ids (text, floats, a range far wider than the responses) are
-    hashed once per run of equal ids (units come by response).
-    """
-
-    def __init__(self, ids: pd.Series, per_row: np.ndarray) -> None:
-        self.index = pd.Index(ids)
-        self.per_row = np.append(per_row, -1)  # -1: a unit of a response not described
-        self.low, self.table = 0, None
-        values = ids.to_numpy()
-        if values.dtype.kind == "i" and len(values):
-            low, high = int(values.min()), int(values.max())
-            if high - low < 4 * len(values) + 1_000_000 and low > -(2**62) and high < 2**62:  # no overflow
-                self.low = low
-                self.table = np.full(high - low + 2, -1, dtype=np.int64)  # and one past the range: not ours
-                self.table[values - low] = per_row  # ids are unique here
-
-    def __call__(self, ids: np.ndarray) -> np.ndarray:
-        """For each id, what `per_row` holds for its response (-1 for none), as a new array."""
-        table = self.table
-        if table is None or ids.dtype.kind != "i" or not len(ids):
-            return run_codes(ids, self.index, of=self.per_row)
-        at = ids.astype(np.int64, copy=False)  # narrower ids could overflow less the lowest
-        at = at - self.low if self.low else at
-        if int(at.min()) < 0 or int(at.max()) >= len(table) - 1:
-            at = np.where((at >= 0) & (at < len(table) - 1), at, len(table) - 1)
-        return table.take(at)
 
 
 def _described(responses: pd.DataFrame) -> pd.DataFrame:

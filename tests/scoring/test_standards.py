@@ -324,15 +324,11 @@ def test_triangulation_keys_from_the_responses_keep_their_values_in_the_order_fi
     assert by_response["sector"].tolist() == [5, 4, 3]
 
 
-def test_triangulation_with_keys_from_the_responses_counts_as_the_frames_joined_on_them(
-    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Keys from `responses` are counted from their codes, with no frame of the answers, to the same figures."""
-    survey = shipped["practitioner-s11-survey"]
-    standards = score_audits(s11, cycle, AS_OF).standards
+def _practitioners_of_two_agencies(survey: Questionnaire) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answer scores of 12 practitioners (a third negative) and the responses of three audits and theirs:
+    agencies 10 and 20, some of them with no cycle, and one answer of a response not described."""
     rows = [(100 + i, q, "yes" if i % 3 else "no") for i in range(12) for q in ("dsl-known", "policy-known")]
     rows.append((999, "dsl-known", "yes"))  # a response not in `responses`: it counts for no standard
-    practitioner = score_answers(survey, _frame(rows))
     responses = pd.DataFrame(
         {
             "response_id": [1, 2, 3, *range(100, 112)],
@@ -340,6 +336,16 @@ def test_triangulation_with_keys_from_the_responses_counts_as_the_frames_joined_
             "cycle": pd.Series(["2025", "2025", None, *["2025"] * 4, None, None, *["2025"] * 6], dtype="str"),
         }
     )
+    return score_answers(survey, _frame(rows)), responses
+
+
+def test_triangulation_with_keys_from_the_responses_counts_as_the_frames_joined_on_them(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys from `responses` are counted from their codes, with no frame of the answers, to the same figures."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    practitioner, responses = _practitioners_of_two_agencies(survey)
     on = ("agency_id", "cycle")
     by_id = responses.set_index("response_id")
 
@@ -490,3 +496,30 @@ def test_dates_of_evidence_and_actions_read_as_iso_dates_reads_them() -> None:
     got = _iso_dates(values)
     assert got.dtype == "datetime64[ns]" and np.array_equal(got, expected.to_numpy(), equal_nan=True)
     assert _is_iso_date(values).tolist() == expected.notna().tolist()
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        lambda s: "r" + s.astype(str),  # text: hashed
+        lambda s: s - 1_000,  # negative: a table from the lowest id
+        lambda s: s * 1_000_000_007,  # far apart: hashed
+        lambda s: s.astype("int32"),  # narrower than the responses' ids
+    ],
+)
+def test_triangulation_finds_responses_whatever_their_ids(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame, ids: Any
+) -> None:
+    """Keys from `responses` reach the standards and the answers by id, as numbers compare or text hashes."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    practitioner, responses = _practitioners_of_two_agencies(survey)
+    on = ("agency_id", "cycle")
+    expected = triangulate(s11, standards, practitioner, question_frame(survey), responses, on=on)
+    assert expected.loc[expected["section_id"].eq("s3"), "practitioner_answers"].tolist() == [4, 6, 2]
+
+    def renamed(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(response_id=ids(frame["response_id"]))
+
+    got = triangulate(s11, renamed(standards), renamed(practitioner), question_frame(survey), renamed(responses), on=on)
+    assert_frame_equal(got, renamed(expected))
