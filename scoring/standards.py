@@ -602,13 +602,13 @@ def _matching(
     position among the questions and then a section in 64-bit integers (fresh memory
     costs more than the reads).
     """
-    matching = practitioner_questions.loc[
-        practitioner_questions["matches_questionnaire"].eq(questionnaire.id), ["question_id", "matches_section"]
-    ]
-    questions = pd.Index(matching["question_id"].to_numpy(dtype=object), dtype=object)
-    sections = pd.Index(pd.unique(matching["matches_section"].to_numpy(dtype=object)), dtype=object)
+    # the question frame's few rows read as arrays: selecting rows and columns of a frame costs more
+    matching = practitioner_questions["matches_questionnaire"].eq(questionnaire.id).to_numpy(dtype=bool)
+    questions = pd.Index(practitioner_questions["question_id"].to_numpy(dtype=object)[matching], dtype=object)
+    matched = pd.Index(practitioner_questions["matches_section"].to_numpy(dtype=object)[matching], dtype=object)
+    sections = pd.Index(pd.unique(matched.to_numpy()), dtype=object)
     small = np.min_scalar_type(-max(len(sections), 1))
-    section_of = np.append(sections.get_indexer(matching["matches_section"]), -1).astype(small)  # -1: no match
+    section_of = np.append(sections.get_indexer(matched), -1).astype(small)  # -1: no match
     asked = practitioner_scores["question_id"]
     if isinstance(asked.dtype, pd.CategoricalDtype):  # each category's section, then each answer's by its code
         categorical = asked.array
