@@ -109,15 +109,34 @@ def hidden_cells(counts: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray
             exposed = (hidden_n > 0) & (hidden_n < cells) & ~enough  # per set: one small enough to give away
             if not exposed.any():  # checked per set first: most passes find none, and sets are fewer than cells
                 continue
-            need = exposed[gid] & ~hidden
-            rows = np.flatnonzero(need)
-            order = rows[np.lexsort((counts[rows], gid[rows]))]  # by group, smallest count first
-            first = np.ones(len(order), dtype=bool)
-            first[1:] = gid[order][1:] != gid[order][:-1]
-            hidden[order[first]] = True
+            rows = np.flatnonzero(exposed[gid] & ~hidden)
+            hidden[_smallest_of_each(rows, gid[rows], counts[rows], n_groups)] = True
         if int(hidden.sum()) == before:
             break
     return primary, hidden
+
+
+def _smallest_of_each(rows: np.ndarray, gid: np.ndarray, counts: np.ndarray, n_groups: int) -> np.ndarray:
+    """Of rows (ascending) with their sets' ids and counts, each set's row with the smallest count, the first of
+    equal ones (sets in order of their ids).
+
+    Whole counts need no sort: each set's least count, then its first row at that count. Other
+    counts (fractions, NaN, which sorts last) are sorted by set and count.
+
+    >>> _smallest_of_each(np.array([1, 4, 6, 8]), np.array([0, 1, 0, 1]), np.array([5, 3, 2, 3]), 2).tolist()
+    [6, 4]
+    """
+    if counts.dtype.kind not in "iu" or not len(rows):
+        order = np.lexsort((counts, gid))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = gid[order][1:] != gid[order][:-1]
+        return rows[order[first]]
+    least = np.full(n_groups, counts.max(), dtype=counts.dtype)
+    np.minimum.at(least, gid, counts)
+    at_least = np.flatnonzero(counts == least[gid])
+    first = np.full(n_groups, len(rows), dtype=np.int64)
+    np.minimum.at(first, gid[at_least], at_least)
+    return rows[first[first < len(rows)]]
 
 
 def suppress(

@@ -196,3 +196,19 @@ def test_hidden_cells_on_codes_equal_cells_to_hide_on_the_table() -> None:
     got_primary, got_hidden = hidden_cells(table["n"].to_numpy(), np.full(len(table), 10), ids)
     assert got_primary.tolist() == primary.tolist() and got_hidden.tolist() == hidden.tolist()
     assert not recoverable(table, hidden, groups).any()
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint16", "float64"])
+def test_each_sets_smallest_cell_is_the_first_of_equal_counts_as_a_sort_finds_it(dtype: str) -> None:
+    """Whole counts are not sorted to find each set's smallest cell: the same cells as sorting finds."""
+    from scoring.suppression import _smallest_of_each
+
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.choice(5_000, 900, replace=False))
+    gid = rng.integers(0, 60, len(rows))  # some sets without rows
+    counts = rng.integers(0, 6, len(rows)).astype(dtype)  # many ties
+    order = np.lexsort((counts, gid))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = gid[order][1:] != gid[order][:-1]
+    assert _smallest_of_each(rows, gid, counts, 60).tolist() == rows[order[first]].tolist()
+    assert _smallest_of_each(rows[:0], gid[:0], counts[:0], 60).tolist() == []
