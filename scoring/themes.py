@@ -436,11 +436,11 @@ class _Layout:
     group_codes: dict[str, np.ndarray]  # cycle, group, age_band: per group, a code into the cells' values
     combo_codes: dict[str, np.ndarray]  # theme, measure, source: per combination, a code into the cells' values
 
-    def of_groups(self, keys: Sequence[str]) -> np.ndarray:
-        """Per cell, an id of its group's values of these keys (numbered per group, first seen first)."""
-        if not keys:
+    def of_groups(self, codes: Sequence[np.ndarray]) -> np.ndarray:
+        """Per cell, an id of its group's codes (each an array over the groups), numbered per group, first seen first."""
+        if not codes:
             return np.zeros(len(self.group), dtype=np.int64)
-        return first_seen(*(self.group_codes[k] for k in keys))[self.group]
+        return first_seen(*codes)[self.group]
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,18 +457,19 @@ class _Cells:
         """One id per distinct combination of these keys, first seen first (a group-by's `ngroup`)."""
         return first_seen(*(self.codes[k] for k in keys))
 
-    def sets(self, *keys: str) -> np.ndarray:
+    def sets(self, *keys: str, per_group: np.ndarray | None = None) -> np.ndarray:
         """One id (0 and up) per distinct combination of these keys, in no particular order: the sets of cells
         sharing them, for suppression and for finding a cell's previous cycle (neither reads the ids' order).
 
         With a layout and theme, measure and source among the keys, the other keys are numbered
         per group, and a cell's id is its combination's and its group's: no pass per key over
-        the cells.
+        the cells. `per_group`, with a layout only, is one more key: a code per group.
         """
         layout = self.layout
         if layout is None or not {"theme", "measure", "source"} <= set(keys):
             return self.ids(*keys)
-        of_group = layout.of_groups([k for k in keys if k in layout.group_codes])
+        codes = [layout.group_codes[k] for k in keys if k in layout.group_codes]
+        of_group = layout.of_groups(codes if per_group is None else [*codes, per_group])
         key = layout.combo * (int(of_group.max()) + 1) + of_group
         seen = np.zeros(int(key.max()) + 1 if len(key) else 0, dtype=bool)
         seen[key] = True
@@ -510,7 +511,8 @@ def theme_table(
     response_keys = ["cycle"] + ([group_col] if group_col else [])
     if by_age_band and "age_band" in responses:
         response_keys.append("age_band")
-    cells = _theme_cells(_summed(frames, responses, ["theme", "measure", "source"], response_keys), group_col)
+    summed = _summed(frames, responses, ["theme", "measure", "source"], response_keys)
+    cells = _theme_cells(summed, group_col)
     if by_age_band:  # audits and other sources have no age band: their cells add up over bands as one
         cells = _regrouped(cells)
     sums = cells.sums
@@ -526,7 +528,10 @@ def theme_table(
         ids = []
         if group_col:
             ids.append(cells.sets("theme", "measure", "source", "cycle", "age_band"))
-            if by == "agency" and "sector" in responses:
+            if by == "agency" and "sector" in responses and cells.layout is not None:  # a key of the groups
+                sector = _sector_of_groups(summed, responses, cells.values["group"])
+                ids.append(cells.sets("theme", "measure", "source", "cycle", "age_band", per_group=sector))
+            elif by == "agency" and "sector" in responses:
                 of_group = _sector_codes(responses, cells.values["group"])
                 ids.append(first_seen(ids[0], cells.per_cell("group", of_group)))
         if by_age_band:
@@ -580,6 +585,24 @@ def _sector_codes(responses: pd.DataFrame, agencies: pd.Series) -> np.ndarray:
     ids = responses["agency_id"].to_numpy()[first]
     sector = pd.Series(responses["sector"].to_numpy()[first], index=pd.Index(ids, dtype=responses["agency_id"].dtype))
     return pd.factorize(sector.reindex(agencies).to_numpy(), use_na_sentinel=False)[0].astype(np.int64)
+
+
+def _sector_of_groups(summed: _Summed, responses: pd.DataFrame, agencies: pd.Series) -> np.ndarray:
+    """Per group, a code for its agency's sector, coded as `_sector_codes` codes it (the sector the agency's
+    first response names).
+
+    When every response was described (no id repeated), an agency's first response is the
+    first row of its first group (groups are numbered as first seen): the sector is read there,
+    once per agency, rather than finding each agency's first among all the responses.
+    `agencies` are the agencies' values in the order of their codes.
+    """
+    agency = summed.group_codes["agency_id"]
+    if summed.meta is responses:
+        first = summed.group_rows[first_rows(agency)]
+        per_agency = pd.factorize(responses["sector"].to_numpy()[first], use_na_sentinel=False)[0].astype(np.int64)
+    else:
+        per_agency = _sector_codes(responses, agencies)
+    return per_agency[agency]
 
 
 def _sorted_order(ranks: Sequence[np.ndarray]) -> np.ndarray:

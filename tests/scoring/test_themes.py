@@ -485,7 +485,8 @@ def test_cells_laid_out_by_group_and_combination_give_the_table_the_six_keys_giv
     import scoring.themes as themes
 
     units, responses = _mixed_units(shipped, 90, seed=13)
-    responses["sector"] = np.where(responses["agency_id"] % 3 == 0, "health", "police")
+    # an agency's sector is the one its first response names: later ones may name another
+    responses["sector"] = np.where((responses["agency_id"] + responses["response_id"] // 50) % 3, "health", "police")
     responses["cycle"] = np.array(cycles, dtype=object)[np.arange(len(responses)) % len(cycles)]
     if bands is None:
         responses = responses.drop(columns="age_band")
@@ -493,6 +494,8 @@ def test_cells_laid_out_by_group_and_combination_give_the_table_the_six_keys_giv
         child = responses["age_band"].notna().to_numpy()
         responses["age_band"] = responses["age_band"].astype(object)
         responses.loc[child, "age_band"] = np.array(bands, dtype=object)[np.arange(child.sum()) % len(bands)]
+    if cycles[1] is None:  # some responses described twice: their first rows count
+        responses = pd.concat([responses, responses.iloc[::7].assign(agency_id=5, sector="school")], ignore_index=True)
     hidden = []
     for policy in (*(SuppressionPolicy(k=k) for k in (4, 12, 25, 40)), None):
         table = theme_table(units, responses, by=by, policy=policy)
@@ -536,3 +539,21 @@ def test_groups_key_codes_and_values_are_the_groups_columns_codes(values: pd.Ser
         code, column = column_codes(summed.groups()[key])
         assert summed.group_codes[key].dtype == np.int64 and summed.group_codes[key].tolist() == code.tolist()
         pd.testing.assert_series_equal(summed.key_values(key), column, check_exact=True)
+
+
+@pytest.mark.parametrize("repeated", [False, True])
+def test_an_agencys_sector_read_at_its_first_group_is_the_one_its_first_response_names(
+    shipped: dict[str, Questionnaire], repeated: bool
+) -> None:
+    from scoring.themes import _sector_codes, _sector_of_groups, _summed
+
+    units, responses = _mixed_units(shipped, 60, seed=21)
+    responses["sector"] = np.where((responses["agency_id"] + responses["response_id"] // 20) % 3, "health", "police")
+    if repeated:  # a new agency's first row among the responses repeats an id: its own first response names another
+        again = responses.iloc[::9].assign(agency_id=77, sector="school")
+        new = responses.iloc[-1:].assign(response_id=10_000, agency_id=77, sector="health")
+        responses = pd.concat([responses, again, new], ignore_index=True)
+    summed = _summed(units, responses, ["theme", "measure", "source"], ["cycle", "agency_id", "age_band"])
+    agencies = summed.key_values("agency_id")
+    expected = _sector_codes(responses, agencies)[summed.group_codes["agency_id"]]
+    assert _sector_of_groups(summed, responses, agencies).tolist() == expected.tolist()
