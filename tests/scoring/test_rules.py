@@ -881,3 +881,16 @@ def test_sparse_codes_number_the_values_there_are_from_one_and_missing_values_ze
 def test_evidence_counts_read_missing_as_none(count: pd.Series) -> None:
     got = R._evidence_counts(pd.DataFrame({"evidence_count": count}))
     assert got.dtype == np.int64 and got.tolist() == [2, 0, 1]
+
+
+@pytest.mark.parametrize("dtype", ["str", object, "category", "string"])
+def test_r8_reads_ratings_equal_to_met_as_pandas_compares_them(dtype: object) -> None:
+    from scoring.rules import _equals_text
+
+    ratings = pd.Series(["met", None, "not-met", "Met", "met ", "met"], dtype=dtype)
+    if dtype == "string":  # pd.NA is neither equal nor not: as before, no answer
+        with pytest.raises(ValueError, match="missing values"):
+            _equals_text(ratings, "met")
+        return
+    assert _equals_text(ratings, "met").tolist() == ratings.eq("met").to_numpy(dtype=bool).tolist()
+    assert _equals_text(ratings, "met").tolist() == [True, False, False, False, False, True]
