@@ -1176,7 +1176,7 @@ def _triangulation_text(
     name = rule_name(rule.kind, rule.id)
     count = n.astype(str).astype(object)
     people = np.where(n == 1, " practitioner", " practitioners").astype(object)
-    pct = _fmt(pd.Series(share * 100)).to_numpy(dtype=object)
+    pct = np.array([_whole(value) for value in (share * 100).tolist()], dtype=object)  # few: each in Python
     # none at all reads as words: "no practitioners answered", not "0 practitioners";
     # "none of the 12 practitioners", not "only 0% of 12 practitioners"
     answered = np.where(n == 0, "no practitioners", _text(count, people)).astype(object)

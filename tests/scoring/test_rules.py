@@ -894,3 +894,13 @@ def test_r8_reads_ratings_equal_to_met_as_pandas_compares_them(dtype: object) ->
         return
     assert _equals_text(ratings, "met").tolist() == ratings.eq("met").to_numpy(dtype=bool).tolist()
     assert _equals_text(ratings, "met").tolist() == [True, False, False, False, False, True]
+
+
+def test_r8_writes_shares_as_whole_percentages_as_the_other_rules_do() -> None:
+    """Halves round to even, as pandas rounds them; no share reads as a dash."""
+    share = np.array([0.125, 0.135, 1 / 300, 0.995, 0.8, np.nan, 0.0, 2 / 3])
+    n = np.array([8, 200, 300, 200, 10, 0, 7, 3])
+    text = R._triangulation_text(R8, "Met", 5, 0.8, np.full(len(n), 3), n, share)
+    pct = R._fmt(pd.Series(share * 100)).tolist()
+    assert pct == ["12", "14", "0", "100", "80", "-", "0", "67"]
+    assert [t.split("%")[0] for t in text] == [f"Not flagged: {p}" for p in pct]
