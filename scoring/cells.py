@@ -157,6 +157,8 @@ def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts = np.flatnonzero(run_starts(values))
     except (TypeError, ValueError):
         return pd.factorize(values)
+    if len(starts) > len(values) // 4:  # short runs (an agency per response, at random): hashed whole, no dearer
+        return pd.factorize(values)
     code, uniques = pd.factorize(values[starts])
     return np.repeat(code, np.diff(np.append(starts, len(values)))), uniques
 

@@ -149,6 +149,9 @@ def test_as_text_equals_astype_str(table: pd.DataFrame) -> None:
         np.array([1, 1.0, True, 2, "2"], dtype=object),  # equal across types, as a hash table holds them
         np.array(["a", pd.NA, pd.NA, "a"], dtype=object),  # no truth value: factorised as they are
         np.array([], dtype=object),
+        np.repeat(np.array([7, 3, 7, 9], dtype=np.int64), 5),  # long runs: one hash per run
+        np.repeat(np.array(["2025", None, np.nan, "2024", "2025"], dtype=object), 4),
+        np.repeat(np.array([1, 1.0, True, 2, "2"], dtype=object), 6),
     ],
 )
 def test_factorize_runs_gives_what_factorize_gives(values: np.ndarray) -> None:
