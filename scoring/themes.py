@@ -255,8 +255,8 @@ def _summed(
         )
         for i, column in enumerate(unit_keys)
     }
-    combined, spaces, seen_in = [], [], []  # per frame: each row's combination of unit codes, how many there
-    for parts in local:  # can be, which occur
+    combined, spaces = [], []  # per frame: each row's combination of unit codes, and how many there can be
+    for parts in local:
         code = parts[0][0].astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
         for part, part_categories in parts[1:]:
             if len(part_categories) == 1:  # one value (a survey's source): each code 0, times 1 plus 0
@@ -265,7 +265,14 @@ def _summed(
             code += part
         combined.append(code)
         spaces.append(int(np.prod([len(c) for _, c in parts])))
-        seen_in.append(np.flatnonzero(np.bincount(code, minlength=spaces[-1])))
+    group_of = IdLookup(meta["response_id"], gid)
+    # each frame summed per group and combination of its own codes, when those bins are few: the
+    # combinations that occur are read from them (no pass over the rows for that alone)
+    binned = [_frame_bins(f, code, n, group_of) for f, code, n in zip(frames, combined, spaces, strict=True)]
+    if all(bins is not None for bins in binned):
+        seen_in = [bins.seen for bins in binned]  # in rows of described responses (the only ones summed)
+    else:
+        seen_in = [np.flatnonzero(np.bincount(code, minlength=n)) for code, n in zip(combined, spaces, strict=True)]
     # the combinations that occur, as codes into the union of categories, in the order of those codes
     occurring = []
     for seen, parts in zip(seen_in, local, strict=True):
@@ -280,10 +287,27 @@ def _summed(
     width = max(combos.shape[1], 1)
     combo_index = pd.Index(_row_keys(combos, categories, unit_keys))
 
-    group_of = IdLookup(meta["response_id"], gid)
     space = n_groups * width
     names = ["respondents", *SUM_COLUMNS]
-    if space <= 4 * sum(len(f) for f in frames) + 1_000_000:  # few possible cells: dense bins, frame by frame
+    few_cells = space <= 4 * sum(len(f) for f in frames) + 1_000_000
+    if few_cells and all(bins is not None for bins in binned):  # each frame's bins added to the cells'
+        # The same sums, in the same order, as the frame by frame bins below (each bin sums its rows in
+        # order); the cells outside a frame's band of groups are left as they are.
+        cells = {
+            name: np.zeros((n_groups, width), dtype="int64" if name == "respondents" else "float64") for name in names
+        }
+        for bins, union in zip(binned, occurring, strict=True):
+            if not len(bins.seen):  # no rows of responses described
+                continue
+            mine = combo_index.get_indexer(_row_keys(union, categories, unit_keys))  # the frame's combinations
+            order = np.argsort(mine, kind="stable")
+            band, columns, own = slice(bins.low, bins.low + bins.groups), mine[order], bins.seen[order]
+            for name in names:
+                cells[name][band, columns] += bins.sums[name][:, own]
+        sums = {name: values.reshape(-1) for name, values in cells.items()}
+        present = np.flatnonzero(sums["respondents"])
+        sums = {name: values[present] for name, values in sums.items()}
+    elif few_cells:  # few possible cells: dense bins, frame by frame
         # Each frame is counted in bins of its own combinations only (a survey has a few of all the
         # sources' combinations), then its bins are added to the cells': the same sums, in the
         # same order (a sum of fractions depends on it), in smaller arrays.
@@ -350,6 +374,48 @@ def _summed(
         combo=combo,
         combo_codes={column: combos[i] for i, column in enumerate(unit_keys)},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameBins:
+    """A frame's units summed per group (in the band of groups its responses fall in) and combination of its codes."""
+
+    low: int  # the band's first group
+    groups: int  # how many groups the band spans
+    seen: np.ndarray  # the combinations (of the frame's own codes) with rows
+    sums: dict[str, np.ndarray]  # respondents and SUM_COLUMNS: a row per group of the band, a column per combination
+
+
+def _frame_bins(frame: pd.DataFrame, code: np.ndarray, space: int, group_of: IdLookup) -> _FrameBins | None:
+    """Sum a frame's units per group and per combination of its own codes (`code`, under `space`); None if those
+    bins would be many more than its rows.
+
+    Responses are stored by questionnaire, so a frame's groups are a narrow band of all the
+    groups: its bins span only that band, and a survey's combinations are a few dozen.
+    Units of responses not described are left out.
+    """
+    key = group_of(frame["response_id"].to_numpy())  # the response's group (-1: a response not described)
+    lowest = int(key.min()) if len(key) else -1
+    everything = lowest >= 0
+    ok = None if everything else key >= 0
+    if not everything:
+        key, code = key[ok], code[ok]
+    if not len(key):  # none of its responses described: nothing to add
+        return _FrameBins(0, 0, np.zeros(0, dtype=np.int64), {})
+    low, high = (lowest if everything else int(key.min())), int(key.max())
+    groups = high - low + 1
+    if groups * space > 4 * len(frame) + 1_000_000:
+        return None
+    if low:
+        key -= low
+    key *= space
+    key += code
+    respondents = np.bincount(key, minlength=groups * space)
+    sums = {"respondents": respondents.reshape(groups, space)}
+    for column in SUM_COLUMNS:
+        value = frame[column].to_numpy() if everything else frame[column].to_numpy()[ok]
+        sums[column] = np.bincount(key, weights=value, minlength=groups * space).reshape(groups, space)
+    return _FrameBins(low, groups, np.flatnonzero(sums["respondents"].any(axis=0)), sums)
 
 
 def _row_keys(codes: np.ndarray, categories: dict[str, pd.Index], unit_keys: Sequence[str]) -> np.ndarray:

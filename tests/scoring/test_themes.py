@@ -557,3 +557,30 @@ def test_an_agencys_sector_read_at_its_first_group_is_the_one_its_first_response
     agencies = summed.key_values("agency_id")
     expected = _sector_codes(responses, agencies)[summed.group_codes["agency_id"]]
     assert _sector_of_groups(summed, responses, agencies).tolist() == expected.tolist()
+
+
+def test_frames_summed_in_their_own_bins_give_the_cells_the_other_ways_give(
+    shipped: dict[str, Questionnaire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each frame summed per group and its own combinations, then added to the cells, gives the table that
+    summing each frame in bins of the combinations found first gives, and that hashing the cells' keys
+    gives (many possible cells): to the last bit of every sum of fractions, units of responses not
+    described left out."""
+    import scoring.themes as themes
+
+    units, responses = _mixed_units(shipped, 150, seed=17)
+    units = [u.assign(score_sum=u["score_sum"] / 3) for u in units]  # fractions: their order of adding shows
+    units.append(units[2].assign(response_id=units[2]["response_id"][::-1].to_numpy()))  # a second practitioner frame
+    units[0] = pd.concat([units[0], units[0].head(4).assign(response_id=10**6)])  # a response not described
+    responses["sector"] = np.where(responses["agency_id"] % 2, "health", "police")
+    policy = SuppressionPolicy(k=4)
+    table = theme_table(units, responses, by="agency", policy=policy)
+    with monkeypatch.context() as patch:
+        patch.setattr(themes, "_frame_bins", lambda *args: None)  # bins of the combinations found first
+        assert_frame_equal(theme_table(units, responses, by="agency", policy=policy), table, check_exact=True)
+    # responses of no unit make the possible cells many (their own groups): the cells' keys are hashed, and
+    # the frames' rows added in one pass (a cell of two frames may differ in its last bit: not exact)
+    many = pd.concat(
+        [responses, pd.DataFrame({"response_id": np.arange(10**5, 2 * 10**5), "agency_id": np.arange(10**5) + 7})]
+    ).assign(cycle=lambda f: f["cycle"].fillna("2024"), sector=lambda f: f["sector"].fillna("school"))
+    assert_frame_equal(theme_table(units, many, by="agency", policy=policy), table, check_exact=False, rtol=1e-13)
