@@ -285,6 +285,8 @@ RESPONSE_KEY_COLUMNS = [
     pd.Series([7, 9, 7], dtype="int8"),
     pd.Series([2**63 + 1, 3] * 30, dtype="uint64"),
     pd.Series(["x"] * 90, dtype=object),
+    pd.Series(["b", "a", None, "b"] * 10, dtype="category"),
+    pd.Series(pd.to_datetime(["2025-04-01", None, "2024-04-01"] * 10)),
     pd.Series([], dtype=object),
     pd.Series([], dtype="int64"),
 ]
