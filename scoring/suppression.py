@@ -99,9 +99,14 @@ def hidden_cells(counts: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray
         k_max = np.zeros(n_groups, dtype=np.int64)
         np.maximum.at(k_max, gid, limit)
         sets.append((gid, n_groups, np.bincount(gid, minlength=n_groups), k_max))
+    hidings = 0  # how many times cells have been hidden for others
+    checked = [-1] * len(sets)  # `hidings` when each set was last checked: none hidden since, none to check
     for _ in range(len(counts) + 1):  # every pass hides at least one more cell, or stops
-        before = int(hidden.sum())
-        for gid, n_groups, cells, k_max in sets:
+        before = hidings
+        for at, (gid, n_groups, cells, k_max) in enumerate(sets):
+            if checked[at] == hidings:  # nothing hidden since this set was found safe: it still is
+                continue
+            checked[at] = hidings
             hidden_rows = np.flatnonzero(hidden)  # few cells are hidden: count those, not every cell
             hidden_n = np.bincount(gid[hidden_rows], minlength=n_groups)
             hidden_total = np.bincount(gid[hidden_rows], weights=counts[hidden_rows], minlength=n_groups)
@@ -109,9 +114,10 @@ def hidden_cells(counts: np.ndarray, limit: np.ndarray, ids: Sequence[np.ndarray
             exposed = (hidden_n > 0) & (hidden_n < cells) & ~enough  # per set: one small enough to give away
             if not exposed.any():  # checked per set first: most passes find none, and sets are fewer than cells
                 continue
-            rows = np.flatnonzero(exposed[gid] & ~hidden)
+            rows = np.flatnonzero(exposed[gid] & ~hidden)  # an exposed set has a cell not hidden: one more is
             hidden[_smallest_of_each(rows, gid[rows], counts[rows], n_groups)] = True
-        if int(hidden.sum()) == before:
+            hidings += 1
+        if hidings == before:
             break
     return primary, hidden
 

@@ -212,3 +212,35 @@ def test_each_sets_smallest_cell_is_the_first_of_equal_counts_as_a_sort_finds_it
     first[1:] = gid[order][1:] != gid[order][:-1]
     assert _smallest_of_each(rows, gid, counts, 60).tolist() == rows[order[first]].tolist()
     assert _smallest_of_each(rows[:0], gid[:0], counts[:0], 60).tolist() == []
+
+
+def _hidden_by_every_set_every_pass(counts: np.ndarray, limit: np.ndarray, ids: list[np.ndarray]) -> np.ndarray:
+    """Complementary suppression as the module docstring states it, one cell at a time: the plain reference."""
+    hidden = counts < limit
+    changed = True
+    while changed:
+        changed = False
+        for gid in ids:
+            for group in np.unique(gid):
+                cells = np.flatnonzero(gid == group)
+                shown = cells[~hidden[cells]]
+                mine = cells[hidden[cells]]
+                safe = len(mine) >= 2 and counts[mine].sum() >= limit[cells].max()
+                if len(mine) and len(shown) and not safe:
+                    hidden[shown[np.argmin(counts[shown])]] = True  # the first of the smallest
+                    changed = True
+    return hidden
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sets_found_safe_are_not_checked_again_until_a_cell_is_hidden(seed: int) -> None:
+    """Cells hidden for several sets over several passes are those the plain rule hides, set by set."""
+    rng = np.random.default_rng(seed)
+    table = pd.DataFrame(
+        {"agency": rng.integers(0, 15, 300), "band": rng.integers(0, 4, 300), "n": rng.integers(6, 40, 300)}
+    ).drop_duplicates(["agency", "band"])  # few cells under k: hiding one for a set exposes others
+    table["sector"] = table["agency"] % 3
+    ids = [group_ids(table, keys) for keys in (["band"], ["band", "sector"], ["agency"])]
+    counts, limit = table["n"].to_numpy(), np.where(table["agency"].to_numpy() % 4 == 0, 1, 10)
+    _, hidden = hidden_cells(counts, limit, ids)
+    assert hidden.tolist() == _hidden_by_every_set_every_pass(counts, limit, ids).tolist()
