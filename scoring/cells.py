@@ -208,19 +208,6 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return code, pd.Index(np.asarray(uniques, dtype=object), dtype=object)
 
 
-def column_codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """A column as codes (first appearance; missing values are one value) and the value of each code.
-
-    The values keep the column's dtype, so decoding (`values.take(codes)`) gives the column back.
-
-    >>> code, values = column_codes(pd.Series(["b", None, "b", "a"], dtype=object))
-    >>> code.tolist(), values.tolist()
-    ([0, 1, 0, 2], ['b', None, 'a'])
-    """
-    code, _ = pd.factorize(values, use_na_sentinel=False)
-    return code.astype(np.int64), values.iloc[first_rows(code)].reset_index(drop=True)
-
-
 def sort_ranks(values: pd.Series) -> np.ndarray:
     """Each value's place among the sorted distinct values, missing values -1: sorts as `sort_values` would.
 

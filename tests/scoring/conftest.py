@@ -18,6 +18,7 @@ from questionnaires import Questionnaire, load_all, load_definition
 from questionnaires.loader import DEFINITIONS_DIR
 from questionnaires.model import Rule
 from questionnaires.wording import quoted
+from scoring.cells import first_rows
 
 ITEM_DEFAULTS: dict[str, Any] = {
     "response_id": 1,
@@ -107,3 +108,10 @@ def definition(name: str) -> dict[str, Any]:
 
 def load(data: dict[str, Any]) -> Questionnaire:
     return load_definition(data, source="<test>")
+
+
+def column_codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """A column as codes (first appearance; missing values are one value) and the value of each code,
+    in the column's dtype: what the theme table's codes for a column must equal (a plain factorize)."""
+    code, _ = pd.factorize(values, use_na_sentinel=False)
+    return code.astype(np.int64), values.iloc[first_rows(code)].reset_index(drop=True)

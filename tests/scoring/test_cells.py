@@ -12,7 +12,6 @@ from scoring.cells import (
     as_grouped,
     as_text,
     codes_of,
-    column_codes,
     factorize_repeats,
     factorize_runs,
     few_as_text,
@@ -21,6 +20,7 @@ from scoring.cells import (
     run_codes,
     sort_ranks,
 )
+from tests.scoring.conftest import column_codes
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from scoring.standards import score_audits
 from scoring.suppression import SuppressionPolicy
 from scoring.surveys import score_answers, score_survey
 from scoring.themes import audit_theme_scores, question_table, source_of, theme_table, with_source
-from tests.scoring.conftest import definition, load
+from tests.scoring.conftest import column_codes, definition, load
 
 COLUMNS = ["theme", "measure", "source", "cycle", "group", "respondents", "answers", "positive", "share", "mean_100"]
 
@@ -530,7 +530,6 @@ def test_cells_of_combinations_ranked_equal_are_left_to_the_six_keys_order() -> 
 def test_groups_key_codes_and_values_are_the_groups_columns_codes(values: pd.Series) -> None:
     """Each response key's codes per group and their values, made from the codes the responses were grouped by,
     are what `column_codes` of the groups' column gives (its codes, and its values in their dtype)."""
-    from scoring.cells import column_codes
     from scoring.themes import _summed
 
     n = len(values)
