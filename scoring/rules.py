@@ -76,9 +76,17 @@ def _applies(items: pd.DataFrame, applies: pd.Series | None) -> np.ndarray:
 
 
 def _equals(column: pd.Series, value: object) -> np.ndarray:
-    """`column.eq(value)` as an array; a categorical looks the value up among its categories (`_is_in`)."""
+    """`column.eq(value)` as an array; a categorical looks the value up among its categories (`_is_in`),
+    and text with NaN for missing (as `score_audits` gives ratings) is compared as Python objects,
+    which costs a third of pandas' comparison of text.
+
+    >>> _equals(pd.Series(["met", None, "not-met"], dtype="str"), "met").tolist()
+    [True, False, False]
+    """
     if isinstance(column.dtype, pd.CategoricalDtype):
         return _is_in(column, [value])
+    if isinstance(value, str) and isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is np.nan:
+        return column.to_numpy(dtype=object) == value
     return column.eq(value).to_numpy(dtype=bool)
 
 
@@ -1112,18 +1120,6 @@ def counts_by_codes(
     return n, positive
 
 
-def _equals_text(column: pd.Series, value: str) -> np.ndarray:
-    """`column.eq(value)` as a boolean array; text with NaN for missing (as `score_audits` gives ratings) compared
-    as Python objects, which costs a third of pandas' comparison of text.
-
-    >>> _equals_text(pd.Series(["met", None, "not-met"], dtype="str"), "met").tolist()
-    [True, False, False]
-    """
-    if isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is np.nan:
-        return column.to_numpy(dtype=object) == value
-    return column.eq(value).to_numpy(dtype=bool)
-
-
 def triangulation_of_counts(
     standards: pd.DataFrame, n: np.ndarray, positive: np.ndarray, rule: Rule, met_label: str | None = None
 ) -> pd.DataFrame:
@@ -1137,7 +1133,7 @@ def triangulation_of_counts(
     least_n = int(rule.params["min_respondents"])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(n > 0, positive / np.maximum(n, 1), np.nan)
-    rated_met = _equals_text(standards["self_rating"], met)
+    rated_met = _equals(standards["self_rating"], met)
     case = np.select([~rated_met, n < least_n, share < least_share], [0, 1, 2], 3)
     # The explanation depends on the case and the numbers its words give: written once per distinct
     # set of them. Not checked gives none and too few answers only the count, so those standards (most

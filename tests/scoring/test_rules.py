@@ -884,16 +884,16 @@ def test_evidence_counts_read_missing_as_none(count: pd.Series) -> None:
 
 
 @pytest.mark.parametrize("dtype", ["str", object, "category", "string"])
-def test_r8_reads_ratings_equal_to_met_as_pandas_compares_them(dtype: object) -> None:
-    from scoring.rules import _equals_text
+def test_ratings_equal_to_a_value_as_pandas_compares_them(dtype: object) -> None:
+    from scoring.rules import _equals
 
     ratings = pd.Series(["met", None, "not-met", "Met", "met ", "met"], dtype=dtype)
     if dtype == "string":  # pd.NA is neither equal nor not: as before, no answer
         with pytest.raises(ValueError, match="missing values"):
-            _equals_text(ratings, "met")
+            _equals(ratings, "met")
         return
-    assert _equals_text(ratings, "met").tolist() == ratings.eq("met").to_numpy(dtype=bool).tolist()
-    assert _equals_text(ratings, "met").tolist() == [True, False, False, False, False, True]
+    assert _equals(ratings, "met").tolist() == ratings.eq("met").to_numpy(dtype=bool).tolist()
+    assert _equals(ratings, "met").tolist() == [True, False, False, False, False, True]
 
 
 def test_r8_writes_shares_as_whole_percentages_as_the_other_rules_do() -> None:
