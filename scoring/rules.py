@@ -407,13 +407,24 @@ def _problems(items: pd.DataFrame, hit: pd.Series, rule_id: str, message: np.nda
     rows = np.flatnonzero(np.asarray(hit, dtype=bool))
     return pd.DataFrame(
         {
-            "response_id": items["response_id"].iloc[rows].reset_index(drop=True),
+            "response_id": _rows_of(items["response_id"], rows),
             "section_id": _text_at(items["section_id"], rows),
             "question_id": _text_at(items["question_id"], rows),
             "rule": pd.array(np.full(len(rows), rule_id, dtype=object), dtype="str"),
             "message": pd.array(message, dtype="str"),
         }
     )
+
+
+def _rows_of(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """`column.iloc[rows].reset_index(drop=True)`; a numpy column taken as an array, with no index to take and drop.
+
+    >>> _rows_of(pd.Series([5, 6, 7], index=[2, 1, 0]), np.array([2, 0])).tolist()
+    [7, 5]
+    """
+    if isinstance(column.dtype, np.dtype):
+        return pd.Series(column.to_numpy()[rows], name=column.name, dtype=column.dtype, copy=False)
+    return column.iloc[rows].reset_index(drop=True)
 
 
 def _text_at(column: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
@@ -493,6 +504,8 @@ def action_for_shortfall(
     acted = has_action.to_numpy() if has_action.dtype == bool else has_action.fillna(False).to_numpy(dtype=bool)
     hit = _applies(items, applies) & _is_in(items["answered"], shortfall) & ~acted
     at = np.flatnonzero(hit)
+    if not len(at):  # most batches have every shortfall's action: no message to write
+        return _problems(items, hit, rule.id, np.zeros(0, dtype=object))
     question_ids, answered = items["question_id"].iloc[at], items["answered"].iloc[at]
     # a message depends on the item and its rating: written once for each pair
     key, first = _distinct_rows(question_ids, answered)
@@ -857,7 +870,7 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     return pd.DataFrame(
         {
             # each standard's keys taken from its first item's row: no frame of the items' keys between
-            "response_id": items["response_id"].iloc[first].reset_index(drop=True),
+            "response_id": _rows_of(items["response_id"], first),
             "section_id": _text_at(items["section_id"], first),
             "self_rating": few_as_text(pd.Series(rating, dtype=object)),
             "score_100": score_100.astype("float64"),

@@ -314,6 +314,16 @@ def test_r5_reads_the_agencys_own_rating_not_the_downgraded_one() -> None:
     assert R.action_for_shortfall(table, R5, OPTIONS).empty
 
 
+def test_r5_with_nothing_to_report_gives_the_columns_and_types_problems_have() -> None:
+    """No shortfall without an action: an empty table like the one with problems, as the empty problems table."""
+    unmet = make_items({"answered": "not-met"}, {"question_id": "q2", "answered": "met"})
+    acted = unmet.assign(has_action=True)
+    found, none = R.action_for_shortfall(unmet, R5, OPTIONS), R.action_for_shortfall(acted, R5, OPTIONS)
+    assert len(found) == 1
+    assert_frame_equal(none, found.iloc[0:0].reset_index(drop=True))
+    assert_frame_equal(none, R.empty_problems(acted))
+
+
 # --- R2: the standard's rating and weighted score -----------------------------------------------
 
 
