@@ -968,11 +968,10 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
     keys = ["response_id", "section_id"]
     out = standards.drop(columns=["moderated_rating"]) if "moderated_rating" in standards else standards
     if moderation is None or moderation.empty:
-        moderated = pd.Series(pd.NA, index=out.index, dtype="str")
-    else:
-        table = moderation.drop_duplicates(keys, keep="last").set_index(keys)["moderated_rating"]
-        found = table.reindex(pd.MultiIndex.from_arrays([out["response_id"], out["section_id"]]))
-        moderated = pd.Series(found.to_numpy(), index=out.index, dtype="str")
+        return _unmoderated(out)
+    table = moderation.drop_duplicates(keys, keep="last").set_index(keys)["moderated_rating"]
+    found = table.reindex(pd.MultiIndex.from_arrays([out["response_id"], out["section_id"]]))
+    moderated = pd.Series(found.to_numpy(), index=out.index, dtype="str")
     has = moderated.notna().to_numpy()
     comparison = pd.Series(pd.NA, index=out.index, dtype="str")
     explanation = out["explanation"].astype("str")
@@ -1015,6 +1014,33 @@ def moderate(standards: pd.DataFrame, moderation: pd.DataFrame | None, scale: pd
         moderation=comparison,
         explanation=explanation,
     )
+
+
+def _unmoderated(standards: pd.DataFrame) -> pd.DataFrame:
+    """`moderate` with no moderation: each standard reports its own rating, and no column needs comparing.
+
+    Scoring an audit as it is submitted, before any moderation, takes this way: it builds
+    no column it would only find empty, and leaves text columns (as `standard_rating`
+    gives them) as they are.
+    """
+    missing = pd.Series(pd.NA, index=standards.index, dtype="str")
+    source = pd.array(np.full(len(standards), "self", dtype=object), dtype="str")
+    return standards.assign(
+        moderated_rating=missing,
+        reported_rating=_as_str(standards["self_rating"]),
+        rating_source=pd.Series(source, index=standards.index),
+        moderation=missing,
+        explanation=_as_str(standards["explanation"]),
+    )
+
+
+#: pandas' text dtype, which the standards' text columns hold.
+_STR = pd.api.types.pandas_dtype("str")
+
+
+def _as_str(column: pd.Series) -> pd.Series:
+    """`column.astype("str")`, with no copy of a column that is text already."""
+    return column if column.dtype == _STR else column.astype("str")
 
 
 def action_progress(actions: pd.DataFrame, rule: Rule, as_of: date) -> pd.DataFrame:

@@ -557,6 +557,25 @@ def test_r6_moderation_of_other_audits_is_not_applied() -> None:
     assert out["reported_rating"].tolist() == ["met", "not-met"]
 
 
+@pytest.mark.parametrize("text", [object, "str"])
+def test_r6_without_moderation_reads_as_moderation_of_other_audits_only(text: object) -> None:
+    """No moderation at all, and moderation that rates none of these standards, give the same table."""
+    standards = pd.DataFrame(
+        {
+            "response_id": [1, 1, 2],
+            "section_id": ["s1", "s2", "s1"],
+            "self_rating": pd.Series(["met", None, "not-met"], dtype=text),
+            "moderated_rating": "met",  # replaced: a moderation column already there is not kept
+            "explanation": pd.Series(["A.", "B.", None], dtype=text),
+        }
+    )
+    elsewhere = pd.DataFrame({"response_id": [3], "section_id": ["s1"], "moderated_rating": ["met"]})
+    expected = R.moderate(standards, elsewhere, SCALE)
+    assert expected["reported_rating"].tolist() == ["met", np.nan, "not-met"]
+    assert_frame_equal(R.moderate(standards, None, SCALE), expected)
+    assert_frame_equal(R.moderate(standards, elsewhere.iloc[0:0], SCALE), expected)
+
+
 # --- R7: action progress RAG ---------------------------------------------------------------------
 
 R7_CASES = [
