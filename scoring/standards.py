@@ -530,7 +530,7 @@ def score_audits(
     standards = []
     for rule in _rules_of(questionnaire, "standard_rating"):
         for section_ids, scale in plan.scales[rule.id]:  # one call per scale: standards on one scale share labels
-            on_scale = items["section_id"].isin(section_ids).to_numpy()
+            on_scale = R._is_in(items["section_id"], section_ids)  # the grid's categorical: its categories looked up
             mine = items if on_scale.all() else items.loc[on_scale]
             if mine.empty:
                 continue
