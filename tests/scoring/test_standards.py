@@ -397,8 +397,9 @@ def test_triangulation_reads_responses_by_id_as_they_are_and_others_once_per_id(
 
 @pytest.fixture
 def looked_up(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many question ids reading items looks up, call by call."""
+    """How many question ids reading items looks up, call by call, for batches of any size (as a large one is read)."""
     counts: list[int] = []
+    monkeypatch.setattr(standards_module, "_LOOKED_UP_AT_ONCE", 0)
     lookup = standards_module.codes
 
     def counted(values: Any, categories: pd.Index) -> Any:
@@ -417,6 +418,23 @@ def test_questions_repeated_audit_after_audit_are_looked_up_once(s11: Questionna
     items = build_items(s11, alike)
     assert looked_up == [len(first)]
     assert items["question_id"].tolist() == [q.id for q in s11.questions if q.type == "rating"] * 3
+
+
+def test_a_few_audits_are_looked_up_at_once(s11: Questionnaire, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch of a few audits, whose comparing would cost more than it saves, is looked up in one call, as read alone."""
+    audits = [_audit(n, s11, {}) for n in range(1, 4)]
+    counts: list[int] = []
+    lookup = standards_module.codes
+
+    def counted(values: Any, categories: pd.Index) -> Any:
+        counts.append(len(values))
+        return lookup(values, categories)
+
+    monkeypatch.setattr(standards_module, "codes", counted)
+    batch = build_items(s11, _frame([row for audit in audits for row in audit]))
+    assert counts[0] == sum(map(len, audits))
+    monkeypatch.setattr(standards_module, "codes", lookup)
+    assert_frame_equal(batch, pd.concat([build_items(s11, _frame(audit)) for audit in audits], ignore_index=True))
 
 
 def test_questions_that_mostly_do_not_repeat_are_all_looked_up_at_once(
