@@ -103,6 +103,17 @@ def _is_in(column: pd.Series, values: list[Any]) -> np.ndarray:
     return column.isin(values).to_numpy(dtype=bool)
 
 
+def _present(column: pd.Series) -> np.ndarray:
+    """`column.notna()` as an array; a categorical (an items table's ratings) read from its codes, -1 for missing.
+
+    >>> _present(pd.Series(["met", None], dtype="category")).tolist()
+    [True, False]
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.array.codes >= 0  # read directly, as `_is_in` does
+    return column.notna().to_numpy()
+
+
 def _is_zero(column: pd.Series) -> np.ndarray:
     """`column.fillna(0).eq(0)` as an array: missing counts as none."""
     if column.dtype.kind in "iu":
@@ -212,7 +223,7 @@ def _downgrade(
 
     Scores are looked up for the hit items only: a rule hits a few items of a batch.
     """
-    rows = np.flatnonzero(np.asarray(hit, dtype=bool) & items["rating"].notna().to_numpy())
+    rows = np.flatnonzero(np.asarray(hit, dtype=bool) & _present(items["rating"]))
     question_ids, ratings = items["question_id"].array, items["rating"].array
     score = np.append(options["score"].to_numpy(dtype="float64"), np.nan)
     if isinstance(question_ids, pd.Categorical) and isinstance(ratings, pd.Categorical) and to in ratings.categories:
@@ -693,8 +704,8 @@ def _phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
         given,
         items["decided_by"].to_numpy(dtype=object),
         map(_plain, items["why"].to_numpy(dtype=object)),
-        items["rating"].notna().to_numpy(),
-        items["answered"].notna().to_numpy(),
+        _present(items["rating"]),
+        _present(items["answered"]),
         strict=True,
     )
     return pd.Series([_phrase(*row) for row in rows], index=items.index, dtype=object)
@@ -809,7 +820,7 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
 
     rows = option_rows(options, items["question_id"], items["rating"])
     score = option_column(options, rows, "score_100")
-    rated = items["rating"].notna().to_numpy()
+    rated = _present(items["rating"])
     counted = items["applicable"].to_numpy(dtype=bool) & rated
     counted &= ~np.equal(option_column(options, rows, "not_applicable"), True)
     weight = items["weight"].to_numpy(dtype="float64")
@@ -820,7 +831,7 @@ def standard_rating(items: pd.DataFrame, rule: Rule, options: pd.DataFrame, scal
     sums = {
         "items": np.ones(len(items)),
         "applicable": counted.astype("float64"),
-        "met": (counted & items["rating"].eq(met).to_numpy(dtype=bool)).astype("float64"),
+        "met": (counted & _equals(items["rating"], met)).astype("float64"),
         "unanswered": (~rated).astype("float64"),
         "weighted": np.where(counted, score * weight, 0.0),
         "weight": np.where(counted, weight, 0.0),

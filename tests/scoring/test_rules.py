@@ -765,6 +765,25 @@ def test_r1_and_r5_read_categorical_items_as_text_ones() -> None:
         assert R.action_for_shortfall(table, R5, OPTIONS, applies)["question_id"].tolist() == ["q2"]
 
 
+def test_r2_reads_categorical_items_as_text_ones() -> None:
+    """Standards of an items table of categoricals (as a batch builds it) read as those of one of text."""
+    rows = [
+        {"answered": "met", "evidence_count": 0},
+        {"question_id": "q2", "answered": "met"},
+        {"question_id": "q3", "answered": "not-met"},
+        {"response_id": 2, "answered": "met"},
+        {"response_id": 2, "question_id": "q2", "answered": None},
+        {"response_id": 3, "answered": "partially-met", "rating": "met"},
+    ]
+    scale = pd.CategoricalDtype(["met", "partially-met", "not-met", "not-applicable"])
+    text = R.evidence_for_met(make_items(*rows), R1, OPTIONS)
+    coded = text.astype({"question_id": "category", "answered": scale, "rating": scale})
+    expected = R.standard_rating(text, R2, OPTIONS, SCALE)
+    assert expected["met"].tolist() == [1, 1, 1]
+    assert expected["unanswered"].tolist() == [0, 1, 0]
+    assert_frame_equal(R.standard_rating(coded, R2, OPTIONS, SCALE), expected)
+
+
 def test_question_labels_of_categories_follow_changed_options() -> None:
     """The words kept for an items table's question categories are read afresh from a changed option frame."""
     asked = pd.Series(["q2", None, "q9", "q2"], dtype="category")
