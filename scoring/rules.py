@@ -491,8 +491,11 @@ def not_applicable_reason(
     flagged = short | refused
     # a message depends on the item and whether it was refused: written once for each pair
     at = np.flatnonzero(flagged)
-    key, first = _distinct_rows(items["question_id"].iloc[at], pd.Series(refused[at]))
-    question = question_labels(options, items["question_id"].iloc[at[first]])
+    asked = items["question_id"]
+    # the pairs numbered from the questions' codes and the flags at those rows: no Series of them between
+    key = first_seen(codes_of(asked)[0][at], refused[at].astype(np.int64))
+    first = first_rows(key)
+    question = question_labels(options, asked.iloc[at[first]])
     message = np.where(
         refused[at[first]],
         _text(question, " must be answered: it is required of every agency, so it cannot be not applicable"),

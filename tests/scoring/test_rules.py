@@ -784,6 +784,25 @@ def test_r2_reads_categorical_items_as_text_ones() -> None:
     assert_frame_equal(R.standard_rating(coded, R2, OPTIONS, SCALE), expected)
 
 
+def test_r3_reads_categorical_items_as_text_ones() -> None:
+    """R3's problems of an items table of categoricals read as those of one of text, each message as its item's."""
+    rows = [
+        {"answered": "not-applicable", "reason": None},
+        {"question_id": "q2", "answered": "not-applicable", "mandatory": True},
+        {"response_id": 2, "answered": "not-applicable", "reason": " "},
+        {"response_id": 2, "question_id": "q2", "answered": "not-applicable", "mandatory": True},
+        {"response_id": 3, "question_id": "q2", "answered": "not-applicable", "reason": "Too short"},
+        {"response_id": 4, "question_id": "q2", "answered": "not-applicable", "reason": "Not a partner here"},
+    ]
+    scale = pd.CategoricalDtype(["met", "partially-met", "not-met", "not-applicable"])
+    text = make_items(*rows)
+    coded = text.astype({"question_id": "category", "answered": scale, "rating": scale})
+    expected = R.not_applicable_reason(text, R3, OPTIONS)[1]
+    assert expected["question_id"].tolist() == ["q1", "q2", "q1", "q2", "q2"]  # q2 refused, and short where optional
+    assert expected["message"].str.contains("must be answered").tolist() == [False, True, False, True, False]
+    assert_frame_equal(R.not_applicable_reason(coded, R3, OPTIONS)[1], expected)
+
+
 def test_question_labels_of_categories_follow_changed_options() -> None:
     """The words kept for an items table's question categories are read afresh from a changed option frame."""
     asked = pd.Series(["q2", None, "q9", "q2"], dtype="category")
