@@ -542,15 +542,24 @@ def score_audits(
                 continue
             rated = R.standard_rating(mine, rule, options, scale)
             standards.append(R.moderate(rated, moderation, scale))
-    table = pd.concat(standards, ignore_index=True) if standards else pd.DataFrame(columns=STANDARD_COLUMNS)
+    table = _joined(standards) if standards else pd.DataFrame(columns=STANDARD_COLUMNS)
     table = _by_response(table, plan.section_order[codes(table["section_id"], plan.sections)])
     found = [p for p in problems if not p.empty]
-    problem_table = pd.concat(found, ignore_index=True) if found else R.empty_problems(items)
+    problem_table = _joined(found) if found else R.empty_problems(items)
     problem_table = _by_response(problem_table, plan.asked.reindex(problem_table["question_id"]).to_numpy())
     categories = ["section_id", "question_id", "answered", "rating"]
     few = ["decided_by", "why", "reason"]  # a few rule ids, reasons why and reasons given, mostly missing
     text = {column: as_text(items[column]) for column in categories} | {c: few_as_text(items[c]) for c in few}
     return AuditScores(items=items.assign(**text), standards=table[STANDARD_COLUMNS], problems=problem_table)
+
+
+def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one after another, for `_by_response` (which numbers the rows afresh): one alone as it is.
+
+    A batch's standards are mostly on one scale, and its problems mostly of one rule: a
+    concatenation of one frame would only copy it.
+    """
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _by_response(frame: pd.DataFrame, order: np.ndarray) -> pd.DataFrame:
