@@ -451,9 +451,10 @@ class _AuditPlan:
     layout: _ItemLayout
     applies: dict[str, np.ndarray]  # per item rule: per item code, whether the rule applies to it
     scales: dict[str, list[tuple[list[str], pd.DataFrame]]]  # per standard rule: standards on one scale, the scale
-    sections: pd.Index  # the definition's standards
+    sections: pd.Index  # the definition's standards (text: the standards table's section ids are looked up in it)
     section_order: np.ndarray  # per standard its position, then NaN for a standard not there (as a dict map gives)
-    asked: pd.Series  # question id -> its position
+    questions: pd.Index  # the definition's questions (text: the problems' question ids are looked up in it)
+    question_order: np.ndarray  # per question its position, then NaN for a question not there
 
 
 def _plan(questionnaire: Questionnaire) -> _AuditPlan:
@@ -479,9 +480,10 @@ def _plan(questionnaire: Questionnaire) -> _AuditPlan:
         layout=layout,
         applies=applies,
         scales=scales,
-        sections=pd.Index([s.id for s in questionnaire.sections], dtype=object),
+        sections=pd.Index([s.id for s in questionnaire.sections], dtype="str"),
         section_order=np.array([s.position for s in questionnaire.sections] + [np.nan], dtype="float64"),
-        asked=pd.Series(questions["position"].to_numpy(), index=questions["question_id"].to_numpy()),
+        questions=pd.Index(questions["question_id"].to_numpy(dtype=object), dtype="str"),
+        question_order=np.append(questions["position"].to_numpy(dtype="float64"), np.nan),
     )
 
 
@@ -543,14 +545,28 @@ def score_audits(
             rated = R.standard_rating(mine, rule, options, scale)
             standards.append(R.moderate(rated, moderation, scale))
     table = _joined(standards) if standards else pd.DataFrame(columns=STANDARD_COLUMNS)
-    table = _by_response(table, plan.section_order[codes(table["section_id"], plan.sections)])
+    table = _by_response(table, plan.section_order[_positions(table["section_id"], plan.sections)])
     found = [p for p in problems if not p.empty]
     problem_table = _joined(found) if found else R.empty_problems(items)
-    problem_table = _by_response(problem_table, plan.asked.reindex(problem_table["question_id"]).to_numpy())
+    problem_table = _by_response(
+        problem_table, plan.question_order[_positions(problem_table["question_id"], plan.questions)]
+    )
     categories = ["section_id", "question_id", "answered", "rating"]
     few = ["decided_by", "why", "reason"]  # a few rule ids, reasons why and reasons given, mostly missing
     text = {column: as_text(items[column]) for column in categories} | {c: few_as_text(items[c]) for c in few}
     return AuditScores(items=items.assign(**text), standards=table[STANDARD_COLUMNS], problems=problem_table)
+
+
+def _positions(values: pd.Series, ids: pd.Index) -> np.ndarray:
+    """`codes(values, ids)` of text ids, as objects; values of the same text dtype looked up in `ids` itself.
+
+    `ids` is the plan's, kept from batch to batch, and so is the hash table pandas builds
+    for it on the first lookup: `codes` would make a new index of the values' dtype, and
+    hash the ids again, each batch.
+    """
+    if values.dtype == ids.dtype:
+        return ids.get_indexer(values)
+    return codes(values, pd.Index(ids, dtype=object))  # other values (an empty table's objects) as objects
 
 
 def _joined(frames: list[pd.DataFrame]) -> pd.DataFrame:
