@@ -472,3 +472,31 @@ def test_a_value_first_seen_past_the_first_rows_is_looked_up_too(monkeypatch: py
     values = np.array(["agree", "disagree"] * 10 + ["dont-know", "bogus", "agree"], dtype=object)
     categories = pd.Index(["agree", "disagree", "dont-know"], dtype=object)
     assert surveys._value_codes(values, categories).tolist() == [0, 1] * 10 + [2, -1, 0]
+
+
+RESPONSE_IDS = {
+    "whole numbers": lambda r: r + 1000,
+    "fractions": lambda r: r + 0.5,
+    "text": lambda r: f"r{r:03d}",
+    "dates": lambda r: pd.Timestamp("2025-04-01") + pd.Timedelta(days=int(r)),
+    "text and numbers": lambda r: r if r % 2 else f"r{r:03d}",
+}
+
+
+@pytest.mark.parametrize("kind", [*RESPONSE_IDS, "nullable whole numbers"])
+def test_answer_scores_hold_response_ids_as_a_frame_column_holds_them(
+    shipped: dict[str, Questionnaire], kind: str
+) -> None:
+    """The answer scores are put together from their blocks: numbers as they are, other ids as pandas infers them."""
+    family = shipped["family-experience"]
+    answers = _batch(family, 40, seed=2)
+    numbered = score_survey(family, answers).answers
+    if kind == "nullable whole numbers":
+        ids = answers["response_id"].astype("Int64")
+    else:
+        ids = pd.Series([RESPONSE_IDS[kind](r) for r in answers["response_id"]], dtype=object).infer_objects()
+    got = score_survey(family, answers.assign(response_id=ids)).answers
+    numbers, first = np.unique(answers["response_id"].to_numpy(), return_index=True)
+    row = first[np.searchsorted(numbers, numbered["response_id"].to_numpy())]  # each answer score's response's row
+    expected = numbered.assign(response_id=ids.to_numpy()[row])  # the ids as read, made a column by pandas
+    assert_frame_equal(got, expected, check_exact=True)
