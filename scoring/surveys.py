@@ -127,6 +127,11 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
     )
 
 
+def _lookup_of(questionnaire: Questionnaire) -> _Lookup:
+    """The questionnaire's `_Lookup`, built once; its question frame is read only then (a copy costs each call)."""
+    return memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, question_frame(questionnaire)))
+
+
 def _places(lookup: _Lookup, q_code: np.ndarray, value_code: np.ndarray) -> np.ndarray:
     """Each answer's place in the `_Lookup` tables by place, from its question and value codes (-1: not an option).
 
@@ -600,16 +605,16 @@ def _theme_frame(
     `theme` and `measure` are codes into the pairs' themes and measures; `positives` may be
     counts or sums of 0/1 weights (floats, rounded here).
     """
-    return pd.DataFrame(
-        {
-            "response_id": response,
-            "theme": pd.Categorical.from_codes(theme, pairs.themes, validate=False),
-            "measure": pd.Categorical.from_codes(measure, pairs.measures, validate=False),
-            "answers": answers.astype("int64", copy=False),
-            "positive": (np.rint(positives) if positives.dtype.kind == "f" else positives).astype("int64", copy=False),
-            "score_sum": sums,
-        },
-        copy=False,  # fresh arrays: kept as they are rather than copied into one block per dtype
+    return _frame_of_blocks(
+        [
+            _column(response),
+            pd.Categorical.from_codes(theme, pairs.themes, validate=False),
+            pd.Categorical.from_codes(measure, pairs.measures, validate=False),
+            _column(answers.astype("int64", copy=False)),
+            _column((np.rint(positives) if positives.dtype.kind == "f" else positives).astype("int64", copy=False)),
+            _column(sums),
+        ],
+        THEME_SCORE_COLUMNS,
     )
 
 
@@ -836,10 +841,9 @@ def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyS
     1            1  being-informed  quality        1         1       75.0
     3            2  being-informed  quality        1         0       25.0
     """
-    questions = question_frame(questionnaire)
-    lookup = memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, questions))
+    lookup = _lookup_of(questionnaire)
     scored = _score(lookup, answers)
-    pairs = memo(questionnaire, "survey-pairs", lambda: _pairs(questions, lookup.questions))
+    pairs = memo(questionnaire, "survey-pairs", lambda: _pairs(question_frame(questionnaire), lookup.questions))
     sums = (scored.response, scored.positive, scored.score_100, scored.in_base)
     themes = _block_theme_sums(pairs, scored.blocks, *sums) if scored.blocks else None  # none: nothing scored
     if themes is None:
@@ -851,8 +855,7 @@ def score_survey(questionnaire: Questionnaire, answers: pd.DataFrame) -> SurveyS
 
 def score_answers(questionnaire: Questionnaire, answers: pd.DataFrame) -> pd.DataFrame:
     """One row per answer to a scored choice question: its option, score and base (see `score_survey`)."""
-    questions = question_frame(questionnaire)
-    lookup = memo(questionnaire, "survey-lookup", lambda: _lookup(questionnaire, questions))
+    lookup = _lookup_of(questionnaire)
     return _answer_frame(lookup, _score(lookup, answers))
 
 

@@ -484,19 +484,18 @@ RESPONSE_IDS = {
 
 
 @pytest.mark.parametrize("kind", [*RESPONSE_IDS, "nullable whole numbers"])
-def test_answer_scores_hold_response_ids_as_a_frame_column_holds_them(
-    shipped: dict[str, Questionnaire], kind: str
-) -> None:
-    """The answer scores are put together from their blocks: numbers as they are, other ids as pandas infers them."""
+def test_scores_hold_response_ids_as_a_frame_column_holds_them(shipped: dict[str, Questionnaire], kind: str) -> None:
+    """The frames are put together from their blocks: ids that are numbers as they are, others as pandas infers them."""
     family = shipped["family-experience"]
     answers = _batch(family, 40, seed=2)
-    numbered = score_survey(family, answers).answers
+    numbered = score_survey(family, answers)
     if kind == "nullable whole numbers":
         ids = answers["response_id"].astype("Int64")
     else:
         ids = pd.Series([RESPONSE_IDS[kind](r) for r in answers["response_id"]], dtype=object).infer_objects()
-    got = score_survey(family, answers.assign(response_id=ids)).answers
+    got = score_survey(family, answers.assign(response_id=ids))
     numbers, first = np.unique(answers["response_id"].to_numpy(), return_index=True)
-    row = first[np.searchsorted(numbers, numbered["response_id"].to_numpy())]  # each answer score's response's row
-    expected = numbered.assign(response_id=ids.to_numpy()[row])  # the ids as read, made a column by pandas
-    assert_frame_equal(got, expected, check_exact=True)
+    for frame, expected in ((got.answers, numbered.answers), (got.themes, numbered.themes)):
+        row = first[np.searchsorted(numbers, expected["response_id"].to_numpy())]  # each row's response's first answer
+        expected = expected.assign(response_id=ids.to_numpy()[row])  # the ids as read, made a column by pandas
+        assert_frame_equal(frame, expected, check_exact=True)
