@@ -68,6 +68,9 @@ class _Lookup:
     numbers_at: np.ndarray  # [NUMBER_COLUMNS, place]
     flags_at: np.ndarray  # [FLAG_COLUMNS, place]
     value_at: np.ndarray  # per place: code into `values`, -1 for none
+    # each question id's and each value's code, by text, for looking up a few (`_few_codes`)
+    question_places: dict[str, int]
+    value_places: dict[str, int]
 
     @property
     def unknown(self) -> int:
@@ -124,6 +127,8 @@ def _lookup(questionnaire: Questionnaire, questions: pd.DataFrame) -> _Lookup:
         numbers_at=numbers[:, place],
         flags_at=flags[:, place],
         value_at=value_of_row[place],
+        question_places={text: code for code, text in enumerate(q_index)},
+        value_places={text: code for code, text in enumerate(v_index)},
     )
 
 
@@ -181,11 +186,32 @@ def _objects(values: np.ndarray | pd.api.extensions.ExtensionArray) -> np.ndarra
     return None
 
 
+#: At most this many values are looked up one by one in a dict (`_few_codes`).
+FEW = 64
+
+
+def _few_codes(
+    values: np.ndarray | pd.api.extensions.ExtensionArray, categories: pd.Index, places: dict[str, int]
+) -> np.ndarray:
+    """`codes(values, categories)` for a few values (a block's first response, each shared string), `places` being
+    each category's code by its text.
+
+    pandas' lookup costs some 40 us a call whatever the size, a dict lookup well under one
+    a value: a few values that are all text (`str`, as every category is) are looked up in
+    `places`; anything else (missing values, lists, numbers, text of other types) by pandas.
+    """
+    if len(values) <= FEW and all(type(value) is str for value in values):
+        return np.fromiter((places.get(value, -1) for value in values), dtype=np.intp, count=len(values))
+    return codes(values, categories)
+
+
 #: Rows whose objects are counted to judge whether a column shares its objects (`_value_codes`).
 PROBE = 1024
 
 
-def _value_codes(values: np.ndarray | pd.api.extensions.ExtensionArray, categories: pd.Index) -> np.ndarray:
+def _value_codes(
+    values: np.ndarray | pd.api.extensions.ExtensionArray, categories: pd.Index, places: dict[str, int]
+) -> np.ndarray:
     """`codes(values, categories)`, each distinct object looked up once when the rows share their objects.
 
     The store decodes each distinct stored text once, so the rows of one choice share one
@@ -208,7 +234,7 @@ def _value_codes(values: np.ndarray | pd.api.extensions.ExtensionArray, categori
     first = first_rows(code[:PROBE])  # each object's first row: nearly always all among the first rows
     if len(first) < len(distinct):
         first = first_rows(code)
-    return codes(values[first], categories).take(code)
+    return _few_codes(values[first], categories, places).take(code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +341,7 @@ def _blocks(response: np.ndarray, ids: np.ndarray) -> list[tuple[int, int, int]]
 
 
 def _question_codes(
-    column: pd.Series, response: np.ndarray, questions: pd.Index
+    column: pd.Series, response: np.ndarray, questions: pd.Index, places: dict[str, int]
 ) -> tuple[np.ndarray, list[_Block] | None]:
     """Each answer's code into `questions` (-1 for a question not scored), and its blocks if it has some.
 
@@ -334,7 +360,7 @@ def _question_codes(
         q_code = np.empty(len(ids), dtype=np.min_scalar_type(-max(len(questions), 1)))  # as small as a categorical's
         blocks = []
         for start, responses, k in found:
-            block = _Block(start, responses, codes(ids[start : start + k], questions))
+            block = _Block(start, responses, _few_codes(ids[start : start + k], questions, places))
             q_code[block.start : block.stop] = np.tile(block.questions, responses)
             blocks.append(block)
         return q_code, blocks
@@ -360,7 +386,7 @@ def _scored_blocks(blocks: list[_Block] | None) -> tuple[_Block, ...] | None:
 
 def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
     response = answers["response_id"].to_numpy()
-    q_code, blocks = _question_codes(answers["question_id"], response, lookup.questions)
+    q_code, blocks = _question_codes(answers["question_id"], response, lookup.questions, lookup.question_places)
     keep = q_code >= 0
     everything = bool(keep.all())
     q_code = q_code if everything else q_code[keep]
@@ -379,9 +405,9 @@ def _score(lookup: _Lookup, answers: pd.DataFrame) -> _Scored:
         raw = np.asarray(values, dtype=object)
         single = ~multiple
         value_code = np.full(len(q_code), -1, dtype=np.intp)  # a multiple choice answer is no one option
-        value_code[single] = _value_codes(raw[single], lookup.values)
+        value_code[single] = _value_codes(raw[single], lookup.values, lookup.value_places)
     else:
-        value_code = _value_codes(values, lookup.values)
+        value_code = _value_codes(values, lookup.values, lookup.value_places)
     place = _places(lookup, q_code, value_code)
     # one take per table: every number, then every flag, of each answer's option
     numbers, flags = np.take(lookup.numbers_at, place, axis=1), np.take(lookup.flags_at, place, axis=1)

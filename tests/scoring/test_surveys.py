@@ -399,13 +399,18 @@ def test_values_shared_by_rows_are_looked_up_once_and_score_as_looked_up_one_by_
     answers = _batch(questionnaire, 300, seed=3)
     own = answers.assign(value=pd.Series([_own_copy(v) for v in answers["value"]], dtype=object))
     looked_up: list[int] = []
-    lookup = surveys.codes
+    lookup, few = surveys.codes, surveys._few_codes
 
     def counted(values: object, categories: pd.Index) -> np.ndarray:
         looked_up.append(len(values))
         return lookup(values, categories)
 
+    def few_counted(values: object, categories: pd.Index, places: dict[str, int]) -> np.ndarray:
+        looked_up.append(len(values))
+        return few(values, categories, places)
+
     monkeypatch.setattr(surveys, "codes", counted)
+    monkeypatch.setattr(surveys, "_few_codes", few_counted)
     for shared, one_by_one in ((answers, own), (answers.astype({"value": "str"}), own.astype({"value": "str"}))):
         looked_up.clear()
         got = score_survey(questionnaire, shared)
@@ -471,7 +476,46 @@ def test_a_value_first_seen_past_the_first_rows_is_looked_up_too(monkeypatch: py
     monkeypatch.setattr(surveys, "PROBE", 8)
     values = np.array(["agree", "disagree"] * 10 + ["dont-know", "bogus", "agree"], dtype=object)
     categories = pd.Index(["agree", "disagree", "dont-know"], dtype=object)
-    assert surveys._value_codes(values, categories).tolist() == [0, 1] * 10 + [2, -1, 0]
+    places = {text: code for code, text in enumerate(categories)}
+    assert surveys._value_codes(values, categories, places).tolist() == [0, 1] * 10 + [2, -1, 0]
+
+
+FEW_VALUES = {
+    "text": ["agree", "bogus", "disagree", "agree", ""],
+    "text and missing values": ["agree", None, np.nan, pd.NA, "agree"],
+    "lists and numbers": ["agree", ["agree"], 1, 1.0, True],
+    "text of another type": ["agree", np.str_("disagree"), "dont-know"],
+}
+
+
+@pytest.mark.parametrize("kind", FEW_VALUES)
+@pytest.mark.parametrize("as_str", [False, True])
+def test_a_few_values_are_looked_up_in_a_dict_as_pandas_looks_them_up(
+    kind: str, as_str: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text looked up in a dict of the categories gets the codes pandas gives; anything else is left to pandas."""
+    categories = pd.Index(["agree", "disagree", "dont-know", "1"], dtype=object)
+    places = {text: code for code, text in enumerate(categories)}
+    values = np.array(FEW_VALUES[kind], dtype=object)
+    if as_str:
+        if kind == "lists and numbers":
+            pytest.skip("a str column holds text only")
+        values = pd.array(values, dtype="str")
+    expected = surveys.codes(values, categories)
+    by_pandas: list[int] = []
+    lookup = surveys.codes
+
+    def counted(values: object, categories: pd.Index) -> np.ndarray:
+        by_pandas.append(len(values))
+        return lookup(values, categories)
+
+    monkeypatch.setattr(surveys, "codes", counted)
+    assert surveys._few_codes(values, categories, places).tolist() == expected.tolist()
+    assert (by_pandas == []) == (kind == "text"), "text in a dict, anything else by pandas"
+    assert surveys._few_codes(np.array(["agree"] * (surveys.FEW + 1), dtype=object), categories, places).tolist() == [
+        0
+    ] * (surveys.FEW + 1)
+    assert by_pandas[-1] == surveys.FEW + 1, "many values by pandas"
 
 
 RESPONSE_IDS = {
