@@ -543,3 +543,19 @@ def test_scores_hold_response_ids_as_a_frame_column_holds_them(shipped: dict[str
         row = first[np.searchsorted(numbers, expected["response_id"].to_numpy())]  # each row's response's first answer
         expected = expected.assign(response_id=ids.to_numpy()[row])  # the ids as read, made a column by pandas
         assert_frame_equal(frame, expected, check_exact=True)
+
+
+def test_a_frame_whose_columns_are_renamed_in_place_leaves_the_next_frames_alone(
+    shipped: dict[str, Questionnaire],
+) -> None:
+    """Each frame has columns of its own, though they are made once: renaming them changes no other frame's."""
+    family = shipped["family-experience"]
+    answers = _batch(family, 5, seed=1)
+    first = score_survey(family, answers)
+    first.answers.columns.name = "renamed"
+    first.themes.columns.name = "renamed"
+    again = score_survey(family, answers)
+    assert again.answers.columns.name is None
+    assert again.themes.columns.name is None
+    assert again.answers.columns.tolist() == surveys.SCORE_COLUMNS
+    assert again.themes.columns.tolist() == surveys.THEME_SCORE_COLUMNS
