@@ -633,6 +633,17 @@ def _matching(
     position among the questions and then a section in 64-bit integers (fresh memory
     costs more than the reads).
     """
+    asked = practitioner_scores["question_id"]
+    links = _text_links(questionnaire.id, practitioner_questions)
+    if links is not None and isinstance(asked.dtype, pd.CategoricalDtype):  # the usual: text ids, a categorical
+        section_of_question, sections = links
+        small = np.min_scalar_type(-max(len(sections), 1))
+        categorical = asked.array
+        per_category = [section_of_question.get(c, -1) for c in categorical.categories.tolist()]
+        # a missing question (code -1) matches nothing
+        section = np.array([*per_category, -1], dtype=small)[categorical.codes]
+        keep = (section >= 0) & practitioner_scores["in_base"].to_numpy(dtype=bool)
+        return keep, section[keep], pd.Index(sections, dtype=object)
     # the question frame's few rows read as arrays: selecting rows and columns of a frame costs more
     matching = practitioner_questions["matches_questionnaire"].eq(questionnaire.id).to_numpy(dtype=bool)
     questions = pd.Index(practitioner_questions["question_id"].to_numpy(dtype=object)[matching], dtype=object)
@@ -640,7 +651,6 @@ def _matching(
     sections = pd.Index(pd.unique(matched.to_numpy()), dtype=object)
     small = np.min_scalar_type(-max(len(sections), 1))
     section_of = np.append(sections.get_indexer(matched), -1).astype(small)  # -1: no match
-    asked = practitioner_scores["question_id"]
     if isinstance(asked.dtype, pd.CategoricalDtype):  # each category's section, then each answer's by its code
         categorical = asked.array
         per_category = np.append(
@@ -651,6 +661,27 @@ def _matching(
         section = section_of[codes(asked, questions)]
     keep = (section >= 0) & practitioner_scores["in_base"].to_numpy(dtype=bool)
     return keep, section[keep], sections
+
+
+def _text_links(questionnaire_id: str, practitioner_questions: pd.DataFrame) -> tuple[dict[str, int], list[str]] | None:
+    """The practitioner questions that match a standard of `questionnaire_id`: each one's code into the sections
+    they match (first matched first), and those sections; None unless the links are plain text.
+
+    A question frame has a few dozen rows: read as Python lists, they cost a few microseconds,
+    where comparing a column and indexing its values costs a tenth of a millisecond a step. Only
+    text ids (each question once) and text or missing links are read so: they match as a
+    comparison and a hash lookup of pandas would match them. Anything else is left to `_matching`.
+    """
+    targets = practitioner_questions["matches_questionnaire"].to_numpy(dtype=object).tolist()
+    if not all(type(t) is str or t is None or (type(t) is float and t != t) for t in targets):
+        return None
+    rows = [i for i, target in enumerate(targets) if target == questionnaire_id]
+    questions = practitioner_questions["question_id"].to_numpy(dtype=object)[rows].tolist()
+    matched = practitioner_questions["matches_section"].to_numpy(dtype=object)[rows].tolist()
+    if not all(type(v) is str for v in (*questions, *matched)) or len(set(questions)) < len(questions):
+        return None
+    code_of = {section: n for n, section in enumerate(dict.fromkeys(matched))}
+    return {question: code_of[section] for question, section in zip(questions, matched, strict=True)}, list(code_of)
 
 
 def _with_keys(

@@ -490,6 +490,61 @@ def test_practitioner_matches_read_each_question_s_section_once_in_small_codes(
     assert section.dtype == "int8" and len(section) == int(keep.sum())
 
 
+def _question_frames(survey: Questionnaire) -> list[pd.DataFrame]:
+    """The survey's question frame and variants of its links: reordered, pointing elsewhere, missing, as objects."""
+    questions = question_frame(survey)
+    matching = questions["matches_questionnaire"].eq("s11-self-audit").to_numpy()
+    first = np.flatnonzero(matching)[:2]
+    elsewhere = questions.copy()
+    elsewhere.loc[first[0], "matches_questionnaire"] = "another-audit"  # one link to another definition
+    section = elsewhere.columns.get_loc("matches_section")
+    elsewhere.iloc[first[1], section] = elsewhere.iloc[first[0], section]  # two questions, one section
+    as_objects = questions.astype(dict.fromkeys(("question_id", "matches_questionnaire", "matches_section"), object))
+    as_objects.loc[~matching, "matches_questionnaire"] = None
+    return [questions, questions.iloc[::-1].reset_index(drop=True), elsewhere, as_objects]
+
+
+def test_matching_read_from_text_links_as_from_the_columns(
+    shipped: dict[str, Questionnaire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain text links are read as Python lists (`_text_links`): the same answers, sections and codes as the columns.
+
+    Categories include one no question has, a missing answer's question and a question
+    matching nothing; the links come reordered, pointing to another audit, two questions to
+    one section, and held as objects with None. Both paths are run on each.
+    """
+    survey, s11 = shipped["practitioner-s11-survey"], shipped["s11-self-audit"]
+    asked = ["policy-known", "not-a-question", None, "dsl-known", "senior-leaders", "neglect", "dsl-known"]
+    rows = [(100 + i, "dsl-known", "yes") for i in range(len(asked))]
+    scores = score_answers(survey, _frame(rows)).assign(
+        question_id=pd.Categorical(asked, categories=["unused", "not-a-question", *(q.id for q in survey.questions)]),
+        in_base=[True, True, True, True, True, True, False],
+    )
+    for questions in _question_frames(survey):
+        assert standards_module._text_links(s11.id, questions) is not None  # the fast path is taken
+        fast = standards_module._matching(s11, scores, questions)
+        with monkeypatch.context() as patched:
+            patched.setattr(standards_module, "_text_links", lambda *_: None)
+            general = standards_module._matching(s11, scores, questions)
+        assert np.array_equal(fast[0], general[0]) and fast[0].any()
+        assert fast[1].dtype == general[1].dtype and np.array_equal(fast[1], general[1])
+        assert fast[2].equals(general[2]) and fast[2].dtype == general[2].dtype
+
+
+def test_matching_leaves_links_that_are_not_plain_text_to_the_columns(shipped: dict[str, Questionnaire]) -> None:
+    """A missing section, a repeated question or a link that is not text: not read as lists, matched as before."""
+    survey, s11 = shipped["practitioner-s11-survey"], shipped["s11-self-audit"]
+    questions = question_frame(survey).astype(dict.fromkeys(("question_id", "matches_section"), object))
+    row = int(np.flatnonzero(questions["matches_questionnaire"].eq(s11.id).to_numpy())[0])
+    missing = questions.copy()
+    missing.loc[row, "matches_section"] = None
+    repeated = pd.concat([questions, questions.iloc[[row]]], ignore_index=True)
+    other = questions.astype({"matches_questionnaire": object})
+    other.loc[row + 1, "matches_questionnaire"] = 7
+    for frame in (missing, repeated, other):
+        assert standards_module._text_links(s11.id, frame) is None
+
+
 def test_actions_beside_a_malformed_one_count_as_they_do_alone(s11: Questionnaire) -> None:
     partial = {"s1.1": "partially-met", "s1.2": "partially-met", "s1.3": "partially-met"}
     actions = {"s1.1-action": ACTION, "s1.3-action": {**ACTION, "owner": " "}}
