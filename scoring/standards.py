@@ -827,6 +827,9 @@ def triangulate(
             parts.append(R.triangulation(mine, matched, rule, keys, met_label))
     if not parts:
         return standards.iloc[0:0]
+    only = parts[0]
+    if len(parts) == 1 and not isinstance(only.index, pd.MultiIndex) and only.index.is_monotonic_increasing:
+        return only  # one rule (the usual), its rows in order: concatenated and sorted, they come as they are
     return pd.concat(parts).sort_index(kind="stable")
 
 

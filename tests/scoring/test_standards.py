@@ -545,6 +545,22 @@ def test_matching_leaves_links_that_are_not_plain_text_to_the_columns(shipped: d
         assert standards_module._text_links(s11.id, frame) is None
 
 
+def test_triangulation_gives_rows_in_index_order_whether_or_not_they_come_so(
+    shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame
+) -> None:
+    """Standards in index order are returned as R8 made them; shuffled ones are sorted back: the same rows."""
+    survey = shipped["practitioner-s11-survey"]
+    standards = score_audits(s11, cycle, AS_OF).standards
+    practitioner = score_answers(survey, _frame([(100 + i, "dsl-known", "yes" if i < 9 else "no") for i in range(10)]))
+    responses = pd.DataFrame({"response_id": [1, 2, 3, *range(100, 110)], "agency_id": [10, 20, 30, *[10] * 10]})
+    shuffled = standards.iloc[np.random.default_rng(3).permutation(len(standards))]
+    in_order = triangulate(s11, standards, practitioner, question_frame(survey), responses)
+    sorted_back = triangulate(s11, shuffled, practitioner, question_frame(survey), responses)
+    assert in_order.index.is_monotonic_increasing
+    assert_frame_equal(in_order, sorted_back, check_index_type=False)  # a shuffled index is no longer a range
+    assert (in_order["practitioner_answers"] > 0).any()
+
+
 def test_actions_beside_a_malformed_one_count_as_they_do_alone(s11: Questionnaire) -> None:
     partial = {"s1.1": "partially-met", "s1.2": "partially-met", "s1.3": "partially-met"}
     actions = {"s1.1-action": ACTION, "s1.3-action": {**ACTION, "owner": " "}}
