@@ -250,12 +250,10 @@ def _summed(
     n_groups = len(group_rows)
 
     local = [[codes_of(f[column]) for column in unit_keys] for f in frames]
-    categories = {
-        column: pd.Index(
-            pd.unique(np.concatenate([parts[i][1].to_numpy(dtype=object) for parts in local])), dtype=object
-        )
-        for i, column in enumerate(unit_keys)
-    }
+    categories, in_union = {}, []  # per unit key: the union of the frames' categories, and where each frame's are in it
+    for i, column in enumerate(unit_keys):
+        categories[column], positions = _union([parts[i][1] for parts in local])
+        in_union.append(positions)
     combined, spaces = [], []  # per frame: each row's combination of unit codes, and how many there can be
     for parts in local:
         code = parts[0][0].astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
@@ -276,17 +274,15 @@ def _summed(
         seen_in = [np.flatnonzero(np.bincount(code, minlength=n)) for code, n in zip(combined, spaces, strict=True)]
     # the combinations that occur, as codes into the union of categories, in the order of those codes
     occurring = []
-    for seen, parts in zip(seen_in, local, strict=True):
+    for f, (seen, parts) in enumerate(zip(seen_in, local, strict=True)):
         union = []
         rest = seen.copy()
-        for (_, part_categories), column in reversed(list(zip(parts, unit_keys, strict=True))):
-            union.append(categories[column].get_indexer(part_categories)[rest % len(part_categories)])
-            rest //= len(part_categories)
+        for i in reversed(range(len(parts))):
+            union.append(in_union[i][f][rest % len(parts[i][1])])
+            rest //= len(parts[i][1])
         occurring.append(np.stack(union[::-1]) if union else np.zeros((0, len(seen)), dtype=np.int64))
-    union_codes = np.concatenate(occurring, axis=1) if occurring else np.zeros((len(unit_keys), 0), dtype=np.int64)
-    combos = np.unique(union_codes, axis=1) if union_codes.shape[1] else union_codes
+    combos, of_frame = _combinations(occurring, categories, unit_keys)
     width = max(combos.shape[1], 1)
-    combo_index = pd.Index(_row_keys(combos, categories, unit_keys))
 
     space = n_groups * width
     names = ["respondents", *SUM_COLUMNS]
@@ -297,10 +293,9 @@ def _summed(
         cells = {
             name: np.zeros((n_groups, width), dtype="int64" if name == "respondents" else "float64") for name in names
         }
-        for bins, union in zip(binned, occurring, strict=True):
+        for bins, mine in zip(binned, of_frame, strict=True):  # each frame's combinations among all
             if not len(bins.seen):  # no rows of responses described
                 continue
-            mine = combo_index.get_indexer(_row_keys(union, categories, unit_keys))  # the frame's combinations
             order = np.argsort(mine, kind="stable")
             band, columns, own = slice(bins.low, bins.low + bins.groups), mine[order], bins.seen[order]
             for name in names:
@@ -315,10 +310,9 @@ def _summed(
         cells = {
             name: np.zeros((n_groups, width), dtype="int64" if name == "respondents" else "float64") for name in names
         }
-        for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
+        for f, code, local_space, seen, mine in zip(frames, combined, spaces, seen_in, of_frame, strict=True):
             if not len(seen):  # no rows
                 continue
-            mine = combo_index.get_indexer(_row_keys(union, categories, unit_keys))  # the frame's combinations
             rank = np.full(local_space, -1, dtype=np.int64)  # each one's place among them, in the cells' order
             order = np.argsort(mine, kind="stable")
             rank[seen[order]] = np.arange(len(seen))
@@ -348,9 +342,9 @@ def _summed(
         sums = {name: values[present] for name, values in sums.items()}
     else:
         keys, weights = [], []
-        for f, code, local_space, seen, union in zip(frames, combined, spaces, seen_in, occurring, strict=True):
+        for f, code, local_space, seen, mine in zip(frames, combined, spaces, seen_in, of_frame, strict=True):
             combo_of = np.full(local_space, -1, dtype=np.int64)
-            combo_of[seen] = combo_index.get_indexer(_row_keys(union, categories, unit_keys))
+            combo_of[seen] = mine
             key = group_of(f["response_id"].to_numpy())
             ok = key >= 0
             everything = bool(ok.all())
@@ -417,6 +411,45 @@ def _frame_bins(frame: pd.DataFrame, code: np.ndarray, space: int, group_of: IdL
         value = frame[column].to_numpy() if everything else frame[column].to_numpy()[ok]
         sums[column] = np.bincount(key, weights=value, minlength=groups * space).reshape(groups, space)
     return _FrameBins(low, groups, np.flatnonzero(sums["respondents"].any(axis=0)), sums)
+
+
+def _union(parts: Sequence[pd.Index]) -> tuple[pd.Index, list[np.ndarray]]:
+    """The distinct values of several frames' categories, first seen first (object), and each part's positions in them.
+
+    Categories are a few dozen texts: when all are text they are numbered in a dict, at a few
+    microseconds, where a hash table per index costs tens. Anything else (missing values,
+    numbers) is numbered as `pd.unique` and `get_indexer` number it.
+    """
+    values = [part.tolist() for part in parts]
+    if all(type(value) is str for part in values for value in part):
+        place: dict[str, int] = {}
+        for part in values:
+            for value in part:
+                place.setdefault(value, len(place))
+        union = pd.Index(np.array(list(place), dtype=object), dtype=object)
+        return union, [np.array([place[value] for value in part], dtype=np.intp) for part in values]
+    union = pd.Index(pd.unique(np.concatenate([part.to_numpy(dtype=object) for part in parts])), dtype=object)
+    return union, [union.get_indexer(part) for part in parts]
+
+
+def _combinations(
+    occurring: Sequence[np.ndarray], categories: dict[str, pd.Index], unit_keys: Sequence[str]
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct combinations of unit codes the frames have (a column each, in the order of their codes, as
+    `np.unique(..., axis=1)` sorts them), and per frame, where each of its combinations is among them.
+
+    Each combination is one integer (`_row_keys`), rising with its codes in that order: one sort
+    of those integers finds them all and places each frame's, with no index to look them up in.
+    """
+    keys = [_row_keys(codes, categories, unit_keys) for codes in occurring]
+    if not sum(len(k) for k in keys):
+        return np.zeros((len(unit_keys), 0), dtype=np.int64), [np.zeros(0, dtype=np.intp) for _ in occurring]
+    distinct, place = np.unique(np.concatenate(keys), return_inverse=True)
+    combos = np.empty((len(unit_keys), len(distinct)), dtype=np.int64)
+    rest = distinct.copy()
+    for i in reversed(range(len(unit_keys))):
+        rest, combos[i] = np.divmod(rest, len(categories[unit_keys[i]]))
+    return combos, np.split(place.reshape(-1), np.cumsum([len(k) for k in keys])[:-1])
 
 
 def _row_keys(codes: np.ndarray, categories: dict[str, pd.Index], unit_keys: Sequence[str]) -> np.ndarray:

@@ -585,3 +585,44 @@ def test_frames_summed_in_their_own_bins_give_the_cells_the_other_ways_give(
         [responses, pd.DataFrame({"response_id": np.arange(10**5, 2 * 10**5), "agency_id": np.arange(10**5) + 7})]
     ).assign(cycle=lambda f: f["cycle"].fillna("2024"), sector=lambda f: f["sector"].fillna("school"))
     assert_frame_equal(theme_table(units, many, by="agency", policy=policy), table, check_exact=False, rtol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [["b", "a"], ["c", "a", "d"], []],  # text: numbered in a dict
+        [[], []],
+        [["b", np.nan], ["a", np.nan, "b"]],  # a missing category: as pd.unique numbers it
+        [[3, 1], [1, 2]],
+        [["a", np.str_("b")], ["b", "a"]],  # text that is not exactly str
+        [["a", None], [None, "c"]],
+    ],
+)
+def test_unions_of_categories_number_them_as_pd_unique_and_get_indexer_do(parts: list[list[object]]) -> None:
+    from scoring.themes import _union
+
+    indexes = [pd.Index(np.array(part, dtype=object), dtype=object) for part in parts]
+    union, positions = _union(indexes)
+    expected = pd.Index(pd.unique(np.concatenate([i.to_numpy(dtype=object) for i in indexes])), dtype=object)
+    assert union.equals(expected) and union.dtype == object and len(union) == len(expected)
+    assert [type(v) for v in union] == [type(v) for v in expected]
+    for got, index in zip(positions, indexes, strict=True):
+        assert got.dtype == np.intp and got.tolist() == expected.get_indexer(index).tolist()
+
+
+def test_combinations_of_frames_found_as_unique_columns_and_looked_up_are() -> None:
+    """`_combinations` sorts the frames' combinations as `np.unique(axis=1)` does and places each frame's among them."""
+    from scoring.themes import _combinations, _row_keys
+
+    rng = np.random.default_rng(5)
+    categories = {"theme": pd.Index(list("abcdefg")), "measure": pd.Index(["q", "o"]), "source": pd.Index(["x"] * 3)}
+    keys = list(categories)
+    for sizes in ([5, 0, 12, 1], [0, 0], []):
+        occurring = [np.stack([rng.integers(0, len(categories[k]), n) for k in keys]) for n in sizes]
+        combos, of_frame = _combinations(occurring, categories, keys)
+        together = np.concatenate(occurring, axis=1) if occurring else np.zeros((3, 0), dtype=np.int64)
+        expected = np.unique(together, axis=1) if together.shape[1] else together
+        assert combos.dtype == np.int64 and np.array_equal(combos, expected)
+        index = pd.Index(_row_keys(expected, categories, keys))
+        for mine, codes in zip(of_frame, occurring, strict=True):
+            assert mine.tolist() == index.get_indexer(_row_keys(codes, categories, keys)).tolist()
