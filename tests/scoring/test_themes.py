@@ -626,3 +626,41 @@ def test_combinations_of_frames_found_as_unique_columns_and_looked_up_are() -> N
         index = pd.Index(_row_keys(expected, categories, keys))
         for mine, codes in zip(of_frame, occurring, strict=True):
             assert mine.tolist() == index.get_indexer(_row_keys(codes, categories, keys)).tolist()
+
+
+@pytest.mark.parametrize(
+    "bands",
+    [
+        pd.Series(["age-4-7", None], dtype=object, name="age_band"),
+        pd.Series([pd.NA, "age-8-11"], dtype=object, name="age_band"),
+        pd.Series([np.nan, "b", "a"], dtype=object),
+        pd.Series(["a", "b"], dtype="str", name="age_band"),
+        pd.Series([1.5, 2.0], name="age_band"),
+        pd.Series(["a", None], dtype="string", name="age_band"),
+    ],
+)
+def test_bands_with_a_missing_one_are_the_bands_and_a_masked_band_concatenated(bands: pd.Series) -> None:
+    from scoring.themes import _with_missing
+
+    expected = pd.concat([bands, bands.iloc[:1].where(np.zeros(1, dtype=bool))], ignore_index=True)
+    got = _with_missing(bands)
+    assert_frame_equal(got.to_frame(), expected.to_frame(), check_exact=True, check_index_type=True)
+    assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["child", "family"], dtype="str"),
+        pd.Series(["child", None, "self-rating"], dtype=object),
+        pd.Series([pd.NA, "child"], dtype=object),
+        pd.Series([np.str_("child"), "x"], dtype=object),
+        pd.Series(["child", None], dtype="string"),
+        pd.Series([], dtype=object),
+    ],
+)
+def test_sources_equal_to_child_as_eq_finds_them(values: pd.Series) -> None:
+    from scoring.themes import _equal_to
+
+    got, expected = _equal_to(values, "child"), values.eq("child").to_numpy()
+    assert got.dtype == expected.dtype and got.tolist() == expected.tolist()
