@@ -199,7 +199,9 @@ def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         categorical = values.array  # read directly: the `.cat` accessor builds a Series of codes on each use
         code = categorical.codes
-        categories = pd.Index(categorical.categories, dtype=object)
+        categories = categorical.categories
+        if categories.dtype != object:  # held as objects already (text categories): an Index cannot change, so kept
+            categories = pd.Index(categories, dtype=object)
         if (code < 0).any():
             code = np.where(code < 0, len(categories), code)
             categories = categories.append(pd.Index([np.nan], dtype=object))

@@ -196,3 +196,26 @@ def test_factorize_repeats_gives_what_factorize_gives_by_runs_or_hashing(
     assert code.tolist() == expected_code.tolist()
     assert list(uniques) == list(expected_uniques) and uniques.dtype == expected_uniques.dtype
     assert bool(runs) == by_runs
+
+
+@pytest.mark.parametrize(
+    "categories",
+    [
+        pd.Index(["b", "a"], dtype=object),  # held as objects: kept
+        pd.Index(["b", "a"], dtype=object, name="theme"),
+        pd.Index(["b", "a"], dtype="str"),  # text dtype: made objects
+        pd.Index([3, 1]),
+        pd.Index(pd.to_datetime(["2025-01-02", "2025-01-01"])),
+    ],
+)
+def test_codes_of_a_categorical_give_its_categories_as_objects(categories: pd.Index) -> None:
+    """Its categories as objects (kept as they are when they are), a missing value's category appended."""
+    values = pd.Series(pd.Categorical.from_codes([1, 0, -1, 1], categories=categories))
+    code, got = codes_of(values)
+    expected = pd.Index(values.array.categories, dtype=object).append(pd.Index([np.nan], dtype=object))
+    assert got.dtype == expected.dtype and got.equals(expected) and got.name == expected.name
+    assert [type(v) for v in got] == [type(v) for v in expected]
+    assert code.tolist() == [1, 0, 2, 1]
+    present = values.iloc[[0, 1]]
+    code, got = codes_of(present)
+    assert got.dtype == object and got.equals(pd.Index(present.array.categories, dtype=object))
