@@ -258,12 +258,17 @@ def test_triangulation_with_the_practitioner_survey(
     assert out.loc[(20, "s3"), "triangulation_explanation"].startswith("Not checked: the standard is not rated Met")
 
 
+def _nine_of_ten_know_the_lead(survey: Questionnaire) -> pd.DataFrame:
+    """Answer scores of ten practitioners (responses 100 to 109) asked if they know the designated lead: nine yes."""
+    return score_answers(survey, _frame([(100 + i, "dsl-known", "yes" if i < 9 else "no") for i in range(10)]))
+
+
 def test_triangulation_takes_agency_and_cycle_from_the_responses(
     shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame
 ) -> None:
     survey = shipped["practitioner-s11-survey"]
     standards = score_audits(s11, cycle, AS_OF).standards
-    practitioner = score_answers(survey, _frame([(100 + i, "dsl-known", "yes" if i < 9 else "no") for i in range(10)]))
+    practitioner = _nine_of_ten_know_the_lead(survey)
     responses = pd.DataFrame(
         {
             "response_id": [1, 2, 3, *range(100, 110)],
@@ -549,9 +554,8 @@ def test_triangulation_gives_rows_in_index_order_whether_or_not_they_come_so(
     shipped: dict[str, Questionnaire], s11: Questionnaire, cycle: pd.DataFrame
 ) -> None:
     """Standards in index order are returned as R8 made them; shuffled ones are sorted back: the same rows."""
-    survey = shipped["practitioner-s11-survey"]
-    standards = score_audits(s11, cycle, AS_OF).standards
-    practitioner = score_answers(survey, _frame([(100 + i, "dsl-known", "yes" if i < 9 else "no") for i in range(10)]))
+    survey, standards = shipped["practitioner-s11-survey"], score_audits(s11, cycle, AS_OF).standards
+    practitioner = _nine_of_ten_know_the_lead(survey)
     responses = pd.DataFrame({"response_id": [1, 2, 3, *range(100, 110)], "agency_id": [10, 20, 30, *[10] * 10]})
     shuffled = standards.iloc[np.random.default_rng(3).permutation(len(standards))]
     in_order = triangulate(s11, standards, practitioner, question_frame(survey), responses)
