@@ -234,6 +234,12 @@ def natural_ranks(values: pd.Series) -> np.ndarray:
     >>> natural_ranks(pd.Series(["age-12-17", None, "age-4-7", "age-8-11"], dtype=object)).tolist()
     [2, -1, 0, 1]
     """
+    items = values.tolist()
+    if all(type(v) is str or v is None or (type(v) is float and v != v) for v in items):
+        # text and missing values (age bands): the same ranks without dropping and checking each value in pandas,
+        # which costs a few tenths of a millisecond for a handful of bands
+        place = {v: n for n, v in enumerate(sorted({v for v in items if type(v) is str}, key=natural_key))}
+        return np.array([place[v] if type(v) is str else -1 for v in items], dtype=np.int64)
     distinct = sorted({str(v) for v in values.dropna()}, key=natural_key)
     place = {v: n for n, v in enumerate(distinct)}
     return np.array([-1 if pd.isna(v) else place[str(v)] for v in values], dtype=np.int64)

@@ -17,6 +17,8 @@ from scoring.cells import (
     few_as_text,
     first_rows,
     first_seen,
+    natural_key,
+    natural_ranks,
     run_codes,
     sort_ranks,
 )
@@ -219,3 +221,25 @@ def test_codes_of_a_categorical_give_its_categories_as_objects(categories: pd.In
     present = values.iloc[[0, 1]]
     code, got = codes_of(present)
     assert got.dtype == object and got.equals(pd.Index(present.array.categories, dtype=object))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series([np.nan, "age-4-7", "age-12-17", "age-8-11", np.nan], dtype="str"),
+        pd.Series(["age-12-17", None, "age-4-7", float("nan"), "age-12-17"], dtype=object),
+        pd.Series(["a01", "a1", "a001", "b", "a1"], dtype=object),  # equal natural keys: set order kept
+        pd.Series([pd.NA, "age-4-7"], dtype=object),
+        pd.Series([12, 4, None], dtype=object),
+        pd.Series([np.str_("age-8-11"), "age-4-7"], dtype=object),
+        pd.Series([], dtype=object),
+    ],
+)
+def test_natural_ranks_of_text_and_missing_values_as_dropping_and_checking_each_give(values: pd.Series) -> None:
+    """Text and missing values ranked in Python give the ranks the general way gives (other values take it)."""
+
+    distinct = sorted({str(v) for v in values.dropna()}, key=natural_key)
+    place = {v: n for n, v in enumerate(distinct)}
+    expected = [-1 if pd.isna(v) else place[str(v)] for v in values]
+    got = natural_ranks(values)
+    assert got.dtype == np.int64 and got.tolist() == expected
