@@ -14,7 +14,7 @@ answers:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain, repeat
@@ -96,39 +96,26 @@ def evidence_frame(answers: pd.DataFrame, questions: pd.DataFrame, items: Iterab
 
 
 def _evidence_pieces(
-    response_id: np.ndarray,
-    item_id: np.ndarray,
-    question_id: np.ndarray,
-    value: np.ndarray,
-    columns: Sequence[str] = EVIDENCE_COLUMNS,
-    size: np.ndarray | None = None,
+    response_id: np.ndarray, item_id: np.ndarray, question_id: np.ndarray, value: np.ndarray
 ) -> pd.DataFrame:
-    """`evidence_frame` from evidence answers given as arrays, in the order they are stored.
-
-    Only `columns` are made: R4 reads neither a piece's number (a group-by of its own) nor
-    its link, so scoring an audit does not build them. `size` is the number of entries of
-    each answer (`_listed`) when the caller has counted them already.
-    """
-    at, entries = _entries(value, _listed(value)[0] if size is None else size)
+    """`evidence_frame` from evidence answers given as arrays, in the order they are stored."""
+    at, entries = _entries(value, _listed(value)[0])
 
     def field(name: str) -> np.ndarray:
         return _field(entries, name)
 
-    def index() -> np.ndarray:
-        pieces = pd.DataFrame({"response_id": response_id[at], "item_id": item_id[at]})
-        return pieces.groupby(["response_id", "item_id"], sort=False).cumcount().to_numpy().astype("int64")
-
-    make: dict[str, Callable[[], object]] = {
-        "response_id": lambda: response_id[at],
-        "item_id": lambda: _text(item_id[at]),
-        "evidence_question": lambda: _text(question_id[at]),
-        "index": index,
-        "title": lambda: _text(field("title")),
-        "type": lambda: _text(field("type")),
-        "date": lambda: pd.Series(_dates(field("date"))),
-        "link": lambda: _text(field("link")),
+    pieces = pd.DataFrame({"response_id": response_id[at], "item_id": item_id[at]})
+    made = {
+        "response_id": response_id[at],
+        "item_id": _text(item_id[at]),
+        "evidence_question": _text(question_id[at]),
+        "index": pieces.groupby(["response_id", "item_id"], sort=False).cumcount().to_numpy().astype("int64"),
+        "title": _text(field("title")),
+        "type": _text(field("type")),
+        "date": pd.Series(_dates(field("date"))),
+        "link": _text(field("link")),
     }
-    return pd.DataFrame({column: make[column]() for column in columns}, columns=list(columns))
+    return pd.DataFrame({column: made[column] for column in EVIDENCE_COLUMNS}, columns=list(EVIDENCE_COLUMNS))
 
 
 def _entries(value: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
