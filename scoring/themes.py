@@ -219,8 +219,8 @@ class _Summed:
         return self.meta[list(self.group_codes)].iloc[self.group_rows].reset_index(drop=True)
 
     def key_values(self, key: str) -> pd.Series:
-        """The values of a response key's codes, as `meta` holds them: `column_codes` of the groups' column,
-        from codes already made (no hashing)."""
+        """The value of each of a response key's codes (in first-seen order), in `meta`'s dtype, from
+        the codes already made (no hashing)."""
         rows = self.group_rows[first_rows(self.group_codes[key])]
         column = self.meta[key]  # taken from its array, in its dtype: selecting rows of a Series costs more
         return pd.Series(column.array.take(rows), dtype=column.dtype, name=key, copy=False)
@@ -850,7 +850,7 @@ def _regrouped(cells: _Cells) -> _Cells:
     """Sum cells that differ only in an age band that is not shown (sources other than child)."""
     keys = ["theme", "measure", "source", "cycle", "group", "age_band"]
     values = _as_grouped({k: cells.values[k] for k in keys})
-    layout = cells.layout if cells.distinct else None  # pairs of a group and a combination: distinct cells only
+    layout = cells.layout  # pairs of a group and a combination: made for distinct cells only (_theme_cells)
     as_they_are = _Cells({k: cells.codes[k] for k in keys}, values, cells.sums, distinct=True, layout=layout)
     if cells.distinct:  # known without numbering the cells by six keys, which costs more
         return as_they_are
