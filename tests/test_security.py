@@ -177,3 +177,15 @@ def test_checking_tokens_derives_the_signing_key_once(csrf_app: Flask, derived: 
             with pytest.raises(ValidationError, match="invalid"):
                 check_csrf(token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
     assert len(derived) == 1, "one key, derived once for every token made and checked"
+
+
+def test_a_token_checked_before_still_expires(csrf_app: Flask, clock: list[float]) -> None:
+    """A token whose signature was checked is not checked again (accounts.cookie.KeepsItsSigner),
+    but its age is, on every post: the same token, posted again after the time limit, is refused."""
+    label, token, held = _cases(csrf_app)[0]
+    assert [_outcome(security.check_csrf, token, held, csrf_app) for _ in range(2)] == ["accepted"] * 2
+    clock[0] += csrf_app.config.get("WTF_CSRF_TIME_LIMIT", 3600) + 1
+    assert _outcome(security.check_csrf, token, held, csrf_app) == "The CSRF token has expired."
+    assert _outcome(security.check_csrf, token, {"csrf_token": "0" * 40}, csrf_app) == "The CSRF token has expired."
+    clock[0] -= 2
+    assert _outcome(security.check_csrf, token, {"csrf_token": "0" * 40}, csrf_app) == "The CSRF tokens do not match."

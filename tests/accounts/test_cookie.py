@@ -149,3 +149,96 @@ def test_a_serializer_derives_each_key_once_across_requests(app: Flask, derived:
     other, _ = serializers(["another-secret"])
     with app.app_context(), pytest.raises(BadSignature):
         other.loads(cookies[0])  # a signer is its serializer's own: another key's refuses
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Each text whose signature is checked, from now on, in order."""
+    checked: list[bytes] = []
+    parent = DerivedOnceSigner.verify_signature
+
+    def counting(self: DerivedOnceSigner, value: bytes, sig: bytes) -> bool:
+        checked.append(value)
+        return parent(self, value, sig)
+
+    monkeypatch.setattr(DerivedOnceSigner, "verify_signature", counting)
+    return checked
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """time.time() as the signers see it: set now[0] to move it."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("time.time", lambda: now[0])
+    return now
+
+
+def _refusal(serializer: URLSafeTimedSerializer, text: str, **kwargs: object) -> str:
+    try:
+        serializer.loads(text, **kwargs)  # type: ignore[arg-type]
+    except BadSignature as error:
+        return f"{type(error).__name__}: {error}"
+    return "read"
+
+
+def test_a_text_read_before_is_not_checked_again_but_its_age_is(
+    app: Flask, checks: list[bytes], clock: list[float]
+) -> None:
+    ours, flasks = serializers(["the-secret"])
+    with app.app_context():
+        cookie = ours.dumps({"user_id": 1})
+        assert [ours.loads(cookie, max_age=60) for _ in range(3)] == [{"user_id": 1}] * 3
+        assert len(checks) == 1, "the same text, checked once"
+        for moved, word in ((61, ">"), (-1, "<")):  # too old, then signed in the future
+            clock[0] += moved
+            refused = _refusal(ours, cookie, max_age=60)
+            assert refused.startswith(f"SignatureExpired: Signature age {moved} {word}")
+            assert refused == _refusal(flasks, cookie, max_age=60), "as itsdangerous refuses it"
+            clock[0] -= moved
+        payload, when = ours.loads(cookie, max_age=60, return_timestamp=True)
+        assert (payload, when) == flasks.loads(cookie, max_age=60, return_timestamp=True)
+        assert len(checks) == 1
+
+
+def test_only_the_exact_text_read_before_skips_the_check(app: Flask, checks: list[bytes]) -> None:
+    ours, _ = serializers(["the-secret"])
+    with app.app_context():
+        cookie = ours.dumps({"user_id": 1})
+        assert ours.loads(cookie) == {"user_id": 1}
+        payload, stamp, signature = cookie.split(".")
+        forged = ours.dump_payload({"user_id": 2}).decode()
+        altered = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+        for text in (f"{forged}.{stamp}.{signature}", f"{payload}.{stamp}.{altered}", f"{payload}.{stamp}"):
+            with pytest.raises(BadSignature):
+                ours.loads(text)
+        with pytest.raises(BadSignature):
+            ours.loads(cookie, salt="another salt")  # a salt's texts are its own
+        assert len(checks) == 5, "every other text was checked in full"
+        assert ours.loads(cookie.encode()) == {"user_id": 1}, "the same text as bytes is the same text"
+        assert len(checks) == 5
+
+
+def test_each_read_gets_its_own_copy(app: Flask) -> None:
+    ours, _ = serializers(["the-secret"])
+    with app.app_context():
+        for held in ({"user_id": 1, "seen": 5}, {"_flashes": [("success", "Saved")], "unsent": {"/a": [["q", "x"]]}}):
+            cookie = ours.dumps(held)
+            first = ours.loads(cookie)
+            first["user_id"] = 2
+            for value in first.values():
+                if isinstance(value, list):
+                    value.append("changed")
+                if isinstance(value, dict):
+                    value.clear()
+            assert ours.loads(cookie) == held, "a request that changes its session leaves the next one's alone"
+
+
+def test_the_texts_remembered_are_bounded(app: Flask, checks: list[bytes], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("accounts.cookie.VERIFIED_KEPT", 3)
+    ours, _ = serializers(["the-secret"])
+    with app.app_context():
+        cookies = [ours.dumps({"user_id": n}) for n in range(7)]
+        for _ in range(2):
+            assert [ours.loads(c) for c in cookies] == [{"user_id": n} for n in range(7)]
+            assert len(ours._verified) <= 3
+        assert len(checks) == 14, "more texts than are kept: each checked again, none wrongly"
