@@ -161,6 +161,15 @@ def s11(cycle: AuditCycle) -> Questionnaire:
 
 
 @pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """time.time() as signed texts see it (made, reused, checked, aged): set now[0] to move it.
+    (tests/security/test_rate_limits.py has a clock of its own, for the counters' windows.)"""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("time.time", lambda: now[0])
+    return now
+
+
+@pytest.fixture
 def derived(monkeypatch: pytest.MonkeyPatch) -> list[str | bytes | None]:
     """Each secret itsdangerous derives a signing key from, from now on, in order: the session's
     and CSRF signers keep what they derive (accounts.cookie), so tests count the derivations."""

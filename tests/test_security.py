@@ -22,14 +22,6 @@ def csrf_app(app: Flask) -> Flask:
     return app
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """time.time() as the tokens see it (made, reused, checked): set now[0] to move it."""
-    now = [1_800_000_000.0]
-    monkeypatch.setattr("time.time", lambda: now[0])
-    return now
-
-
 def token_on(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert found is not None, "the page has no CSRF token"
