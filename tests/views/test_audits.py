@@ -569,6 +569,32 @@ def test_a_standards_page_reads_the_user_with_the_audit_and_its_answers_in_one_q
     assert stored(audit)["s2.1-narrative"] == "Third words."
 
 
+def test_a_standards_page_works_out_its_address_once_a_request(
+    client: FlaskClient, audit: Audit, s11: Questionnaire, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing in's read works out the page's address (the user's draft of it is read with the
+    audit); the page uses that one, for the draft it drops or keeps, not another of its own."""
+    import views.audits
+
+    built: list[str] = []
+    build = views.audits.url_for
+    monkeypatch.setattr(
+        views.audits, "url_for", lambda endpoint, **values: built.append(endpoint) or build(endpoint, **values)
+    )
+    section = s11.section("s2")
+    path = f"/audit/{audit.id}/{section.id}"
+    assert client.post(path, data=section_data(section, 0, text="First words.")).status_code == 302
+    assert built == ["audits.standard", ".index"]
+    built.clear()
+    client.post(f"{path}/draft", data=section_data(section, 1, text="Typed, kept."))
+    built.clear()
+    assert "Typed, kept." in client.get(path).get_data(as_text=True)
+    assert built.count("audits.standard") == 1
+    built.clear()
+    assert client.post(path, data=section_data(section, 1, text="Second words.")).status_code == 302
+    assert built == ["audits.standard", ".index"] and Draft.select().count() == 0, "the draft at that address dropped"
+
+
 def test_save_and_come_back_later_saves_what_is_valid_and_keeps_the_rest_as_a_draft(
     client: FlaskClient, users: dict[str, User], audit: Audit, s11: Questionnaire
 ) -> None:
