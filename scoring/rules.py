@@ -632,8 +632,9 @@ def _fmt(values: pd.Series) -> pd.Series:
     return values.round().astype("Int64").astype("str").fillna("-")
 
 
-def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
-    """One phrase per item saying what the standard's rule read: the answer and what counted.
+def _distinct_phrases(items: pd.DataFrame, options: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each item's number among the distinct phrases (as first seen), and those phrases: one per
+    item, saying what the standard's rule read, the answer and what counted.
 
     A phrase depends on the item, the answer, the rating counted, the number of pieces of
     evidence and the rule that decided: a batch has few distinct phrases, so each is written
@@ -646,17 +647,12 @@ def item_phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
     ...     "rating": ["met", "partially-met"], "decided_by": [None, "evidence-for-met"],
     ...     "why": [None, "no evidence is listed"], "evidence_count": [2, 0], "reason": [None, None],
     ...     "applicable": [True, True]})
-    >>> for phrase in item_phrases(items, opts):
+    >>> key, phrases = _distinct_phrases(items, opts)
+    >>> for phrase in phrases[key]:
     ...     print(phrase)
     ‘Is a named person at board level responsible for…’ is rated Met, with 2 pieces of evidence
     ‘Does your board or senior team get a safeguarding report…’ is rated Met but counts as Partially met because no evidence is listed
     """
-    key, phrases = _distinct_phrases(items, options)
-    return pd.Series(phrases[key], index=items.index, dtype=object)
-
-
-def _distinct_phrases(items: pd.DataFrame, options: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Each item's number among the distinct phrases (as first seen), and those phrases (`item_phrases`)."""
     try:
         # a reason is given when it has more than spaces: judged once per distinct reason
         given = by_distinct(items["reason"].to_numpy(dtype=object), has_text, False)
@@ -690,7 +686,7 @@ def _evidence_counts(items: pd.DataFrame) -> np.ndarray:
 
 
 def _phrases(items: pd.DataFrame, options: pd.DataFrame) -> pd.Series:
-    """`item_phrases`, written for every row (of a few hundred distinct ones: plain string formatting)."""
+    """`_distinct_phrases`' phrases, written for every row (of a few hundred distinct ones: plain string formatting)."""
     qid = items["question_id"]
     answered_rows = option_rows(options, qid, items["answered"])
     answered = option_column(options, answered_rows, "label")
