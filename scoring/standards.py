@@ -502,7 +502,8 @@ def score_audits(
     for rule in _rules_of(questionnaire, "evidence_for_met"):
         items = R.evidence_for_met(items, rule, options, applies(rule))
     for rule in _rules_of(questionnaire, "evidence_age"):
-        # only the evidence of items this rule applies to is read, piece by piece
+        # only the evidence of items this rule applies to is read, piece by piece: so every piece
+        # given is one the rule judges, and no `applies` goes with them to filter them again
         read = plan.applies[rule.id][evidence_answers.item]
         answer, entries = _entries(evidence_answers.value[read], evidence_answers.size[read])
         items = R.evidence_age_of_rows(
@@ -514,7 +515,6 @@ def score_audits(
             rule,
             options,
             as_of,
-            applies(rule),
         )
     for rule in _rules_of(questionnaire, "not_applicable_reason"):
         items, found = R.not_applicable_reason(items, rule, options, applies(rule))
