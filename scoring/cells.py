@@ -139,8 +139,8 @@ class IdLookup:
         return table.take(at)
 
 
-def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`pd.factorize(values)`, the same codes and uniques, hashing one value per run of equal values.
+def factorize_runs(values: np.ndarray, use_na_sentinel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize(values, use_na_sentinel=...)`, the same codes and uniques, hashing one value per run of equal values.
 
     A column of responses' keys comes in runs (a cycle or an agency for many responses in a
     row), and comparing neighbours is cheaper than a hash lookup; a value's first
@@ -150,16 +150,18 @@ def factorize_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> code, uniques = factorize_runs(np.array(["b", "b", "a", None, "b"], dtype=object))
     >>> code.tolist(), uniques.tolist()
     ([0, 0, 1, -1, 0], ['b', 'a'])
+    >>> factorize_runs(np.array(["b", "b", None, None, "a"], dtype=object), use_na_sentinel=False)[0].tolist()
+    [0, 0, 1, 1, 2]
     """
     if not len(values):
-        return pd.factorize(values)
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)
     try:
         starts = np.flatnonzero(run_starts(values))
     except (TypeError, ValueError):
-        return pd.factorize(values)
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)
     if len(starts) > len(values) // 4:  # short runs (an agency per response, at random): hashed whole, no dearer
-        return pd.factorize(values)
-    code, uniques = pd.factorize(values[starts])
+        return pd.factorize(values, use_na_sentinel=use_na_sentinel)
+    code, uniques = pd.factorize(values[starts], use_na_sentinel=use_na_sentinel)
     return np.repeat(code, np.diff(np.append(starts, len(values)))), uniques
 
 

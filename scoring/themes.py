@@ -31,10 +31,10 @@ from scoring.cells import (
     as_column,
     as_grouped,
     codes_of,
+    factorize_runs,
     first_rows,
     first_seen,
     natural_ranks,
-    run_starts,
     sort_ranks,
 )
 from scoring.frames import memo, option_frame, question_frame, theme_pairs
@@ -469,24 +469,17 @@ def _value_codes(column: pd.Series) -> np.ndarray:
     Text comes in runs of one cycle and one age band (responses are stored by
     questionnaire, in order), and hashing text costs more than comparing each value with
     the one before: so text is compared first and only the first value of each run is
-    hashed. Other values, short runs and values that cannot be compared (`pd.NA`) are
-    hashed whole (`pd.factorize`).
+    hashed (`factorize_runs`: short runs, and values that cannot be compared such as
+    `pd.NA`, are hashed whole). Other values are hashed whole (`pd.factorize`).
     """
     values = column.to_numpy()
     if values.dtype.kind == "i" and len(values):
         low, high = int(values.min()), int(values.max())
         if high - low < 4 * len(values) + 1_000_000:  # no wider than a table of the responses
             return values.astype(np.int64) - low
-    if len(values) < 2 or not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
+    if not (column.dtype == object or isinstance(column.dtype, pd.StringDtype)):
         return pd.factorize(column, use_na_sentinel=False)[0]
-    try:
-        starts = np.flatnonzero(run_starts(values))
-    except (TypeError, ValueError):  # a comparison without a plain answer
-        return pd.factorize(column, use_na_sentinel=False)[0]
-    if len(starts) > len(values) // 4:  # short runs: as dear as hashing every value
-        return pd.factorize(column, use_na_sentinel=False)[0]
-    first = pd.factorize(column.array[starts], use_na_sentinel=False)[0]  # numbered as first seen, as in the whole
-    return np.repeat(first, np.diff(np.append(starts, len(values))))
+    return factorize_runs(values, use_na_sentinel=False)[0]
 
 
 def _described(responses: pd.DataFrame) -> pd.DataFrame:
