@@ -13,6 +13,7 @@ The helpers here mirror, on codes, what pandas does on values: `first_seen` numb
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -299,6 +300,12 @@ def _grouped_alone(values: pd.Series) -> pd.Series:
     return out["value"].reset_index(drop=True)
 
 
+def category_text(categorical: pd.Categorical) -> pd.api.extensions.ExtensionArray:
+    """A categorical's categories as text (pandas' `str` array), to be taken by its codes: a
+    column of few distinct values made text once for each, not for every row."""
+    return pd.array(np.asarray(categorical.categories, dtype=object), dtype="str")
+
+
 def as_text(values: pd.Series) -> pd.Series:
     """`values.astype("str")`; for a categorical, its few categories made text and taken by code.
 
@@ -308,8 +315,24 @@ def as_text(values: pd.Series) -> pd.Series:
     if not isinstance(values.dtype, pd.CategoricalDtype):
         return values.astype("str")
     categorical = values.array  # read directly: the `.cat` accessor builds a Series of codes on each use
-    text = pd.array(np.asarray(categorical.categories, dtype=object), dtype="str")
-    return pd.Series(text.take(categorical.codes, allow_fill=True), index=values.index, name=values.name)
+    text = category_text(categorical).take(categorical.codes, allow_fill=True)
+    return pd.Series(text, index=values.index, name=values.name)
+
+
+def is_in(column: pd.Series, values: list[Any]) -> np.ndarray:
+    """`column.isin(values)` as an array; for a categorical, its few categories are looked up and taken by code.
+
+    The rules compare an items table's ratings (categoricals over a definition's scale) with
+    a rule's settings: a lookup per category, not a comparison per row.
+
+    >>> is_in(pd.Series(["met", None, "not-met"], dtype="category"), ["met"]).tolist()
+    [True, False, False]
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categorical = column.array  # read directly: the `.cat` accessor builds a Series of codes on each use
+        found = np.append(categorical.categories.isin(values), False)  # a missing value (code -1) is not in
+        return found[categorical.codes]
+    return column.isin(values).to_numpy(dtype=bool)
 
 
 def few_as_text(values: pd.Series) -> pd.Series:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from questionnaires.model import Rule
 from questionnaires.wording import long_date
-from scoring.cells import as_text, codes_of, few_as_text, first_rows, first_seen
+from scoring.cells import as_text, category_text, codes_of, few_as_text, first_rows, first_seen, is_in
 from scoring.frames import by_distinct, codes, has_text, of_type
 
 PROBLEM_COLUMNS = ["response_id", "section_id", "question_id", "rule", "message"]
@@ -76,7 +76,7 @@ def _applies(items: pd.DataFrame, applies: pd.Series | None) -> np.ndarray:
 
 
 def _equals(column: pd.Series, value: object) -> np.ndarray:
-    """`column.eq(value)` as an array; a categorical looks the value up among its categories (`_is_in`),
+    """`column.eq(value)` as an array; a categorical looks the value up among its categories (`is_in`),
     and text with NaN for missing (as `score_audits` gives ratings) is compared as Python objects,
     which costs a third of pandas' comparison of text.
 
@@ -84,23 +84,10 @@ def _equals(column: pd.Series, value: object) -> np.ndarray:
     [True, False, False]
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return _is_in(column, [value])
+        return is_in(column, [value])
     if isinstance(value, str) and isinstance(column.dtype, pd.StringDtype) and column.dtype.na_value is np.nan:
         return column.to_numpy(dtype=object) == value
     return column.eq(value).to_numpy(dtype=bool)
-
-
-def _is_in(column: pd.Series, values: list[Any]) -> np.ndarray:
-    """`column.isin(values)` as an array; for a categorical, its few categories are looked up and taken by code.
-
-    The rules compare an items table's ratings (categoricals over a definition's scale) with
-    a rule's settings: a lookup per category, not a comparison per row.
-    """
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        categorical = column.array  # read directly: the `.cat` accessor builds a Series of codes on each use
-        found = np.append(categorical.categories.isin(values), False)  # a missing value (code -1) is not in
-        return found[categorical.codes]
-    return column.isin(values).to_numpy(dtype=bool)
 
 
 def _present(column: pd.Series) -> np.ndarray:
@@ -110,7 +97,7 @@ def _present(column: pd.Series) -> np.ndarray:
     [True, False]
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.array.codes >= 0  # read directly, as `_is_in` does
+        return column.array.codes >= 0  # read directly, as `is_in` does
     return column.notna().to_numpy()
 
 
@@ -444,9 +431,8 @@ def _text_at(column: pd.Series, rows: np.ndarray) -> pd.api.extensions.Extension
     Problems take a few rows of a batch's items: only those are read, with no Series between.
     """
     if isinstance(column.dtype, pd.CategoricalDtype):
-        categorical = column.array  # read directly, as `_is_in` does
-        text = pd.array(np.asarray(categorical.categories, dtype=object), dtype="str")
-        return text.take(categorical.codes[rows], allow_fill=True)
+        categorical = column.array  # read directly, as `is_in` does
+        return category_text(categorical).take(categorical.codes[rows], allow_fill=True)
     return as_text(column.iloc[rows]).array
 
 
@@ -516,7 +502,7 @@ def action_for_shortfall(
     shortfall = list(rule.params["shortfall"])
     has_action = items["has_action"]
     acted = has_action.to_numpy() if has_action.dtype == bool else has_action.fillna(False).to_numpy(dtype=bool)
-    hit = _applies(items, applies) & _is_in(items["answered"], shortfall) & ~acted
+    hit = _applies(items, applies) & is_in(items["answered"], shortfall) & ~acted
     at = np.flatnonzero(hit)
     if not len(at):  # most batches have every shortfall's action: no message to write
         return _problems(items, hit, rule.id, np.zeros(0, dtype=object))
@@ -583,7 +569,7 @@ def question_labels(options: pd.DataFrame, question_ids: pd.Series | np.ndarray)
     """
     if isinstance(question_ids, pd.Series) and isinstance(question_ids.dtype, pd.CategoricalDtype):
         # an items table's questions: their few categories named once for this option frame, taken by code
-        categorical = question_ids.array  # read directly, as `_is_in` does
+        categorical = question_ids.array  # read directly, as `is_in` does
         categories = categorical.categories
         read = (options["question_id"].to_numpy(dtype=object), options["question_label"].to_numpy(dtype=object))
         named = _kept("labels", (*read, categories), lambda: np.append(_labels(options, categories), np.nan))

@@ -24,7 +24,7 @@ import pandas as pd
 
 from questionnaires.model import Questionnaire, Rule
 from scoring import rules as R
-from scoring.cells import IdLookup, as_text, factorize_runs, few_as_text, first_seen
+from scoring.cells import IdLookup, as_text, factorize_runs, few_as_text, first_seen, is_in
 from scoring.frames import (
     ANSWER_COLUMNS,
     REASON_SUFFIX,
@@ -138,7 +138,7 @@ def _field(entries: np.ndarray, name: str) -> np.ndarray:
 
 def _text(values: np.ndarray) -> pd.Series:
     """Fields as text, as the evidence table holds them."""
-    return pd.Series(values, dtype=object).astype("str")
+    return as_text(pd.Series(values, dtype=object))
 
 
 def _dates(values: np.ndarray) -> np.ndarray:
@@ -525,7 +525,7 @@ def score_audits(
     standards = []
     for rule in _rules_of(questionnaire, "standard_rating"):
         for section_ids, scale in plan.scales[rule.id]:  # one call per scale: standards on one scale share labels
-            on_scale = R._is_in(items["section_id"], section_ids)  # the grid's categorical: its categories looked up
+            on_scale = is_in(items["section_id"], section_ids)  # the grid's categorical: its categories looked up
             mine = items if on_scale.all() else items.loc[on_scale]
             if mine.empty:
                 continue
