@@ -37,7 +37,9 @@ from itsdangerous.encoding import base64_encode, want_bytes
 COMPRESS_FROM = 512  # bytes of JSON: below this, zlib's set-up costs more than it saves
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # values Flask's tags leave as they are
-VERIFIED_KEPT = 1024  # signed texts a serializer remembers having checked (cookies, CSRF tokens)
+# signed texts a serializer remembers having checked (cookies, CSRF tokens): a cookie is at most
+# 4 kB, and what it holds a few times that decoded, so a worker keeps a few MB at most
+VERIFIED_KEPT = 256
 
 
 class DerivedOnceSigner(TimestampSigner):
