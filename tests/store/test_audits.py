@@ -991,6 +991,8 @@ def test_a_saves_trail_rows_store_their_time_as_every_other_trail_row_does(
     from store.trail import record
 
     section = s11.section("s1")
+    # the audit's fixture wrote its start to the trail, maybe in the second before this one
+    written_before = max((e.id for e in AuditEvent.select().where(AuditEvent.audit == audit)), default=0)
     before = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     audits.save_section(audit, section, {"s1.1": "met", "s1.1-narrative": "A"}, [], 0, users["agency"], "in-progress")
     record(users["agency"], "status", "audit", "a", "b", audit=audit)
@@ -1004,5 +1006,6 @@ def test_a_saves_trail_rows_store_their_time_as_every_other_trail_row_does(
     assert {type(at) for at, _ in raw} == {type(raw[-1][0])}  # one way of storing, whoever wrote it
     if isinstance(raw[0][0], str):  # SQLite: text, as sqlite3's adapter writes a datetime
         assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?", at) for at, _ in raw), raw
-    times = [e.at for e in AuditEvent.select().where(AuditEvent.audit == audit)]
+    times = [e.at for e in AuditEvent.select().where((AuditEvent.audit == audit) & (AuditEvent.id > written_before))]
+    assert len(times) == 3  # the save's entry, the audit's start it made, and the one recorded after
     assert all(isinstance(t, dt.datetime) and t >= before for t in times)
