@@ -1009,3 +1009,210 @@ def test_a_saves_trail_rows_store_their_time_as_every_other_trail_row_does(
     times = [e.at for e in AuditEvent.select().where((AuditEvent.audit == audit) & (AuditEvent.id > written_before))]
     assert len(times) == 3  # the save's entry, the audit's start it made, and the one recorded after
     assert all(isinstance(t, dt.datetime) and t >= before for t in times)
+
+
+# ---------------------------------------------------------------------------------------------
+# A save without the page read (PostgreSQL): what it checks and writes in its one statement
+# ---------------------------------------------------------------------------------------------
+
+
+def unread_facts(audit: Audit, user: User) -> audits.AuditFacts:
+    """What a server process keeps of the audit after reading one of its pages (views.known_audits)."""
+    if not audits.can_save_unread():
+        pytest.skip("PostgreSQL's one-statement save without the page read")
+    facts = audits.audit_with_section(audit.id, "s1", user.id, "/p").facts()
+    assert facts is not None
+    return facts
+
+
+def raw_trail(audit: Audit) -> list[tuple[Any, ...]]:
+    """The audit's trail rows as stored: kind, target and the JSON texts, in order."""
+    cursor = proxy.obj.execute_sql(
+        'SELECT "kind", "target", "before", "after" FROM "audit_event" WHERE "audit_id" = %s ORDER BY "id"', [audit.id]
+    )
+    return [tuple(row) for row in cursor.fetchall()]
+
+
+def test_a_save_without_the_page_read_writes_what_save_section_writes(
+    audit: Audit, cycle: AuditCycle, agencies: dict[str, Agency], users: dict[str, User], s11: Questionnaire
+) -> None:
+    """The same saves, one audit saved by save_section and another by save_unread: the same
+    answers, states, statuses and audit trail, text for text."""
+    other = audits.audit_for(agencies["health"], cycle, users["other-agency"])
+    audits.section_states(other, s11)
+    facts = unread_facts(other, users["other-agency"])
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    action = {"what": "Fix the policy", "owner": "Lead", "due": TODAY + dt.timedelta(days=30)}
+    saves: list[tuple[dict[str, Any], str]] = [
+        ({"s1.1": "met", "s1.1-narrative": "One"}, "in-progress"),  # the audit's start, too
+        ({"s1.1": "met", "s1.1-narrative": "One"}, "in-progress"),  # nothing changes: no trail row
+        ({"s1.1": "met", "s1.1-narrative": "One"}, "completed"),  # the status alone
+        ({"s1.1": "not-met", "s1.1-action": action, "s1.2": "met"}, "completed"),  # changed, removed, new
+        ({"s1.1-narrative": 'It\'s "quoted"; {braces}, NULL, \\ and ünïcode\n'}, "in-progress"),
+        ({}, "in-progress"),  # everything removed
+    ]
+    for revision, (answers, status) in enumerate(saves):
+        audits.save_section(audit, section, answers, scope, revision, users["agency"], status)
+        saved = audits.save_unread(facts, section, answers, scope, revision, users["other-agency"], status, "/p")
+        assert saved == revision + 1
+        assert load_answers(audits.response_of(other)) == load_answers(audits.response_of(audit))
+        assert load_answers(audits.response_of(other)).keys() == answers.keys()
+        for state in (section_state(audit, "s1"), section_state(other, "s1")):
+            assert (state.revision, state.status) == (revision + 1, status)
+    # the audit made, started, and an entry for each save but the second (it changed nothing)
+    assert raw_trail(other) == raw_trail(audit) and len(raw_trail(audit)) == 1 + 1 + 5
+    mine, theirs = Audit.get_by_id(audit.id), Audit.get_by_id(other.id)
+    assert (theirs.status, theirs.revision) == (mine.status, mine.revision) == ("in-progress", len(saves))
+    assert section_state(other, "s1").updated_by_id == users["other-agency"].id
+
+
+def test_a_save_without_the_page_read_drops_the_persons_draft_of_the_page(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    facts = unread_facts(audit, users["agency"])
+    audits.keep_draft(users["agency"], "/p", [["s1.1", "met"]], 0)
+    audits.keep_draft(users["colleague"], "/p", [["s1.1", "not-met"]], 0)
+    audits.save_unread(facts, s11.section("s1"), {"s1.1": "met"}, set(), 0, users["agency"], "in-progress", "/p")
+    assert [d.user_id for d in Draft.select()] == [users["colleague"].id]
+
+
+def test_a_save_without_the_page_read_writes_nothing_unless_what_the_read_would_tell_is_so(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """Each check the page read stood for, made false after the process read the page (and then
+    true again): the statement writes nothing (the view then reads and saves as ever, and says
+    why). One test, not one a check: on SQLite there is no such save to try."""
+    facts = unread_facts(audit, users["agency"])
+    section = s11.section("s1")
+    action = {"what": "Fix", "owner": "Lead", "due": "2030-01-02"}
+    first = {"s1.1": "not-met", "s1.1-action": action}
+    assert audits.save_unread(facts, section, first, set(), 0, users["agency"], "in-progress", "/p") == 1
+    me = User.id == users["agency"].id
+    spaced = '{"what": "Fix", "owner": "Lead", "due": "2030-01-02"}'  # equal by value, as another writer left it
+    elsewhere = {
+        "deactivated": (User.update(active=False).where(me), User.update(active=True).where(me)),
+        "submitted": (Audit.update(status="submitted"), Audit.update(status="in-progress")),
+        "cycle closed": (AuditCycle.update(is_open=False), AuditCycle.update(is_open=True)),
+        "moved agency": (
+            User.update(agency=users["other-agency"].agency_id).where(me),
+            User.update(agency=users["agency"].agency_id).where(me),
+        ),
+        "made a reviewer": (User.update(role="reviewer").where(me), User.update(role="agency").where(me)),
+        # a new row version, so a new stamp: the definition may have been written
+        "definition written": (QuestionnaireVersion.update(title=QuestionnaireVersion.title), None),
+        "colleague saved": (SectionState.update(revision=2).where(SectionState.section_id == "s1"), None),
+        "spelt otherwise": (
+            Answer.update(value=Value(spaced, converter=False)).where(Answer.question_id == "s1.1-action"),
+            None,
+        ),
+    }
+    changed = {**first, "s1.1-narrative": "More"}
+    for why, (change, undo) in elsewhere.items():
+        facts = audits.audit_with_section(audit.id, "s1", users["agency"].id, "/p").facts()
+        revision = section_state(audit, "s1").revision
+        change.execute()
+        before = (Audit.get_by_id(audit.id).revision, raw_trail(audit), load_answers(audits.response_of(audit)))
+        assert (
+            audits.save_unread(facts, section, changed, set(), revision, users["agency"], "completed", "/p") is None
+        ), why
+        after = (Audit.get_by_id(audit.id).revision, raw_trail(audit), load_answers(audits.response_of(audit)))
+        assert after == before, why
+        if undo is not None:
+            undo.execute()
+    # and with all of them true again (the action, spelt otherwise, now changed), it saves
+    facts = audits.audit_with_section(audit.id, "s1", users["agency"].id, "/p").facts()
+    again = {**changed, "s1.1-action": {**action, "owner": "Board lead"}}
+    assert audits.save_unread(facts, section, again, set(), 2, users["agency"], "completed", "/p") == 3
+    assert load_answers(audits.response_of(audit))["s1.1-action"]["owner"] == "Board lead"
+
+
+def test_a_save_without_the_page_read_checks_the_facts_it_was_given(
+    audit: Audit, cycle: AuditCycle, agencies: dict[str, Agency], users: dict[str, User], s11: Questionnaire
+) -> None:
+    """A version or a response that is not the audit's, or a revision the section is not at: nothing written."""
+    import dataclasses
+
+    other = audits.audit_for(agencies["health"], cycle, users["other-agency"])
+    audits.section_states(other, s11)
+    facts = unread_facts(audit, users["agency"])
+    section = s11.section("s1")
+    theirs = audits.response_of(other).id
+    wrong = [
+        (dataclasses.replace(facts, version_id=facts.version_id + 1), 0),
+        (dataclasses.replace(facts, response_id=theirs), 0),
+        (dataclasses.replace(facts, audit_id=other.id, response_id=theirs), 0),  # the other agency's audit
+        (facts, 1),
+    ]
+    for given, revision in wrong:
+        assert (
+            audits.save_unread(given, section, {"s1.1": "met"}, set(), revision, users["agency"], "completed", "/p")
+            is None
+        )
+    assert AuditEvent.select().where(AuditEvent.kind == SAVE_KIND).count() == 0
+    assert load_answers(audits.response_of(audit)) == load_answers(audits.response_of(other)) == {}
+
+
+def test_a_save_without_the_page_read_writes_nothing_when_the_audit_changes_as_it_runs(
+    app: Any, audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """Another server process changes one of the standard's answers (as every change to an
+    audit's answers does, it bumps the audit's revision) and commits while the save waits for
+    the audit's row: the answers the save's snapshot read are not current, so it writes nothing,
+    rather than overwrite that change with a trail that never saw it."""
+    import time
+
+    facts = unread_facts(audit, users["agency"])
+    database = app.extensions["database"]
+    response = audits.response_of(audit)
+    errors: list[BaseException] = []
+    changing = threading.Event()
+
+    def other_process() -> None:
+        try:
+            with database.connection_context(), database.atomic():
+                Audit.update(revision=Audit.revision + 1).where(Audit.id == audit.id).execute()
+                Answer.create(response=response, question_id="s1.1", value="not-met")
+                changing.set()
+                waited = time.monotonic()
+                while time.monotonic() - waited < 20:  # until the save waits for the audit's row
+                    database.execute_sql("SELECT pg_stat_clear_snapshot()")
+                    sql = "SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                    if database.execute_sql(sql).fetchone()[0]:
+                        break
+        except BaseException as error:  # reported below
+            errors.append(error)
+            changing.set()
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    changing.wait(30)
+    saved = audits.save_unread(facts, s11.section("s1"), {"s1.1": "met"}, set(), 0, users["agency"], "completed", "/p")
+    thread.join(30)
+    assert not errors, errors
+    assert saved is None
+    assert load_answers(response) == {"s1.1": "not-met"} and section_state(audit, "s1").revision == 0
+    assert AuditEvent.select().where(AuditEvent.kind == SAVE_KIND).count() == 0
+
+
+def test_a_save_without_the_page_read_leaves_text_jsonb_cannot_hold_to_save_section(
+    audit: Audit, users: dict[str, User], s11: Questionnaire
+) -> None:
+    """A stored answer holding an escaped NUL (JSON that PostgreSQL's jsonb refuses, left by
+    another writer; the app strips NULs from what people type): the statement neither fails nor
+    guesses, it writes nothing, and save_section, which compares in Python, saves."""
+    facts = unread_facts(audit, users["agency"])
+    response = audits.response_of(audit)
+    Answer.insert(
+        response=response, question_id="s1.1-narrative", value=Value('"a\\u0000b"', converter=False)
+    ).execute()
+    section = s11.section("s1")
+    scope = audits.section_keys(section)
+    for answers in ({"s1.1-narrative": "New words"}, {}):  # changed, then removed
+        revision = section_state(audit, "s1").revision
+        assert (
+            audits.save_unread(facts, section, answers, scope, revision, users["agency"], "in-progress", "/p") is None
+        )
+        assert load_answers(response) == {"s1.1-narrative": "a\x00b"}
+    audits.save_section(audit, section, {"s1.1-narrative": "New words"}, scope, 0, users["agency"], "in-progress")
+    assert load_answers(response) == {"s1.1-narrative": "New words"}
