@@ -104,6 +104,19 @@ def _active_user(user_id: Any) -> User | None:
     return User.get_or_none((User.id == user_id) & (User.active == True))  # noqa: E712
 
 
+def read_user_again() -> Any:
+    """For a view that went on with the user its loader knew without reading them (a standard's
+    save, views.audits) and needs them read after all: read as load_user reads them. When they
+    are gone or inactive, the session ends and the way to sign in is returned (the post kept),
+    as signed_in would have done; None otherwise."""
+    user = _active_user(session.get("user_id"))
+    g.user = user
+    if user is None:
+        _end_session()
+        return _to_sign_in()
+    return None
+
+
 NOT_READ = object()  # what a user loader returns when its query could not say
 _LOADERS: dict[str, Callable[..., Any]] = {}
 

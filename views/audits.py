@@ -36,7 +36,7 @@ from wtforms.validators import ValidationError
 
 from accounts.access import can_edit_audit, can_read_audit, can_update_actions
 from accounts.kept import take
-from accounts.session import NOT_READ, current_user, load_user_with, role, signed_in
+from accounts.session import NOT_READ, current_user, load_user_with, read_user_again, role, signed_in
 from forms import SectionForm, build_form_class
 from forms.summary import summary_rows
 from questionnaires.completeness import Gap, asked
@@ -48,6 +48,7 @@ from store import scores
 from store.admin import reopen_reason
 from store.answers import answers_as_stored, load_answers, load_answers_as_stored
 from store.models import Action, Answer, Audit, Draft, Response, SectionState, User
+from views.known_audits import known_audits
 from views.question_html import question_html
 from views.score_display import item_rows, rating_tag, standard_rows
 
@@ -200,12 +201,24 @@ class StandardPage:
 
 def _read_with_user(user_id: int, audit_id: int, section_id: str) -> Any:
     """Signing in's read of the user, on a standard's page: with the page's own query (kept in g
-    for StandardPage.load); read as usual when there is no such audit."""
+    for StandardPage.load); read as usual when there is no such audit.
+
+    A post whose user and audit this process knows (views.known_audits) is not read at all: the
+    user as last read goes on to `standard`, which saves without reading (_save_unread) or, when
+    that saves nothing, reads everything again (g.read_page)."""
     path = url_for("audits.standard", audit_id=audit_id, section_id=section_id)
+    known = known_audits()
+    if known is not None and request.method == "POST" and not g.get("read_page"):
+        found_before = known.for_save(user_id, audit_id)
+        if found_before is not None:
+            g.unread_save = (found_before[1], path)
+            return found_before[0]
     found = store.audit_with_section(audit_id, section_id, user_id, path)
     if found is None:
         return NOT_READ
     g.standard_page = ((audit_id, section_id), found, path)
+    if known is not None:
+        known.remember(found)
     return found.user
 
 
@@ -343,6 +356,15 @@ def carry_forward(audit_id: int) -> HTTPResponse:
 @bp.route("/<int:audit_id>/<section_id>", methods=["GET", "POST"])
 @signed_in
 def standard(audit_id: int, section_id: str) -> Any:
+    unread = g.pop("unread_save", None)
+    if unread is not None:  # a post whose audit and user this process knows (_read_with_user)
+        saved = _save_unread(current_user(), section_id, *unread)
+        if saved is not None:
+            return saved
+        g.read_page = True  # read everything, and do all as ever
+        signed_out = read_user_again()
+        if signed_out is not None:
+            return signed_out
     page = StandardPage.load(audit_id, section_id)
     user = current_user()
     if not can_edit_audit(user, page.audit):
@@ -435,21 +457,14 @@ def _save(page: StandardPage, user: User) -> Any:
         _keep_as_shown(page, user, form)
         return _render(page, form, revision, completed)
     valid = form.validate()
-    # "No, I'll come back to it later" says the section is not finished: it is saved as far as it
-    # goes, as "Save and come back later" saves it, without asking for every answer
-    later = request.form.get("save") == "later" or completed == "no"
     if form.csrf_expired:
         return _render(page, form, revision, completed)
-    if later:
-        answers, scope, leftover = _valid_now(page, form)
-        status = "in-progress"
-    else:
+    chosen = _what_to_save(page.section, form, valid)
+    if chosen is None:  # shown again with its errors, and kept as typed
+        _keep_as_shown(page, user, form)
         completed_error = None if completed in ("yes", "no") else COMPLETED_ERROR
-        if not valid or completed_error:  # shown again with its errors, and kept as typed
-            _keep_as_shown(page, user, form)
-            return _render(page, form, revision, completed, completed_error=completed_error)
-        answers, scope, leftover = form.answers(), store.section_keys(page.section), False
-        status = "completed" if completed == "yes" else "in-progress"
+        return _render(page, form, revision, completed, completed_error=completed_error)
+    answers, scope, leftover, status = chosen
     try:
         saved = store.save_section(
             page.audit,
@@ -473,9 +488,65 @@ def _save(page: StandardPage, user: User) -> Any:
         return _conflict(page, conflict.state, conflict.theirs, mine, typed, request.form.get("save") or "continue")
     except store.NotEditable:
         return _refuse(page)
+    return _saved(page.audit.id, page.section.id, saved.revision)
+
+
+def _saved(audit_id: int, section_id: str, revision: int) -> HTTPResponse:
+    """Where a save goes: back to the task list, which says what was saved."""
     if _from_check():  # a Change link on the check page: back to it, as the pattern has it
-        return redirect(url_for(".check", audit_id=page.audit.id))
-    return redirect(url_for(".index", saved=page.section.id, revision=saved.revision))
+        return redirect(url_for(".check", audit_id=audit_id))
+    return redirect(url_for(".index", saved=section_id, revision=revision))
+
+
+def _what_to_save(
+    section: Section, form: SectionForm, valid: bool
+) -> tuple[dict[str, Any], set[str], bool, str] | None:
+    """(answers, keys they replace, anything left over, the section's status) a save of the
+    posted form stores; None when it stores nothing but is shown again with its errors.
+
+    "No, I'll come back to it later" says the section is not finished: it is saved as far as it
+    goes, as "Save and come back later" saves it, without asking for every answer."""
+    completed = request.form.get(COMPLETED)
+    if request.form.get("save") == "later" or completed == "no":
+        return (*_valid_now(section, form), "in-progress")
+    if not valid or completed not in ("yes", "no"):
+        return None
+    return form.answers(), store.section_keys(section), False, "completed" if completed == "yes" else "in-progress"
+
+
+class _PageNeeded(Exception):
+    """A check of the posted form asked for an answer as stored (_save_unread reads nothing)."""
+
+
+def _page_needed(question_id: str) -> Any:
+    raise _PageNeeded(question_id)
+
+
+def _save_unread(user: User, section_id: str, facts: store.AuditFacts, path: str) -> HTTPResponse | None:
+    """Save a standard's page, posted as shown, without reading the audit, the page or the user
+    first (store.save_unread checks all they would have told, as it writes). None whenever the
+    post needs the page: a change to the page, errors to show, a token that expired, answers
+    left over, a check that compares with an answer as stored, conditions that name another
+    standard's answers; or when the statement saved nothing (someone else saved, the audit or
+    the account changed). The caller then reads everything and does as it always did, which
+    says why."""
+    section = facts.questionnaire.section(section_id)
+    if section is None or store.page_keys(section).named:
+        return None
+    form = build_form_class(facts.questionnaire, section, prior={})(prior={}, stored_answer=_page_needed)
+    if form.change_page(request.form):
+        return None
+    try:
+        valid = form.validate()
+    except _PageNeeded:
+        return None
+    chosen = None if form.csrf_expired else _what_to_save(section, form, valid)
+    if chosen is None or chosen[2]:
+        return None
+    answers, scope, _, status = chosen
+    revision = _number(request.form.get("revision"), -1)
+    saved = store.save_unread(facts, section, answers, scope, revision, user, status, path)
+    return None if saved is None else _saved(facts.audit_id, section_id, saved)
 
 
 def _keep_as_shown(page: StandardPage, user: User, form: SectionForm) -> None:
@@ -500,14 +571,14 @@ def _from_check() -> bool:
     return request.args.get("from") == "check" or request.form.get("return_to") == "check"
 
 
-def _valid_now(page: StandardPage, form: SectionForm) -> tuple[dict[str, Any], set[str], bool]:
+def _valid_now(section: Section, form: SectionForm) -> tuple[dict[str, Any], set[str], bool]:
     """What "Save and come back later" stores: (answers, keys they replace, anything left over).
 
     A blank answer replaces the stored one, even when the question must be answered before
     submitting; an answer typed wrongly (a date like 31 2 2024) leaves the stored one alone and is
     kept in the draft instead, so nothing typed is lost.
     """
-    scope = store.section_keys(page.section)
+    scope = store.section_keys(section)
     leftover = False
     for field in form.answer_fields():
         if field.cannot_save:
@@ -616,7 +687,7 @@ def compare(audit_id: int, section_id: str) -> Any:
     typed = MultiDict([tuple(item) for item in draft.form])
     form = page.form(typed)
     form.validate()
-    answers, scope, _ = _valid_now(page, form)
+    answers, scope, _ = _valid_now(page.section, form)
     mine = store.merged(page.stored, answers, scope)
     if not store.differing(page.section, page.stored, mine):
         store.drop_draft(user, page.path)
