@@ -313,7 +313,7 @@ class PageRead:
     user: User | None  # the active user with the id asked for, if any
     as_stored: dict[str, str] | None  # the page's answers (page_keys), as stored; None: not read
     draft: Draft | None = None  # the user's draft of the page (at the path asked for), if any
-    stamp: str = ""  # what stood for the version's definition when it was read (version_stamp)
+    stamp: Any = None  # what stood for the version's definition when it was read (version_stamp)
 
     def facts(self) -> AuditFacts | None:
         """What a later save of this audit can go on without reading it again (save_unread):
@@ -321,7 +321,8 @@ class PageRead:
         if self.response is None:
             return None
         version = self.audit.cycle.questionnaire
-        return AuditFacts(self.audit.id, version.id, self.stamp, self.response.id, questionnaire_of(self.audit))
+        stamp = str(self.stamp)  # as text on either database (SQLite's comes back as its number)
+        return AuditFacts(self.audit.id, version.id, stamp, self.response.id, questionnaire_of(self.audit))
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,7 @@ def audit_with_section(audit_id: int, section_id: str, user_id: int = 0, path: s
     )
 
 
-def _share_definition(audit: Audit) -> str:
+def _share_definition(audit: Audit) -> Any:
     """Give the audit's version row the decoded definition shared by every reader of that text;
     returns the stamp read for it."""
     version = audit.cycle.questionnaire
@@ -785,11 +786,6 @@ def _one_statement(dropping: bool) -> str:
     return "".join(parts)
 
 
-def can_save_unread() -> bool:
-    """Whether save_unread can be used on the database in use (PostgreSQL)."""
-    return isinstance(db.obj, PostgresqlDatabase)
-
-
 def save_unread(
     facts: AuditFacts,
     section: Section,
@@ -800,10 +796,11 @@ def save_unread(
     status: str,
     draft_path: str,
 ) -> int | None:
-    """save_section on PostgreSQL without reading the page first: what a save of a page posted
-    as it was shown does, in one statement that checks, as it writes, everything the page read
-    would have told. Returns the section's new revision, or None when that statement wrote
-    nothing: the caller reads the page and saves as ever (save_section), which then tells why.
+    """save_section without reading the page first: what a save of a page posted as it was
+    shown does, checking as it writes everything the page read would have told. Returns the
+    section's new revision, or None when it wrote nothing: the caller reads the page and saves
+    as ever (save_section), which then tells why. On SQLite, _save_unread_locked; on PostgreSQL,
+    one statement, below.
 
     It writes only while, in the statement's one snapshot:
     - `user` is active, an agency's, and the audit is their agency's (accounts.access.can_edit_audit);
@@ -825,6 +822,8 @@ def save_unread(
     value either way. Under gunicorn a save spares the page read's round trip and about a fifth
     of the worker's CPU (docs/benchmarks.md).
     """
+    if not isinstance(db.obj, PostgresqlDatabase):
+        return _save_unread_locked(facts, section, answers, scope, base_revision, user, status, draft_path)
     keys = sorted(scope | answers.keys())
     after = [_encode(answers.get(key)) for key in keys]
     now = utcnow()
@@ -838,6 +837,49 @@ def save_unread(
     params += [user.id, draft_path]
     row = execute(_UNREAD_SAVE, params).fetchone()
     return None if row is None else row[0]
+
+
+def _save_unread_locked(
+    facts: AuditFacts,
+    section: Section,
+    answers: Mapping[str, Any],
+    scope: set[str],
+    base_revision: int,
+    user: User,
+    status: str,
+    draft_path: str,
+) -> int | None:
+    """save_unread on SQLite, which has no data-modifying WITH: the same checks in one read taken
+    under the write lock (writing()), so all it reads stays current until the commit; then the
+    changes worked out in Python and written as save_section writes them."""
+    with writing():
+        check = [user.id, section.id, facts.audit_id, *EDITABLE, facts.version_id, facts.stamp]
+        row = db.obj.execute_sql(_UNREAD_CHECK, [*check, base_revision, facts.response_id]).fetchone()
+        if row is None:
+            return None
+        audit_status, state_id, was = row
+        changes = _save_changes(Response(id=facts.response_id), answers, scope)
+        _BUMP.run(facts.audit_id)
+        started = audit_status == "not-started" and bool(_START.run(facts.audit_id))
+        _SAVE_STATE.run(status, utcnow(), user.id, state_id, base_revision)
+        _record_encoded(user, Audit(id=facts.audit_id), _save_trail(section, changes, was, status, started))
+        drop_draft(user, draft_path)
+    return base_revision + 1
+
+
+# _save_unread_locked's read: the checks of _UNREAD_SAVE's "ctx" (the stamp is version_stamp's on SQLite)
+_UNREAD_CHECK = (
+    'SELECT "a"."status", "s"."id", "s"."status" FROM "audit" AS "a"'
+    ' JOIN "audit_cycle" AS "c" ON "c"."id" = "a"."cycle_id"'
+    ' JOIN "questionnaire_version" AS "v" ON "v"."id" = "c"."questionnaire_id"'
+    ' JOIN "user" AS "u" ON "u"."id" = ?'
+    ' JOIN "section_state" AS "s" ON "s"."audit_id" = "a"."id" AND "s"."section_id" = ?'
+    ' JOIN "response" AS "r" ON "r"."audit_id" = "a"."id"'
+    f' WHERE "a"."id" = ? AND "a"."status" IN ({", ".join("?" * len(EDITABLE))}) AND "c"."is_open"'
+    ' AND "v"."id" = ? AND COALESCE(CAST("v"."stamp" AS TEXT), "v"."definition") = ?'
+    ' AND "u"."active" AND "u"."role" = \'agency\' AND "u"."agency_id" = "a"."agency_id"'
+    ' AND "s"."revision" = ? AND "r"."id" = ?'
+)
 
 
 # save_unread's SQL: its parameters in the order above. "ctx" is the snapshot's view of the

@@ -208,7 +208,7 @@ def _read_with_user(user_id: int, audit_id: int, section_id: str) -> Any:
     that saves nothing, reads everything again (g.read_page)."""
     path = url_for("audits.standard", audit_id=audit_id, section_id=section_id)
     known = known_audits()
-    if known is not None and request.method == "POST" and not g.get("read_page"):
+    if request.method == "POST" and not g.get("read_page"):
         found_before = known.for_save(user_id, audit_id)
         if found_before is not None:
             g.unread_save = (found_before[1], path)
@@ -217,8 +217,7 @@ def _read_with_user(user_id: int, audit_id: int, section_id: str) -> Any:
     if found is None:
         return NOT_READ
     g.standard_page = ((audit_id, section_id), found, path)
-    if known is not None:
-        known.remember(found)
+    known.remember(found)
     return found.user
 
 

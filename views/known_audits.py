@@ -1,12 +1,12 @@
 """What this server process last read of the audits and users a standard's page was read for.
 
 A save of a standard posts the page as it was shown, almost always by someone who read it (or
-saved it) a moment before. Reading the audit, the page and the user again before saving took a
-round trip and about a fifth of a save's time in the worker under load (docs/benchmarks.md).
-With what is kept here, a save goes straight to store.save_unread, whose one statement checks
-everything this memory could have wrong (the user's account, role and agency, the audit's
-status and cycle, the questionnaire version, the section's revision) and writes nothing when
-any of it is not so; the view then reads everything, as it always did.
+saved it) a moment before. Reading the audit, the page and the user again before saving took
+about a fifth of a save's time in the worker under load, and on PostgreSQL a round trip
+(docs/benchmarks.md). With what is kept here, a save goes straight to store.save_unread, which
+checks as it writes everything this memory could have wrong (the user's account, role and
+agency, the audit's status and cycle, the questionnaire version, the section's revision) and
+writes nothing when any of it is not so; the view then reads everything, as it always did.
 
 Kept per app (tests make a new app for each test, with a new database), bounded, and only for
 a person who could change the audit when it was read. Nothing here is trusted for access: it
@@ -55,10 +55,8 @@ class KnownAudits:
         return User(**data), facts
 
 
-def known_audits() -> KnownAudits | None:
-    """The app's memory, on a database that can save without reading (store.can_save_unread)."""
-    if not store.can_save_unread():
-        return None
+def known_audits() -> KnownAudits:
+    """The app's memory (made with its first page read)."""
     known = current_app.extensions.get("known_audits")
     if known is None:
         known = current_app.extensions["known_audits"] = KnownAudits()
